@@ -1,0 +1,144 @@
+/**
+ * Reads a YAML config file, validates it against the schema and the cross-references
+ * between its sections, and reports every problem as `FILE:LINE:COL field.path: message`.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { config as configSchema, type Config } from './schema.js';
+import { checkReferences } from './references.js';
+
+export type PathSegment = string | number;
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted field path with indexes, e.g. `listeners[0].address`; empty for the whole file. */
+  path: string;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+export interface LoadResult {
+  /** Present only when there is no error (warnings allowed). */
+  config?: Config;
+  problems: ConfigProblem[];
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.path ? ` ${p.path}:` : '';
+  const tag = p.severity === 'warning' ? ' warning:' : '';
+  return `${p.file}:${p.line}:${p.col}${where}${tag} ${p.message}`;
+}
+
+export function formatPath(path: readonly PathSegment[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out ? `.${segment}` : segment;
+  }
+  return out;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export async function loadConfigFile(file: string): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    return { problems: [{ file, line: 1, col: 1, path: '', message: `cannot read config: ${reason}`, severity: 'error' }] };
+  }
+  return loadConfigText(text, file);
+}
+
+export function loadConfigText(text: string, file = '<config>'): LoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number) => {
+    const pos = lines.linePos(offset);
+    return { line: pos.line, col: pos.col };
+  };
+
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => ({
+        file,
+        ...at(e.pos[0]),
+        path: '',
+        message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+        severity: 'error' as const,
+      })),
+    };
+  }
+
+  const locate = (
+    path: readonly PathSegment[],
+    severity: 'error' | 'warning',
+    message: string,
+    atKey = false,
+  ): ConfigProblem => ({
+    file,
+    ...at(offsetOf(doc, path, atKey)),
+    path: formatPath(path),
+    message,
+    severity,
+  });
+
+  const raw = doc.toJS() ?? {};
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems: ConfigProblem[] = [];
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) problems.push(locate([...path, key], 'error', `unknown field "${key}"`, true));
+      } else {
+        problems.push(locate(path, 'error', issue.message));
+      }
+    }
+    return { problems: sortProblems(problems) };
+  }
+
+  const problems = checkReferences(parsed.data).map((r) => locate(r.path, r.severity, r.message));
+  const hasError = problems.some((p) => p.severity === 'error');
+  return hasError ? { problems: sortProblems(problems) } : { config: parsed.data, problems: sortProblems(problems) };
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/**
+ * Source offset of the node at `path` (of its key when `atKey`); for a path that does not
+ * exist (a missing required field), the nearest enclosing node that does.
+ */
+function offsetOf(doc: Document, path: readonly PathSegment[], atKey: boolean): number {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) break;
+      const key = pair.key as Node;
+      const value = pair.value as Node | null;
+      const last = segment === path[path.length - 1];
+      offset = (atKey && last ? key.range?.[0] : value?.range?.[0]) ?? key.range?.[0] ?? offset;
+      node = value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as Node | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}

@@ -1,0 +1,85 @@
+/**
+ * The config file's schema: every key, its type and its default, in one place.
+ * Durations and addresses stay strings after validation (normalised), so that the
+ * effective config prints back as valid YAML; the runtime converts them with `ms()`
+ * and `parseAddress()`.
+ */
+import { z } from 'zod';
+import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export const name = z
+  .string({ error: 'expected a name (letters, digits, "_", "." or "-")' })
+  .regex(NAME, 'names start with a letter or digit and contain only letters, digits, "_", "." or "-" (max 63)');
+
+/** A duration string with a unit: "500ms", "1s", "10m", "3h", "1m30s". */
+export const duration = z
+  .string({ error: 'expected a duration with a unit, e.g. "500ms", "1s", "10m"' })
+  .superRefine((text, ctx) => {
+    const parsed = parseDuration(text);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+  });
+
+function address(options: AddressOptions) {
+  return z
+    .union([z.string(), z.number()], { error: 'expected an address "host:port"' })
+    .transform((input, ctx) => {
+      const parsed = parseAddress(input, options);
+      if (parsed.ok) return formatAddress(parsed.value);
+      ctx.addIssue({ code: 'custom', message: parsed.message });
+      return z.NEVER;
+    });
+}
+
+/** Where a listener binds. A bare port means 127.0.0.1:port; port 0 asks the OS for a free port. */
+export const listenAddress = address({ defaultHost: '127.0.0.1', allowPortZero: true });
+/** An upstream endpoint address. */
+export const endpointAddress = address({});
+
+export const endpoint = z.preprocess(
+  (value) => (typeof value === 'string' || typeof value === 'number' ? { address: value } : value),
+  z.strictObject({
+    address: endpointAddress,
+    weight: z.number().int().min(1).max(1_000_000).default(1),
+    /** Locality labels, used by `balancing.locality`. */
+    node: z.string().optional(),
+    zone: z.string().optional(),
+  }),
+);
+
+export const balancing = z.strictObject({
+  policy: z.enum(['round_robin', 'rr']).default('round_robin'),
+});
+
+export const cluster = z.strictObject({
+  name,
+  endpoints: z.array(endpoint).optional(),
+  balancing: balancing.default({ policy: 'round_robin' }),
+});
+
+export const tcpListener = z.strictObject({
+  name,
+  address: listenAddress,
+  protocol: z.literal('tcp').default('tcp'),
+  cluster: name,
+  /** Time allowed to establish each upstream connection attempt. */
+  connectTimeout: duration.default('5s'),
+  /** Close a proxied connection after this long without bytes in either direction. */
+  idleTimeout: duration.default('1h'),
+});
+
+export const listener = tcpListener;
+
+export const config = z.strictObject({
+  listeners: z.array(listener).default([]),
+  clusters: z.array(cluster).default([]),
+  /** On SIGTERM (or a listener's removal), how long open connections may take to finish. */
+  drainTimeout: duration.default('30s'),
+});
+
+export type Config = z.output<typeof config>;
+export type ClusterConfig = z.output<typeof cluster>;
+export type ListenerConfig = z.output<typeof listener>;
+export type TcpListenerConfig = z.output<typeof tcpListener>;
+export type EndpointConfig = z.output<typeof endpoint>;

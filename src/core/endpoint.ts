@@ -1,0 +1,111 @@
+/**
+ * Endpoints and their long-lived state.
+ *
+ * An `Endpoint` is an immutable value produced by discovery (address, weight, locality).
+ * Its `state` is mutable and lives in `EndpointStateRegistry`, outside any config
+ * generation, so health, active counts and counters survive hot reloads and
+ * discovery refreshes for endpoints that still exist.
+ */
+
+/**
+ * Reasons an endpoint may not take new traffic. Each reason is its own bit, written
+ * only by the module that owns it, so clearing one reason never clears another.
+ */
+export const Unavailable = {
+  /** The active health checker saw `unhealthyThreshold` failures in a row. */
+  ActiveCheckFailed: 1 << 0,
+  /** Passive outlier detection ejected it; cleared when the ejection expires. */
+  OutlierEjected: 1 << 1,
+  /** Discovery says not ready (e.g. Kubernetes `ready: false`). */
+  DiscoveryNotReady: 1 << 2,
+  /** Shutting down (Kubernetes `serving && terminating`): used only when nothing else is available. */
+  Draining: 1 << 3,
+} as const;
+
+/** Every reason at once: the normal mask a picker is asked to respect. */
+export const ALL_UNAVAILABLE_REASONS =
+  Unavailable.ActiveCheckFailed | Unavailable.OutlierEjected | Unavailable.DiscoveryNotReady | Unavailable.Draining;
+
+export function describeFlags(flags: number): string[] {
+  const out: string[] = [];
+  for (const [name, bit] of Object.entries(Unavailable)) if (flags & bit) out.push(name);
+  return out;
+}
+
+/** Locality labels; discovery fills them (Kubernetes nodeName/zone) or static config sets them. */
+export interface Locality {
+  readonly node?: string;
+  readonly zone?: string;
+}
+
+export class EndpointState {
+  /** Bit set of `Unavailable` reasons; 0 means available. */
+  flags = 0;
+  /** Open connections (L4) or in-flight requests (L7) right now. */
+  active = 0;
+  connectionsTotal = 0;
+  requestsTotal = 0;
+  /** Connect failures, resets and (L7) 5xx answers. */
+  failuresTotal = 0;
+  bytesToUpstream = 0;
+  bytesFromUpstream = 0;
+  lastError: string | undefined = undefined;
+  /** When this endpoint was first seen or last became available (for slow start). */
+  availableSince: number;
+
+  constructor(now = Date.now()) {
+    this.availableSince = now;
+  }
+
+  setFlag(bit: number, on: boolean, now = Date.now()): boolean {
+    const before = this.flags;
+    this.flags = on ? before | bit : before & ~bit;
+    if (before !== 0 && this.flags === 0) this.availableSince = now;
+    return before !== this.flags;
+  }
+}
+
+export interface Endpoint {
+  /** `host:port` (IPv6 hosts in brackets); unique within a cluster. */
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  /** Relative share of traffic for weighted policies; >= 1. */
+  readonly weight: number;
+  readonly locality: Locality;
+  readonly state: EndpointState;
+}
+
+export function endpointId(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Owns every `EndpointState`, keyed by cluster name and endpoint id. A new config
+ * generation or discovery snapshot asks for the state of an endpoint and gets the
+ * existing one when the endpoint already existed.
+ */
+export class EndpointStateRegistry {
+  private readonly states = new Map<string, EndpointState>();
+
+  stateFor(cluster: string, id: string): EndpointState {
+    const key = `${cluster}\u0000${id}`;
+    let state = this.states.get(key);
+    if (!state) {
+      state = new EndpointState();
+      this.states.set(key, state);
+    }
+    return state;
+  }
+
+  /** Forget states no longer referenced by the live generation (old generations keep their own references). */
+  retainOnly(live: Iterable<{ cluster: string; id: string }>): void {
+    const keep = new Set<string>();
+    for (const { cluster, id } of live) keep.add(`${cluster}\u0000${id}`);
+    for (const key of this.states.keys()) if (!keep.has(key)) this.states.delete(key);
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
+}
