@@ -1,0 +1,20 @@
+import type { Socket } from 'node:net';
+
+/**
+ * What a listener hands each accepted socket to: the L4 TCP proxy or the L7 HTTP proxy
+ * of one config generation. A reload swaps a listener's handler; connections already
+ * accepted stay with the handler (and generation) they started on.
+ */
+export interface ConnectionHandler {
+  /** Takes ownership of an accepted client socket. Never throws. */
+  handle(socket: Socket): void;
+  /** Client connections this handler still owns. */
+  readonly openConnections: number;
+  /**
+   * Stop taking new work (L7: close idle keep-alive connections, answer `connection: close`),
+   * and resolve once every connection has finished.
+   */
+  drain(): Promise<void>;
+  /** Destroy every remaining connection now. */
+  close(): void;
+}
