@@ -9,6 +9,15 @@ import {
 } from './endpoint.js';
 
 /**
+ * Told the outcome of every real connection or request, for passive health (outlier
+ * detection) and latency-aware balancing. Implementations must be cheap and never throw.
+ */
+export interface OutcomeObserver {
+  success(endpoint: Endpoint, latencyMs: number): void;
+  failure(endpoint: Endpoint, reason: string): void;
+}
+
+/**
  * A named set of endpoints and the policy that picks among them. Discovery replaces the
  * endpoint list atomically (one assignment); a listener picks from whatever list is current.
  */
@@ -16,6 +25,8 @@ export class Cluster {
   private current: readonly Endpoint[] = [];
   /** Reasons that exclude an endpoint right now; health may relax it (panic mode). */
   excludeFlags: number = ALL_UNAVAILABLE_REASONS;
+  /** Set by health (outlier detection) and balancing; called by the L4 and L7 proxies. */
+  readonly observers: OutcomeObserver[] = [];
 
   constructor(
     readonly name: string,
@@ -58,6 +69,17 @@ export class Cluster {
     if (endpoint || (exclude & Unavailable.Draining) === 0) return endpoint;
     context.excludeFlags = exclude & ~Unavailable.Draining;
     return this.picker.pick(this.current, context);
+  }
+
+  reportSuccess(endpoint: Endpoint, latencyMs: number): void {
+    for (const observer of this.observers) observer.success(endpoint, latencyMs);
+  }
+
+  /** `reason` is a short code: connect-refused, connect-timeout, reset, http-503, ... */
+  reportFailure(endpoint: Endpoint, reason: string): void {
+    endpoint.state.failuresTotal++;
+    endpoint.state.lastError = reason;
+    for (const observer of this.observers) observer.failure(endpoint, reason);
   }
 }
 
