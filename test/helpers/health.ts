@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
 import { Cluster } from '../../src/core/cluster.js';
 import { EndpointStateRegistry, type Endpoint } from '../../src/core/endpoint.js';
@@ -5,6 +6,7 @@ import { type HealthTransition, ProxyEvents } from '../../src/core/events.js';
 import { ClusterHealth, type ClusterHealthConfig } from '../../src/health/cluster-health.js';
 import { HealthRegistry } from '../../src/health/registry.js';
 import { captureLogger } from './logger.js';
+import { startTcpServer, type TestServer } from './servers.js';
 
 /** A cluster of 127.0.0.1 ports with health running on it, and what health said. */
 export interface HealthHarness {
@@ -92,3 +94,34 @@ export function nextTransition(
 export const isDown = (flag: string) => (t: HealthTransition) =>
   t.to.includes(flag) && !t.from.includes(flag);
 export const isUp = (flag: string) => (t: HealthTransition) => t.from.includes(flag) && !t.to.includes(flag);
+
+/**
+ * One connection the way the L4 proxy makes it: pick, connect, and report the outcome to
+ * the cluster (a line from a named server is a success; a reset or refusal a failure).
+ */
+export function connectVia(cluster: Cluster): Promise<Endpoint | undefined> {
+  const endpoint = cluster.pick({});
+  if (!endpoint) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const socket = connect({ host: endpoint.host, port: endpoint.port });
+    let done = false;
+    const finish = (failure?: string) => {
+      if (done) return;
+      done = true;
+      socket.destroy();
+      if (failure) cluster.reportFailure(endpoint, failure);
+      else cluster.reportSuccess(endpoint, 1);
+      resolve(endpoint);
+    };
+    socket.once('data', () => finish());
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      finish(e.code === 'ECONNREFUSED' ? 'connect-refused' : 'reset'),
+    );
+    socket.once('close', () => finish('reset'));
+  });
+}
+
+/** An upstream that accepts every connection and resets it at once. */
+export function startResettingServer(port = 0): Promise<TestServer> {
+  return startTcpServer((socket) => socket.resetAndDestroy(), port);
+}
