@@ -3,6 +3,8 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { createDiscoverySource } from '../discovery/index.js';
 import type { DiscoverySource } from '../discovery/source.js';
+import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
+import type { HealthRegistry } from '../health/registry.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
@@ -15,6 +17,8 @@ import type { Logger } from './log.js';
 export interface RuntimeDeps {
   logger: Logger;
   states: EndpointStateRegistry;
+  /** Health counters and ejections that must outlive a generation (as `states` does). */
+  health: HealthRegistry;
   events: ProxyEvents;
 }
 
@@ -26,6 +30,7 @@ export interface RuntimeDeps {
 export class Runtime {
   readonly clusters = new Map<string, Cluster>();
   private readonly sources = new Map<string, DiscoverySource>();
+  private health = new Map<string, ClusterHealth>();
   private readonly log: Logger;
 
   constructor(
@@ -50,9 +55,21 @@ export class Runtime {
             { cluster: name, endpoints: cluster.endpoints.length, source: source.description },
             'endpoints updated',
           );
+          this.health.get(name)?.refresh();
         }
       });
     }
+    // After discovery: a static source has delivered, so checks start with the endpoints.
+    this.health = startHealth(this.clusters, this.config.clusters, {
+      registry: this.deps.health,
+      events: this.deps.events,
+      log: this.deps.logger,
+    });
+  }
+
+  /** Active checks, outlier detection and panic mode of one cluster in this generation. */
+  clusterHealth(name: string): ClusterHealth | undefined {
+    return this.health.get(name);
   }
 
   /** True once every discovery source has delivered its first snapshot. */
@@ -84,5 +101,6 @@ export class Runtime {
   /** Stops discovery (and anything else that runs on timers) for this generation. */
   stop(): void {
     for (const source of this.sources.values()) source.stop();
+    for (const health of this.health.values()) health.stop();
   }
 }

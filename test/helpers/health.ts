@@ -5,7 +5,7 @@ import { EndpointStateRegistry, type Endpoint } from '../../src/core/endpoint.js
 import { type HealthTransition, ProxyEvents } from '../../src/core/events.js';
 import { ClusterHealth, type ClusterHealthConfig } from '../../src/health/cluster-health.js';
 import { HealthRegistry } from '../../src/health/registry.js';
-import { captureLogger } from './logger.js';
+import { captureLogger } from './proxy.js';
 import { startTcpServer, type TestServer } from './servers.js';
 
 /** A cluster of 127.0.0.1 ports with health running on it, and what health said. */

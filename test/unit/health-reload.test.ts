@@ -7,7 +7,7 @@ import { ProxyEvents } from '../../src/core/events.js';
 import { ClusterHealth, type ClusterHealthConfig } from '../../src/health/cluster-health.js';
 import { HealthRegistry } from '../../src/health/registry.js';
 import { isDown, isUp, nextTransition } from '../helpers/health.js';
-import { captureLogger } from '../helpers/logger.js';
+import { captureLogger } from '../helpers/proxy.js';
 
 const outlierDetection = {
   consecutiveFailures: 2,
