@@ -76,7 +76,10 @@ describe('L4 TCP proxy', { timeout: 60_000 }, () => {
     const replies = await Promise.all(
       Array.from({ length: 1000 }, (_, i) => exchange(port, `hello ${i}`).then((r) => r.toString())),
     );
-    replies.forEach((reply, i) => assert.equal(reply, `hello ${i}`));
+    assert.deepEqual(
+      replies,
+      Array.from({ length: 1000 }, (_, i) => `hello ${i}`),
+    );
   });
 
   it('carries 256 MiB both ways byte-identical', async () => {
