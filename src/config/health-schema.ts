@@ -83,6 +83,7 @@ export function clusterHealthFields(duration: Duration) {
   const healthCheck = z
     .strictObject({
       interval: duration.default('2s'),
+      /** May exceed interval: a check never starts before the previous one has ended. */
       timeout: duration.default('1s'),
       unhealthyThreshold: z.number().int().min(1).max(100).default(2),
       healthyThreshold: z.number().int().min(1).max(100).default(2),
@@ -103,13 +104,6 @@ export function clusterHealthFields(duration: Duration) {
         ctx.addIssue({ code: 'custom', path: ['interval'], message: 'interval must be above 0' });
       if (millis(check.timeout) === 0)
         ctx.addIssue({ code: 'custom', path: ['timeout'], message: 'timeout must be above 0' });
-      if (millis(check.interval) > 0 && millis(check.timeout) > millis(check.interval)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['timeout'],
-          message: `timeout (${check.timeout}) must not exceed interval (${check.interval})`,
-        });
-      }
     });
 
   const outlierDetection = z

@@ -7,9 +7,10 @@ import { startNamedServer, type TestServer } from '../helpers/servers.js';
 import { eventually } from '../helpers/wait.js';
 
 const FAILED = 'ActiveCheckFailed';
-// Short intervals keep the tests quick; deadlines are generous multiples, never exact timings.
-const check = { interval: '100ms', timeout: '50ms', unhealthyThreshold: 2, healthyThreshold: 2, jitter: 10 };
-const DOWN_DEADLINE_MS = 10 * (100 * 2 + 50);
+// Short intervals keep the tests quick; a long timeout keeps a loaded machine from failing
+// checks spuriously. Deadlines are generous multiples of interval × threshold + timeout.
+const check = { interval: '100ms', timeout: '1s', unhealthyThreshold: 2, healthyThreshold: 2, jitter: 10 };
+const DOWN_DEADLINE_MS = 10 * (100 * 2 + 1000);
 
 test('TCP check: a killed upstream is marked down, gets no picks, and comes back on the same port', {
   timeout: 20_000,

@@ -29,7 +29,7 @@ function httpCheckFromYaml(expectedStatus: string) {
 
 const never = new AbortController().signal;
 
-test('expectedStatus ranges and lists decide which answers are healthy', { timeout: 10_000 }, async (t) => {
+test('expectedStatus ranges and lists decide which answers are healthy', { timeout: 30_000 }, async (t) => {
   const upstream = await startHttpUpstream('a');
   t.after(() => upstream.kill());
   const endpoint = endpointOn(upstream.port);
@@ -48,13 +48,13 @@ test('expectedStatus ranges and lists decide which answers are healthy', { timeo
   ];
   for (const [expected, status, healthy] of cases) {
     upstream.healthStatus = status;
-    const result = await httpProbe(httpCheckFromYaml(expected))(endpoint, 2000, never);
+    const result = await httpProbe(httpCheckFromYaml(expected))(endpoint, 5000, never);
     assert.equal(result.ok, healthy, `status ${status} with expectedStatus ${expected}`);
     if (!result.ok) assert.equal(result.reason, `http-${status}`);
   }
 });
 
-test('HTTP probe sends the configured path and host header', { timeout: 10_000 }, async (t) => {
+test('HTTP probe sends the configured path and host header', { timeout: 30_000 }, async (t) => {
   const seen: { url?: string; host?: string }[] = [];
   const server = await startTcpServer((socket) => {
     socket.once('data', (data) => {
@@ -65,11 +65,11 @@ test('HTTP probe sends the configured path and host header', { timeout: 10_000 }
   });
   t.after(() => server.close());
   const probe = httpProbe({ path: '/ready?full=1', expectedStatus: ['200-299'], host: 'api.local' });
-  assert.deepEqual(await probe(endpointOn(server.port), 2000, never), { ok: true });
+  assert.deepEqual(await probe(endpointOn(server.port), 5000, never), { ok: true });
   assert.deepEqual(seen, [{ url: '/ready?full=1', host: 'api.local' }]);
 });
 
-test('probes fail with a reason: refused, timeout, aborted', { timeout: 10_000 }, async (t) => {
+test('probes fail with a reason: refused, timeout, aborted', { timeout: 30_000 }, async (t) => {
   const refused = endpointOn(await deadPort());
   assert.deepEqual(await tcpProbe(refused, 1000, never), { ok: false, reason: 'connect-refused' });
   const http = httpProbe({ path: '/', expectedStatus: [200] });

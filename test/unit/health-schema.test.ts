@@ -115,10 +115,6 @@ test('bad values get an error naming the field and its place in the file', () =>
       'c.yaml:4:30 clusters[0].healthCheck.interval: expected a duration with a unit, e.g. "500ms", "1s", "10m"',
     ],
     [
-      '    healthCheck: { interval: 1s, timeout: 2s }\n',
-      'c.yaml:4:43 clusters[0].healthCheck.timeout: timeout (2s) must not exceed interval (1s)',
-    ],
-    [
       '    healthCheck: { tcp: {}, http: {} }\n',
       'c.yaml:4:35 clusters[0].healthCheck.http: choose one probe: "tcp" or "http", not both',
     ],
