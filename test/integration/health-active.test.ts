@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Unavailable } from '../../src/core/endpoint.js';
 import { isDown, isUp, startHealthHarness } from '../helpers/health.js';
-import { startHttpUpstream } from '../helpers/http-upstream.js';
+import { startHealthUpstream } from '../helpers/health-upstream.js';
 import { startNamedServer, type TestServer } from '../helpers/servers.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -57,8 +57,8 @@ test('TCP check: a killed upstream is marked down, gets no picks, and comes back
 test('HTTP check: 500 on /healthz marks an endpoint down although its port is open', {
   timeout: 20_000,
 }, async (t) => {
-  const a = await startHttpUpstream('a');
-  const b = await startHttpUpstream('b');
+  const a = await startHealthUpstream('a');
+  const b = await startHealthUpstream('b');
   t.after(() => Promise.all([a.kill(), b.kill()]));
   const h = startHealthHarness([a.port, b.port], {
     healthCheck: { ...check, http: { path: '/healthz', expectedStatus: ['200-399'], host: 'api.local' } },
@@ -80,7 +80,7 @@ test('HTTP check: 500 on /healthz marks an endpoint down although its port is op
 test('HTTP check: a killed upstream is marked down and marked up after a restart on the same port', {
   timeout: 20_000,
 }, async (t) => {
-  let b = await startHttpUpstream('b');
+  let b = await startHealthUpstream('b');
   t.after(() => b.kill());
   const h = startHealthHarness([b.port], {
     healthCheck: { ...check, http: { path: '/healthz', expectedStatus: [200] } },
@@ -93,14 +93,14 @@ test('HTTP check: a killed upstream is marked down and marked up after a restart
   assert.match((await down).reason, /connect-refused/);
 
   const up = h.next(b.port, isUp(FAILED), DOWN_DEADLINE_MS);
-  b = await startHttpUpstream('b', b.port);
+  b = await startHealthUpstream('b', b.port);
   await up;
 });
 
 test('the first success after start marks an endpoint up at once; later recoveries need healthyThreshold', {
   timeout: 20_000,
 }, async (t) => {
-  const a = await startHttpUpstream('a');
+  const a = await startHealthUpstream('a');
   t.after(() => a.kill());
   // A previous generation left the endpoint marked down.
   const h2 = startHealthHarness(
@@ -126,8 +126,8 @@ test('the first success after start marks an endpoint up at once; later recoveri
 test('checks stop when an endpoint leaves the cluster and when health stops', {
   timeout: 20_000,
 }, async (t) => {
-  const a = await startHttpUpstream('a');
-  const b = await startHttpUpstream('b');
+  const a = await startHealthUpstream('a');
+  const b = await startHealthUpstream('b');
   t.after(() => Promise.all([a.kill(), b.kill()]));
   const h = startHealthHarness([a.port, b.port], {
     healthCheck: { ...check, http: { path: '/healthz', expectedStatus: [200] } },
@@ -146,7 +146,7 @@ test('checks stop when an endpoint leaves the cluster and when health stops', {
   h.stop();
   assert.equal(h.health.checker?.size, 0);
   const aChecks = a.healthChecks;
-  const probe = await startHttpUpstream('probe');
+  const probe = await startHealthUpstream('probe');
   t.after(() => probe.kill());
   const h2 = startHealthHarness([probe.port], {
     healthCheck: { ...check, http: { path: '/healthz', expectedStatus: [200] } },

@@ -4,7 +4,7 @@ import { loadConfigText } from '../../src/config/load.js';
 import type { Endpoint } from '../../src/core/endpoint.js';
 import { EndpointState } from '../../src/core/endpoint.js';
 import { httpProbe, tcpProbe } from '../../src/health/probes.js';
-import { startHttpUpstream } from '../helpers/http-upstream.js';
+import { startHealthUpstream } from '../helpers/health-upstream.js';
 import { deadPort, startTcpServer } from '../helpers/servers.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -30,7 +30,7 @@ function httpCheckFromYaml(expectedStatus: string) {
 const never = new AbortController().signal;
 
 test('expectedStatus ranges and lists decide which answers are healthy', { timeout: 30_000 }, async (t) => {
-  const upstream = await startHttpUpstream('a');
+  const upstream = await startHealthUpstream('a');
   t.after(() => upstream.kill());
   const endpoint = endpointOn(upstream.port);
   const cases: [string, number, boolean][] = [

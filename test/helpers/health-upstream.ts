@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** An HTTP upstream on 127.0.0.1 whose health answer tests can change, and that can die. */
-export interface HttpUpstream {
+/** An HTTP upstream on 127.0.0.1 with a /healthz whose answer tests can change; it can die and come back on its port. */
+export interface HealthUpstream {
   name: string;
   port: number;
   server: Server;
@@ -17,9 +17,13 @@ export interface HttpUpstream {
 }
 
 /** Starts one; pass the port of a killed one to bring it back on the same port. */
-export async function startHttpUpstream(name: string, port = 0, healthStatus = 200): Promise<HttpUpstream> {
+export async function startHealthUpstream(
+  name: string,
+  port = 0,
+  healthStatus = 200,
+): Promise<HealthUpstream> {
   const sockets = new Set<Socket>();
-  const upstream = { name, healthStatus, healthChecks: 0, requests: 0 } as HttpUpstream;
+  const upstream = { name, healthStatus, healthChecks: 0, requests: 0 } as HealthUpstream;
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
       upstream.healthChecks++;
