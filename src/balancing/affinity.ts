@@ -1,6 +1,9 @@
 import type { Endpoint } from '../core/endpoint.js';
 import { isUsable, type PickContext, type Picker } from './picker.js';
 
+/** Expired bindings are swept at most this often (a sweep allocates an iterator). */
+const SWEEP_INTERVAL_MS = 1_000;
+
 interface Binding {
   endpointId: string;
   lastUsed: number;
@@ -61,6 +64,7 @@ export class AffinityRegistry {
 export class AffinityPicker implements Picker {
   private seen: readonly Endpoint[] | undefined;
   private byId = new Map<string, Endpoint>();
+  private nextSweep = 0;
 
   constructor(
     private readonly inner: Picker,
@@ -77,9 +81,12 @@ export class AffinityPicker implements Picker {
     }
     const now = context.now ?? Date.now();
     const bindings = this.table.bindings;
-    this.table.expire(now, this.timeoutMs);
+    if (now >= this.nextSweep) {
+      this.table.expire(now, this.timeoutMs);
+      this.nextSweep = now + Math.min(this.timeoutMs, SWEEP_INTERVAL_MS);
+    }
     const binding = bindings.get(client);
-    if (binding) {
+    if (binding && now - binding.lastUsed < this.timeoutMs) {
       const bound = this.byId.get(binding.endpointId);
       if (bound && isUsable(bound, context)) {
         this.touch(client, binding, now);

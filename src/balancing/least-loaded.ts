@@ -1,8 +1,8 @@
 import type { ActiveWatcher, Endpoint, EndpointState } from '../core/endpoint.js';
 import { isUsable, type PickContext, type Picker } from './picker.js';
 
-/** Negative when `a` should get the next connection before `b`, 0 when they are equally loaded. */
-export type LoadOrder = (a: Endpoint, b: Endpoint) => number;
+/** An endpoint's load; the lowest gets the next connection. Equal loads must give equal numbers. */
+export type LoadFormula = (endpoint: Endpoint) => number;
 
 /**
  * Picks the least loaded endpoint by a load formula (least connections, IPVS sed/nq), with
@@ -19,6 +19,8 @@ export class LeastLoadedPicker implements Picker, ActiveWatcher {
   private heap = new Int32Array(0);
   /** Endpoint index → its slot in `heap`. */
   private slot = new Int32Array(0);
+  /** Endpoint index → its load, recomputed when its active count changes. */
+  private load = new Float64Array(0);
   /** Endpoint index → pick sequence number of its last pick, for ties in turn. */
   private lastPicked = new Float64Array(0);
   private readonly indexOfState = new Map<EndpointState, number>();
@@ -26,7 +28,7 @@ export class LeastLoadedPicker implements Picker, ActiveWatcher {
   /** Reused best-first frontier of heap slots (no allocation per pick). */
   private readonly frontier: number[] = [];
 
-  constructor(private readonly order: LoadOrder) {}
+  constructor(private readonly formula: LoadFormula) {}
 
   pick(endpoints: readonly Endpoint[], context: PickContext): Endpoint | undefined {
     if (endpoints !== this.seen) this.rebuild(endpoints);
@@ -40,6 +42,7 @@ export class LeastLoadedPicker implements Picker, ActiveWatcher {
   activeChanged(state: EndpointState): void {
     const index = this.indexOfState.get(state);
     if (index === undefined) return;
+    this.load[index] = this.formula(this.seen[index]!);
     const slot = this.slot[index]!;
     if (!this.siftUp(slot)) this.siftDown(slot);
   }
@@ -51,11 +54,13 @@ export class LeastLoadedPicker implements Picker, ActiveWatcher {
     const n = endpoints.length;
     this.heap = new Int32Array(n);
     this.slot = new Int32Array(n);
+    this.load = new Float64Array(n);
     this.lastPicked = new Float64Array(n);
     this.picks = 0;
     for (let i = 0; i < n; i++) {
       const state = endpoints[i]!.state;
       this.heap[i] = i;
+      this.load[i] = this.formula(endpoints[i]!);
       this.slot[i] = i;
       // Before any pick, ties go in array order.
       this.lastPicked[i] = i - n;
@@ -84,8 +89,9 @@ export class LeastLoadedPicker implements Picker, ActiveWatcher {
   }
 
   private before(i: number, j: number): boolean {
-    const c = this.order(this.seen[i]!, this.seen[j]!);
-    return c !== 0 ? c < 0 : this.lastPicked[i]! < this.lastPicked[j]!;
+    const li = this.load[i]!;
+    const lj = this.load[j]!;
+    return li !== lj ? li < lj : this.lastPicked[i]! < this.lastPicked[j]!;
   }
 
   private siftUp(start: number): boolean {
@@ -133,7 +139,9 @@ export class LeastLoadedPicker implements Picker, ActiveWatcher {
     while (s > 0) {
       const parent = (s - 1) >>> 1;
       if (!this.before(this.heap[frontier[s]!]!, this.heap[frontier[parent]!]!)) break;
-      [frontier[s], frontier[parent]] = [frontier[parent]!, frontier[s]!];
+      const moved = frontier[s]!;
+      frontier[s] = frontier[parent]!;
+      frontier[parent] = moved;
       s = parent;
     }
   }
@@ -154,7 +162,9 @@ export class LeastLoadedPicker implements Picker, ActiveWatcher {
         best = right;
       }
       if (!this.before(this.heap[frontier[best]!]!, this.heap[frontier[s]!]!)) break;
-      [frontier[s], frontier[best]] = [frontier[best]!, frontier[s]!];
+      const moved = frontier[s]!;
+      frontier[s] = frontier[best]!;
+      frontier[best] = moved;
       s = best;
     }
     return top;
