@@ -1,33 +1,35 @@
 import type { Endpoint } from '../core/endpoint.js';
+import { EndpointHeap } from './endpoint-heap.js';
 import { isUsable, type PickContext, type Picker } from './picker.js';
 
-/**
- * Above this many steps × endpoints, building the schedule costs more than it saves
- * (e.g. 1,000 endpoints with large, coprime weights); picks then run nginx's loop live.
- */
+/** Above this many steps × endpoints, precomputing nginx's sequence costs too much. */
 const SCHEDULE_BUILD_BUDGET = 4_000_000;
 
 /**
  * Smooth weighted round robin, nginx's algorithm: every endpoint's current weight grows by
  * its weight, the largest is picked and loses the total. Weights 5,1,1 give a a b a c a a:
- * heavy endpoints are spread out instead of served in a burst. Equal weights give plain
- * round robin.
+ * heavy endpoints are spread out instead of served in a burst, and at every point each
+ * endpoint is within one pick of its share. Equal weights give plain round robin.
  *
- * The sequence repeats every sum(weights / gcd) picks, so it is computed once per endpoint
- * array (discovery replaces the array, so identity tells us when) and picks walk it in
- * O(1). Unusable endpoints are skipped in the schedule; the others keep their shares.
+ * nginx's loop is O(n) per pick. The sequence repeats every sum(weights / gcd) picks, so it
+ * is computed once per endpoint array (discovery replaces the array, so identity says when)
+ * and picks walk it in O(1); unusable endpoints are skipped and the others keep their
+ * shares. When the period is too long to precompute (1,000 endpoints with large coprime
+ * weights), picks use earliest-deadline-first on a heap instead (Envoy's weighted round
+ * robin): O(log n), the same shares per period, a slightly different order.
  */
 export class RoundRobinPicker implements Picker {
   private seen: readonly Endpoint[] | undefined;
   private schedule: Uint32Array | undefined;
   private cursor = 0;
-  private weights = new Float64Array(0);
-  private current = new Float64Array(0);
+  private deadlines: EarliestDeadline | undefined;
+
+  constructor(private readonly scheduleBudget = SCHEDULE_BUILD_BUDGET) {}
 
   pick(endpoints: readonly Endpoint[], context: PickContext): Endpoint | undefined {
     if (endpoints !== this.seen) this.rebuild(endpoints);
     const schedule = this.schedule;
-    if (!schedule) return this.step(endpoints, context);
+    if (!schedule) return this.deadlines?.pick(endpoints, context);
     const length = schedule.length;
     for (let i = 0; i < length; i++) {
       const endpoint = endpoints[schedule[this.cursor]!]!;
@@ -39,45 +41,68 @@ export class RoundRobinPicker implements Picker {
 
   private rebuild(endpoints: readonly Endpoint[]): void {
     this.seen = endpoints;
-    const n = endpoints.length;
     let divisor = 0;
     for (const endpoint of endpoints) divisor = gcd(divisor, endpoint.weight);
-    this.weights = new Float64Array(n);
-    this.current = new Float64Array(n);
-    let period = 0;
-    for (let i = 0; i < n; i++) {
-      this.weights[i] = endpoints[i]!.weight / divisor;
-      period += this.weights[i]!;
-    }
+    const weights = new Float64Array(endpoints.map((e) => e.weight / divisor));
+    const period = weights.reduce((a, b) => a + b, 0);
     this.schedule = undefined;
-    if (n === 0 || period * n > SCHEDULE_BUILD_BUDGET) return;
-    const schedule = new Uint32Array(period);
-    for (let s = 0; s < period; s++) schedule[s] = this.stepIndex(endpoints, undefined);
-    this.current.fill(0);
-    this.schedule = schedule;
-    // Carry the position over so that frequent discovery updates do not favour the first endpoint.
-    this.cursor %= period;
-  }
-
-  private step(endpoints: readonly Endpoint[], context: PickContext): Endpoint | undefined {
-    const index = this.stepIndex(endpoints, context);
-    return index < 0 ? undefined : endpoints[index];
-  }
-
-  /** One step of nginx's loop over the usable endpoints (all of them without a context). */
-  private stepIndex(endpoints: readonly Endpoint[], context: PickContext | undefined): number {
-    const weights = this.weights;
-    const current = this.current;
-    let total = 0;
-    let best = -1;
-    for (let i = 0; i < endpoints.length; i++) {
-      if (context && !isUsable(endpoints[i]!, context)) continue;
-      current[i]! += weights[i]!;
-      total += weights[i]!;
-      if (best < 0 || current[i]! > current[best]!) best = i;
+    this.deadlines = undefined;
+    if (period * weights.length <= this.scheduleBudget) {
+      this.schedule = nginxSequence(weights, period);
+      // Carry the position over so that frequent discovery updates do not favour the first endpoint.
+      this.cursor = period > 0 ? this.cursor % period : 0;
+    } else {
+      this.deadlines = new EarliestDeadline(weights);
     }
-    if (best >= 0) current[best]! -= total;
-    return best;
+  }
+}
+
+/** One period of nginx's smooth weighted round robin, as endpoint indexes. */
+function nginxSequence(weights: Float64Array, period: number): Uint32Array {
+  const current = new Float64Array(weights.length);
+  const sequence = new Uint32Array(period);
+  for (let step = 0; step < period; step++) {
+    let best = 0;
+    for (let i = 0; i < weights.length; i++) {
+      current[i]! += weights[i]!;
+      if (current[i]! > current[best]!) best = i;
+    }
+    current[best]! -= period;
+    sequence[step] = best;
+  }
+  return sequence;
+}
+
+/**
+ * Earliest deadline first: endpoint i's k-th pick is due at virtual time k / weight, and
+ * the earliest due goes next. An endpoint that was unusable for a while is moved up to the
+ * present when it returns, so it rejoins at its share instead of catching up in a burst.
+ */
+class EarliestDeadline {
+  private readonly heap: EndpointHeap;
+  private readonly served: Float64Array;
+  private now = 0;
+  private picks = 0;
+
+  constructor(private readonly weights: Float64Array) {
+    this.heap = new EndpointHeap(weights.length);
+    this.served = new Float64Array(weights.length);
+    for (let i = 0; i < weights.length; i++) this.heap.key[i] = 1 / weights[i]!;
+    this.heap.heapify();
+  }
+
+  pick(endpoints: readonly Endpoint[], context: PickContext): Endpoint | undefined {
+    const index = this.heap.bestUsable(endpoints, context);
+    if (index < 0) return undefined;
+    const weight = this.weights[index]!;
+    const due = this.heap.key[index]!;
+    if (due < this.now - 1 / weight) this.served[index] = Math.floor(this.now * weight) - 1;
+    this.now = Math.max(this.now, due);
+    this.served[index]!++;
+    this.heap.key[index] = (this.served[index]! + 1) / weight;
+    this.heap.tie[index] = ++this.picks;
+    this.heap.update(index);
+    return endpoints[index];
   }
 }
 

@@ -17,7 +17,9 @@ describe('balancing across reloads', { timeout: 30_000 }, () => {
     const config = (order: TestServer[]) =>
       `listeners:\n  - { name: tcp, address: 127.0.0.1:0, cluster: c }\nclusters:\n  - name: c\n    endpoints: [${order
         .map((s) => `127.0.0.1:${s.port}`)
-        .join(', ')}]\n    balancing:\n      policy: round_robin\n      affinity: { clientIp: { timeout: 1h } }\n`;
+        .join(
+          ', ',
+        )}]\n    balancing:\n      policy: round_robin\n      affinity: { clientIp: { timeout: 1h } }\n`;
     const proxy = await startProxy(config(servers));
     try {
       const port = proxy.port('tcp');
@@ -31,7 +33,9 @@ describe('balancing across reloads', { timeout: 30_000 }, () => {
       for (let i = 0; i < 3; i++) assert.equal(await whoAnswers(port), bound);
 
       // Without affinity in the next config the bindings are dropped: round robin again.
-      await proxy.proxy.apply(loadConfigText(config([...servers].reverse()).replace(/\s+affinity:.*\n/, '\n')).config!);
+      await proxy.proxy.apply(
+        loadConfigText(config([...servers].reverse()).replace(/\s+affinity:.*\n/, '\n')).config!,
+      );
       const spread = new Set<string>();
       for (let i = 0; i < 3; i++) spread.add(await whoAnswers(port));
       assert.equal(spread.size, 3);

@@ -9,7 +9,7 @@ import { LeastConnectionsPicker } from '../../src/balancing/least-connections.js
 import type { Picker } from '../../src/balancing/picker.js';
 import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
 import { WeightedRandomPicker } from '../../src/balancing/weighted-random.js';
-import type { Endpoint } from '../../src/core/endpoint.js';
+import { type Endpoint, Unavailable } from '../../src/core/endpoint.js';
 import { countPicks, fakeEndpoints, seededRandom } from '../helpers/endpoints.js';
 
 const PICKS = 100_000;
@@ -113,14 +113,41 @@ describe('smooth weighted round robin', { timeout: 30_000 }, () => {
     );
   });
 
-  it('keeps the smooth order live when the schedule would be too large to precompute', () => {
-    // 2,000 endpoints with coprime weights: the period is far beyond the build budget.
-    const weights = Array.from({ length: 2000 }, (_, i) => (i === 0 ? 4001 : 2 + (i % 2)));
+  it('falls back to earliest-deadline-first when the period is too long to precompute', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 12 }), (weights) => {
+        const endpoints = fakeEndpoints(weights.length, weights);
+        const picker = new RoundRobinPicker(0); // no budget: never precompute
+        const total = weights.reduce((a, b) => a + b, 0);
+        for (let period = 0; period < 2; period++) {
+          const counts = countPicks(() => picker.pick(endpoints, {}), total);
+          // Every period gives every endpoint exactly its weight, as nginx's order does.
+          for (const endpoint of endpoints) assert.equal(counts.get(endpoint), endpoint.weight);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('earliest-deadline-first lets a recovered endpoint rejoin at its share, not in a burst', () => {
+    const endpoints = fakeEndpoints(3, [1, 1, 1]);
+    const picker = new RoundRobinPicker(0);
+    endpoints[0]!.state.setFlag(Unavailable.ActiveCheckFailed, true);
+    for (let i = 0; i < 1000; i++) picker.pick(endpoints, {});
+    endpoints[0]!.state.setFlag(Unavailable.ActiveCheckFailed, false);
+    const counts = countPicks(() => picker.pick(endpoints, {}), 30);
+    assert.ok(
+      (counts.get(endpoints[0]!) ?? 0) <= 11,
+      `recovered endpoint got ${counts.get(endpoints[0]!)} of 30`,
+    );
+  });
+
+  it('precomputes even 1,000 endpoints with small weights, and spreads them in one period', () => {
+    const weights = Array.from({ length: 1000 }, (_, i) => 1 + (i % 4));
     const endpoints = fakeEndpoints(weights.length, weights);
     const picker = new RoundRobinPicker();
     const total = weights.reduce((a, b) => a + b, 0);
     const counts = countPicks(() => picker.pick(endpoints, {}), total);
-    // One full period of nginx's loop gives every endpoint exactly its weight.
     for (const endpoint of endpoints) assert.equal(counts.get(endpoint), endpoint.weight);
   });
 });

@@ -8,6 +8,7 @@ import { AffinityRegistry } from '../../src/balancing/affinity.js';
 import type { PickContext, Picker } from '../../src/balancing/picker.js';
 import { POLICIES, type PolicyName } from '../../src/balancing/policies.js';
 import { type BalancingOptions, createPicker } from '../../src/balancing/registry.js';
+import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
 import { type Endpoint, Unavailable } from '../../src/core/endpoint.js';
 import { fakeEndpoint, fakeEndpoints, seededRandom } from '../helpers/endpoints.js';
 
@@ -35,6 +36,9 @@ for (const policy of Object.keys(POLICIES) as PolicyName[]) {
   variants.push({ name: `${policy} + prefer-local`, make: make({ locality: 'prefer-local' }) });
   variants.push({ name: `${policy} + slowStart`, make: make({ slowStart: '30s' }) });
 }
+
+// Smooth round robin's fallback for periods too long to precompute.
+variants.push({ name: 'round_robin (earliest deadline first)', make: () => new RoundRobinPicker(0) });
 
 const contexts: PickContext[] = [
   {},
