@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { AffinityRegistry } from '../../src/balancing/affinity.js';
 import { POLICIES } from '../../src/balancing/policies.js';
 import { balancingObservers, createPicker } from '../../src/balancing/registry.js';
+import { checkBalancing } from '../../src/config/balancing-checks.js';
 import { loadConfigText } from '../../src/config/load.js';
 import { fakeEndpoints } from '../helpers/endpoints.js';
 
@@ -106,5 +107,17 @@ describe('balancing config', () => {
     const result = load('locality: local-only', 'node:\n  name: worker-1\n  zone: eu-1a\n');
     assert.deepEqual(result.config!.node, { name: 'worker-1', zone: 'eu-1a' });
     assert.match(loadConfigText('node:\n  name: ""\n').problems[0]!.message, /node name must not be empty/);
+  });
+});
+
+describe('balancing config checks', () => {
+  it('warns when locality is asked for but this node has no name or zone', () => {
+    const config = load('locality: local-only').config!;
+    const [warning] = checkBalancing(config, {});
+    assert.equal(warning?.severity, 'warning');
+    assert.deepEqual(warning?.path, ['clusters', 0, 'balancing', 'locality']);
+    assert.match(warning!.message, /no name or zone .* every connection will fail/);
+    assert.deepEqual(checkBalancing(config, { NODE_NAME: 'worker-1' }), []);
+    assert.deepEqual(checkBalancing(load('locality: prefer-local', 'node: { zone: a }\n').config!, {}), []);
   });
 });
