@@ -11,6 +11,8 @@ const MIN_POINTS_PER_ENDPOINT = 160;
 const MAX_POINTS_PER_ENDPOINT = 1024;
 const TARGET_RING_SIZE = 65_536;
 const MAX_RING_SIZE = 1 << 20;
+/** Ring points to walk past unusable endpoints before scanning the endpoints instead. */
+const MAX_RING_WALK = 64;
 
 /**
  * A consistent-hash ring (Ketama, Envoy ring_hash): each endpoint owns points placed by
@@ -79,10 +81,18 @@ export class HashRing {
     const size = this.points.length;
     if (size === 0) return undefined;
     let slot = this.firstAtOrAfter(hash);
-    for (let step = 0; step < size; step++) {
+    const owner = this.owners[slot]!;
+    const walk = Math.min(size, MAX_RING_WALK);
+    for (let step = 0; step < walk; step++) {
       const endpoint = endpoints[this.owners[slot]!]!;
       if (isUsable(endpoint, context)) return endpoint;
       slot = slot + 1 === size ? 0 : slot + 1;
+    }
+    // Most endpoints are unusable: one pass over the endpoints beats walking a 10^5-point ring.
+    const n = endpoints.length;
+    for (let i = 1; i <= n; i++) {
+      const endpoint = endpoints[(owner + i) % n]!;
+      if (isUsable(endpoint, context)) return endpoint;
     }
     return undefined;
   }

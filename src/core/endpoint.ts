@@ -52,12 +52,12 @@ export interface ActiveWatcher {
 export class EndpointState {
   /** Bit set of `Unavailable` reasons; 0 means available. */
   flags = 0;
-  private activeCount = 0;
+  #active = 0;
   /**
    * Weak so that a picker from a replaced config generation can be collected; a state
    * outlives generations and would otherwise keep every old picker alive.
    */
-  private watchers: WeakRef<ActiveWatcher>[] = [];
+  #watchers: WeakRef<ActiveWatcher>[] = [];
   connectionsTotal = 0;
   requestsTotal = 0;
   /** Connect failures, resets and (L7) 5xx answers. */
@@ -80,12 +80,12 @@ export class EndpointState {
 
   /** Open connections (L4) or in-flight requests (L7) right now. */
   get active(): number {
-    return this.activeCount;
+    return this.#active;
   }
 
   set active(value: number) {
-    this.activeCount = value;
-    const watchers = this.watchers;
+    this.#active = value;
+    const watchers = this.#watchers;
     for (let i = 0; i < watchers.length; i++) {
       const watcher = watchers[i]!.deref();
       if (watcher) watcher.activeChanged(this);
@@ -94,14 +94,19 @@ export class EndpointState {
   }
 
   watchActive(watcher: ActiveWatcher): void {
-    this.watchers.push(new WeakRef(watcher));
+    this.#watchers.push(new WeakRef(watcher));
   }
 
   unwatchActive(watcher: ActiveWatcher): void {
-    this.watchers = this.watchers.filter((ref) => {
+    this.#watchers = this.#watchers.filter((ref) => {
       const current = ref.deref();
       return current !== undefined && current !== watcher;
     });
+  }
+
+  /** `active` is an accessor, so it is added back for JSON (admin API, logs). */
+  toJSON(): object {
+    return { ...this, active: this.#active };
   }
 
   setFlag(bit: number, on: boolean, now = Date.now()): boolean {

@@ -76,6 +76,15 @@ describe('source_hash consistent hashing', { timeout: 60_000 }, () => {
     }
   });
 
+  it('finds the last usable endpoint quickly when nearly all are down', () => {
+    const endpoints = fakeEndpoints(200);
+    for (const e of endpoints.slice(1)) e.state.setFlag(Unavailable.ActiveCheckFailed, true);
+    const picker = new SourceHashPicker();
+    for (const e of assign(picker, endpoints).slice(0, 1000)) assert.equal(e, endpoints[0]);
+    endpoints[0]!.state.setFlag(Unavailable.ActiveCheckFailed, true);
+    assert.equal(picker.pick(endpoints, { clientAddress: '192.0.2.1' }), undefined);
+  });
+
   it('spreads keys over endpoints in proportion to weight', () => {
     const endpoints = fakeEndpoints(3, [1, 2, 5]);
     const counts = new Map<Endpoint | undefined, number>();

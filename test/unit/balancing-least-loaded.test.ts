@@ -157,3 +157,17 @@ describe('latency EWMA observer', () => {
     assert.ok(Math.abs(endpoint.state.latencyEwmaMs - expected) < 1e-9);
   });
 });
+
+describe('EndpointState active watchers', () => {
+  it('keeps active in JSON and forgets watchers that were unwatched', () => {
+    const endpoint = fakeEndpoint(1);
+    let calls = 0;
+    const watcher = { activeChanged: () => calls++ };
+    endpoint.state.watchActive(watcher);
+    endpoint.state.active++;
+    endpoint.state.unwatchActive(watcher);
+    endpoint.state.active++;
+    assert.equal(calls, 1);
+    assert.equal(JSON.parse(JSON.stringify(endpoint.state)).active, 2);
+  });
+});
