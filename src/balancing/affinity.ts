@@ -4,6 +4,9 @@ import { isUsable, type PickContext, type Picker } from './picker.js';
 /** Expired bindings are swept at most this often (a sweep allocates an iterator). */
 const SWEEP_INTERVAL_MS = 1_000;
 
+/** Bindings per cluster at most (about 15 MB); beyond it the least recently used go first. */
+export const MAX_BINDINGS = 100_000;
+
 interface Binding {
   endpointId: string;
   lastUsed: number;
@@ -99,6 +102,8 @@ export class AffinityPicker implements Picker {
       binding.endpointId = chosen.id;
       this.touch(client, binding, now);
     } else {
+      // Bounded: a flood of new client addresses evicts the least recently used binding.
+      if (bindings.size >= MAX_BINDINGS) bindings.delete(bindings.keys().next().value!);
       bindings.set(client, { endpointId: chosen.id, lastUsed: now });
     }
     return chosen;

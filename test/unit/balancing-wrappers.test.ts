@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AffinityPicker, AffinityRegistry } from '../../src/balancing/affinity.js';
+import { AffinityPicker, AffinityRegistry, MAX_BINDINGS } from '../../src/balancing/affinity.js';
 import { LocalityPicker, resolveSelfLocality } from '../../src/balancing/locality.js';
 import type { PickContext, Picker } from '../../src/balancing/picker.js';
 import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
@@ -160,5 +160,16 @@ describe('slow start', () => {
     const picker = new SlowStartPicker(new RoundRobinPicker(), WINDOW, seededRandom(6));
     const counts = countPicks(() => picker.pick(endpoints, { now: 5_010 }), 400);
     for (const endpoint of endpoints) assert.equal(counts.get(endpoint), 100);
+  });
+});
+
+describe('affinity table bound', () => {
+  it('evicts the least recently used binding beyond MAX_BINDINGS', () => {
+    const table = new AffinityRegistry().tableFor('web');
+    const picker = new AffinityPicker(new RoundRobinPicker(), table, HOUR);
+    const endpoints = fakeEndpoints(2);
+    for (let i = 0; i <= MAX_BINDINGS; i++) picker.pick(endpoints, { clientAddress: `c${i}`, now: 0 });
+    assert.equal(table.size, MAX_BINDINGS);
+    assert.ok(!table.bindings.has('c0') && table.bindings.has(`c${MAX_BINDINGS}`));
   });
 });
