@@ -9,6 +9,7 @@ import type { Cluster } from '../core/cluster.js';
 import { ALL_UNAVAILABLE_REASONS, Unavailable } from '../core/endpoint.js';
 import type { PanicTransition, ProxyEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
+import { emitSafely } from './reporter.js';
 
 /** In panic only Draining still excludes; Cluster.pick falls back to draining endpoints on its own. */
 export const PANIC_EXCLUDE_FLAGS = Unavailable.Draining;
@@ -52,6 +53,6 @@ export class PanicGuard {
     } else {
       this.log.info({ event: 'panic', ...transition }, `${this.cluster.name}: panic mode off (${share})`);
     }
-    this.events.emit('panic', transition);
+    emitSafely(this.events, this.log, 'panic', transition);
   }
 }

@@ -3,7 +3,7 @@
  * and when that changes anything, logs one line and emits a `health` event.
  */
 import { describeFlags, type Endpoint } from '../core/endpoint.js';
-import type { HealthTransition, ProxyEvents } from '../core/events.js';
+import type { HealthTransition, PanicTransition, ProxyEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 
 export class HealthReporter {
@@ -30,7 +30,7 @@ export class HealthReporter {
     const line = `${this.cluster} ${endpoint.id}: ${describe(transition.from)} → ${describe(transition.to)} (${reason})`;
     if (on) this.log.warn({ event: 'health', ...transition }, line);
     else this.log.info({ event: 'health', ...transition }, line);
-    this.events.emit('health', transition);
+    emitSafely(this.events, this.log, 'health', transition);
     this.onChange();
     return true;
   }
@@ -38,4 +38,18 @@ export class HealthReporter {
 
 function describe(flags: string[]): string {
   return flags.length === 0 ? 'available' : flags.join('+');
+}
+
+/** A broken subscriber (metrics, admin) must not break health, nor the proxy that reported an outcome. */
+export function emitSafely(
+  events: ProxyEvents,
+  log: Logger,
+  ...args: ['health', HealthTransition] | ['panic', PanicTransition]
+): void {
+  try {
+    if (args[0] === 'health') events.emit('health', args[1]);
+    else events.emit('panic', args[1]);
+  } catch (error) {
+    log.error({ err: error, event: args[0] }, `a ${args[0]} event listener threw`);
+  }
 }

@@ -21,7 +21,7 @@ function world() {
   const states = new EndpointStateRegistry();
   const registry = new HealthRegistry();
   const events = new ProxyEvents();
-  const { logger } = captureLogger();
+  const { logger, lines } = captureLogger();
   const generation = (config: Partial<ClusterHealthConfig>, firstReady = true) => {
     const cluster = new Cluster('api', new RoundRobinPicker(), states);
     cluster.setEndpoints([
@@ -36,7 +36,7 @@ function world() {
     health.start();
     return { cluster, health, endpoint: cluster.endpoints[0]! };
   };
-  return { states, registry, events, generation };
+  return { states, registry, events, lines, generation };
 }
 
 test('an ejection and the count of past ejections survive a reload', { timeout: 10_000 }, async (t) => {
@@ -93,4 +93,17 @@ test('the registry forgets endpoints that are gone and starts over for a re-crea
   const again = w.generation({});
   again.health.stop();
   assert.equal(w.registry.memoryFor('api', again.endpoint).outlier.timesEjected, 0);
+});
+
+test('a health event listener that throws is logged, and health goes on', () => {
+  const w = world();
+  w.events.on('health', () => {
+    throw new Error('broken subscriber');
+  });
+  const g = w.generation({ outlierDetection });
+  g.cluster.reportFailure(g.endpoint, 'reset');
+  g.cluster.reportFailure(g.endpoint, 'reset');
+  g.health.stop();
+  assert.ok(g.endpoint.state.flags & Unavailable.OutlierEjected);
+  assert.ok(w.lines.some((l) => l.msg === 'a health event listener threw'));
 });
