@@ -131,7 +131,7 @@ class ProbeLoop {
   private record(result: ProbeResult): void {
     const { reporter, registry, settings } = this.checker;
     const endpoint = this.endpoint;
-    const memory = registry.memoryFor(reporter.cluster, endpoint).active;
+    const memory = registry.memoryFor(endpoint).active;
     const down = (endpoint.state.flags & Unavailable.ActiveCheckFailed) !== 0;
     const first = !this.checked;
     this.checked = true;

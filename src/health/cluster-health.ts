@@ -101,7 +101,7 @@ export class ClusterHealth {
         this.reporter.set(endpoint, Unavailable.ActiveCheckFailed, false, 'active health checks are off');
       }
       if (!this.outliers && (endpoint.state.flags & Unavailable.OutlierEjected) !== 0) {
-        this.deps.registry.memoryFor(this.cluster.name, endpoint).outlier.ejectedUntil = undefined;
+        this.deps.registry.memoryFor(endpoint).outlier.ejectedUntil = undefined;
         this.reporter.set(endpoint, Unavailable.OutlierEjected, false, 'outlier detection is off');
       }
     }

@@ -117,6 +117,6 @@ export class OutlierDetector implements OutcomeObserver {
   }
 
   private memory(endpoint: Endpoint): OutlierMemory {
-    return this.registry.memoryFor(this.reporter.cluster, endpoint).outlier;
+    return this.registry.memoryFor(endpoint).outlier;
   }
 }

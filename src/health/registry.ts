@@ -1,8 +1,10 @@
 /**
  * Health memory that must outlive a config generation: threshold counters of the active
- * checker and the ejection history of outlier detection. Keyed like `EndpointStateRegistry`
- * (cluster name + endpoint id) and held next to it by whatever owns the generations, so a
- * reload neither forgets an ejection nor resets how many times an endpoint was ejected.
+ * checker and the ejection history of outlier detection. Keyed by the endpoint's
+ * `EndpointState` (which `EndpointStateRegistry` keys by cluster name + endpoint id), so it
+ * lives exactly as long as that state: a reload neither forgets an ejection nor resets how
+ * many times an endpoint was ejected, and an endpoint that is gone for good is forgotten
+ * with its state, without a second registry to prune.
  */
 import type { Endpoint, EndpointState } from '../core/endpoint.js';
 
@@ -22,37 +24,23 @@ export interface OutlierMemory {
 }
 
 export interface HealthMemory {
-  /** The endpoint state this memory belongs to: a re-created state starts a fresh memory. */
-  readonly state: EndpointState;
   readonly active: ActiveCheckMemory;
   readonly outlier: OutlierMemory;
 }
 
+/** Held by the proxy beside its EndpointStateRegistry and shared by every generation. */
 export class HealthRegistry {
-  private readonly memories = new Map<string, HealthMemory>();
+  private readonly memories = new WeakMap<EndpointState, HealthMemory>();
 
-  memoryFor(cluster: string, endpoint: Endpoint): HealthMemory {
-    const key = `${cluster}\u0000${endpoint.id}`;
-    const existing = this.memories.get(key);
-    // If the endpoint's state was dropped and made anew, so is its health history.
-    if (existing && existing.state === endpoint.state) return existing;
-    const memory: HealthMemory = {
-      state: endpoint.state,
-      active: { consecutiveSuccesses: 0, consecutiveFailures: 0 },
-      outlier: { consecutiveFailures: 0, timesEjected: 0, ejectedUntil: undefined, returnedAt: undefined },
-    };
-    this.memories.set(key, memory);
+  memoryFor(endpoint: Endpoint): HealthMemory {
+    let memory = this.memories.get(endpoint.state);
+    if (!memory) {
+      memory = {
+        active: { consecutiveSuccesses: 0, consecutiveFailures: 0 },
+        outlier: { consecutiveFailures: 0, timesEjected: 0, ejectedUntil: undefined, returnedAt: undefined },
+      };
+      this.memories.set(endpoint.state, memory);
+    }
     return memory;
-  }
-
-  /** Forget endpoints the live generation no longer has (call with EndpointStateRegistry.retainOnly). */
-  retainOnly(live: Iterable<{ cluster: string; id: string }>): void {
-    const keep = new Set<string>();
-    for (const { cluster, id } of live) keep.add(`${cluster}\u0000${id}`);
-    for (const key of this.memories.keys()) if (!keep.has(key)) this.memories.delete(key);
-  }
-
-  get size(): number {
-    return this.memories.size;
   }
 }

@@ -77,22 +77,24 @@ test('a reload that turns health off returns endpoints it had taken out', { time
   const next = w.generation({}, false);
   t.after(() => next.health.stop());
   assert.equal(next.endpoint.state.flags, Unavailable.DiscoveryNotReady, "only discovery's reason stays");
-  assert.equal(w.registry.memoryFor('api', next.endpoint).outlier.ejectedUntil, undefined);
+  assert.equal(w.registry.memoryFor(next.endpoint).outlier.ejectedUntil, undefined);
 });
 
-test('the registry forgets endpoints that are gone and starts over for a re-created state', () => {
+test('health memory lives as long as the endpoint state: a re-created state starts afresh', () => {
   const w = world();
   const g = w.generation({});
   g.health.stop();
-  const memory = w.registry.memoryFor('api', g.endpoint);
+  const memory = w.registry.memoryFor(g.endpoint);
   memory.outlier.timesEjected = 3;
-  assert.equal(w.registry.memoryFor('api', g.endpoint), memory);
-  w.registry.retainOnly([{ cluster: 'api', id: '127.0.0.1:2' }]);
-  w.states.retainOnly([{ cluster: 'api', id: '127.0.0.1:2' }]);
-  assert.equal(w.registry.size, 0);
   const again = w.generation({});
   again.health.stop();
-  assert.equal(w.registry.memoryFor('api', again.endpoint).outlier.timesEjected, 0);
+  assert.equal(w.registry.memoryFor(again.endpoint), memory, 'the same endpoint in a new generation');
+  // The endpoint left for good (its state was dropped) and later came back.
+  w.states.retainOnly([{ cluster: 'api', id: '127.0.0.1:2' }]);
+  const back = w.generation({});
+  back.health.stop();
+  assert.notEqual(back.endpoint.state, g.endpoint.state);
+  assert.equal(w.registry.memoryFor(back.endpoint).outlier.timesEjected, 0);
 });
 
 test('a health event listener that throws is logged, and health goes on', () => {
