@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
+import { discoverySchema } from './discovery-schema.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -55,6 +56,8 @@ export const balancing = z.strictObject({
 export const cluster = z.strictObject({
   name,
   endpoints: z.array(endpoint).optional(),
+  /** Where endpoints come from when not listed in `endpoints` (DNS, Kubernetes). */
+  discovery: discoverySchema(duration).optional(),
   balancing: balancing.default({ policy: 'round_robin' }),
 });
 

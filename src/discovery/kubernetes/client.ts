@@ -1,0 +1,63 @@
+/**
+ * Loading @kubernetes/client-node (lazily: it takes over a second to import, and only
+ * configs with a Kubernetes source need it) and finding the kubeconfig and namespace.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import type * as KubernetesClient from '@kubernetes/client-node';
+
+export type KubernetesModule = typeof KubernetesClient;
+export type KubeConfig = KubernetesClient.KubeConfig;
+
+const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+let loading: Promise<KubernetesModule> | undefined;
+
+export function loadKubernetesClient(): Promise<KubernetesModule> {
+  loading ??= import('@kubernetes/client-node');
+  return loading;
+}
+
+/** True once the client library was asked for (lets tests prove startup stays lean). */
+export function kubernetesClientRequested(): boolean {
+  return loading !== undefined;
+}
+
+/**
+ * An explicit kubeconfig file; else the pod's service account when running in a cluster;
+ * else $KUBECONFIG, else ~/.kube/config (the library's default order for the last two).
+ */
+export function loadKubeConfig(k8s: KubernetesModule, file: string | undefined): KubeConfig {
+  const config = new k8s.KubeConfig();
+  if (file) {
+    config.loadFromFile(expandHome(file));
+  } else if (process.env.KUBERNETES_SERVICE_HOST && existsSync(`${SERVICE_ACCOUNT}/token`)) {
+    config.loadFromCluster();
+  } else {
+    const explicit = process.env.KUBECONFIG;
+    const home = `${homedir()}/.kube/config`;
+    if (!explicit && !existsSync(home)) {
+      throw new Error('no kubeconfig: not in a cluster, $KUBECONFIG unset and ~/.kube/config missing');
+    }
+    config.loadFromDefault();
+  }
+  if (!config.getCurrentCluster())
+    throw new Error(`kubeconfig ${file ?? ''} has no current cluster`.replace('  ', ' '));
+  return config;
+}
+
+/** The namespace a Kubernetes source uses when its config names none. */
+export function defaultNamespace(): string {
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  try {
+    const own = readFileSync(`${SERVICE_ACCOUNT}/namespace`, 'utf8').trim();
+    if (own) return own;
+  } catch {
+    // Not running in a pod.
+  }
+  return 'default';
+}
+
+function expandHome(file: string): string {
+  return file === '~' || file.startsWith('~/') ? `${homedir()}${file.slice(1)}` : file;
+}
