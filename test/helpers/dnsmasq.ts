@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { Resolver } from 'node:dns/promises';
-import { eventually } from './eventually.js';
+import { eventually } from './wait.js';
 
 export interface SrvRecord {
   name: string;
@@ -138,7 +138,7 @@ export class Dnsmasq {
         const answer = ipv6 ? await resolver.resolve6(name) : await resolver.resolve4(name);
         return answer.sort().join() === [...addresses].sort().join();
       },
-      { timeoutMs: 5000, message: `dnsmasq to serve ${name} → ${addresses.join(', ')}` },
+      { timeoutMs: 5000, what: `dnsmasq to serve ${name} → ${addresses.join(', ')}` },
     );
   }
 
@@ -152,7 +152,7 @@ export class Dnsmasq {
         });
         return true;
       },
-      { timeoutMs: 5000, message: 'dnsmasq to answer' },
+      { timeoutMs: 5000, what: 'dnsmasq to answer' },
     );
   }
 

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { DnsSource, type DnsSourceOptions } from '../../src/discovery/dns.js';
 import type { DiscoveredEndpoint } from '../../src/discovery/source.js';
 import { Dnsmasq, dnsmasqSkipReason } from '../helpers/dnsmasq.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually } from '../helpers/wait.js';
 
 const skip = dnsmasqSkipReason();
 const logger = pino({ level: 'silent' });
@@ -44,14 +44,14 @@ describe('DNS discovery against a real dnsmasq', { skip, timeout: 30_000 }, () =
   test('A records: first answer, then a changed record is picked up after its TTL', async (t) => {
     const { source, latest } = watch({ name: 'web.internal', type: 'A', port: 8080, servers: [dns.address] });
     t.after(() => source.stop());
-    await eventually(() => source.synced, { message: 'first answer' });
+    await eventually(() => source.synced, { what: 'first answer' });
     assert.deepEqual(latest(), ['10.0.0.1:8080 w1', '10.0.0.2:8080 w1']);
     assert.equal(source.description, 'dns A web.internal');
 
     await dns.setHosts({ ...hostsWith({ 'web.internal': ['10.0.0.2', '10.0.0.3'] }) });
     await eventually(() => latest()?.join() === '10.0.0.2:8080 w1,10.0.0.3:8080 w1', {
       timeoutMs: 5000,
-      message: 'the changed A record',
+      what: 'the changed A record',
     });
   });
 
@@ -63,7 +63,7 @@ describe('DNS discovery against a real dnsmasq', { skip, timeout: 30_000 }, () =
       servers: [dns.address],
     });
     t.after(() => source.stop());
-    await eventually(() => source.synced, { message: 'first answer' });
+    await eventually(() => source.synced, { what: 'first answer' });
     assert.deepEqual(latest(), ['fd00::1:443 w1']);
   });
 
@@ -74,7 +74,7 @@ describe('DNS discovery against a real dnsmasq', { skip, timeout: 30_000 }, () =
       servers: [dns.address],
     });
     t.after(() => source.stop());
-    await eventually(() => source.synced, { message: 'first answer' });
+    await eventually(() => source.synced, { what: 'first answer' });
     assert.deepEqual(latest(), ['10.1.0.1:8001 w5', '10.1.0.2:8002 w1', '10.1.0.3:8003 backup w1']);
 
     await dns.setSrv([
@@ -82,7 +82,7 @@ describe('DNS discovery against a real dnsmasq', { skip, timeout: 30_000 }, () =
     ]);
     await eventually(() => latest()?.join() === '10.1.0.3:9003 w7', {
       timeoutMs: 5000,
-      message: 'the changed SRV set',
+      what: 'the changed SRV set',
     });
   });
 
@@ -94,19 +94,19 @@ describe('DNS discovery against a real dnsmasq', { skip, timeout: 30_000 }, () =
       servers: [dns.address],
     });
     t.after(() => source.stop());
-    await eventually(() => source.synced, { message: 'first answer' });
+    await eventually(() => source.synced, { what: 'first answer' });
     const good = latest();
     const count = snapshots.length;
     dns.pause();
     try {
-      await eventually(() => source.stale, { timeoutMs: 5000, message: 'the source to report stale' });
+      await eventually(() => source.stale, { timeoutMs: 5000, what: 'the source to report stale' });
       assert.match(source.lastError ?? '', /ETIMEOUT|ECONNREFUSED/);
       assert.equal(snapshots.length, count, 'no snapshot while failing: the last good endpoints stay');
       assert.deepEqual(latest(), good);
     } finally {
       dns.resume();
     }
-    await eventually(() => !source.stale, { timeoutMs: 5000, message: 'recovery' });
+    await eventually(() => !source.stale, { timeoutMs: 5000, what: 'recovery' });
     assert.equal(source.lastError, undefined);
   });
 
@@ -118,7 +118,7 @@ describe('DNS discovery against a real dnsmasq', { skip, timeout: 30_000 }, () =
       servers: [dns.address],
     });
     t.after(() => source.stop());
-    await eventually(() => source.lastError, { message: 'an error' });
+    await eventually(() => source.lastError, { what: 'an error' });
     assert.match(source.lastError!, /ENOTFOUND missing\.internal/);
     assert.equal(source.synced, false);
     assert.equal(source.stale, false);

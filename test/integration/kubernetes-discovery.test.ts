@@ -10,7 +10,7 @@ import { loadKubernetesClient } from '../../src/discovery/kubernetes/client.js';
 import type { InformerTuning } from '../../src/discovery/kubernetes/informer.js';
 import { KubernetesSource } from '../../src/discovery/kubernetes/source.js';
 import { KubernetesWatches } from '../../src/discovery/kubernetes/watches.js';
-import { eventually } from '../helpers/eventually.js';
+import { eventually } from '../helpers/wait.js';
 import { endpointSlice, KubeApiDouble, service } from '../helpers/kube-api-double.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
 
@@ -93,7 +93,7 @@ test('initial sync merges every slice of the Service, keeps locality, and shares
 
   const first = cluster('orders', 'http');
   const second = cluster('orders', 'http');
-  await eventually(() => first.source.synced && second.source.synced, { message: 'sync' });
+  await eventually(() => first.source.synced && second.source.synced, { what: 'sync' });
   assert.equal(first.ids(), '10.0.0.1:8080 10.0.0.2:8080');
   assert.equal(second.ids(), first.ids());
   assert.deepEqual(first.cluster.endpoints[1]!.locality, { node: 'node-2', zone: 'eu-1a' });
@@ -108,13 +108,13 @@ test('adds, changes and deletes reach the cluster from the watch', { timeout: 15
   const { api, cluster } = await harness(t);
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { message: 'sync' });
+  await eventually(() => orders.source.synced, { what: 'sync' });
   const before = api.requests.lists;
 
   const timed = async (change: () => void, expected: string) => {
     const started = Date.now();
     change();
-    await eventually(() => orders.ids() === expected, { message: expected, intervalMs: 5 });
+    await eventually(() => orders.ids() === expected, { what: expected, intervalMs: 5 });
     return Date.now() - started;
   };
   const latencies = [
@@ -149,7 +149,7 @@ test('not-ready endpoints take no traffic; terminating ones only when nothing el
     }),
   );
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { message: 'sync' });
+  await eventually(() => orders.source.synced, { what: 'sync' });
   assert.equal(orders.ids(), '10.0.0.1:8080 10.0.0.2:8080 10.0.0.3:8080 10.0.0.4:8080');
   assert.deepEqual(
     orders.picks(),
@@ -167,7 +167,7 @@ test('not-ready endpoints take no traffic; terminating ones only when nothing el
       ],
     }),
   );
-  await eventually(() => orders.ids() === '10.0.0.2:8080 10.0.0.3:8080 10.0.0.5:8080', { message: 'update' });
+  await eventually(() => orders.ids() === '10.0.0.2:8080 10.0.0.3:8080 10.0.0.5:8080', { what: 'update' });
   assert.deepEqual(
     orders.picks(),
     new Set(['10.0.0.3:8080']),
@@ -209,7 +209,7 @@ test('named and numbered Service ports map to the slice target ports', { timeout
   const byNumber = cluster('orders', 80);
   const ambiguous = cluster('orders');
   await eventually(() => byName.source.synced && byNumber.source.synced && ambiguous.source.synced, {
-    message: 'sync',
+    what: 'sync',
   });
   assert.equal(byName.ids(), '10.0.0.1:9102 10.0.0.2:9102');
   assert.equal(byNumber.ids(), '10.0.0.1:8080 10.0.0.2:8081');
@@ -227,7 +227,7 @@ test('named and numbered Service ports map to the slice target ports', { timeout
       { name: 'http', port: 81, targetPort: 'web' },
     ]),
   );
-  await eventually(() => byNumber.ids() === '10.0.0.1:9102 10.0.0.2:9102', { message: 'Service port remap' });
+  await eventually(() => byNumber.ids() === '10.0.0.1:9102 10.0.0.2:9102', { what: 'Service port remap' });
 });
 
 test('410 Gone: the informer re-lists and nothing that changed meanwhile is lost', {
@@ -237,7 +237,7 @@ test('410 Gone: the informer re-lists and nothing that changed meanwhile is lost
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   api.apply('endpointslices', ordersSlice('orders-b', ['10.0.0.2']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { message: 'sync' });
+  await eventually(() => orders.source.synced, { what: 'sync' });
 
   // The watch ends; while it is down, changes happen and the server compacts its history.
   api.endWatches();
@@ -246,11 +246,11 @@ test('410 Gone: the informer re-lists and nothing that changed meanwhile is lost
   api.apply('endpointslices', ordersSlice('orders-b', ['10.0.0.4']));
   api.compact();
 
-  await eventually(() => orders.ids() === '10.0.0.3:8080 10.0.0.4:8080', { message: 'state after relist' });
+  await eventually(() => orders.ids() === '10.0.0.3:8080 10.0.0.4:8080', { what: 'state after relist' });
   assert.ok(api.requests.gone >= 1, 'the client was told 410 Gone');
   api.apply('endpointslices', ordersSlice('orders-d', ['10.0.0.5']));
   await eventually(() => orders.ids() === '10.0.0.3:8080 10.0.0.4:8080 10.0.0.5:8080', {
-    message: 'watching again',
+    what: 'watching again',
   });
 });
 
@@ -260,13 +260,13 @@ test('a watch socket destroyed mid-stream: the informer restarts and catches up'
   const { api, cluster, lines } = await harness(t);
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { message: 'sync' });
+  await eventually(() => orders.source.synced, { what: 'sync' });
 
   api.destroyWatches();
   api.apply('endpointslices', ordersSlice('orders-b', ['10.0.0.2']));
-  await eventually(() => orders.ids() === '10.0.0.1:8080 10.0.0.2:8080', { message: 'recovery' });
+  await eventually(() => orders.ids() === '10.0.0.1:8080 10.0.0.2:8080', { what: 'recovery' });
   assert.ok(lines.some((l) => l.msg === 'watch failed; keeping the last known objects and retrying'));
-  await eventually(() => !orders.source.stale, { message: 'no longer stale' });
+  await eventually(() => !orders.source.stale, { what: 'no longer stale' });
   assert.equal(orders.source.lastError, undefined);
 });
 
@@ -276,17 +276,17 @@ test('HTTP 500 on list: endpoints stay, reported stale, until a list succeeds', 
   const { api, cluster } = await harness(t, { tuning: { initialBackoffMs: 150 } });
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { message: 'sync' });
+  await eventually(() => orders.source.synced, { what: 'sync' });
 
   api.failLists(3);
   api.destroyWatches();
   await eventually(() => orders.source.stale && /500/.test(orders.source.lastError ?? ''), {
-    message: 'stale, and the failed list as the reason',
+    what: 'stale, and the failed list as the reason',
   });
   assert.equal(orders.ids(), '10.0.0.1:8080', 'last known endpoints kept');
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.9']));
-  await eventually(() => orders.ids() === '10.0.0.9:8080', { message: 'recovery after the 500s' });
-  await eventually(() => !orders.source.stale, { message: 'no longer stale' });
+  await eventually(() => orders.ids() === '10.0.0.9:8080', { what: 'recovery after the 500s' });
+  await eventually(() => !orders.source.stale, { what: 'no longer stale' });
 });
 
 test('API server down at start: no endpoints, not synced; when it comes up endpoints appear', {
@@ -294,14 +294,14 @@ test('API server down at start: no endpoints, not synced; when it comes up endpo
 }, async (t) => {
   const { api, cluster } = await harness(t, { down: true });
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.lastError, { message: 'a connection error' });
+  await eventually(() => orders.source.lastError, { what: 'a connection error' });
   assert.equal(orders.source.synced, false);
   assert.equal(orders.ids(), '');
   assert.equal(orders.cluster.pick({}), undefined);
 
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   await api.start();
-  await eventually(() => orders.source.synced, { message: 'sync once the API server is up' });
+  await eventually(() => orders.source.synced, { what: 'sync once the API server is up' });
   assert.deepEqual(orders.picks(), new Set(['10.0.0.1:8080']));
 });
 
@@ -309,13 +309,13 @@ test('a watch that goes silent is restarted by the watchdog', { timeout: 15_000 
   const { api, cluster, lines } = await harness(t, { tuning: { watchdogMs: 500 } });
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { message: 'sync' });
+  await eventually(() => orders.source.synced, { what: 'sync' });
 
   api.goSilent(true); // the open watch stays connected but will never deliver again
   api.goSilent(false); // new watches work
   api.apply('endpointslices', ordersSlice('orders-b', ['10.0.0.2']));
   await eventually(() => orders.ids() === '10.0.0.1:8080 10.0.0.2:8080', {
-    message: 'the watchdog to restart',
+    what: 'the watchdog to restart',
   });
   assert.ok(lines.some((l) => typeof l.error === 'string' && l.error.includes('watchdog')));
 });
@@ -343,7 +343,7 @@ test('malformed objects are logged and skipped; the rest keeps flowing', { timeo
     }),
   );
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { message: 'sync' });
+  await eventually(() => orders.source.synced, { what: 'sync' });
   assert.equal(orders.ids(), '10.0.0.1:8080 10.0.0.7:8080');
 
   api.sendRaw('endpointslices', 'shop', 'this is not json');
@@ -356,7 +356,7 @@ test('malformed objects are logged and skipped; the rest keeps flowing', { timeo
   );
   api.apply('endpointslices', ordersSlice('orders-b', ['10.0.0.2']));
   await eventually(() => orders.ids() === '10.0.0.1:8080 10.0.0.2:8080 10.0.0.7:8080', {
-    message: 'later events still applied',
+    what: 'later events still applied',
   });
   const warnings = lines.filter((l) => String(l.msg).startsWith('malformed'));
   assert.ok(warnings.some((l) => l.problem === 'no metadata.name'));
