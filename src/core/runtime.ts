@@ -1,7 +1,7 @@
 import { createPicker } from '../balancing/index.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
-import { createDiscoverySource } from '../discovery/index.js';
+import { createDiscoverySource, processKubernetesWatches } from '../discovery/index.js';
 import type { DiscoverySource } from '../discovery/source.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
@@ -36,7 +36,11 @@ export class Runtime {
     this.log = deps.logger;
     for (const c of config.clusters) {
       this.clusters.set(c.name, new Cluster(c.name, createPicker(c.balancing), deps.states));
-      this.sources.set(c.name, createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }) }));
+      const kubernetes = processKubernetesWatches(deps.logger);
+      this.sources.set(
+        c.name,
+        createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }), kubernetes }),
+      );
     }
   }
 

@@ -19,6 +19,15 @@ export interface DiscoveryDeps {
 
 let processWatches: KubernetesWatches | undefined;
 
+/**
+ * The process-wide Kubernetes watches, created on first use with a logger that is not bound
+ * to one cluster (a watch serves every cluster naming its Service).
+ */
+export function processKubernetesWatches(logger: Logger): KubernetesWatches {
+  processWatches ??= new KubernetesWatches(logger);
+  return processWatches;
+}
+
 /** The discovery source a cluster's config asks for. Nothing starts until `start()`. */
 export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDeps): DiscoverySource {
   const { dns, kubernetes } = cluster.discovery ?? {};
@@ -36,13 +45,12 @@ export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDep
     });
   }
   if (kubernetes) {
-    processWatches ??= new KubernetesWatches(deps.logger);
     const key = {
       namespace: kubernetes.namespace ?? defaultNamespace(),
       service: kubernetes.service,
       ...(kubernetes.kubeconfig ? { kubeconfig: kubernetes.kubeconfig } : {}),
     };
-    return new KubernetesSource(key, kubernetes.port, deps.kubernetes ?? processWatches, deps.logger);
+    return new KubernetesSource(key, kubernetes.port, deps.kubernetes ?? processKubernetesWatches(deps.logger), deps.logger);
   }
   return new StaticSource(cluster.endpoints ?? []);
 }
