@@ -50,7 +50,12 @@ export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDep
       service: kubernetes.service,
       ...(kubernetes.kubeconfig ? { kubeconfig: kubernetes.kubeconfig } : {}),
     };
-    return new KubernetesSource(key, kubernetes.port, deps.kubernetes ?? processKubernetesWatches(deps.logger), deps.logger);
+    return new KubernetesSource(
+      key,
+      kubernetes.port,
+      deps.kubernetes ?? processKubernetesWatches(deps.logger),
+      deps.logger,
+    );
   }
   return new StaticSource(cluster.endpoints ?? []);
 }

@@ -363,3 +363,24 @@ test('malformed objects are logged and skipped; the rest keeps flowing', { timeo
   assert.ok(warnings.some((l) => l.object === 'worse' && l.problem === 'endpoints is not a list'));
   assert.ok(warnings.some((l) => l.object === 'bad-addresses'));
 });
+
+test('a missing kubeconfig is reported and retried, never thrown', { timeout: 15_000 }, async (t) => {
+  const { logger, lines } = memoryLogger();
+  const watches = new KubernetesWatches(logger, FAST);
+  const source = new KubernetesSource(
+    { namespace: 'shop', service: 'orders', kubeconfig: '/nonexistent/kubeconfig' },
+    'http',
+    watches,
+    logger,
+  );
+  source.start(() => assert.fail('no snapshot without an API server'));
+  t.after(() => source.stop());
+  await eventually(
+    () => lines.filter((l) => l.msg === 'Kubernetes discovery cannot start; retrying').length >= 2,
+    {
+      what: 'two attempts',
+    },
+  );
+  assert.match(source.lastError ?? '', /^kubeconfig: .*nonexistent/);
+  assert.equal(source.synced, false);
+});

@@ -46,6 +46,36 @@ export function loadKubeConfig(k8s: KubernetesModule, file: string | undefined):
   return config;
 }
 
+/** The library, a loaded kubeconfig and the two API clients discovery uses. */
+export interface KubeClient {
+  readonly k8s: KubernetesModule;
+  readonly config: KubeConfig;
+  readonly discovery: KubernetesClient.DiscoveryV1Api;
+  readonly core: KubernetesClient.CoreV1Api;
+}
+
+/** Loads the library and the kubeconfig (see loadKubeConfig); rejects with a clear reason. */
+export async function connectKubernetes(file: string | undefined): Promise<KubeClient> {
+  let k8s: KubernetesModule;
+  try {
+    k8s = await loadKubernetesClient();
+  } catch (error) {
+    throw new Error(`cannot load @kubernetes/client-node: ${(error as Error).message}`);
+  }
+  let config: KubeConfig;
+  try {
+    config = loadKubeConfig(k8s, file);
+  } catch (error) {
+    throw new Error(`kubeconfig: ${(error as Error).message}`);
+  }
+  return {
+    k8s,
+    config,
+    discovery: config.makeApiClient(k8s.DiscoveryV1Api),
+    core: config.makeApiClient(k8s.CoreV1Api),
+  };
+}
+
 /** The namespace a Kubernetes source uses when its config names none. */
 export function defaultNamespace(): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;

@@ -12,7 +12,7 @@
  * the library itself throw (they are filtered out before it sees them).
  */
 import type { Logger } from '../../core/log.js';
-import type { KubeConfig, KubernetesModule } from './client.js';
+import type { KubeClient, KubernetesModule } from './client.js';
 import { objectName, type ParseResult } from './objects.js';
 
 export interface InformerTuning {
@@ -42,10 +42,7 @@ export interface InformerSpec<T> {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
-  list(
-    k8s: KubernetesModule,
-    config: KubeConfig,
-  ): Promise<{ items: unknown[]; metadata?: { resourceVersion?: string } }>;
+  list(client: KubeClient): Promise<{ items: unknown[]; metadata?: { resourceVersion?: string } }>;
   parse(object: unknown): ParseResult<T>;
 }
 
@@ -68,8 +65,7 @@ export class ResilientInformer<T> {
   private readonly log: Logger;
 
   constructor(
-    private readonly k8s: KubernetesModule,
-    private readonly config: KubeConfig,
+    private readonly client: KubeClient,
     private readonly spec: InformerSpec<T>,
     private readonly tuning: InformerTuning,
     logger: Logger,
@@ -130,7 +126,7 @@ export class ResilientInformer<T> {
 
     const list = async () => {
       touch();
-      const result = await this.spec.list(this.k8s, this.config);
+      const result = await this.spec.list(this.client);
       if (!alive()) throw new Error('abandoned attempt');
       touch();
       // Objects without a name would make the library throw while caching them.
@@ -152,7 +148,7 @@ export class ResilientInformer<T> {
       return result;
     };
 
-    const libraryWatch = new this.k8s.Watch(this.config);
+    const libraryWatch = new this.client.k8s.Watch(this.client.config);
     // Private in the typings but read on every watch; 30 s by default in client-node 2.0.
     (libraryWatch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.tuning.watchTimeoutMs;
     const guardedWatch = {
@@ -188,7 +184,7 @@ export class ResilientInformer<T> {
       },
     };
 
-    const informer = new this.k8s.ListWatch<never>(
+    const informer = new this.client.k8s.ListWatch<never>(
       this.spec.path,
       guardedWatch as unknown as InstanceType<KubernetesModule['Watch']>,
       list as never,

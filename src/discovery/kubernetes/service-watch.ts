@@ -4,7 +4,7 @@
  * Service itself. One ServiceWatch serves every cluster that names the same Service.
  */
 import type { Logger } from '../../core/log.js';
-import { type KubernetesModule, loadKubeConfig, loadKubernetesClient } from './client.js';
+import type { KubeClient } from './client.js';
 import { type InformerTuning, ResilientInformer } from './informer.js';
 import { type EndpointSliceInfo, parseEndpointSlice, parseService, type ServiceInfo } from './objects.js';
 
@@ -31,12 +31,14 @@ export class ServiceWatch {
   private setupFailures = 0;
   private setupTimer: NodeJS.Timeout | undefined;
   private setupError: string | undefined;
-  private client: { k8s: KubernetesModule; config: ReturnType<typeof loadKubeConfig> } | undefined;
+  private client: KubeClient | undefined;
   private readonly log: Logger;
 
   constructor(
     readonly key: ServiceKey,
     private readonly tuning: InformerTuning,
+    /** Shared per kubeconfig by KubernetesWatches; rejects with a reason to log. */
+    private readonly connect: () => Promise<KubeClient>,
     logger: Logger,
   ) {
     this.log = logger.child({ kubernetes: `${key.namespace}/${key.service}` });
@@ -83,9 +85,9 @@ export class ServiceWatch {
 
   private start(): void {
     this.stopped = false;
-    loadKubernetesClient().then(
-      (k8s) => this.setUp(k8s),
-      (error) => this.setupFailed(`cannot load @kubernetes/client-node: ${(error as Error).message}`),
+    this.connect().then(
+      (client) => this.setUp(client),
+      (error) => this.setupFailed((error as Error).message),
     );
   }
 
@@ -98,26 +100,19 @@ export class ServiceWatch {
     this.serviceInformer = undefined;
   }
 
-  private setUp(k8s: KubernetesModule): void {
+  private setUp(client: KubeClient): void {
     if (this.stopped || this.slices) return;
-    try {
-      this.client = { k8s, config: loadKubeConfig(k8s, this.key.kubeconfig) };
-    } catch (error) {
-      this.setupFailed(`kubeconfig: ${(error as Error).message}`);
-      return;
-    }
+    this.client = client;
     this.setupError = undefined;
     const { namespace, service } = this.key;
     const labelSelector = `kubernetes.io/service-name=${service}`;
     this.slices = new ResilientInformer(
-      k8s,
-      this.client.config,
+      client,
       {
         description: `endpointslices ${namespace}/${service}`,
         path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
         labelSelector,
-        list: (lib, config) =>
-          config.makeApiClient(lib.DiscoveryV1Api).listNamespacedEndpointSlice({ namespace, labelSelector }),
+        list: (api) => api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector }),
         parse: parseEndpointSlice,
       },
       this.tuning,
@@ -133,14 +128,12 @@ export class ServiceWatch {
     const { namespace, service } = this.key;
     const fieldSelector = `metadata.name=${service}`;
     this.serviceInformer = new ResilientInformer(
-      this.client.k8s,
-      this.client.config,
+      this.client,
       {
         description: `service ${namespace}/${service}`,
         path: `/api/v1/namespaces/${namespace}/services`,
         fieldSelector,
-        list: (lib, config) =>
-          config.makeApiClient(lib.CoreV1Api).listNamespacedService({ namespace, fieldSelector }),
+        list: (api) => api.core.listNamespacedService({ namespace, fieldSelector }),
         parse: parseService,
       },
       this.tuning,
