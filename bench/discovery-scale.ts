@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const kubeconfig = await api.writeKubeconfig(dir, 'bench');
   await loadKubernetesClient();
 
-  const logger = pino({ level: 'warn' });
+  const logger = pino({ level: 'error' });
   const watches = new KubernetesWatches(logger);
   const states = new EndpointStateRegistry();
   const clusters: Cluster[] = [];

@@ -59,7 +59,12 @@ async function harness(
     source.start((endpoints) => c.setEndpoints(endpoints));
     const ids = () => c.endpoints.map((e) => e.id).join(' ');
     const picks = (n = 6) => new Set(Array.from({ length: n }, () => c.pick({})?.id ?? 'none'));
-    return { cluster: c, source, ids, picks };
+    /** Synced, and its watch is open at the API server (a list completes before the watch starts). */
+    const ready = async () => {
+      await eventually(() => source.synced, { what: `${serviceName} to sync` });
+      await eventually(() => api.openWatches > 0, { what: 'an open watch' });
+    };
+    return { cluster: c, source, ids, picks, ready };
   }
   return { api, watches, lines, cluster };
 }
@@ -93,7 +98,8 @@ test('initial sync merges every slice of the Service, keeps locality, and shares
 
   const first = cluster('orders', 'http');
   const second = cluster('orders', 'http');
-  await eventually(() => first.source.synced && second.source.synced, { what: 'sync' });
+  await first.ready();
+  await second.ready();
   assert.equal(first.ids(), '10.0.0.1:8080 10.0.0.2:8080');
   assert.equal(second.ids(), first.ids());
   assert.deepEqual(first.cluster.endpoints[1]!.locality, { node: 'node-2', zone: 'eu-1a' });
@@ -108,7 +114,7 @@ test('adds, changes and deletes reach the cluster from the watch', { timeout: 15
   const { api, cluster } = await harness(t);
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { what: 'sync' });
+  await orders.ready();
   const before = api.requests.lists;
 
   const timed = async (change: () => void, expected: string) => {
@@ -149,7 +155,7 @@ test('not-ready endpoints take no traffic; terminating ones only when nothing el
     }),
   );
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { what: 'sync' });
+  await orders.ready();
   assert.equal(orders.ids(), '10.0.0.1:8080 10.0.0.2:8080 10.0.0.3:8080 10.0.0.4:8080');
   assert.deepEqual(
     orders.picks(),
@@ -237,7 +243,7 @@ test('410 Gone: the informer re-lists and nothing that changed meanwhile is lost
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   api.apply('endpointslices', ordersSlice('orders-b', ['10.0.0.2']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { what: 'sync' });
+  await orders.ready();
 
   // The watch ends; while it is down, changes happen and the server compacts its history.
   api.endWatches();
@@ -260,7 +266,7 @@ test('a watch socket destroyed mid-stream: the informer restarts and catches up'
   const { api, cluster, lines } = await harness(t);
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { what: 'sync' });
+  await orders.ready();
 
   api.destroyWatches();
   api.apply('endpointslices', ordersSlice('orders-b', ['10.0.0.2']));
@@ -276,7 +282,7 @@ test('HTTP 500 on list: endpoints stay, reported stale, until a list succeeds', 
   const { api, cluster } = await harness(t, { tuning: { initialBackoffMs: 150 } });
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { what: 'sync' });
+  await orders.ready();
 
   api.failLists(3);
   api.destroyWatches();
@@ -309,7 +315,7 @@ test('a watch that goes silent is restarted by the watchdog', { timeout: 15_000 
   const { api, cluster, lines } = await harness(t, { tuning: { watchdogMs: 500 } });
   api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { what: 'sync' });
+  await orders.ready();
 
   api.goSilent(true); // the open watch stays connected but will never deliver again
   api.goSilent(false); // new watches work
@@ -343,7 +349,7 @@ test('malformed objects are logged and skipped; the rest keeps flowing', { timeo
     }),
   );
   const orders = cluster('orders', 'http');
-  await eventually(() => orders.source.synced, { what: 'sync' });
+  await orders.ready();
   assert.equal(orders.ids(), '10.0.0.1:8080 10.0.0.7:8080');
 
   api.sendRaw('endpointslices', 'shop', 'this is not json');

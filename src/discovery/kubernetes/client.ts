@@ -52,7 +52,33 @@ export interface KubeClient {
   readonly config: KubeConfig;
   readonly discovery: KubernetesClient.DiscoveryV1Api;
   readonly core: KubernetesClient.CoreV1Api;
+  /**
+   * Bounds the lists in flight: thousands of Services starting (or re-listing after an API
+   * server restart) at once would otherwise open thousands of connections together.
+   */
+  readonly lists: ConcurrencyLimit;
 }
+
+/** Runs at most `limit` calls at once; the others wait their turn, in order. */
+export class ConcurrencyLimit {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await call();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+const LISTS_IN_FLIGHT = 32;
 
 /** Loads the library and the kubeconfig (see loadKubeConfig); rejects with a clear reason. */
 export async function connectKubernetes(file: string | undefined): Promise<KubeClient> {
@@ -73,6 +99,7 @@ export async function connectKubernetes(file: string | undefined): Promise<KubeC
     config,
     discovery: config.makeApiClient(k8s.DiscoveryV1Api),
     core: config.makeApiClient(k8s.CoreV1Api),
+    lists: new ConcurrencyLimit(LISTS_IN_FLIGHT),
   };
 }
 

@@ -126,7 +126,7 @@ export class ResilientInformer<T> {
 
     const list = async () => {
       touch();
-      const result = await this.spec.list(this.client);
+      const result = await this.client.lists.run(() => this.spec.list(this.client));
       if (!alive()) throw new Error('abandoned attempt');
       touch();
       // Objects without a name would make the library throw while caching them.
