@@ -59,6 +59,7 @@ export class ResilientInformer<T> {
   private stopped = true;
   private failuresInARow = 0;
   private lastActivity = 0;
+  private attemptStarted = 0;
   private abandon: (() => void) | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -98,7 +99,7 @@ export class ResilientInformer<T> {
     const alive = () => !this.stopped && attempt === this.attempt;
     const objects = new Map<string, T>();
     let listed = false;
-    this.lastActivity = Date.now();
+    this.attemptStarted = this.lastActivity = Date.now();
     const touch = () => {
       if (alive()) this.lastActivity = Date.now();
     };
@@ -139,7 +140,6 @@ export class ResilientInformer<T> {
       setImmediate(() => {
         if (!alive()) return;
         listed = true;
-        this.failuresInARow = 0;
         this.lastError = undefined;
         this.current = objects;
         this.synced = true;
@@ -213,6 +213,9 @@ export class ResilientInformer<T> {
 
   /** The current attempt is dead: abandon it and start another after a backoff. */
   private failed(reason: string): void {
+    // The backoff resets only after an attempt that lasted, so a watch that fails right after
+    // each successful list still backs off instead of re-listing twice a second.
+    if (Date.now() - this.attemptStarted > this.tuning.maxBackoffMs) this.failuresInARow = 0;
     this.failuresInARow++;
     this.lastError = reason;
     const exponent = Math.min(this.failuresInARow - 1, 20);
