@@ -29,8 +29,10 @@ interface ActiveWatch {
   matches: (object: KubeObject) => boolean;
   response: ServerResponse;
   silent: boolean;
+  bookmarks: boolean;
 }
 
+const SERVICE_LABEL = 'kubernetes.io/service-name';
 const LIST_KIND: Record<Kind, [string, string]> = {
   endpointslices: ['EndpointSliceList', 'discovery.k8s.io/v1'],
   services: ['ServiceList', 'v1'],
@@ -48,8 +50,11 @@ export class KubeApiDouble {
   private rv = 100;
   private readonly watches = new Set<ActiveWatch>();
   private listFailures: number[] = [];
+  private listsToHang = 0;
+  /** Objects by `kubernetes.io/service-name` label, so lists of one Service stay cheap at scale. */
+  private readonly byService = new Map<string, Set<string>>();
   private silentMode = false;
-  readonly requests: { lists: number; watches: number; gone: number } = { lists: 0, watches: 0, gone: 0 };
+  readonly requests = { lists: 0, watches: 0, gone: 0, bookmarkWatches: 0 };
 
   constructor(public port = 0) {}
 
@@ -124,6 +129,7 @@ export class KubeApiDouble {
       stored.metadata.creationTimestamp ??= '2026-01-01T00:00:00Z';
     }
     this.objects.set(key, stored);
+    this.index(key, stored);
     this.publish({ rv, type: existed ? 'MODIFIED' : 'ADDED', kind, object: stored });
     return stored;
   }
@@ -133,6 +139,7 @@ export class KubeApiDouble {
     const object = this.objects.get(key);
     if (!object) throw new Error(`no ${key} to delete`);
     this.objects.delete(key);
+    this.byService.get(object.metadata?.labels?.[SERVICE_LABEL])?.delete(key);
     const rv = ++this.rv;
     const tombstone = structuredClone(object);
     tombstone.metadata.resourceVersion = String(rv);
@@ -157,6 +164,25 @@ export class KubeApiDouble {
   /** The next `count` list requests answer with `status` (a Status object, as the real server). */
   failLists(count: number, status = 500): void {
     for (let i = 0; i < count; i++) this.listFailures.push(status);
+  }
+
+  /** The next `count` list requests are never answered (until the double stops). */
+  hangLists(count: number): void {
+    this.listsToHang += count;
+  }
+
+  /** Sends a BOOKMARK (the current resourceVersion) to every watch that asked for bookmarks. */
+  bookmark(): void {
+    for (const watch of this.watches) {
+      if (!watch.bookmarks || watch.silent) continue;
+      const [listKind, apiVersion] = LIST_KIND[watch.kind];
+      const object = {
+        kind: listKind.replace(/List$/, ''),
+        apiVersion,
+        metadata: { resourceVersion: String(this.rv) },
+      };
+      watch.response.write(`${JSON.stringify({ type: 'BOOKMARK', object })}\n`);
+    }
   }
 
   /** Destroys the sockets of every open watch (as a proxy or node failure would). */
@@ -214,12 +240,17 @@ export class KubeApiDouble {
         namespace,
         url.searchParams.get('resourceVersion') ?? '',
         (o) => inScope(o) && matches(o),
+        url.searchParams.get('allowWatchBookmarks') === 'true',
       );
     }
     this.requests.lists++;
+    if (this.listsToHang > 0) {
+      this.listsToHang--;
+      return;
+    }
     const failure = this.listFailures.shift();
     if (failure) return sendStatus(res, failure, 'InternalError', 'injected list failure');
-    const items = [...this.objects.entries()]
+    const items = this.candidates(url.searchParams.get('labelSelector'))
       .filter(([key, object]) => key.startsWith(`${kind}/`) && inScope(object) && matches(object))
       .map(([, object]) => object);
     const [listKind, apiVersion] = LIST_KIND[kind];
@@ -232,6 +263,7 @@ export class KubeApiDouble {
     namespace: string | undefined,
     from: string,
     matches: (o: KubeObject) => boolean,
+    bookmarks: boolean,
   ) {
     this.requests.watches++;
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
@@ -251,7 +283,15 @@ export class KubeApiDouble {
       res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
       return;
     }
-    const watch: ActiveWatch = { kind, namespace, matches, response: res, silent: this.silentMode };
+    const watch: ActiveWatch = {
+      kind,
+      namespace,
+      matches,
+      response: res,
+      silent: this.silentMode,
+      bookmarks,
+    };
+    if (bookmarks) this.requests.bookmarkWatches++;
     this.watches.add(watch);
     res.on('close', () => this.watches.delete(watch));
     if (from === '' || from === '0') {
@@ -265,6 +305,26 @@ export class KubeApiDouble {
       if (event.rv > fromRv && event.kind === kind && matches(event.object))
         this.send(watch, event.type, event.object);
     }
+  }
+
+  private index(key: string, object: KubeObject): void {
+    const service = object.metadata?.labels?.[SERVICE_LABEL];
+    if (typeof service !== 'string') return;
+    let keys = this.byService.get(service);
+    if (!keys) this.byService.set(service, (keys = new Set()));
+    keys.add(key);
+  }
+
+  /** Objects a list may match: those of one Service when the selector names one, else all. */
+  private candidates(labelSelector: string | null): [string, KubeObject][] {
+    const service = new RegExp(`(?:^|,)${SERVICE_LABEL.replace(/\./g, '\\.')}==?([^,]+)`).exec(
+      labelSelector ?? '',
+    )?.[1];
+    if (service === undefined) return [...this.objects.entries()];
+    return [...(this.byService.get(service) ?? [])].flatMap((key) => {
+      const object = this.objects.get(key);
+      return object ? [[key, object] as [string, KubeObject]] : [];
+    });
   }
 
   private publish(event: StoredEvent): void {

@@ -390,3 +390,29 @@ test('a missing kubeconfig is reported and retried, never thrown', { timeout: 15
   assert.match(source.lastError ?? '', /^kubeconfig: .*nonexistent/);
   assert.equal(source.synced, false);
 });
+
+test('a list that never answers times out and is retried', { timeout: 15_000 }, async (t) => {
+  const { api, cluster, lines } = await harness(t, { tuning: { listTimeoutMs: 300 } });
+  api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
+  api.hangLists(1);
+  const orders = cluster('orders', 'http');
+  await orders.ready();
+  assert.equal(orders.ids(), '10.0.0.1:8080');
+  assert.ok(lines.some((l) => l.error === 'list timed out after 300 ms'));
+});
+
+test('watches ask for bookmarks, and a bookmark counts as life for the watchdog', {
+  timeout: 15_000,
+}, async (t) => {
+  const { api, cluster, lines } = await harness(t, { tuning: { watchdogMs: 400 } });
+  api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
+  const orders = cluster('orders', 'http');
+  await orders.ready();
+  assert.equal(api.requests.bookmarkWatches, 1);
+  const watchesBefore = api.requests.watches;
+  const ticker = setInterval(() => api.bookmark(), 100);
+  t.after(() => clearInterval(ticker));
+  await new Promise((resolve) => setTimeout(resolve, 1200)); // three watchdog periods of bookmarks only
+  assert.equal(api.requests.watches, watchesBefore, 'the quiet watch was not restarted');
+  assert.ok(!lines.some((l) => typeof l.error === 'string' && l.error.includes('watchdog')));
+});

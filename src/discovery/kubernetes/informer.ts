@@ -19,10 +19,19 @@ export interface InformerTuning {
   /** First restart delay after a failure; doubles up to `maxBackoffMs`. */
   initialBackoffMs: number;
   maxBackoffMs: number;
-  /** Restart an attempt that showed no sign of life (list, connect, event) for this long. */
+  /**
+   * Restart an attempt that showed no sign of life (list, connect, event, bookmark) for this
+   * long: the catch-all for anything the timeouts below do not cover.
+   */
   watchdogMs: number;
-  /** The library's own inactivity timeout for one watch request (it then re-watches). */
+  /**
+   * The library's inactivity timeout for one watch stream; it then re-watches from the last
+   * resourceVersion. Watches ask for bookmarks, which servers send about once a minute, so a
+   * quiet but healthy watch is not torn down, and a dead connection is noticed within this.
+   */
   watchTimeoutMs: number;
+  /** A list that has not answered within this fails the attempt. */
+  listTimeoutMs: number;
   /** Cap on the library's delay before re-watching after a clean close (it grows to 30 s). */
   maxRewatchDelayMs: number;
 }
@@ -30,8 +39,9 @@ export interface InformerTuning {
 export const DEFAULT_INFORMER_TUNING: InformerTuning = {
   initialBackoffMs: 500,
   maxBackoffMs: 30_000,
-  watchdogMs: 120_000,
-  watchTimeoutMs: 50_000,
+  watchdogMs: 300_000,
+  watchTimeoutMs: 180_000,
+  listTimeoutMs: 60_000,
   maxRewatchDelayMs: 1000,
 };
 
@@ -127,7 +137,9 @@ export class ResilientInformer<T> {
 
     const list = async () => {
       touch();
-      const result = await this.client.lists.run(() => this.spec.list(this.client));
+      const result = await this.client.lists.run(() =>
+        withTimeout(this.spec.list(this.client), this.tuning.listTimeoutMs, 'list'),
+      );
       if (!alive()) throw new Error('abandoned attempt');
       touch();
       // Objects without a name would make the library throw while caching them.
@@ -163,7 +175,7 @@ export class ResilientInformer<T> {
         touch();
         return libraryWatch.watch(
           path,
-          query,
+          { ...query, allowWatchBookmarks: true },
           (phase, object, raw) => {
             if (!alive()) return;
             touch();
@@ -259,6 +271,15 @@ export class ResilientInformer<T> {
   private logThrown(what: string, error: unknown): void {
     this.log.error({ error: describe(error) }, `${what} threw; ignored`);
   }
+}
+
+/** Rejects when `promise` has not settled within `ms` (the request itself is left to finish). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function describe(error: unknown): string {
