@@ -310,8 +310,8 @@ export class KubeApiDouble {
   private index(key: string, object: KubeObject): void {
     const service = object.metadata?.labels?.[SERVICE_LABEL];
     if (typeof service !== 'string') return;
-    let keys = this.byService.get(service);
-    if (!keys) this.byService.set(service, (keys = new Set()));
+    const keys = this.byService.get(service) ?? new Set<string>();
+    this.byService.set(service, keys);
     keys.add(key);
   }
 
