@@ -25,8 +25,17 @@ export function checkReferences(config: Config): ReferenceProblem[] {
         `duplicate cluster name "${cluster.name}" (first at clusters[${first}])`,
       );
     else clusterIndex.set(cluster.name, i);
-    if (!cluster.endpoints)
-      error(['clusters', i], `cluster "${cluster.name}" needs "endpoints" (or a discovery source)`);
+    if (cluster.endpoints && cluster.discovery) {
+      error(
+        ['clusters', i, 'discovery'],
+        `cluster "${cluster.name}" has both "endpoints" and "discovery"; keep one`,
+      );
+    } else if (!cluster.endpoints && !cluster.discovery) {
+      error(
+        ['clusters', i],
+        `cluster "${cluster.name}" needs "endpoints" or "discovery" (dns or kubernetes)`,
+      );
+    }
   });
 
   const listenerIndex = new Map<string, number>();

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
+import { discoverySchema } from './discovery-schema.js';
 import { balancingSchema, selfLocality } from './balancing-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 
@@ -58,6 +59,8 @@ export const balancing = balancingSchema(duration);
 export const cluster = z.strictObject({
   name,
   endpoints: z.array(endpoint).optional(),
+  /** Where endpoints come from when not listed in `endpoints` (DNS, Kubernetes). */
+  discovery: discoverySchema(duration).optional(),
   balancing: balancing.default({ policy: 'round_robin', locality: 'any', slowStart: '0s' }),
   /** healthCheck, outlierDetection, panicThreshold. */
   ...clusterHealthFields(duration),

@@ -6,7 +6,7 @@ import {
 } from '../balancing/index.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
-import { createDiscoverySource } from '../discovery/index.js';
+import { createDiscoverySource, processKubernetesWatches } from '../discovery/index.js';
 import type { DiscoverySource } from '../discovery/source.js';
 import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
 import type { HealthRegistry } from '../health/registry.js';
@@ -52,7 +52,11 @@ export class Runtime {
       const cluster = new Cluster(c.name, picker, deps.states);
       cluster.observers.push(...balancingObservers(c.balancing));
       this.clusters.set(c.name, cluster);
-      this.sources.set(c.name, createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }) }));
+      const kubernetes = processKubernetesWatches(deps.logger);
+      this.sources.set(
+        c.name,
+        createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }), kubernetes }),
+      );
     }
   }
 
