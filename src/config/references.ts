@@ -4,6 +4,7 @@
  */
 import type { Config } from './schema.js';
 import type { PathSegment } from './load.js';
+import { checkHttpRoutes } from './http-references.js';
 
 export interface ReferenceProblem {
   path: PathSegment[];
@@ -49,7 +50,9 @@ export function checkReferences(config: Config): ReferenceProblem[] {
       } else addressIndex.set(listener.address, i);
     }
 
-    if (!clusterIndex.has(listener.cluster)) {
+    if (listener.protocol === 'http') {
+      problems.push(...checkHttpRoutes(listener, ['listeners', i], clusterIndex));
+    } else if (!clusterIndex.has(listener.cluster)) {
       error(
         ['listeners', i, 'cluster'],
         `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`,

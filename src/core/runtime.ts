@@ -3,6 +3,7 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { createDiscoverySource } from '../discovery/index.js';
 import type { DiscoverySource } from '../discovery/source.js';
+import { HttpProxyHandler } from '../l7/http-proxy.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
@@ -67,6 +68,8 @@ export class Runtime {
 
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
     const log = this.log.child({ listener: listener.name });
+    if (listener.protocol === 'http')
+      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log);
     const cluster = this.clusters.get(listener.cluster);
     if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
     return new TcpProxyHandler(

@@ -1,0 +1,381 @@
+/**
+ * One client request and its upstream attempts. The exchange is itself the undici dispatch
+ * handler (the legacy callback form, which undici runs natively without wrapping), so a
+ * request costs one object plus its header list; listeners on the response are shared
+ * functions that find the exchange through a symbol.
+ *
+ * A retry starts only after the previous attempt's last callback (onComplete/onError), so
+ * callbacks of two attempts never interleave.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Dispatcher } from 'undici';
+import type { PickContext } from '../balancing/picker.js';
+import type { Cluster } from '../core/cluster.js';
+import type { Endpoint } from '../core/endpoint.js';
+import type { Logger } from '../core/log.js';
+import { type AccessRecord, writeAccessLog } from './access-log.js';
+import { HTTP_ERRORS, type HttpError, sendError } from './errors.js';
+import { clientResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
+import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
+import type { CompiledRoute, RouteTable } from './route-table.js';
+import { splitTarget } from './route-table.js';
+import type { UpstreamPools } from './upstream-pools.js';
+
+/** What every exchange of one handler shares. */
+export interface ExchangeContext {
+  readonly routes: RouteTable;
+  readonly pools: UpstreamPools;
+  readonly clusters: (name: string) => Cluster | undefined;
+  readonly log: Logger;
+  /** Header lines allowed per request. */
+  readonly maxHeaders: number;
+  /** Evaluated once per request: access log on and the level lets it through. */
+  accessLogOn(): boolean;
+  /** Set by drain(): answer with `connection: close`. */
+  readonly draining: boolean;
+  /** The response is complete (or abandoned); its connection may be closed when draining. */
+  exchangeDone(socket: Socket): void;
+}
+
+const kExchange = Symbol('portside.exchange');
+type TaggedResponse = ServerResponse & { [kExchange]?: Exchange };
+
+const TIMEOUT = Object.assign(new Error('route timeout'), { code: 'PORTSIDE_ROUTE_TIMEOUT' });
+const CLIENT_GONE = Object.assign(new Error('client closed the connection'), {
+  code: 'PORTSIDE_CLIENT_ABORT',
+});
+
+const ERROR_FOR_KIND: Record<FailureKind, HttpError> = {
+  'connect-failure': HTTP_ERRORS.connectFailed,
+  reset: HTTP_ERRORS.upstreamReset,
+  timeout: HTTP_ERRORS.timeout,
+  protocol: HTTP_ERRORS.upstreamProtocol,
+};
+
+export class Exchange {
+  private readonly started = performance.now();
+  private requestId: string | undefined;
+  private route: CompiledRoute | undefined;
+  private cluster: Cluster | undefined;
+  private path = '';
+  private headers: string[] | undefined;
+  private body: IncomingMessage | Buffer | null = null;
+  private tried: Set<Endpoint> | undefined;
+  private endpoint: Endpoint | undefined;
+  private attempts = 0;
+  private attemptStarted = 0;
+  private abortAttempt: ((error: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  /** The current attempt got a retryable status: read its body to the end, then retry. */
+  private discarding = false;
+  private lastError: HttpError | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timedOut = false;
+  /** The client has its answer (or is gone): nothing more is written to it. */
+  private finished = false;
+  private logged = false;
+  private status = 0;
+  private errorCode: string | undefined;
+  private bytesIn = 0;
+  private bytesOut = 0;
+
+  constructor(
+    private readonly ctx: ExchangeContext,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  start(): void {
+    const { req, res, ctx } = this;
+    this.requestId = requestIdOf(req);
+    (res as TaggedResponse)[kExchange] = this;
+    res.on('close', onResponseClose);
+    if (ctx.draining) res.shouldKeepAlive = false;
+    if (req.rawHeaders.length > ctx.maxHeaders * 2) {
+      this.fail(HTTP_ERRORS.headersTooLarge);
+      return;
+    }
+    const target = splitTarget(req.url ?? '');
+    if (target === undefined) {
+      this.fail(HTTP_ERRORS.badRequest);
+      return;
+    }
+    const method = req.method ?? 'GET';
+    const route = ctx.routes.find(method, req.headers.host, target.path, req.headers);
+    if (route === undefined) {
+      this.fail(HTTP_ERRORS.noRoute);
+      return;
+    }
+    this.route = route;
+    this.cluster = ctx.clusters(route.chooseCluster());
+    if (this.cluster === undefined) {
+      this.fail(HTTP_ERRORS.unknownCluster);
+      return;
+    }
+    this.path = route.upstreamPath(target.path, target.query);
+    this.headers = upstreamRequestHeaders(req, {
+      clientAddress: req.socket.remoteAddress,
+      host: route.rewriteHost ?? req.headers.host,
+      edits: route.requestEdits,
+      upgrade: false,
+    });
+    res.on('drain', onResponseDrain);
+    this.timer = setTimeout(onRouteTimeout, route.timeoutMs, this);
+
+    if (!hasBody(req)) this.attempt();
+    else if (this.worthBuffering(method)) this.bufferBody();
+    else {
+      this.body = req;
+      this.attempt();
+    }
+  }
+
+  /** Small bodies of idempotent requests are kept so that a reset or a retryable status can resend them. */
+  private worthBuffering(method: string): boolean {
+    const policy = this.route!.retry;
+    if (!policy.retriesAfterSending || !isIdempotent(method)) return false;
+    const length = Number(this.req.headers['content-length']);
+    return Number.isFinite(length) && length <= policy.bufferLimit;
+  }
+
+  private bufferBody(): void {
+    const chunks: Buffer[] = [];
+    this.req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+    });
+    this.req.once('end', () => {
+      if (this.finished) return;
+      this.body = Buffer.concat(chunks);
+      this.attempt();
+    });
+  }
+
+  private attempt(): void {
+    const context: PickContext = {
+      clientAddress: this.req.socket.remoteAddress,
+      request: { headers: this.req.headers, path: this.req.url ?? '/' },
+    };
+    if (this.tried !== undefined) context.tried = this.tried;
+    let endpoint = this.cluster!.pick(context);
+    if (endpoint === undefined && this.tried !== undefined) {
+      // Every usable endpoint was tried: one of them again beats giving up.
+      context.tried = undefined;
+      endpoint = this.cluster!.pick(context);
+    }
+    if (endpoint === undefined) {
+      this.fail(this.lastError ?? HTTP_ERRORS.noEndpoint);
+      return;
+    }
+    this.endpoint = endpoint;
+    endpoint.state.active++;
+    endpoint.state.requestsTotal++;
+    this.attempts++;
+    this.attemptStarted = performance.now();
+    const options: Dispatcher.DispatchOptions = {
+      path: this.path,
+      method: this.req.method as Dispatcher.HttpMethod,
+      headers: this.headers,
+      body: this.body,
+    };
+    const perTry = this.route!.perTryTimeoutMs;
+    if (perTry !== undefined) options.headersTimeout = perTry;
+    this.ctx.pools.get(endpoint).dispatch(options, this as Dispatcher.DispatchHandler);
+  }
+
+  // ---- undici dispatch handler (legacy callback form) ----
+
+  onConnect(abort: (error: Error) => void): void {
+    if (this.finished) abort(CLIENT_GONE);
+    else this.abortAttempt = abort;
+  }
+
+  onBodySent(chunk: Buffer | number): void {
+    const size = typeof chunk === 'number' ? chunk : chunk.length;
+    this.bytesIn += size;
+    this.endpoint!.state.bytesToUpstream += size;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status < 200) return true;
+    const endpoint = this.endpoint!;
+    const route = this.route!;
+    if (status >= 500) this.cluster!.reportFailure(endpoint, `http-${status}`);
+    else this.cluster!.reportSuccess(endpoint, performance.now() - this.attemptStarted);
+    if (route.retry.retriesStatus(status) && this.canRetry('status')) {
+      this.discarding = true;
+      this.lastError = status === 504 ? HTTP_ERRORS.timeout : HTTP_ERRORS.upstreamReset;
+      return true;
+    }
+    if (this.finished) return false;
+    this.clearTimer();
+    this.status = status;
+    this.resumeUpstream = resume;
+    try {
+      const headers = clientResponseHeaders(rawHeaders, route.responseEdits);
+      if (statusText) this.res.writeHead(status, statusText, headers);
+      else this.res.writeHead(status, headers);
+    } catch {
+      // Node refused a header the upstream sent (invalid characters).
+      this.abortAttempt?.(new Error('invalid upstream response header'));
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.discarding) return true;
+    this.bytesOut += chunk.length;
+    this.endpoint!.state.bytesFromUpstream += chunk.length;
+    return this.finished ? false : this.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.endAttempt();
+    if (this.discarding) {
+      this.discarding = false;
+      this.retry();
+      return;
+    }
+    if (this.finished) return;
+    this.finished = true;
+    this.res.end();
+    this.done();
+  }
+
+  onError(error: Error): void {
+    this.endAttempt();
+    if (this.finished) return;
+    if (error === TIMEOUT || this.timedOut) {
+      this.fail(HTTP_ERRORS.timeout);
+      return;
+    }
+    const { kind, reason } = classifyError(error);
+    if (this.discarding) {
+      // The retry was already decided; this attempt's error changes nothing.
+      this.discarding = false;
+      this.retry();
+      return;
+    }
+    this.cluster!.reportFailure(this.endpoint!, reason);
+    if (!this.res.headersSent && this.canRetry(kind)) {
+      this.lastError = ERROR_FOR_KIND[kind];
+      this.retry();
+      return;
+    }
+    if (this.res.headersSent) {
+      // Mid-body failure: the only honest signal left is to cut the response.
+      this.finished = true;
+      this.errorCode = ERROR_FOR_KIND[kind].code;
+      this.res.destroy();
+      this.done();
+      return;
+    }
+    this.fail(ERROR_FOR_KIND[kind]);
+  }
+
+  // ---- lifecycle ----
+
+  private retry(): void {
+    this.tried ??= new Set();
+    this.tried.add(this.endpoint!);
+    this.attempt();
+  }
+
+  private canRetry(kind: FailureKind | 'status'): boolean {
+    if (this.timedOut) return false;
+    const body = this.body;
+    const untouched = body === null || Buffer.isBuffer(body) || !body.readableDidRead;
+    const replayable = untouched && isIdempotent(this.req.method ?? 'GET');
+    return this.route!.retry.allows(kind, this.attempts, replayable, untouched);
+  }
+
+  private endAttempt(): void {
+    this.endpoint!.state.active--;
+    this.abortAttempt = null;
+    this.resumeUpstream = null;
+  }
+
+  private fail(error: HttpError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearTimer();
+    this.status = error.status;
+    this.errorCode = error.code;
+    sendError(this.res, error, this.requestId);
+    this.done();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** @internal route timeout fired */
+  timeout(): void {
+    this.timer = undefined;
+    if (this.finished) return;
+    this.timedOut = true;
+    if (this.abortAttempt) this.abortAttempt(TIMEOUT);
+    else this.fail(HTTP_ERRORS.timeout);
+  }
+
+  /** @internal the response was closed: finished normally, or the client went away */
+  responseClosed(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearTimer();
+    this.errorCode = 'client-abort';
+    this.abortAttempt?.(CLIENT_GONE);
+    this.done();
+  }
+
+  /** @internal the client drained its socket buffer */
+  resume(): void {
+    this.resumeUpstream?.();
+  }
+
+  private done(): void {
+    if (this.logged) return;
+    this.logged = true;
+    if (this.ctx.accessLogOn()) writeAccessLog(this.ctx.log, this.record());
+    this.ctx.exchangeDone(this.req.socket);
+  }
+
+  private record(): AccessRecord {
+    return {
+      method: this.req.method ?? '',
+      host: this.req.headers.host,
+      path: this.req.url ?? '',
+      status: this.status,
+      route: this.route?.index,
+      cluster: this.cluster?.name,
+      endpoint: this.endpoint?.id,
+      attempts: this.attempts,
+      durationMs: Math.round((performance.now() - this.started) * 1000) / 1000,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      requestId: this.requestId,
+      error: this.errorCode,
+    };
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+function onResponseClose(this: TaggedResponse): void {
+  this[kExchange]?.responseClosed();
+}
+
+function onResponseDrain(this: TaggedResponse): void {
+  this[kExchange]?.resume();
+}
+
+function onRouteTimeout(exchange: Exchange): void {
+  exchange.timeout();
+}
