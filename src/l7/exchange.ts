@@ -69,6 +69,7 @@ export class Exchange {
   private resumeUpstream: (() => void) | null = null;
   /** The current attempt got a retryable status: read its body to the end, then retry. */
   private discarding = false;
+  private drainListening = false;
   private lastError: HttpError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timedOut = false;
@@ -120,7 +121,6 @@ export class Exchange {
       edits: route.requestEdits,
       upgrade: false,
     });
-    res.on('drain', onResponseDrain);
     this.timer = setTimeout(onRouteTimeout, route.timeoutMs, this);
 
     if (!hasBody(req)) this.attempt();
@@ -227,7 +227,14 @@ export class Exchange {
     if (this.discarding) return true;
     this.bytesOut += chunk.length;
     this.endpoint!.state.bytesFromUpstream += chunk.length;
-    return this.finished ? false : this.res.write(chunk);
+    if (this.finished) return false;
+    if (this.res.write(chunk)) return true;
+    // The client is slower than the upstream: pause undici until the response drains.
+    if (!this.drainListening) {
+      this.drainListening = true;
+      this.res.on('drain', onResponseDrain);
+    }
+    return false;
   }
 
   onComplete(): void {

@@ -40,7 +40,7 @@ export class HeaderEdits {
 
 /** Tokens of a `Connection` header other than keep-alive/close/upgrade: more hop-by-hop names. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined;
   let extra: Set<string> | undefined;
   for (const token of String(value).split(',')) {
     const name = token.trim().toLowerCase();

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { Unavailable } from '../../src/core/endpoint.js';
 import { type HttpUpstream, httpClient, rawExchange, startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
-import { deadPort } from '../helpers/servers.js';
+import { deadPort, startTcpServer } from '../helpers/servers.js';
 
 function config(routes: string, clusters: Record<string, number[]>, limits = ''): string {
   return `listeners:
@@ -48,13 +48,22 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     const silent = await upstream('silent', () => {}); // never answers
     const resetter = await upstream('reset', (req) => req.socket.destroy());
     const ok = await upstream('ok');
+    const garbage = await startTcpServer((socket) => socket.end('this is not http\r\n\r\n'));
+    cleanups.push(() => garbage.close());
     const p = await proxy(
       config(
         `      - { match: { path: /dead }, cluster: dead }
       - { match: { path: /down }, cluster: down }
       - { match: { path: /slow }, cluster: slow, timeout: 300ms }
-      - { match: { path: /reset }, cluster: reset, retries: { attempts: 0 } }`,
-        { dead: [await deadPort()], down: [ok.port], slow: [silent.port], reset: [resetter.port] },
+      - { match: { path: /reset }, cluster: reset, retries: { attempts: 0 } }
+      - { match: { path: /garbage }, cluster: garbage }`,
+        {
+          dead: [await deadPort()],
+          down: [ok.port],
+          slow: [silent.port],
+          reset: [resetter.port],
+          garbage: [garbage.port],
+        },
       ),
     );
     p.proxy.current!.clusters.get('down')!.endpoints[0]!.state.setFlag(Unavailable.ActiveCheckFailed, true);
@@ -69,6 +78,7 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     await expect('/down', 503, 'no-healthy-endpoint');
     await expect('/slow', 504, 'upstream-timeout');
     await expect('/reset', 502, 'upstream-reset');
+    await expect('/garbage', 502, 'upstream-protocol-error');
     const log = p.lines.find((l) => l.msg === 'http request' && l.path === '/slow');
     assert.equal(log?.status, 504);
     assert.equal(log?.error, 'upstream-timeout');

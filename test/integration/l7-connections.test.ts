@@ -9,8 +9,8 @@ import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
 import { Cluster } from '../../src/core/cluster.js';
 import { EndpointStateRegistry } from '../../src/core/endpoint.js';
 import { HttpProxyHandler } from '../../src/l7/http-proxy.js';
-import { startHttpUpstream } from '../helpers/http.js';
-import { captureLogger } from '../helpers/proxy.js';
+import { httpClient, startHttpUpstream } from '../helpers/http.js';
+import { captureLogger, startProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/wait.js';
 
 /** The handler on its own: a plain net.Server feeds it sockets, as a Listener does. */
@@ -30,7 +30,7 @@ async function standalone(upstreamPort: number) {
   return { handler, server, cluster };
 }
 
-describe('L7 handler drain and close', { timeout: 30_000 }, () => {
+describe('L7 connections: drain, keep-alive pools', { timeout: 30_000 }, () => {
   const cleanups: (() => unknown)[] = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c();
@@ -79,5 +79,33 @@ describe('L7 handler drain and close', { timeout: 30_000 }, () => {
     assert.equal(handler.openConnections, 0);
     assert.equal(cluster.endpoints[0]!.state.active, 0);
     assert.equal(cluster.endpoints[0]!.state.requestsTotal, 2);
+  });
+
+  it('reuses upstream keep-alive connections and bounds them per endpoint', async () => {
+    let open = 0;
+    let peak = 0;
+    const upstream = await startHttpUpstream('up', (_req, res) => setTimeout(() => res.end('ok'), 5));
+    cleanups.push(() => upstream.close());
+    upstream.server.on('connection', (socket) => {
+      peak = Math.max(peak, ++open);
+      socket.once('close', () => open--);
+    });
+    const proxy = await startProxy(`listeners:
+  - name: web
+    address: 127.0.0.1:0
+    protocol: http
+    upstream: { maxConnectionsPerEndpoint: 3 }
+    routes: [ { match: {}, cluster: up } ]
+clusters:
+  - { name: up, endpoints: [127.0.0.1:${upstream.port}] }
+`);
+    cleanups.push(() => proxy.stop());
+    const client = httpClient(proxy.port('web'), 20);
+    cleanups.push(() => client.close());
+    for (let i = 0; i < 20; i++) assert.equal((await client.request('/')).body, 'ok');
+    assert.equal(peak, 1, 'sequential requests share one upstream connection');
+    const replies = await Promise.all(Array.from({ length: 60 }, () => client.request('/')));
+    assert.ok(replies.every((r) => r.status === 200 && r.body === 'ok'));
+    assert.equal(peak, 3, 'concurrent requests queue for at most 3 connections');
   });
 });
