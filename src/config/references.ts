@@ -5,6 +5,7 @@
 import type { Config } from './schema.js';
 import type { PathSegment } from './load.js';
 import { checkHttpRoutes } from './http-references.js';
+import { checkBalancing } from './balancing-checks.js';
 
 export interface ReferenceProblem {
   path: PathSegment[];
@@ -59,6 +60,7 @@ export function checkReferences(config: Config): ReferenceProblem[] {
       );
     }
   });
+  problems.push(...checkBalancing(config));
   return problems;
 }
 
