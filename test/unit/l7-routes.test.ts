@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { covers } from '../../src/config/http-references.js';
+import { HTTP_ERRORS } from '../../src/l7/errors.js';
 import { classifyError, RetryPolicy } from '../../src/l7/retry-policy.js';
 import { hostOf, pathHasPrefix, RouteMatcher } from '../../src/l7/route-match.js';
 import { joinPath, splitTarget } from '../../src/l7/route-table.js';
@@ -125,5 +128,17 @@ describe('L7 retry policy', () => {
     assert.ok(policy.retriesStatus(503) && !policy.retriesStatus(502));
     assert.ok(new RetryPolicy({ attempts: 1, on: ['gateway-error'], bufferLimit: 0 }).retriesStatus(504));
     assert.ok(new RetryPolicy({ attempts: 1, on: ['5xx'], bufferLimit: 0 }).retriesStatus(500));
+  });
+});
+
+describe('L7 error codes', () => {
+  it('documents every x-portside-error code with its status in the README', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    for (const error of Object.values(HTTP_ERRORS)) {
+      assert.ok(
+        readme.includes(`| ${error.status} | \`${error.code}\` |`),
+        `README documents ${error.status} ${error.code}`,
+      );
+    }
   });
 });
