@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { after, describe, it } from 'node:test';
@@ -117,6 +118,36 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
       assert.equal(reply.body, `got payload-${i}`);
     }
     assert.ok(busy.requests.length >= 5, 'the busy endpoint was tried');
+  });
+
+  it('retries a streamed (unbuffered) POST body after a connect failure, intact', async () => {
+    const echoHash = await upstream('hash', (req, res) => {
+      const hash = createHash('sha256');
+      req.on('data', (c: Buffer) => hash.update(c)).on('end', () => res.end(hash.digest('hex')));
+    });
+    const p = await proxy(
+      config('      - { match: {}, cluster: pair }', { pair: [await deadPort(), echoHash.port] }),
+    );
+    const body = randomBytes(512 * 1024); // over the 64 KiB retry buffer: streamed, never buffered
+    const expected = createHash('sha256').update(body).digest('hex');
+    for (let i = 0; i < 6; i++) {
+      const reply = await p.client.request('/upload', { method: 'POST', body });
+      assert.equal(reply.status, 200, reply.body);
+      assert.equal(reply.body, expected);
+    }
+  });
+
+  it('retries an attempt that passes perTryTimeout on another endpoint', async () => {
+    const silent = await upstream('silent', () => {});
+    const ok = await upstream('ok', (_req, res) => res.end('ok'));
+    const p = await proxy(
+      config(
+        '      - { match: {}, cluster: two, perTryTimeout: 200ms, timeout: 5s, retries: { attempts: 1, on: [timeout] } }',
+        { two: [silent.port, ok.port] },
+      ),
+    );
+    for (let i = 0; i < 4; i++) assert.equal((await p.client.request('/')).body, 'ok');
+    assert.ok(silent.requests.length >= 2, 'the silent endpoint was tried');
   });
 
   it("propagates a client's abort to the upstream request", async () => {
