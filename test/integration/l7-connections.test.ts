@@ -108,4 +108,34 @@ clusters:
     assert.ok(replies.every((r) => r.status === 200 && r.body === 'ok'));
     assert.equal(peak, 3, 'concurrent requests queue for at most 3 connections');
   });
+
+  it('a reload switches routes for new requests and retires the old handler', async () => {
+    const one = await startHttpUpstream('one');
+    const two = await startHttpUpstream('two');
+    cleanups.push(
+      () => one.close(),
+      () => two.close(),
+    );
+    const yaml = (cluster: string) => `listeners:
+  - { name: web, address: 127.0.0.1:0, protocol: http, routes: [ { match: {}, cluster: ${cluster} } ] }
+clusters:
+  - { name: one, endpoints: [127.0.0.1:${one.port}] }
+  - { name: two, endpoints: [127.0.0.1:${two.port}] }
+`;
+    const proxy = await startProxy(yaml('one'));
+    cleanups.push(() => proxy.stop());
+    const client = httpClient(proxy.port('web'), 1);
+    cleanups.push(() => client.close());
+    assert.equal((await client.json('/')).name, 'one');
+    const { config } = loadConfigText(yaml('two'));
+    await proxy.proxy.apply(config!);
+    // The idle keep-alive connection of the old generation is closed; the client reconnects.
+    await eventually(async () => (await client.json('/').catch(() => undefined))?.name === 'two', {
+      what: 'requests to reach the new route',
+    });
+    const listener = proxy.proxy.listener('web')!;
+    await eventually(() => listener.openConnections === 1, {
+      what: 'the old handler to release its connection',
+    });
+  });
 });
