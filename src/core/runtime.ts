@@ -80,7 +80,7 @@ export class Runtime {
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
     const log = this.log.child({ listener: listener.name });
     if (listener.protocol === 'http')
-      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log);
+      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats);
     const cluster = this.clusters.get(listener.cluster);
     if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
     return new TcpProxyHandler(

@@ -34,6 +34,8 @@ export interface ExchangeContext {
   accessLogOn(): boolean;
   /** Set by drain(): answer with `connection: close`. */
   readonly draining: boolean;
+  /** A request got no usable endpoint (503) or could not connect to any (502). */
+  rejected(): void;
   /** The response is complete (or abandoned); its connection may be closed when draining. */
   exchangeDone(socket: Socket): void;
 }
@@ -309,6 +311,7 @@ export class Exchange {
     this.clearTimer();
     this.status = error.status;
     this.errorCode = error.code;
+    if (error === HTTP_ERRORS.noEndpoint || error === HTTP_ERRORS.connectFailed) this.ctx.rejected();
     sendError(this.res, error, this.requestId);
     this.done();
   }

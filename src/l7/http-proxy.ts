@@ -12,6 +12,7 @@ import { ms } from '../config/values.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
+import type { ListenerStats } from '../listeners/listener.js';
 import { accessLogEnabled } from './access-log.js';
 import { HTTP_ERRORS, type HttpError, writeRawError } from './errors.js';
 import { Exchange, type ExchangeContext } from './exchange.js';
@@ -43,6 +44,7 @@ export class HttpProxyHandler implements ConnectionHandler, ExchangeContext {
     config: HttpListenerConfig,
     readonly clusters: ClusterLookup,
     readonly log: Logger,
+    private readonly stats?: ListenerStats,
   ) {
     this.routes = new RouteTable(config.routes);
     this.maxHeaders = config.limits.maxHeaders;
@@ -118,6 +120,10 @@ export class HttpProxyHandler implements ConnectionHandler, ExchangeContext {
       this.log.debug({ code: error.code, answer: answer.code }, 'bad client request');
     writeRawError(socket, answer);
   };
+
+  rejected(): void {
+    if (this.stats) this.stats.rejectedTotal++;
+  }
 
   exchangeDone(socket: Socket): void {
     // While draining, a keep-alive connection closes once its response is written.

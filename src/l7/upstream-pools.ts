@@ -13,10 +13,16 @@ export interface PoolSettings {
   bodyTimeoutMs: number;
 }
 
+/** How often pools with no connection and no request are dropped (endpoints discovery removed). */
+const SWEEP_INTERVAL_MS = 60_000;
+
 export class UpstreamPools {
   private readonly pools = new Map<string, Pool>();
+  private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly settings: PoolSettings) {}
+  constructor(private readonly settings: PoolSettings) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+  }
 
   get(endpoint: Endpoint): Pool {
     let pool = this.pools.get(endpoint.id);
@@ -34,6 +40,10 @@ export class UpstreamPools {
       // Connect errors also reach the request that triggered them; this only keeps the
       // pool's own event from being unhandled.
       pool.on('connectionError', noop);
+      const state = endpoint.state;
+      pool.on('connect', () => {
+        state.connectionsTotal++;
+      });
       this.pools.set(endpoint.id, pool);
     }
     return pool;
@@ -43,8 +53,20 @@ export class UpstreamPools {
     return this.pools.size;
   }
 
+  /** Drops pools that hold nothing: their keep-alive sockets timed out and no request waits. */
+  sweep(): void {
+    for (const [id, pool] of this.pools) {
+      const stats = pool.stats;
+      if (stats.connected === 0 && stats.size === 0) {
+        this.pools.delete(id);
+        pool.close().catch(noop);
+      }
+    }
+  }
+
   /** Lets in-flight requests finish, then closes every connection. */
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.allSettled(pools.map((p) => p.close()));
@@ -52,6 +74,7 @@ export class UpstreamPools {
 
   /** Cuts every connection now. */
   destroy(): void {
+    clearInterval(this.sweeper);
     for (const pool of this.pools.values()) pool.destroy().catch(noop);
     this.pools.clear();
   }

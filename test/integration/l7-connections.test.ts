@@ -104,6 +104,9 @@ clusters:
     cleanups.push(() => client.close());
     for (let i = 0; i < 20; i++) assert.equal((await client.request('/')).body, 'ok');
     assert.equal(peak, 1, 'sequential requests share one upstream connection');
+    const endpoint = proxy.proxy.current!.clusters.get('up')!.endpoints[0]!;
+    assert.equal(endpoint.state.connectionsTotal, 1);
+    assert.equal(endpoint.state.requestsTotal, 20);
     const replies = await Promise.all(Array.from({ length: 60 }, () => client.request('/')));
     assert.ok(replies.every((r) => r.status === 200 && r.body === 'ok'));
     assert.equal(peak, 3, 'concurrent requests queue for at most 3 connections');

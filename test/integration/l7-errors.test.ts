@@ -80,6 +80,7 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     await expect('/slow', 504, 'upstream-timeout');
     await expect('/reset', 502, 'upstream-reset');
     await expect('/garbage', 502, 'upstream-protocol-error');
+    assert.equal(p.proxy.listener('web')!.stats.rejectedTotal, 2, 'the 502 connect failure and the 503');
     const log = p.lines.find((l) => l.msg === 'http request' && l.path === '/slow');
     assert.equal(log?.status, 504);
     assert.equal(log?.error, 'upstream-timeout');

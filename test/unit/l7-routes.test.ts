@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { covers } from '../../src/config/http-references.js';
+import { EndpointState } from '../../src/core/endpoint.js';
 import { HTTP_ERRORS } from '../../src/l7/errors.js';
+import { UpstreamPools } from '../../src/l7/upstream-pools.js';
 import { classifyError, RetryPolicy } from '../../src/l7/retry-policy.js';
 import { hostOf, pathHasPrefix, RouteMatcher } from '../../src/l7/route-match.js';
 import { joinPath, splitTarget } from '../../src/l7/route-table.js';
@@ -140,5 +142,29 @@ describe('L7 error codes', () => {
         `README documents ${error.status} ${error.code}`,
       );
     }
+  });
+});
+
+describe('L7 upstream pools', () => {
+  it('keeps one pool per endpoint and sweeps pools that hold nothing', async () => {
+    const pools = new UpstreamPools({
+      connectTimeoutMs: 100,
+      maxConnections: 2,
+      idleTimeoutMs: 1000,
+      bodyTimeoutMs: 1000,
+    });
+    const endpoint = {
+      id: '127.0.0.1:9',
+      host: '127.0.0.1',
+      port: 9,
+      weight: 1,
+      locality: {},
+      state: new EndpointState(),
+    };
+    assert.equal(pools.get(endpoint), pools.get(endpoint));
+    assert.equal(pools.size, 1);
+    pools.sweep();
+    assert.equal(pools.size, 0, 'an unused pool is dropped');
+    await pools.close();
   });
 });
