@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { type HttpUpstream, startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { deadPort } from '../helpers/servers.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 256 * MiB;
@@ -84,7 +85,9 @@ listeners:
       - { match: { pathPrefix: /upload }, cluster: sink }
       - { match: { pathPrefix: /download }, cluster: source }
       - { match: { pathPrefix: /ws }, cluster: ws }
+      - { match: { pathPrefix: /dead-ws }, cluster: dead }
 clusters:
+  - { name: dead, endpoints: [127.0.0.1:${await deadPort()}] }
   - { name: sink, endpoints: [127.0.0.1:${sink.port}] }
   - { name: source, endpoints: [127.0.0.1:${source.port}] }
   - { name: ws, endpoints: [127.0.0.1:${ws.port}] }
@@ -170,15 +173,20 @@ clusters:
     assert.deepEqual(received.slice(1), sent);
   });
 
-  it('answers an upgrade with no route with a 404 and its code', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${proxy.port('web')}/elsewhere`);
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      socket.on('unexpected-response', (_req, res) => resolve(res));
-      socket.on('open', () => reject(new Error('should not open')));
-      socket.on('error', () => {});
-    });
-    assert.equal(response.statusCode, 404);
-    assert.equal(response.headers['x-portside-error'], 'no-route');
-    socket.terminate();
+  it('refuses an upgrade with no route (404) or no reachable endpoint (502), with their codes', async () => {
+    for (const [path, status, code] of [
+      ['/elsewhere', 404, 'no-route'],
+      ['/dead-ws', 502, 'upstream-connect-failed'],
+    ] as const) {
+      const socket = new WebSocket(`ws://127.0.0.1:${proxy.port('web')}${path}`);
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        socket.on('unexpected-response', (_req, res) => resolve(res));
+        socket.on('open', () => reject(new Error('should not open')));
+        socket.on('error', () => {});
+      });
+      assert.equal(response.statusCode, status);
+      assert.equal(response.headers['x-portside-error'], code);
+      socket.terminate();
+    }
   });
 });
