@@ -136,7 +136,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
           host: z.string().min(1).optional(),
         })
         .optional(),
-      /** From the request's arrival to the upstream's response headers, all attempts together → 504. */
+      /** From the end of the client's request to the upstream's response headers, all attempts together → 504. */
       timeout: duration.default('15s'),
       /** One attempt's limit to response headers; a `timeout` retry condition retries it. */
       perTryTimeout: duration.optional(),

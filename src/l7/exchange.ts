@@ -75,6 +75,7 @@ export class Exchange {
   private lastError: HttpError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timedOut = false;
+  private timerStarted = false;
   /** The client has its answer (or is gone): nothing more is written to it. */
   private finished = false;
   private logged = false;
@@ -123,10 +124,10 @@ export class Exchange {
       edits: route.requestEdits,
       upgrade: false,
     });
-    this.timer = setTimeout(onRouteTimeout, route.timeoutMs, this);
-
-    if (!hasBody(req)) this.attempt();
-    else if (this.worthBuffering(method)) this.bufferBody();
+    if (!hasBody(req)) {
+      this.startTimer();
+      this.attempt();
+    } else if (this.worthBuffering(method)) this.bufferBody();
     else {
       this.body = req;
       this.attempt();
@@ -149,6 +150,7 @@ export class Exchange {
     this.req.once('end', () => {
       if (this.finished) return;
       this.body = Buffer.concat(chunks);
+      this.startTimer();
       this.attempt();
     });
   }
@@ -190,6 +192,11 @@ export class Exchange {
   onConnect(abort: (error: Error) => void): void {
     if (this.finished) abort(CLIENT_GONE);
     else this.abortAttempt = abort;
+  }
+
+  /** The whole request body went upstream: the route timeout runs from here (as Envoy's does). */
+  onRequestSent(): void {
+    this.startTimer();
   }
 
   onBodySent(chunk: Buffer | number): void {
@@ -316,7 +323,19 @@ export class Exchange {
     this.done();
   }
 
+  /**
+   * Starts the route timeout once, when the client's request is complete, so a long upload
+   * is not cut by it; from then on it covers every attempt until response headers.
+   */
+  private startTimer(): void {
+    if (this.timerStarted || this.finished) return;
+    this.timerStarted = true;
+    this.timer = setTimeout(onRouteTimeout, this.route!.timeoutMs, this);
+  }
+
+  /** Stops the route timeout for good (response headers arrived, or the exchange ended). */
   private clearTimer(): void {
+    this.timerStarted = true;
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;

@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteMatchConfig } from '../config/http-schema.js';
 
 const SLASH = 47;
+const UPPER_CASE = /[A-Z]/;
 
 /**
  * Segment-aware prefix test: `/v1` matches `/v1` and `/v1/x` but not `/v10`.
@@ -34,7 +35,7 @@ export function hostOf(header: string | undefined): string {
   }
   const host = end === header.length ? header : header.slice(0, end);
   // Most hosts are already lower case; only allocate when not.
-  return /[A-Z]/.test(host) ? host.toLowerCase() : host;
+  return UPPER_CASE.test(host) ? host.toLowerCase() : host;
 }
 
 interface HeaderCondition {

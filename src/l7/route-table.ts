@@ -68,6 +68,8 @@ export function joinPath(prefix: string, rest: string): string {
   return prefix + rest;
 }
 
+const ABSOLUTE_FORM = /^https?:\/\//i;
+
 /** A request target split for matching: path without query, and the query (with its "?"). */
 export interface SplitTarget {
   path: string;
@@ -80,7 +82,7 @@ export interface SplitTarget {
  */
 export function splitTarget(url: string): SplitTarget | undefined {
   if (url.charCodeAt(0) !== 47 /* / */) {
-    if (!/^https?:\/\//i.test(url)) return undefined;
+    if (!ABSOLUTE_FORM.test(url)) return undefined;
     const start = url.indexOf('/', url.indexOf('//') + 2);
     if (start < 0) return { path: '/', query: '' };
     url = url.slice(start);

@@ -151,6 +151,36 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     assert.ok(silent.requests.length >= 2, 'the silent endpoint was tried');
   });
 
+  it('starts the route timeout when the request is complete, so a slow upload is not cut', async () => {
+    const sink = await upstream('sink', (req, res) => {
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length)).on('end', () => res.end(String(bytes)));
+    });
+    const p = await proxy(
+      config('      - { match: {}, cluster: sink, timeout: 300ms }', { sink: [sink.port] }),
+    );
+    const reply = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        { port: p.port('web'), host: '127.0.0.1', method: 'POST', path: '/' },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode, body }));
+        },
+      );
+      req.on('error', reject);
+      // A client that takes ~800 ms to send its body: longer than the route timeout.
+      let sent = 0;
+      const tick = setInterval(() => {
+        req.write(Buffer.alloc(1000));
+        if (++sent === 8) {
+          clearInterval(tick);
+          req.end();
+        }
+      }, 100);
+    });
+    assert.deepEqual(reply, { status: 200, body: '8000' });
+  });
+
   it("propagates a client's abort to the upstream request", async () => {
     let upstreamClosed!: Promise<unknown>;
     let arrivedNow!: () => void;
