@@ -8,37 +8,18 @@
  * callbacks of two attempts never interleave.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
-import type { Logger } from '../core/log.js';
 import { type AccessRecord, writeAccessLog } from './access-log.js';
 import { HTTP_ERRORS, type HttpError, sendError } from './errors.js';
 import { clientResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
+import { bodyUntouched, hasBody, type RequestBody, readWholeBody, worthBuffering } from './request-body.js';
 import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
-import type { CompiledRoute, RouteTable } from './route-table.js';
+import type { CompiledRoute } from './route-table.js';
 import { splitTarget } from './route-table.js';
-import type { UpstreamPools } from './upstream-pools.js';
-
-/** What every exchange of one handler shares. */
-export interface ExchangeContext {
-  readonly routes: RouteTable;
-  readonly pools: UpstreamPools;
-  readonly clusters: (name: string) => Cluster | undefined;
-  readonly log: Logger;
-  /** Header lines allowed per request. */
-  readonly maxHeaders: number;
-  /** Evaluated once per request: access log on and the level lets it through. */
-  accessLogOn(): boolean;
-  /** Set by drain(): answer with `connection: close`. */
-  readonly draining: boolean;
-  /** A request got no usable endpoint (503) or could not connect to any (502). */
-  rejected(): void;
-  /** The response is complete (or abandoned); its connection may be closed when draining. */
-  exchangeDone(socket: Socket): void;
-}
+import type { ExchangeContext } from './context.js';
 
 const kExchange = Symbol('portside.exchange');
 type TaggedResponse = ServerResponse & { [kExchange]?: Exchange };
@@ -62,7 +43,7 @@ export class Exchange {
   private cluster: Cluster | undefined;
   private path = '';
   private headers: string[] | undefined;
-  private body: IncomingMessage | Buffer | null = null;
+  private body: RequestBody = null;
   private tried: Set<Endpoint> | undefined;
   private endpoint: Endpoint | undefined;
   private attempts = 0;
@@ -127,35 +108,21 @@ export class Exchange {
     if (!hasBody(req)) {
       this.startTimer();
       this.attempt();
-    } else if (this.worthBuffering(method)) this.bufferBody();
-    else {
+    } else if (worthBuffering(req, route.retry)) {
+      readWholeBody(req, (body) => {
+        if (this.finished) return;
+        this.body = body;
+        this.startTimer();
+        this.attempt();
+      });
+    } else {
       this.body = req;
       this.attempt();
     }
   }
 
-  /** Small bodies of idempotent requests are kept so that a reset or a retryable status can resend them. */
-  private worthBuffering(method: string): boolean {
-    const policy = this.route!.retry;
-    if (!policy.retriesAfterSending || !isIdempotent(method)) return false;
-    const length = Number(this.req.headers['content-length']);
-    return Number.isFinite(length) && length <= policy.bufferLimit;
-  }
-
-  private bufferBody(): void {
-    const chunks: Buffer[] = [];
-    this.req.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-    });
-    this.req.once('end', () => {
-      if (this.finished) return;
-      this.body = Buffer.concat(chunks);
-      this.startTimer();
-      this.attempt();
-    });
-  }
-
   private attempt(): void {
+    if (this.finished) return;
     const context: PickContext = {
       clientAddress: this.req.socket.remoteAddress,
       request: { headers: this.req.headers, path: this.req.url ?? '/' },
@@ -207,6 +174,7 @@ export class Exchange {
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true;
+    if (this.finished) return false;
     const endpoint = this.endpoint!;
     const route = this.route!;
     if (status >= 500) this.cluster!.reportFailure(endpoint, `http-${status}`);
@@ -216,7 +184,6 @@ export class Exchange {
       this.lastError = status === 504 ? HTTP_ERRORS.timeout : HTTP_ERRORS.upstreamReset;
       return true;
     }
-    if (this.finished) return false;
     this.clearTimer();
     this.status = status;
     this.resumeUpstream = resume;
@@ -300,8 +267,7 @@ export class Exchange {
 
   private canRetry(kind: FailureKind | 'status'): boolean {
     if (this.timedOut) return false;
-    const body = this.body;
-    const untouched = body === null || Buffer.isBuffer(body) || !body.readableDidRead;
+    const untouched = bodyUntouched(this.body);
     const replayable = untouched && isIdempotent(this.req.method ?? 'GET');
     return this.route!.retry.allows(kind, this.attempts, replayable, untouched);
   }
@@ -390,11 +356,6 @@ export class Exchange {
       error: this.errorCode,
     };
   }
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 function onResponseClose(this: TaggedResponse): void {

@@ -11,7 +11,7 @@ import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { writeAccessLog } from './access-log.js';
 import { HTTP_ERRORS, type HttpError, writeRawError } from './errors.js';
-import type { ExchangeContext } from './exchange.js';
+import type { ExchangeContext } from './context.js';
 import { requestIdOf, upstreamRequestHeaders } from './headers.js';
 import { classifyError } from './retry-policy.js';
 import { splitTarget } from './route-table.js';
