@@ -34,6 +34,8 @@ export class UpgradeTunnel {
   private maxAttempts = 1;
   private routeIndex: number | undefined;
   private closed = false;
+  /** The route timeout, applied to the upstream's answer to the upgrade request. */
+  private answerTimeoutMs = 0;
 
   constructor(
     private readonly ctx: ExchangeContext,
@@ -66,6 +68,7 @@ export class UpgradeTunnel {
     }
     // Only a failed connect is retried: nothing has been sent yet.
     this.maxAttempts = 1 + route.retry.attempts;
+    this.answerTimeoutMs = route.timeoutMs;
     const headers = upstreamRequestHeaders(req, {
       clientAddress: req.socket.remoteAddress,
       host: route.rewriteHost ?? req.headers.host,
@@ -105,11 +108,16 @@ export class UpgradeTunnel {
     let connected = false;
     upstream.once('connect', () => {
       connected = true;
-      upstream.setTimeout(0);
       this.cluster!.reportSuccess(endpoint, performance.now() - connectStarted);
       upstream.write(this.head);
       if (this.early.length > 0) upstream.write(this.early);
+      // An upstream that accepts but never answers the upgrade gets the route timeout.
+      upstream.setTimeout(this.answerTimeoutMs, () => {
+        this.refuse(HTTP_ERRORS.timeout);
+        upstream.destroy();
+      });
       upstream.once('data', (first: Buffer) => {
+        upstream.setTimeout(0);
         // "HTTP/1.1 101 ..." → 101, for the access log.
         this.status = Number(first.subarray(9, 12).toString('latin1')) || 0;
       });

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { type HttpUpstream, startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
-import { deadPort } from '../helpers/servers.js';
+import { deadPort, startTcpServer, type TestServer } from '../helpers/servers.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 256 * MiB;
@@ -54,6 +54,7 @@ describe('L7 streaming and upgrades', { timeout: 120_000 }, () => {
   let source: HttpUpstream;
   let ws: HttpUpstream;
   let proxy: TestProxy;
+  let mute: TestServer;
   const expected = expectedHash();
 
   before(async () => {
@@ -76,6 +77,7 @@ describe('L7 streaming and upgrades', { timeout: 120_000 }, () => {
       socket.on('message', (data, binary) => socket.send(data, { binary }));
       socket.send(`hello ${req.headers['x-forwarded-for']}`);
     });
+    mute = await startTcpServer(() => {}); // accepts, never answers
     proxy = await startProxy(`
 listeners:
   - name: web
@@ -86,7 +88,9 @@ listeners:
       - { match: { pathPrefix: /download }, cluster: source }
       - { match: { pathPrefix: /ws }, cluster: ws }
       - { match: { pathPrefix: /dead-ws }, cluster: dead }
+      - { match: { pathPrefix: /mute-ws }, cluster: mute, timeout: 300ms }
 clusters:
+  - { name: mute, endpoints: [127.0.0.1:${mute.port}] }
   - { name: dead, endpoints: [127.0.0.1:${await deadPort()}] }
   - { name: sink, endpoints: [127.0.0.1:${sink.port}] }
   - { name: source, endpoints: [127.0.0.1:${source.port}] }
@@ -95,7 +99,7 @@ clusters:
   });
   after(async () => {
     await proxy?.stop();
-    for (const u of [sink, source, ws]) await u?.close();
+    for (const u of [sink, source, ws, mute]) await u?.close();
   });
 
   it('streams a 256 MiB upload intact (chunked, without buffering it)', async () => {
@@ -173,10 +177,11 @@ clusters:
     assert.deepEqual(received.slice(1), sent);
   });
 
-  it('refuses an upgrade with no route (404) or no reachable endpoint (502), with their codes', async () => {
+  it('refuses an upgrade with no route (404), no reachable endpoint (502) or no answer (504), with codes', async () => {
     for (const [path, status, code] of [
       ['/elsewhere', 404, 'no-route'],
       ['/dead-ws', 502, 'upstream-connect-failed'],
+      ['/mute-ws', 504, 'upstream-timeout'],
     ] as const) {
       const socket = new WebSocket(`ws://127.0.0.1:${proxy.port('web')}${path}`);
       const response = await new Promise<IncomingMessage>((resolve, reject) => {
