@@ -76,6 +76,8 @@ export class Exchange {
     this.requestId = requestIdOf(req);
     (res as TaggedResponse)[kExchange] = this;
     res.on('close', onResponseClose);
+    // A write racing the client's disconnect must not become an unhandled 'error'.
+    res.on('error', ignore);
     if (ctx.draining) res.shouldKeepAlive = false;
     if (req.rawHeaders.length > ctx.maxHeaders * 2) {
       this.fail(HTTP_ERRORS.headersTooLarge);
@@ -357,6 +359,8 @@ export class Exchange {
     };
   }
 }
+
+function ignore(): void {}
 
 function onResponseClose(this: TaggedResponse): void {
   this[kExchange]?.responseClosed();

@@ -7,6 +7,7 @@ import { Unavailable } from '../../src/core/endpoint.js';
 import { type HttpUpstream, httpClient, rawExchange, startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { deadPort, startTcpServer } from '../helpers/servers.js';
+import { eventually } from '../helpers/wait.js';
 
 function config(routes: string, clusters: Record<string, number[]>, limits = ''): string {
   return `listeners:
@@ -204,6 +205,30 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     assert.ok(log, 'the access log records the client abort');
     const endpoint = p.proxy.current!.clusters.get('hang')!.endpoints[0]!;
     assert.equal(endpoint.state.active, 0);
+  });
+
+  it('a client that disconnects mid-upload aborts the upstream request, and the proxy carries on', async () => {
+    let upstreamAborted!: Promise<unknown>;
+    let receiving!: () => void;
+    const started = new Promise<void>((resolve) => (receiving = resolve));
+    const sink = await upstream('sink', (req, res) => {
+      upstreamAborted = new Promise((resolve) => req.once('close', resolve));
+      req.on('error', () => {});
+      req.once('data', () => receiving());
+      req.on('end', () => res.end('complete?'));
+    });
+    const p = await proxy(config('      - { match: {}, cluster: sink }', { sink: [sink.port] }));
+    const client = httpRequest({ port: p.port('web'), host: '127.0.0.1', method: 'POST', path: '/up' });
+    client.on('error', () => {});
+    client.write(Buffer.alloc(256 * 1024));
+    await started;
+    client.destroy();
+    await upstreamAborted;
+    assert.equal(sink.requests.length, 1);
+    assert.equal((await p.client.request('/after')).status, 200, 'the proxy still serves');
+    await eventually(() => p.proxy.current!.clusters.get('sink')!.endpoints[0]!.state.active === 0, {
+      what: 'the aborted attempt to end',
+    });
   });
 
   it('rejects CL+TE smuggling with 400 and never forwards it', async () => {
