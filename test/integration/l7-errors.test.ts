@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { Unavailable } from '../../src/core/endpoint.js';
 import { type HttpUpstream, httpClient, rawExchange, startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
@@ -229,6 +230,32 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     await eventually(() => p.proxy.current!.clusters.get('sink')!.endpoints[0]!.state.active === 0, {
       what: 'the aborted attempt to end',
     });
+  });
+
+  it('survives random garbage from upstreams and from clients', async () => {
+    let reply = Buffer.alloc(0);
+    const garbage = await startTcpServer((socket) => {
+      socket.once('data', () => socket.end(reply));
+    });
+    cleanups.push(() => garbage.close());
+    const p = await proxy(
+      config('      - { match: {}, cluster: g, retries: { attempts: 0 } }', { g: [garbage.port] }),
+    );
+    const prefixes = ['', 'HTTP/1.1 200 OK\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n', 'HTTP/1.1 '];
+    const samples = fc.sample(fc.tuple(fc.constantFrom(...prefixes), fc.uint8Array({ maxLength: 200 })), 40);
+    for (const [prefix, bytes] of samples) {
+      reply = Buffer.concat([Buffer.from(prefix), bytes]);
+      const answer = await p.client.request('/').catch((error: Error) => error);
+      // Either a 502 from Portside, something the upstream did manage to say, or a cut response.
+      if (!(answer instanceof Error) && answer.status >= 500)
+        assert.ok(answer.headers['x-portside-error'], String(answer.status));
+    }
+    for (const bytes of fc.sample(fc.uint8Array({ minLength: 1, maxLength: 300 }), 40)) {
+      const { response } = await rawExchange(p.port('web'), Buffer.from(bytes).toString('latin1'), 500);
+      if (response) assert.match(response, /^HTTP\/1\.1 (4\d\d|502)/);
+    }
+    reply = Buffer.from('HTTP/1.1 204 No Content\r\n\r\n');
+    assert.equal((await p.client.request('/')).status, 204, 'still serving after the garbage');
   });
 
   it('rejects CL+TE smuggling with 400 and never forwards it', async () => {
