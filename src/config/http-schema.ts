@@ -121,8 +121,6 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     weight: z.number({ error: 'expected a weight (an integer >= 0)' }).int().min(0).max(1_000_000),
   });
 
-  const DEFAULT_RETRIES = { attempts: 1, on: ['connect-failure' as const], bufferLimit: 64 * 1024 };
-
   const route = z
     .strictObject({
       match: routeMatch.default({}),
@@ -140,7 +138,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
       timeout: duration.default('15s'),
       /** One attempt's limit to response headers; a `timeout` retry condition retries it. */
       perTryTimeout: duration.optional(),
-      retries: retries.default(DEFAULT_RETRIES),
+      // Fresh objects per route, so the printed effective config has no YAML anchors.
+      retries: retries.default(() => retries.parse({})),
       requestHeaders: headerEdits.optional(),
       responseHeaders: headerEdits.optional(),
     })
@@ -210,8 +209,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
           'an http listener needs "routes": a list of { match, cluster } ("cluster" alone is for tcp listeners)',
       })
       .min(1, 'an http listener needs at least one route'),
-    limits: httpLimits.default(httpLimits.parse({})),
-    upstream: httpUpstream.default(httpUpstream.parse({})),
+    limits: httpLimits.default(() => httpLimits.parse({})),
+    upstream: httpUpstream.default(() => httpUpstream.parse({})),
     /** One pino line per request at level info. */
     accessLog: z.boolean().default(true),
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { stringify } from 'yaml';
 import { formatProblem, loadConfigText } from '../../src/config/load.js';
 
 const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', 'config', 'http-example.yaml'), 'utf8');
@@ -46,6 +47,13 @@ describe('config: http listeners', () => {
     });
     assert.equal(listener.limits.headersTimeout, '10s');
     assert.equal(listener.upstream.maxConnectionsPerEndpoint, 128);
+  });
+
+  it('prints an effective config that loads back to the same config', () => {
+    const { config } = loadConfigText(EXAMPLE, 'http-example.yaml');
+    const printed = stringify(config);
+    assert.doesNotMatch(printed, /[&*]a\d/, 'no YAML anchors from shared default objects');
+    assert.deepEqual(loadConfigText(printed, 'printed.yaml').config, config);
   });
 
   it('keeps tcp the default protocol and rejects unknown ones', () => {
