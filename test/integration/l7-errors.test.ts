@@ -145,7 +145,7 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     const ok = await upstream('ok', (_req, res) => res.end('ok'));
     const p = await proxy(
       config(
-        '      - { match: {}, cluster: two, perTryTimeout: 200ms, timeout: 5s, retries: { attempts: 1, on: [timeout] } }',
+        '      - { match: {}, cluster: two, perTryTimeout: 500ms, timeout: 10s, retries: { attempts: 1, on: [timeout] } }',
         { two: [silent.port, ok.port] },
       ),
     );
@@ -170,17 +170,17 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
         },
       );
       req.on('error', reject);
-      // A client that takes ~800 ms to send its body: longer than the route timeout.
+      // A client that takes ~2 s to send its body: longer than the route timeout.
       let sent = 0;
       const tick = setInterval(() => {
         req.write(Buffer.alloc(1000));
-        if (++sent === 8) {
+        if (++sent === 10) {
           clearInterval(tick);
           req.end();
         }
-      }, 100);
+      }, 200);
     });
-    assert.deepEqual(reply, { status: 200, body: '8000' });
+    assert.deepEqual(reply, { status: 200, body: '10000' });
   });
 
   it("propagates a client's abort to the upstream request", async () => {
