@@ -158,9 +158,7 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
       let bytes = 0;
       req.on('data', (c: Buffer) => (bytes += c.length)).on('end', () => res.end(String(bytes)));
     });
-    const p = await proxy(
-      config('      - { match: {}, cluster: sink, timeout: 300ms }', { sink: [sink.port] }),
-    );
+    const p = await proxy(config('      - { match: {}, cluster: sink, timeout: 1s }', { sink: [sink.port] }));
     const reply = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
       const req = httpRequest(
         { port: p.port('web'), host: '127.0.0.1', method: 'POST', path: '/' },
