@@ -24,6 +24,19 @@ const headerValue = z
   .transform((v) => String(v))
   .refine((v) => !/[\r\n\0]/.test(v), 'header values cannot contain CR, LF or NUL');
 
+/** Connection and framing headers: the proxy writes them itself on each hop. */
+const RESERVED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+  'expect',
+]);
+
 const path = z
   .string({ error: 'expected a path starting with "/"' })
   .refine((p) => p.startsWith('/'), 'paths start with "/"')
@@ -111,10 +124,28 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
       .default(64 * 1024),
   });
 
-  const headerEdits = z.strictObject({
-    set: z.record(headerName, headerValue).default({}),
-    remove: z.array(headerName).default([]),
-  });
+  const headerEdits = z
+    .strictObject({
+      set: z.record(headerName, headerValue).default({}),
+      remove: z.array(headerName).default([]),
+    })
+    .superRefine((edits, ctx) => {
+      for (const name of Object.keys(edits.set)) {
+        if (name === 'host') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['set', name],
+            message: 'set the Host header with rewrite.host',
+          });
+        } else if (RESERVED_HEADERS.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['set', name],
+            message: `"${name}" is managed by the proxy (connection and framing headers cannot be set)`,
+          });
+        }
+      }
+    });
 
   const weightedCluster = z.strictObject({
     cluster: name,

@@ -137,7 +137,10 @@ describe('config: http listeners', () => {
         cluster: api
         timeout: 5
         retries: { attempts: 2, on: [reset, 200, sometimes] }
-        colour: blue`),
+        colour: blue
+      - match: {}
+        cluster: api
+        requestHeaders: { set: { host: a, transfer-encoding: chunked } }`),
     );
     const text = problems.join('\n');
     assert.match(text, /routes\[0\]\.match\.pathPrefix: paths start with "\/"/);
@@ -147,6 +150,11 @@ describe('config: http listeners', () => {
     assert.match(text, /routes\[0\]\.retries\.on\[1\]: retry status codes are 400-599/);
     assert.match(text, /routes\[0\]\.retries\.on\[2\]: a retry condition is/);
     assert.match(text, /f\.yaml:10:9 listeners\[0\]\.routes\[0\]\.colour: unknown field "colour"/);
+    assert.match(text, /routes\[1\]\.requestHeaders\.set\.host: set the Host header with rewrite\.host/);
+    assert.match(
+      text,
+      /routes\[1\]\.requestHeaders\.set\.transfer-encoding: "transfer-encoding" is managed by the proxy/,
+    );
   });
 
   it('warns about a route that an earlier route shadows completely', () => {
