@@ -13,13 +13,13 @@ import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { type AccessRecord, writeAccessLog } from './access-log.js';
+import type { ExchangeContext } from './context.js';
 import { HTTP_ERRORS, type HttpError, sendError } from './errors.js';
 import { clientResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
 import { bodyUntouched, hasBody, type RequestBody, readWholeBody, worthBuffering } from './request-body.js';
 import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
 import type { CompiledRoute } from './route-table.js';
 import { splitTarget } from './route-table.js';
-import type { ExchangeContext } from './context.js';
 
 const kExchange = Symbol('portside.exchange');
 type TaggedResponse = ServerResponse & { [kExchange]?: Exchange };

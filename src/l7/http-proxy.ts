@@ -14,11 +14,11 @@ import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { accessLogEnabled } from './access-log.js';
-import { HTTP_ERRORS, type HttpError, writeRawError } from './errors.js';
 import type { ExchangeContext } from './context.js';
+import { HTTP_ERRORS, type HttpError, writeRawError } from './errors.js';
 import { Exchange } from './exchange.js';
 import { RouteTable } from './route-table.js';
-import { UpgradeTunnel, type UpgradeSettings } from './upgrade.js';
+import { type UpgradeSettings, UpgradeTunnel } from './upgrade.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 export type ClusterLookup = (name: string) => Cluster | undefined;

@@ -7,8 +7,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig } from '../config/http-schema.js';
 import { ms } from '../config/values.js';
 import { HeaderEdits } from './headers.js';
-import { hostOf, type MatchInput, RouteMatcher } from './route-match.js';
 import { RetryPolicy } from './retry-policy.js';
+import { hostOf, type MatchInput, RouteMatcher } from './route-match.js';
 import { WeightedChoice } from './weighted.js';
 
 export class CompiledRoute {

@@ -6,10 +6,10 @@ import fc from 'fast-check';
 import { covers } from '../../src/config/http-references.js';
 import { EndpointState } from '../../src/core/endpoint.js';
 import { HTTP_ERRORS } from '../../src/l7/errors.js';
-import { UpstreamPools } from '../../src/l7/upstream-pools.js';
 import { classifyError, RetryPolicy } from '../../src/l7/retry-policy.js';
 import { hostOf, pathHasPrefix, RouteMatcher } from '../../src/l7/route-match.js';
 import { joinPath, splitTarget } from '../../src/l7/route-table.js';
+import { UpstreamPools } from '../../src/l7/upstream-pools.js';
 import { WeightedChoice } from '../../src/l7/weighted.js';
 
 const input = (
