@@ -10,6 +10,7 @@ import { createDiscoverySource, processKubernetesWatches } from '../discovery/in
 import type { DiscoverySource } from '../discovery/source.js';
 import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
 import type { HealthRegistry } from '../health/registry.js';
+import { HttpProxyHandler } from '../l7/http-proxy.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
@@ -99,6 +100,8 @@ export class Runtime {
 
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
     const log = this.log.child({ listener: listener.name });
+    if (listener.protocol === 'http')
+      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats);
     const cluster = this.clusters.get(listener.cluster);
     if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
     return new TcpProxyHandler(
