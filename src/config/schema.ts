@@ -6,12 +6,16 @@
  */
 import { z } from 'zod';
 import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
+import { admin } from './admin-schema.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export const name = z
   .string({ error: 'expected a name (letters, digits, "_", "." or "-")' })
-  .regex(NAME, 'names start with a letter or digit and contain only letters, digits, "_", "." or "-" (max 63)');
+  .regex(
+    NAME,
+    'names start with a letter or digit and contain only letters, digits, "_", "." or "-" (max 63)',
+  );
 
 /** A duration string with a unit: "500ms", "1s", "10m", "3h", "1m30s". */
 export const duration = z
@@ -76,6 +80,8 @@ export const config = z.strictObject({
   clusters: z.array(cluster).default([]),
   /** On SIGTERM (or a listener's removal), how long open connections may take to finish. */
   drainTimeout: duration.default('30s'),
+  /** The admin API and dashboard; omitted means no admin server. */
+  admin: admin.optional(),
 });
 
 export type Config = z.output<typeof config>;
