@@ -39,6 +39,9 @@ export class History {
   ) {
     this.maxEvents = options.events ?? 50;
     this.maxSamples = options.samples ?? 120;
+    // The admin server may start after the first config was applied: show that one too.
+    const last = source.lastReload();
+    if (last) this.reloads.push(last);
     source.events.on('health', this.onHealth);
     source.events.on('reload', this.onReload);
     this.previous = { at: Date.now(), perCluster: this.totals() };

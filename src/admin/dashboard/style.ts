@@ -9,8 +9,8 @@ header { display:flex; align-items:center; gap:16px; padding:14px 24px;
   border-bottom:1px solid var(--line); background:var(--panel); }
 header h1 { font-size:18px; margin:0; letter-spacing:.5px; }
 header .meta { color:var(--dim); font-size:13px; }
-main { padding:20px 24px; display:grid; gap:20px; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); }
-section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:14px 16px; min-width:0; }
+main { padding:20px 24px; display:grid; gap:20px; grid-template-columns:repeat(auto-fit,minmax(520px,1fr)); }
+section { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:14px 16px; min-width:0; overflow-x:auto; }
 section.wide { grid-column:1/-1; }
 h2 { font-size:13px; text-transform:uppercase; letter-spacing:1px; color:var(--dim); margin:0 0 10px; }
 h3 { font-size:15px; margin:14px 0 6px; display:flex; align-items:center; gap:10px; }
@@ -34,6 +34,7 @@ ul.events { list-style:none; margin:0; padding:0; max-height:260px; overflow:aut
 ul.events li { padding:5px 0; border-bottom:1px solid #1d2530; }
 ul.events time { color:var(--dim); margin-right:8px; font-variant-numeric:tabular-nums; }
 .dim { color:var(--dim); }
+h3 .dim { font-size:12px; font-weight:400; }
 .error { color:var(--bad); }
 #auth { display:none; gap:8px; align-items:center; }
 #auth input { background:var(--bg); color:var(--text); border:1px solid var(--line); border-radius:4px; padding:4px 8px; }
