@@ -18,8 +18,11 @@ import { clusterViews, readiness } from './status.js';
 export interface AdminServerOptions {
   /** `host:port`; port 0 picks a free port. */
   address: string;
-  /** When set, every endpoint except /healthz, /ready and the dashboard page needs `Authorization: Bearer <token>`. */
-  token?: string;
+  /**
+   * When set, every endpoint except /healthz, /ready and the dashboard page needs
+   * `Authorization: Bearer <token>`. A function is asked at each request (token rotation).
+   */
+  token?: string | (() => string | undefined);
   source: AdminSource;
   logger?: Logger;
   /** Collect Node.js process metrics (default true). */
@@ -161,7 +164,7 @@ export class AdminServer {
         error: { code: 'ADMIN_CROSS_ORIGIN', message: 'cross-origin POST refused' },
       });
     }
-    const token = this.options.token;
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
     if (token && !route.open && !bearerMatches(request, token)) {
       response.setHeader('www-authenticate', 'Bearer realm="portside-admin"');
       return json(response, 401, {

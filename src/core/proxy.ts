@@ -21,8 +21,13 @@ export class ProxyServer {
   readonly states = new EndpointStateRegistry();
   readonly events = new ProxyEvents();
   private readonly listeners = new Map<string, Listener>();
+  /** Listeners a reload removed, until their open connections finish or drainTimeout cuts them. */
+  private readonly retiring = new Map<Listener, Promise<number>>();
   private runtime: Runtime | undefined;
   private draining = false;
+  private stopped: Promise<{ cut: number }> | undefined;
+  /** Applies run one at a time: two overlapping ones would both bind the same new addresses. */
+  private applying: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly log: Logger) {}
 
@@ -39,12 +44,28 @@ export class ProxyServer {
     return [...this.listeners.values()];
   }
 
+  /** Listeners removed by a reload that still finish their open connections. */
+  get drainingListeners(): Listener[] {
+    return [...this.retiring.keys()];
+  }
+
+  /** True once shutdown began (SIGTERM or admin POST /drain). */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   listener(name: string): Listener | undefined {
     for (const l of this.listeners.values()) if (l.name === name) return l;
     return undefined;
   }
 
-  async apply(config: Config): Promise<Runtime> {
+  apply(config: Config): Promise<Runtime> {
+    const run = this.applying.then(() => this.applyNow(config));
+    this.applying = run.catch(() => {});
+    return run;
+  }
+
+  private async applyNow(config: Config): Promise<Runtime> {
     if (this.draining) throw new Error('the proxy is draining; no new config is applied');
     const next = new Runtime(config, this.version + 1, {
       logger: this.log,
@@ -97,9 +118,12 @@ export class ProxyServer {
         { listener: listener.name, open: listener.openConnections },
         'listener removed; draining',
       );
-      void listener
-        .drain(drainMs)
-        .then((cut) => this.log.info({ listener: listener.name, cut }, 'listener drained'));
+      const drained = listener.drain(drainMs).then((cut) => {
+        this.retiring.delete(listener);
+        this.log.info({ listener: listener.name, cut }, 'listener drained');
+        return cut;
+      });
+      this.retiring.set(listener, drained);
     }
     return next;
   }
@@ -113,12 +137,22 @@ export class ProxyServer {
    * Graceful shutdown: stop accepting everywhere, let open connections finish for up to
    * `drainTimeout`, then cut the rest. Resolves when every listener is done.
    */
-  async shutdown(): Promise<{ cut: number }> {
+  shutdown(): Promise<{ cut: number }> {
+    this.stopped ??= this.shutdownNow();
+    return this.stopped;
+  }
+
+  private async shutdownNow(): Promise<{ cut: number }> {
     this.draining = true;
+    // A reload in progress finishes (or fails) first, so no listener binds after this.
+    await this.applying;
     const drainMs = this.runtime ? ms(this.runtime.config.drainTimeout) : 0;
     const open = this.activeListeners.reduce((n, l) => n + l.openConnections, 0);
     this.log.info({ open, drainTimeoutMs: drainMs }, 'draining');
-    const cuts = await Promise.all(this.activeListeners.map((l) => l.drain(drainMs)));
+    const cuts = await Promise.all([
+      ...this.activeListeners.map((l) => l.drain(drainMs)),
+      ...this.retiring.values(),
+    ]);
     this.runtime?.stop();
     const cut = cuts.reduce((a, b) => a + b, 0);
     this.log.info({ cut }, 'drained');
