@@ -110,6 +110,8 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys)
           problems.push(locate([...path, key], 'error', `unknown field "${key}"`, true));
+      } else if (issue.code === 'invalid_type' && valueAt(raw, path) === undefined) {
+        problems.push(locate(path, 'error', `missing required field "${String(path[path.length - 1])}"`));
       } else {
         problems.push(locate(path, 'error', issue.message));
       }
@@ -122,6 +124,15 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
   return hasError
     ? { problems: sortProblems(problems) }
     : { config: parsed.data, problems: sortProblems(problems) };
+}
+
+function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
+  let value = root;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PathSegment, unknown>)[segment];
+  }
+  return value;
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

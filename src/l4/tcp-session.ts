@@ -159,10 +159,14 @@ export class TcpSession {
     if (this.ended) return;
     this.ended = end;
     clearTimeout(this.connectTimer);
-    this.client.destroy();
     const upstream = this.upstream;
     const endpoint = this.endpoint;
-    upstream?.destroy();
+    // A reset on one side is passed on as a reset, so the peer sees an abnormal end, not a clean FIN.
+    if (end === 'upstream_error' && !this.client.destroyed) this.client.resetAndDestroy();
+    else this.client.destroy();
+    if (end === 'client_error' && upstream && !upstream.destroyed && upstream.readyState === 'open')
+      upstream.resetAndDestroy();
+    else upstream?.destroy();
     if (endpoint && upstream) {
       endpoint.state.active--;
       if (this.connectedAt > 0) {
