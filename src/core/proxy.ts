@@ -7,6 +7,9 @@ import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
 import { Runtime } from './runtime.js';
 
+/** How long a reload waits for the new generation's discovery before swapping anyway. */
+const WARM_UP_TIMEOUT_MS = 10_000;
+
 /** Listeners keep their socket across reloads when their address is unchanged. */
 function listenerKey(listener: ListenerConfig): string {
   return listener.address.endsWith(':0') ? `name:${listener.name}` : listener.address;
@@ -72,7 +75,19 @@ export class ProxyServer {
       states: this.states,
       events: this.events,
     });
-    next.start();
+    const previous = this.runtime;
+    next.start(previous);
+    if (previous) {
+      // Cluster warming: the old generation keeps serving until the new one's clusters have
+      // endpoints, so a reload never routes to a cluster whose discovery has not answered yet.
+      const cold = await next.whenWarm(WARM_UP_TIMEOUT_MS);
+      if (cold.length > 0) {
+        this.log.warn(
+          { clusters: cold, waitedMs: WARM_UP_TIMEOUT_MS },
+          'discovery not synced; applying anyway',
+        );
+      }
+    }
 
     const wanted = new Map<string, ListenerConfig>();
     for (const l of config.listeners) wanted.set(listenerKey(l), l);
@@ -95,7 +110,6 @@ export class ProxyServer {
       throw error;
     }
 
-    const previous = this.runtime;
     const retiring: Listener[] = [];
     for (const [key, listener] of this.listeners) {
       const l = wanted.get(key);
