@@ -118,9 +118,11 @@ export class AdminServer {
     const parsed = parseAddress(this.options.address, { defaultHost: '127.0.0.1', allowPortZero: true });
     if (!parsed.ok) throw new Error(`admin address: ${parsed.message}`);
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
+      const onError = (error: NodeJS.ErrnoException) =>
+        reject(new Error(`admin server cannot bind ${this.options.address}: ${error.code ?? error.message}`));
+      this.server.once('error', onError);
       this.server.listen(parsed.value.port, parsed.value.host, () => {
-        this.server.off('error', reject);
+        this.server.off('error', onError);
         resolve();
       });
     });
