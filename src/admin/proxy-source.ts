@@ -93,8 +93,23 @@ export class ProxyAdminSource implements AdminSource {
 /** HTTP routes as the admin API lists them (L7 listeners only). */
 function routesOf(routes: unknown): RouteStatus[] | undefined {
   if (!Array.isArray(routes)) return undefined;
-  return routes.map((r: { name?: string; cluster?: string }, i) => ({
-    name: r.name ?? `#${i}`,
-    cluster: r.cluster ?? '',
+  return routes.map((r: RouteLike, i) => ({
+    name: r.name ?? `#${i} ${describeMatch(r.match)}`,
+    cluster: r.cluster ?? (r.weightedClusters ?? []).map((w) => `${w.cluster}:${w.weight}`).join(', '),
   }));
+}
+
+interface RouteLike {
+  name?: string;
+  match?: Record<string, unknown>;
+  cluster?: string;
+  weightedClusters?: { cluster: string; weight: number }[];
+}
+
+/** `pathPrefix=/api host=example.com`, or `any` for a route that matches everything. */
+function describeMatch(match: Record<string, unknown> | undefined): string {
+  const parts = Object.entries(match ?? {})
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return parts.length > 0 ? parts.join(' ') : 'any';
 }
