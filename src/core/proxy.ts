@@ -5,7 +5,7 @@ import { Listener } from '../listeners/listener.js';
 import { EndpointStateRegistry } from './endpoint.js';
 import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
-import { Runtime } from './runtime.js';
+import { Runtime, type RuntimeDeps } from './runtime.js';
 
 /** How long a reload waits for the new generation's discovery before swapping anyway. */
 const WARM_UP_TIMEOUT_MS = 10_000;
@@ -32,7 +32,10 @@ export class ProxyServer {
   /** Applies run one at a time: two overlapping ones would both bind the same new addresses. */
   private applying: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly options: Pick<RuntimeDeps, 'createSource'> = {},
+  ) {}
 
   get current(): Runtime | undefined {
     return this.runtime;
@@ -74,6 +77,7 @@ export class ProxyServer {
       logger: this.log,
       states: this.states,
       events: this.events,
+      createSource: this.options.createSource,
     });
     const previous = this.runtime;
     next.start(previous);

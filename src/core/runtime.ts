@@ -16,6 +16,8 @@ export interface RuntimeDeps {
   logger: Logger;
   states: EndpointStateRegistry;
   events: ProxyEvents;
+  /** Makes each cluster's discovery source; tests inject sources they control. */
+  createSource?: typeof createDiscoverySource;
 }
 
 /**
@@ -39,7 +41,8 @@ export class Runtime {
     this.log = deps.logger;
     for (const c of config.clusters) {
       this.clusters.set(c.name, new Cluster(c.name, createPicker(c.balancing), deps.states));
-      this.sources.set(c.name, createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }) }));
+      const createSource = deps.createSource ?? createDiscoverySource;
+      this.sources.set(c.name, createSource(c, { logger: deps.logger.child({ cluster: c.name }) }));
     }
   }
 

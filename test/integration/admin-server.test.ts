@@ -232,7 +232,11 @@ test('the dashboard page is self-contained', { timeout: 10_000 }, async (t) => {
 
 test('an admin address that cannot be bound is a clear error', { timeout: 10_000 }, async (t) => {
   const { server } = await start(t);
-  const second = new AdminServer({ address: server.address, source: new FakeAdminSource(), processMetrics: false });
+  const second = new AdminServer({
+    address: server.address,
+    source: new FakeAdminSource(),
+    processMetrics: false,
+  });
   t.after(() => second.close());
   await assert.rejects(second.start(), {
     message: `admin server cannot bind ${server.address}: EADDRINUSE`,
