@@ -94,12 +94,17 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
   const listenerCounter = (
     name: string,
     help: string,
-    field: 'connectionsTotal' | 'bytesReceived' | 'bytesSent',
+    field: 'connectionsTotal' | 'rejectedTotal' | 'bytesReceived' | 'bytesSent',
   ) =>
     readCounter(name, help, ['listener'], (set) => {
       for (const l of source.listeners()) if (l[field] !== undefined) set({ listener: l.name }, l[field]);
     });
   listenerCounter('portside_listener_connections_total', 'Client connections accepted.', 'connectionsTotal');
+  listenerCounter(
+    'portside_listener_rejected_total',
+    'Client connections closed because no endpoint could take them.',
+    'rejectedTotal',
+  );
   listenerCounter('portside_listener_received_bytes_total', 'Bytes received from clients.', 'bytesReceived');
   listenerCounter('portside_listener_sent_bytes_total', 'Bytes sent to clients.', 'bytesSent');
   const routeCounter = (

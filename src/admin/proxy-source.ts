@@ -84,6 +84,7 @@ export class ProxyAdminSource implements AdminSource {
       cluster: config?.cluster,
       activeConnections: listener.openConnections,
       connectionsTotal: listener.stats.connectionsTotal,
+      rejectedTotal: listener.stats.rejectedTotal,
       draining: draining || this.proxy.isDraining,
       routes: routesOf(config?.routes),
     };

@@ -28,6 +28,8 @@ export interface ListenerStatus {
   cluster?: string;
   activeConnections: number;
   connectionsTotal?: number;
+  /** Connections closed because no endpoint could take them. */
+  rejectedTotal?: number;
   bytesReceived?: number;
   bytesSent?: number;
   /** Removed by a reload (or the proxy is draining): no longer accepting, finishing open work. */
