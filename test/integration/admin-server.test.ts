@@ -99,6 +99,7 @@ test('metrics are valid Prometheus text read from live state', { timeout: 10_000
     activeConnections: 4,
     connectionsTotal: 10,
     bytesReceived: 100,
+    rejectedTotal: 2,
     bytesSent: 200,
   });
   const cluster = source.clusterList[0]!;
@@ -143,6 +144,8 @@ test('metrics are valid Prometheus text read from live state', { timeout: 10_000
   assert.equal(sampleValue(m, 'portside_listener_active_connections', { listener: 'web' }), 4);
   assert.equal(sampleValue(m, 'portside_listener_connections_total', { listener: 'web' }), 10);
   assert.equal(sampleValue(m, 'portside_listener_bound', { listener: 'web' }), 1);
+  assert.equal(sampleValue(m, 'portside_listener_rejected_total', { listener: 'web' }), 2);
+  assert.equal(sampleValue(m, 'portside_listener_received_bytes_total', { listener: 'web' }), 100);
   assert.equal(sampleValue(m, 'portside_discovery_synced', { ...api, source: 'static' }), 1);
   assert.equal(sampleValue(m, 'portside_config_version'), 2);
   assert.equal(sampleValue(m, 'portside_config_reloads_total', { result: 'success' }), 1);
