@@ -3,14 +3,13 @@
  * proxies in one process or a library user's metrics do not collide).
  *
  * Counters the proxy already keeps (EndpointState, listener stats) are read in `collect()`
- * at scrape time: the proxy's hot path never touches prom-client. Only things that are
- * events rather than state (latency samples, health transitions, reloads) are recorded
- * as they happen, and none of them is per-byte or per-chunk.
+ * at scrape time: the proxy's hot path never touches prom-client. Things that are events
+ * rather than state are recorded as they happen, in event-metrics.ts.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Cluster, OutcomeObserver } from '../core/cluster.js';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
-import type { HealthTransition, ReloadResult } from '../core/events.js';
+import { registerEventMetrics } from './event-metrics.js';
 import type { AdminSource } from './source.js';
 
 export interface AdminMetrics {
@@ -19,8 +18,6 @@ export interface AdminMetrics {
   observeClusters(): void;
   close(): void;
 }
-
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function createMetrics(source: AdminSource, options: { processMetrics?: boolean } = {}): AdminMetrics {
   const registry = new Registry();
@@ -247,74 +244,13 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     set({}, source.draining() ? 1 : 0),
   );
 
-  // Events: counted as they happen.
-  const reloads = new Counter({
-    name: 'portside_config_reloads_total',
-    help: 'Config reload attempts by result.',
-    labelNames: ['result'],
-    registers,
-  });
-  reloads.inc({ result: 'success' }, 0);
-  reloads.inc({ result: 'failure' }, 0);
-  const transitions = new Counter({
-    name: 'portside_health_transitions_total',
-    help: 'Endpoint availability changes, by the state entered.',
-    labelNames: ['cluster', 'endpoint', 'to'],
-    registers,
-  });
-  const ejections = new Counter({
-    name: 'portside_outlier_ejections_total',
-    help: 'Times outlier detection ejected the endpoint.',
-    labelNames: ['cluster', 'endpoint'],
-    registers,
-  });
-  const latency = new Histogram({
-    name: 'portside_upstream_latency_seconds',
-    help: 'Upstream connect time (L4) or response time (L7) of successful attempts.',
-    labelNames: ['cluster'],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const upstreamFailures = new Counter({
-    name: 'portside_upstream_failures_total',
-    help: 'Failed upstream attempts by reason code.',
-    labelNames: ['cluster', 'reason'],
-    registers,
-  });
-
-  const onReload = (result: ReloadResult) => {
-    reloads.inc({ result: result.ok ? 'success' : 'failure' });
-    if (result.ok) observeClusters();
-  };
-  const onHealth = (t: HealthTransition) => {
-    const labels = { cluster: t.cluster, endpoint: t.endpoint };
-    transitions.inc({ ...labels, to: t.to.length === 0 ? 'available' : 'unavailable' });
-    if (t.to.includes('OutlierEjected') && !t.from.includes('OutlierEjected')) ejections.inc(labels);
-  };
-  source.events.on('reload', onReload);
-  source.events.on('health', onHealth);
-
-  const observed = new WeakSet<Cluster>();
-  function observeClusters(): void {
-    for (const cluster of source.clusters()) {
-      if (observed.has(cluster)) continue;
-      observed.add(cluster);
-      const name = cluster.name;
-      const observer: OutcomeObserver = {
-        success: (_endpoint, latencyMs) => latency.observe({ cluster: name }, latencyMs / 1000),
-        failure: (_endpoint, reason) => upstreamFailures.inc({ cluster: name, reason }),
-      };
-      cluster.observers.push(observer);
-    }
-  }
-  observeClusters();
+  const events = registerEventMetrics(source, registry);
 
   return {
     registry,
-    observeClusters,
+    observeClusters: events.observeClusters,
     close() {
-      source.events.off('reload', onReload);
-      source.events.off('health', onHealth);
+      events.close();
       registry.clear();
     },
   };
