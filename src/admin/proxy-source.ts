@@ -81,7 +81,7 @@ export class ProxyAdminSource implements AdminSource {
       address: listener.configuredAddress,
       boundAddress: listener.bound ? listener.boundAddress : undefined,
       bound: listener.bound,
-      cluster: config?.cluster,
+      cluster: config && 'cluster' in config ? config.cluster : undefined,
       activeConnections: listener.openConnections,
       connectionsTotal: listener.stats.connectionsTotal,
       rejectedTotal: listener.stats.rejectedTotal,
