@@ -127,7 +127,7 @@ export class ProxyServer {
       }
       listener.name = l.name;
       const retired = listener.swapHandler(next.createHandler(l, listener.stats));
-      if (retired) this.retireHandler(listener, retired);
+      if (retired) this.retireHandler(listener, retired, listener.handler!);
     }
     for (const [key, listener] of bound) this.listeners.set(key, listener);
     this.runtime = next;
@@ -150,9 +150,13 @@ export class ProxyServer {
     return next;
   }
 
-  /** A retired handler keeps its connections until they end (L7: idle keep-alives close). */
-  private retireHandler(listener: Listener, handler: ConnectionHandler): void {
-    void handler.drain().then(() => listener.release(handler));
+  /**
+   * A retired handler keeps its connections until they end. One that can hand over (L7)
+   * serves their next requests with the new generation instead of closing idle keep-alives.
+   */
+  private retireHandler(listener: Listener, handler: ConnectionHandler, successor: ConnectionHandler): void {
+    const done = handler.handOver?.(successor) ?? handler.drain();
+    void done.then(() => listener.release(handler));
   }
 
   /**
