@@ -59,7 +59,8 @@ function renderRates(rates, clusters) {
 
 function renderListeners(listeners) {
   fill($('listeners').tBodies[0], listeners.map(function (l) {
-    var target = l.cluster || (l.routes || []).map(function (r) { return r.cluster; }).join(', ') || '–';
+    var routes = (l.routes || []).length;
+    var target = l.cluster || (routes ? routes + (routes === 1 ? ' route' : ' routes') : '–');
     var state = l.draining ? h('span', { class: 'badge warn', text: 'draining' })
       : l.bound ? h('span', { class: 'badge ok', text: 'bound' }) : h('span', { class: 'badge bad', text: 'not bound' });
     return h('tr', { 'data-listener': l.name }, [
