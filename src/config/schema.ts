@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
 import { admin } from './admin-schema.js';
 import { balancingSchema, selfLocality } from './balancing-schema.js';
+import { clusterHealthFields } from './health-schema.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -59,6 +60,8 @@ export const cluster = z.strictObject({
   name,
   endpoints: z.array(endpoint).optional(),
   balancing: balancing.default({ policy: 'round_robin', locality: 'any', slowStart: '0s' }),
+  /** healthCheck, outlierDetection, panicThreshold. */
+  ...clusterHealthFields(duration),
 });
 
 export const tcpListener = z.strictObject({

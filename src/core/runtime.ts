@@ -8,6 +8,8 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { createDiscoverySource } from '../discovery/index.js';
 import type { DiscoveredEndpoint, DiscoverySource } from '../discovery/source.js';
+import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
+import type { HealthRegistry } from '../health/registry.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
@@ -22,6 +24,8 @@ export interface RuntimeDeps {
   states: EndpointStateRegistry;
   /** Session-affinity bindings by cluster name: clients keep their endpoint across reloads. */
   affinity: AffinityRegistry;
+  /** Health counters and ejections that must outlive a generation (as `states` does). */
+  health: HealthRegistry;
   events: ProxyEvents;
   /** Makes each cluster's discovery source; tests inject sources they control. */
   createSource?: typeof createDiscoverySource;
@@ -38,6 +42,7 @@ export class Runtime {
   /** Clusters that have endpoints to offer: a first snapshot arrived, or they were seeded. */
   private readonly warm = new Set<string>();
   private warmWaiters: (() => void)[] = [];
+  private health = new Map<string, ClusterHealth>();
   private readonly log: Logger;
 
   constructor(
@@ -80,9 +85,21 @@ export class Runtime {
             { cluster: name, endpoints: cluster.endpoints.length, source: source.description },
             'endpoints updated',
           );
+          this.health.get(name)?.refresh();
         }
       });
     }
+    // After discovery: a static source has delivered, so checks start with the endpoints.
+    this.health = startHealth(this.clusters, this.config.clusters, {
+      registry: this.deps.health,
+      events: this.deps.events,
+      log: this.deps.logger,
+    });
+  }
+
+  /** Active checks, outlier detection and panic mode of one cluster in this generation. */
+  clusterHealth(name: string): ClusterHealth | undefined {
+    return this.health.get(name);
   }
 
   /**
@@ -144,6 +161,7 @@ export class Runtime {
   /** Stops discovery (and anything else that runs on timers) for this generation. */
   stop(): void {
     for (const source of this.sources.values()) source.stop();
+    for (const health of this.health.values()) health.stop();
   }
 }
 
