@@ -5,7 +5,7 @@
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Cluster, OutcomeObserver } from '../core/cluster.js';
-import type { HealthTransition, ReloadResult } from '../core/events.js';
+import type { HealthTransition, PanicTransition, ReloadResult } from '../core/events.js';
 import type { AdminSource } from './source.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -52,6 +52,14 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
     registers,
   });
 
+  const panics = new Counter({
+    name: 'portside_panic_transitions_total',
+    help: 'Times the cluster entered (to="on") or left (to="off") panic mode.',
+    labelNames: ['cluster', 'to'],
+    registers,
+  });
+  const onPanic = (p: PanicTransition) => panics.inc({ cluster: p.cluster, to: p.panic ? 'on' : 'off' });
+
   const onReload = (result: ReloadResult) => {
     reloads.inc({ result: result.ok ? 'success' : 'failure' });
     if (result.ok) observeClusters();
@@ -63,6 +71,7 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
   };
   source.events.on('reload', onReload);
   source.events.on('health', onHealth);
+  source.events.on('panic', onPanic);
 
   const observed = new WeakSet<Cluster>();
   function observeClusters(): void {
@@ -84,6 +93,7 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
     close() {
       source.events.off('reload', onReload);
       source.events.off('health', onHealth);
+      source.events.off('panic', onPanic);
     },
   };
 }

@@ -11,6 +11,7 @@ import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
 import { registerEventMetrics } from './event-metrics.js';
 import type { AdminSource } from './source.js';
+import { isPanicking } from './status.js';
 
 export interface AdminMetrics {
   readonly registry: Registry;
@@ -180,6 +181,15 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
         set({ cluster: c.name, state: 'available' }, available);
         set({ cluster: c.name, state: 'unavailable' }, c.endpoints.length - available);
       }
+    },
+  );
+
+  readGauge(
+    'portside_cluster_panic',
+    'Whether the cluster is in panic mode (1): too few endpoints available, health no longer excludes any.',
+    ['cluster'],
+    (set) => {
+      for (const c of source.clusters()) set({ cluster: c.name }, isPanicking(c) ? 1 : 0);
     },
   );
 

@@ -2,7 +2,7 @@
  * The JSON documents of the admin API, built from an `AdminSource` at request time.
  */
 import type { Cluster } from '../core/cluster.js';
-import { describeFlags, type Endpoint } from '../core/endpoint.js';
+import { ALL_UNAVAILABLE_REASONS, describeFlags, type Endpoint } from '../core/endpoint.js';
 import type { AdminSource, DiscoveryStatus } from './source.js';
 
 export interface EndpointView {
@@ -25,7 +25,10 @@ export interface EndpointView {
 
 export interface ClusterView {
   name: string;
+  /** Reasons that keep an endpoint out of rotation right now. */
   excludeFlags: string[];
+  /** Panic mode: too few endpoints available, so health no longer excludes any. */
+  panic: boolean;
   discovery: DiscoveryStatus[];
   endpoints: EndpointView[];
 }
@@ -54,9 +57,15 @@ export function clusterViews(source: AdminSource): ClusterView[] {
   return source.clusters().map((cluster: Cluster) => ({
     name: cluster.name,
     excludeFlags: describeFlags(cluster.excludeFlags),
+    panic: isPanicking(cluster),
     discovery: discovery.filter((d) => d.cluster === cluster.name),
     endpoints: cluster.endpoints.map(endpointView),
   }));
+}
+
+/** Health relaxed the cluster's exclusions because too few endpoints were available. */
+export function isPanicking(cluster: Cluster): boolean {
+  return cluster.excludeFlags !== ALL_UNAVAILABLE_REASONS;
 }
 
 /** Traffic an endpoint has taken: requests for L7, connections for L4. */

@@ -80,6 +80,7 @@ test('healthz, ready, config and clusters report the proxy state', { timeout: 10
   const { clusters } = await bodyOf(await fetch(url('/clusters')));
   assert.equal(clusters.length, 1);
   assert.equal(clusters[0].name, 'api');
+  assert.equal(clusters[0].panic, false);
   assert.deepEqual(clusters[0].discovery, [{ cluster: 'api', description: 'static', synced: true }]);
   const [first, second] = clusters[0].endpoints;
   assert.deepEqual(
@@ -109,6 +110,16 @@ test('metrics are valid Prometheus text read from live state', { timeout: 10_000
   cluster.reportSuccess(endpoint, 12);
   cluster.reportFailure(endpoint, 'connect-refused');
   source.setHealth('api', '127.0.0.1:9002', Unavailable.OutlierEjected, true, 'outlier');
+  // Panic mode, as the health module engages it: only Draining still excludes.
+  cluster.excludeFlags = Unavailable.Draining;
+  source.events.emit('panic', {
+    cluster: 'api',
+    panic: true,
+    available: 1,
+    total: 2,
+    thresholdPercent: 60,
+    at: Date.now(),
+  });
   source.reload({ ok: true, version: 2, summary: 'listeners +0' });
   source.reload({ ok: false, version: 2, summary: 'rejected' });
 
@@ -147,6 +158,8 @@ test('metrics are valid Prometheus text read from live state', { timeout: 10_000
   assert.equal(sampleValue(m, 'portside_listener_rejected_total', { listener: 'web' }), 2);
   assert.equal(sampleValue(m, 'portside_listener_received_bytes_total', { listener: 'web' }), 100);
   assert.equal(sampleValue(m, 'portside_discovery_synced', { ...api, source: 'static' }), 1);
+  assert.equal(sampleValue(m, 'portside_cluster_panic', api), 1);
+  assert.equal(sampleValue(m, 'portside_panic_transitions_total', { ...api, to: 'on' }), 1);
   assert.equal(sampleValue(m, 'portside_config_version'), 2);
   assert.equal(sampleValue(m, 'portside_config_reloads_total', { result: 'success' }), 1);
   assert.equal(sampleValue(m, 'portside_config_reloads_total', { result: 'failure' }), 1);

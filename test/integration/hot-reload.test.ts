@@ -4,7 +4,14 @@ import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { bodyOf } from '../helpers/json.js';
 import { startReloadingProxy } from '../helpers/reloading-proxy.js';
-import { startEchoServer, startNamedServer, startTcpServer, type TestServer } from '../helpers/servers.js';
+import { Unavailable } from '../../src/core/endpoint.js';
+import {
+  deadPort,
+  startEchoServer,
+  startNamedServer,
+  startTcpServer,
+  type TestServer,
+} from '../helpers/servers.js';
 import { openConnection, readLine, whoAnswers } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -152,4 +159,29 @@ listeners: [{ name: web, address: "127.0.0.1:0", cluster: c }]
   assert.equal(kept!.state, before.state, 'the same state object carries over');
   assert.deepEqual([kept!.state.active, kept!.state.connectionsTotal], [1, 1]);
   assert.deepEqual([added!.state.active, added!.state.connectionsTotal], [0, 0]);
+});
+
+test('an endpoint the health checker marked down stays down across a reload', {
+  timeout: 20_000,
+}, async (t) => {
+  const [a] = await servers(t, 'A');
+  const dead = await deadPort();
+  const config = (listeners: string) => `
+clusters:
+  - name: c
+    endpoints: ["127.0.0.1:${a!.port}", "127.0.0.1:${dead}"]
+    healthCheck: { interval: 100ms, timeout: 100ms, unhealthyThreshold: 1, healthyThreshold: 3, tcp: {} }
+listeners:
+${listeners}`;
+  const web = '  - { name: web, address: "127.0.0.1:0", cluster: c }\n';
+  const p = await startReloadingProxy(t, config(web));
+  const endpoint = () => p.portside.proxy.current!.clusters.get('c')!.endpoints.find((e) => e.port === dead)!;
+  await eventually(() => endpoint().state.flags === Unavailable.ActiveCheckFailed, {
+    what: 'the dead endpoint marked down',
+  });
+
+  const result = await p.edit(config(`${web}  - { name: more, address: "127.0.0.1:0", cluster: c }\n`));
+  assert.equal(result.summary, 'listeners +1 (more)');
+  assert.equal(endpoint().state.flags, Unavailable.ActiveCheckFailed, 'still down right after the swap');
+  for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(p.port('more')), 'A');
 });

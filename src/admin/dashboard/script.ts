@@ -102,7 +102,7 @@ function renderClusters(clusters) {
       return h('th', { class: i >= 2 && i <= 5 ? 'num' : '', text: t });
     }));
     return h('div', { 'data-cluster': c.name }, [
-      h('h3', {}, [c.name, badge].concat(sync)),
+      h('h3', {}, [c.name, badge].concat(c.panic ? [h('span', { class: 'badge bad', 'data-panic': c.name, text: 'panic: balancing across all' })] : [], sync)),
       h('table', {}, [h('thead', {}, [head]), h('tbody', {}, rows.length ? rows : [h('tr', {}, [h('td', { class: 'dim', colspan: '8', text: 'no endpoints' })])])]),
     ]);
   }));
