@@ -2,6 +2,7 @@ import { formatProblem, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
+import { type Operations, startOperations } from './operations.js';
 import { packageVersion } from './version.js';
 
 export interface RunOptions {
@@ -14,14 +15,28 @@ export interface RunOptions {
 export interface Portside {
   proxy: ProxyServer;
   log: Logger;
+  /** Hot reload and the admin server. */
+  operations: Operations;
   /** Drain and stop; resolves when every listener has finished. */
   stop(): Promise<void>;
 }
 
 /** Starts the proxy on an already-validated config. Throws when a listener cannot bind. */
-export async function startPortside(config: Config, configFile: string, log: Logger): Promise<Portside> {
+export async function startPortside(
+  config: Config,
+  configFile: string,
+  log: Logger,
+  options: { watch?: boolean } = {},
+): Promise<Portside> {
   const proxy = new ProxyServer(log);
   await proxy.apply(config);
+  let operations: Operations;
+  try {
+    operations = await startOperations({ proxy, config, configFile, log, watch: options.watch ?? false });
+  } catch (error) {
+    await proxy.shutdown();
+    throw error;
+  }
   log.info(
     {
       version: packageVersion(),
@@ -33,8 +48,10 @@ export async function startPortside(config: Config, configFile: string, log: Log
   return {
     proxy,
     log,
+    operations,
     stop: async () => {
       await proxy.shutdown();
+      await operations.close();
     },
   };
 }
@@ -50,7 +67,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const log = createLogger(options.logLevel, options.logPretty);
   let portside: Portside;
   try {
-    portside = await startPortside(config, options.configFile, log);
+    portside = await startPortside(config, options.configFile, log, { watch: true });
   } catch (error) {
     log.fatal({ err: error }, 'cannot start');
     process.stderr.write(`portside: ${(error as Error).message}\n`);

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
+import { admin } from './admin-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { httpSchemas } from './http-schema.js';
 import { balancingSchema, selfLocality } from './balancing-schema.js';
@@ -123,6 +124,8 @@ export const config = z.strictObject({
   node: selfLocality,
   /** On SIGTERM (or a listener's removal), how long open connections may take to finish. */
   drainTimeout: duration.default('30s'),
+  /** The admin API and dashboard; omitted means no admin server. */
+  admin: admin.optional(),
 });
 
 export type Config = z.output<typeof config>;

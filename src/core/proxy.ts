@@ -7,7 +7,10 @@ import { HealthRegistry } from '../health/registry.js';
 import { EndpointStateRegistry } from './endpoint.js';
 import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
-import { Runtime } from './runtime.js';
+import { Runtime, type RuntimeDeps } from './runtime.js';
+
+/** How long a reload waits for the new generation's discovery before swapping anyway. */
+const WARM_UP_TIMEOUT_MS = 10_000;
 
 /** Listeners keep their socket across reloads when their address is unchanged. */
 function listenerKey(listener: ListenerConfig): string {
@@ -25,10 +28,18 @@ export class ProxyServer {
   readonly health = new HealthRegistry();
   readonly events = new ProxyEvents();
   private readonly listeners = new Map<string, Listener>();
+  /** Listeners a reload removed, until their open connections finish or drainTimeout cuts them. */
+  private readonly retiring = new Map<Listener, Promise<number>>();
   private runtime: Runtime | undefined;
   private draining = false;
+  private stopped: Promise<{ cut: number }> | undefined;
+  /** Applies run one at a time: two overlapping ones would both bind the same new addresses. */
+  private applying: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly options: Pick<RuntimeDeps, 'createSource'> = {},
+  ) {}
 
   get current(): Runtime | undefined {
     return this.runtime;
@@ -43,12 +54,28 @@ export class ProxyServer {
     return [...this.listeners.values()];
   }
 
+  /** Listeners removed by a reload that still finish their open connections. */
+  get drainingListeners(): Listener[] {
+    return [...this.retiring.keys()];
+  }
+
+  /** True once shutdown began (SIGTERM or admin POST /drain). */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   listener(name: string): Listener | undefined {
     for (const l of this.listeners.values()) if (l.name === name) return l;
     return undefined;
   }
 
-  async apply(config: Config): Promise<Runtime> {
+  apply(config: Config): Promise<Runtime> {
+    const run = this.applying.then(() => this.applyNow(config));
+    this.applying = run.catch(() => {});
+    return run;
+  }
+
+  private async applyNow(config: Config): Promise<Runtime> {
     if (this.draining) throw new Error('the proxy is draining; no new config is applied');
     const next = new Runtime(config, this.version + 1, {
       logger: this.log,
@@ -56,8 +83,21 @@ export class ProxyServer {
       affinity: this.affinity,
       health: this.health,
       events: this.events,
+      createSource: this.options.createSource,
     });
-    next.start();
+    const previous = this.runtime;
+    next.start(previous);
+    if (previous) {
+      // Cluster warming: the old generation keeps serving until the new one's clusters have
+      // endpoints, so a reload never routes to a cluster whose discovery has not answered yet.
+      const cold = await next.whenWarm(WARM_UP_TIMEOUT_MS);
+      if (cold.length > 0) {
+        this.log.warn(
+          { clusters: cold, waitedMs: WARM_UP_TIMEOUT_MS },
+          'discovery not synced; applying anyway',
+        );
+      }
+    }
 
     const wanted = new Map<string, ListenerConfig>();
     for (const l of config.listeners) wanted.set(listenerKey(l), l);
@@ -80,7 +120,6 @@ export class ProxyServer {
       throw error;
     }
 
-    const previous = this.runtime;
     const retiring: Listener[] = [];
     for (const [key, listener] of this.listeners) {
       const l = wanted.get(key);
@@ -91,7 +130,7 @@ export class ProxyServer {
       }
       listener.name = l.name;
       const retired = listener.swapHandler(next.createHandler(l, listener.stats));
-      if (retired) this.retireHandler(listener, retired);
+      if (retired) this.retireHandler(listener, retired, listener.handler!);
     }
     for (const [key, listener] of bound) this.listeners.set(key, listener);
     this.runtime = next;
@@ -104,28 +143,45 @@ export class ProxyServer {
         { listener: listener.name, open: listener.openConnections },
         'listener removed; draining',
       );
-      void listener
-        .drain(drainMs)
-        .then((cut) => this.log.info({ listener: listener.name, cut }, 'listener drained'));
+      const drained = listener.drain(drainMs).then((cut) => {
+        this.retiring.delete(listener);
+        this.log.info({ listener: listener.name, cut }, 'listener drained');
+        return cut;
+      });
+      this.retiring.set(listener, drained);
     }
     return next;
   }
 
-  /** A retired handler keeps its connections until they end (L7: idle keep-alives close). */
-  private retireHandler(listener: Listener, handler: ConnectionHandler): void {
-    void handler.drain().then(() => listener.release(handler));
+  /**
+   * A retired handler keeps its connections until they end. One that can hand over (L7)
+   * serves their next requests with the new generation instead of closing idle keep-alives.
+   */
+  private retireHandler(listener: Listener, handler: ConnectionHandler, successor: ConnectionHandler): void {
+    const done = handler.handOver?.(successor) ?? handler.drain();
+    void done.then(() => listener.release(handler));
   }
 
   /**
    * Graceful shutdown: stop accepting everywhere, let open connections finish for up to
    * `drainTimeout`, then cut the rest. Resolves when every listener is done.
    */
-  async shutdown(): Promise<{ cut: number }> {
+  shutdown(): Promise<{ cut: number }> {
+    this.stopped ??= this.shutdownNow();
+    return this.stopped;
+  }
+
+  private async shutdownNow(): Promise<{ cut: number }> {
     this.draining = true;
+    // A reload in progress finishes (or fails) first, so no listener binds after this.
+    await this.applying;
     const drainMs = this.runtime ? ms(this.runtime.config.drainTimeout) : 0;
     const open = this.activeListeners.reduce((n, l) => n + l.openConnections, 0);
     this.log.info({ open, drainTimeoutMs: drainMs }, 'draining');
-    const cuts = await Promise.all(this.activeListeners.map((l) => l.drain(drainMs)));
+    const cuts = await Promise.all([
+      ...this.activeListeners.map((l) => l.drain(drainMs)),
+      ...this.retiring.values(),
+    ]);
     this.runtime?.stop();
     const cut = cuts.reduce((a, b) => a + b, 0);
     this.log.info({ cut }, 'drained');

@@ -7,7 +7,7 @@ import {
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { createDiscoverySource, processKubernetesWatches } from '../discovery/index.js';
-import type { DiscoverySource } from '../discovery/source.js';
+import type { DiscoveredEndpoint, DiscoverySource } from '../discovery/source.js';
 import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
 import type { HealthRegistry } from '../health/registry.js';
 import { HttpProxyHandler } from '../l7/http-proxy.js';
@@ -15,7 +15,7 @@ import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { Cluster } from './cluster.js';
-import type { EndpointStateRegistry } from './endpoint.js';
+import { type Endpoint, type EndpointStateRegistry, Unavailable } from './endpoint.js';
 import type { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
 
@@ -28,6 +28,8 @@ export interface RuntimeDeps {
   /** Health counters and ejections that must outlive a generation (as `states` does). */
   health: HealthRegistry;
   events: ProxyEvents;
+  /** Makes each cluster's discovery source; tests inject sources they control. */
+  createSource?: typeof createDiscoverySource;
 }
 
 /**
@@ -38,6 +40,9 @@ export interface RuntimeDeps {
 export class Runtime {
   readonly clusters = new Map<string, Cluster>();
   private readonly sources = new Map<string, DiscoverySource>();
+  /** Clusters that have endpoints to offer: a first snapshot arrived, or they were seeded. */
+  private readonly warm = new Set<string>();
+  private warmWaiters: (() => void)[] = [];
   private health = new Map<string, ClusterHealth>();
   private readonly log: Logger;
 
@@ -53,19 +58,33 @@ export class Runtime {
       const cluster = new Cluster(c.name, picker, deps.states);
       cluster.observers.push(...balancingObservers(c.balancing));
       this.clusters.set(c.name, cluster);
+      const createSource = deps.createSource ?? createDiscoverySource;
       const kubernetes = processKubernetesWatches(deps.logger);
       this.sources.set(
         c.name,
-        createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }), kubernetes }),
+        createSource(c, { logger: deps.logger.child({ cluster: c.name }), kubernetes }),
       );
     }
   }
 
-  /** Starts discovery for every cluster; a static source delivers its endpoints at once. */
-  start(): void {
+  /**
+   * Starts discovery for every cluster; a static source delivers its endpoints at once.
+   * A cluster whose config equals its namesake in `previous` starts with that one's
+   * endpoints, so a reload never serves it empty while its source (DNS, Kubernetes)
+   * makes its first query.
+   */
+  start(previous?: Runtime): void {
+    for (const [name, cluster] of this.clusters) {
+      const before = previous?.clusters.get(name);
+      if (before && sameJson(previous!.clusterConfig(name), this.clusterConfig(name))) {
+        cluster.setEndpoints(before.endpoints.map(asDiscovered));
+        this.markWarm(name);
+      }
+    }
     for (const [name, source] of this.sources) {
       const cluster = this.clusters.get(name)!;
       source.start((endpoints) => {
+        this.markWarm(name);
         if (cluster.setEndpoints(endpoints)) {
           this.log.debug(
             { cluster: name, endpoints: cluster.endpoints.length, source: source.description },
@@ -86,6 +105,36 @@ export class Runtime {
   /** Active checks, outlier detection and panic mode of one cluster in this generation. */
   clusterHealth(name: string): ClusterHealth | undefined {
     return this.health.get(name);
+  }
+
+  /**
+   * Resolves once every cluster has endpoints to offer (see `start`), or after `timeoutMs`,
+   * with the names of the clusters still waiting.
+   */
+  whenWarm(timeoutMs: number): Promise<string[]> {
+    const waiting = () => [...this.clusters.keys()].filter((name) => !this.warm.has(name));
+    if (waiting().length === 0) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve(waiting());
+      };
+      const timer = setTimeout(() => {
+        this.warmWaiters = this.warmWaiters.filter((w) => w !== done);
+        done();
+      }, timeoutMs);
+      this.warmWaiters.push(done);
+    });
+  }
+
+  private markWarm(name: string): void {
+    if (this.warm.has(name)) return;
+    this.warm.add(name);
+    if (this.warm.size === this.clusters.size) for (const resolve of this.warmWaiters.splice(0)) resolve();
+  }
+
+  private clusterConfig(name: string) {
+    return this.config.clusters.find((c) => c.name === name);
   }
 
   /** True once every discovery source has delivered its first snapshot. */
@@ -121,4 +170,20 @@ export class Runtime {
     for (const source of this.sources.values()) source.stop();
     for (const health of this.health.values()) health.stop();
   }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** An endpoint of a running cluster as a discovery snapshot would list it. */
+function asDiscovered(e: Endpoint): DiscoveredEndpoint {
+  return {
+    host: e.host,
+    port: e.port,
+    weight: e.weight,
+    locality: e.locality,
+    ready: (e.state.flags & Unavailable.DiscoveryNotReady) === 0,
+    terminating: (e.state.flags & Unavailable.Draining) !== 0,
+  };
 }

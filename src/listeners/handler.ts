@@ -17,4 +17,12 @@ export interface ConnectionHandler {
   drain(): Promise<void>;
   /** Destroy every remaining connection now. */
   close(): void;
+  /**
+   * Optional, for a reload that replaces this handler with `successor` on the same
+   * listener: keep the open connections, but serve their next requests with `successor`
+   * (L7 keep-alive: closing an idle connection races with the client's next request).
+   * Resolves once every connection has closed; returns undefined when it cannot hand
+   * over (e.g. the successor speaks another protocol) and the caller drains instead.
+   */
+  handOver?(successor: ConnectionHandler): Promise<void> | undefined;
 }

@@ -78,6 +78,11 @@ export class Listener {
     });
   }
 
+  /** True while the socket is bound and accepting. */
+  get bound(): boolean {
+    return this.server.listening;
+  }
+
   /** The address actually bound (resolves port 0). */
   get boundAddress(): string {
     const a = this.server.address();

@@ -1,0 +1,165 @@
+/**
+ * The dashboard's browser script, inlined into the page. Plain ES2020 for any current
+ * browser; it builds DOM nodes with textContent only, so names and error strings from
+ * config or upstreams can never inject markup. (No backticks or "${" inside: this is a
+ * template string.)
+ */
+export const dashboardScript = String.raw`
+'use strict';
+var POLL_MS = 1000;
+var token = (location.hash.match(/token=([^&]+)/) || [])[1] || sessionStorage.getItem('portside-token') || '';
+var $ = function (id) { return document.getElementById(id); };
+
+function h(tag, props, children) {
+  var el = document.createElement(tag);
+  for (var k in props || {}) {
+    if (k === 'text') el.textContent = props[k];
+    else if (k === 'class') el.className = props[k];
+    else el.setAttribute(k, props[k]);
+  }
+  (children || []).forEach(function (c) { if (c != null) el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+  return el;
+}
+function fill(el, nodes) { el.replaceChildren.apply(el, nodes); }
+function num(n) { return n == null ? '–' : n >= 1e6 ? (n / 1e6).toFixed(1) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'k' : String(Math.round(n * 10) / 10); }
+function clock(t) { return new Date(t).toLocaleTimeString(); }
+
+var SVG = 'http://www.w3.org/2000/svg';
+function sparkline(values, color) {
+  var w = 180, hgt = 36, max = Math.max.apply(null, values.concat([1]));
+  var svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', w); svg.setAttribute('height', hgt); svg.setAttribute('viewBox', '0 0 ' + w + ' ' + hgt);
+  var pts = values.map(function (v, i) {
+    var x = values.length < 2 ? w : (i / (values.length - 1)) * w;
+    return x.toFixed(1) + ',' + (hgt - 2 - (v / max) * (hgt - 4)).toFixed(1);
+  });
+  var line = document.createElementNS(SVG, 'polyline');
+  line.setAttribute('points', pts.join(' ')); line.setAttribute('fill', 'none');
+  line.setAttribute('stroke', color); line.setAttribute('stroke-width', '1.5');
+  svg.appendChild(line);
+  return svg;
+}
+function rateFigure(label, values, color, id) {
+  var last = values.length ? values[values.length - 1] : 0;
+  return h('figure', { 'data-rate': id }, [
+    h('figcaption', { text: label }), h('div', { class: 'value', text: num(last) + '/s' }), sparkline(values, color),
+  ]);
+}
+
+function renderRates(rates, clusters) {
+  var figs = [
+    rateFigure('requests', rates.map(function (r) { return r.requests; }), '#58a6ff', 'requests'),
+    rateFigure('errors', rates.map(function (r) { return r.errors; }), '#f85149', 'errors'),
+  ];
+  clusters.forEach(function (c) {
+    figs.push(rateFigure(c.name + ' requests', rates.map(function (r) { return (r.perCluster[c.name] || {}).requests || 0; }), '#3fb950', 'cluster-' + c.name));
+  });
+  fill($('rates'), figs);
+}
+
+function renderListeners(listeners) {
+  fill($('listeners').tBodies[0], listeners.map(function (l) {
+    var routes = (l.routes || []).length;
+    var target = l.cluster || (routes ? routes + (routes === 1 ? ' route' : ' routes') : '–');
+    var state = l.draining ? h('span', { class: 'badge warn', text: 'draining' })
+      : l.bound ? h('span', { class: 'badge ok', text: 'bound' }) : h('span', { class: 'badge bad', text: 'not bound' });
+    return h('tr', { 'data-listener': l.name }, [
+      h('td', { text: l.name }), h('td', {}, [h('code', { text: l.boundAddress || l.address })]),
+      h('td', { text: l.protocol + ' → ' + target }), h('td', { class: 'num', text: num(l.activeConnections) }),
+      h('td', { class: 'num', text: num(l.connectionsTotal) }), h('td', {}, [state]),
+    ]);
+  }));
+  var rows = [];
+  listeners.forEach(function (l) {
+    (l.routes || []).forEach(function (r) {
+      rows.push(h('tr', { 'data-route': l.name + '/' + r.name }, [
+        h('td', { text: l.name }), h('td', { text: r.name }), h('td', { text: r.cluster }),
+        h('td', { class: 'num', text: num(r.requestsTotal) }), h('td', { class: 'num', text: num(r.errorsTotal) }),
+      ]));
+    });
+  });
+  if (!rows.length) rows.push(h('tr', {}, [h('td', { class: 'dim', colspan: '5', text: 'no HTTP routes' })]));
+  fill($('routes').tBodies[0], rows);
+}
+
+function renderClusters(clusters) {
+  fill($('clusters'), clusters.map(function (c) {
+    var up = c.endpoints.filter(function (e) { return e.available; }).length;
+    var badge = h('span', { class: 'badge ' + (up === c.endpoints.length ? 'ok' : up ? 'warn' : 'bad'), text: up + '/' + c.endpoints.length + ' available' });
+    var sync = c.discovery.map(function (d) { return h('span', { class: 'dim', text: d.description + (d.synced ? '' : ' (not synced)') }); });
+    var rows = c.endpoints.map(function (e) {
+      var health = e.available ? 'available' : 'unavailable';
+      var loc = [e.locality.zone, e.locality.node].filter(Boolean).join(' / ');
+      return h('tr', { 'data-endpoint': c.name + '/' + e.address, 'data-health': health }, [
+        h('td', {}, [h('span', { class: 'dot ' + (e.available ? 'ok' : 'bad') }), h('code', { text: e.address })]),
+        h('td', { class: 'health', text: e.available ? 'available' : e.flags.join(', ') }),
+        h('td', { class: 'num', text: String(e.weight) }), h('td', { class: 'num', text: num(e.active) }),
+        h('td', { class: 'num', text: num(e.requestsTotal || e.connectionsTotal) }), h('td', { class: 'num', text: num(e.failuresTotal) }),
+        h('td', { text: loc || '–' }), h('td', { class: 'error', text: e.lastError || '' }),
+      ]);
+    });
+    var head = h('tr', {}, ['Endpoint', 'Health', 'Weight', 'Active', 'Traffic', 'Failures', 'Locality', 'Last error'].map(function (t, i) {
+      return h('th', { class: i >= 2 && i <= 5 ? 'num' : '', text: t });
+    }));
+    return h('div', { 'data-cluster': c.name }, [
+      h('h3', {}, [c.name, badge].concat(c.panic ? [h('span', { class: 'badge bad', 'data-panic': c.name, text: 'panic: balancing across all' })] : [], sync)),
+      h('table', {}, [h('thead', {}, [head]), h('tbody', {}, rows.length ? rows : [h('tr', {}, [h('td', { class: 'dim', colspan: '8', text: 'no endpoints' })])])]),
+    ]);
+  }));
+}
+
+function renderEvents(state) {
+  var health = state.health.map(function (t) {
+    var now = t.to.length ? 'unavailable (' + t.to.join(', ') + ')' : 'available';
+    return h('li', { 'data-transition': t.cluster + '/' + t.endpoint }, [
+      h('time', { text: clock(t.at) }), h('span', { class: 'dot ' + (t.to.length ? 'bad' : 'ok') }),
+      h('code', { text: t.cluster + '/' + t.endpoint }), ' → ' + now + (t.reason ? ' · ' + t.reason : ''),
+    ]);
+  });
+  fill($('health'), health.length ? health : [h('li', { class: 'dim', text: 'none yet' })]);
+  var reloads = state.reloads.map(function (r) {
+    return h('li', { class: r.ok ? '' : 'error', 'data-reload': String(r.version) }, [
+      h('time', { text: clock(r.at) }), (r.ok ? 'v' + r.version + ': ' : 'rejected: ') + r.summary,
+    ].concat((r.errors || []).map(function (e) { return h('div', {}, [h('code', { text: e })]); })));
+  });
+  fill($('reloads'), reloads.length ? reloads : [h('li', { class: 'dim', text: 'none yet' })]);
+}
+
+function render(state) {
+  var ready = $('ready');
+  ready.className = 'badge ' + (state.draining ? 'warn' : state.ready.ready ? 'ok' : 'bad');
+  ready.textContent = state.draining ? 'draining' : state.ready.ready ? 'ready' : 'not ready';
+  ready.title = state.ready.reasons.join('\n');
+  $('version').textContent = String(state.version);
+  var r = state.lastReload;
+  $('last-reload').textContent = r ? (r.ok ? 'last reload ok ' : 'last reload REJECTED ') + clock(r.at) : '';
+  $('last-reload').className = 'meta' + (r && !r.ok ? ' error' : '');
+  renderRates(state.rates, state.clusters);
+  renderListeners(state.listeners);
+  renderClusters(state.clusters);
+  renderEvents(state);
+  $('status').textContent = 'updated ' + clock(state.now);
+  $('status').className = 'meta';
+}
+
+function poll() {
+  var headers = token ? { authorization: 'Bearer ' + token } : {};
+  fetch('api/dashboard', { headers: headers, cache: 'no-store' })
+    .then(function (res) {
+      if (res.status === 401) { $('auth').style.display = 'flex'; throw new Error('admin token required'); }
+      if (!res.ok) throw new Error('HTTP ' + res.status);
+      return res.json();
+    })
+    .then(render)
+    .catch(function (err) { $('status').textContent = 'offline: ' + err.message; $('status').className = 'meta stale'; })
+    .finally(function () { setTimeout(poll, POLL_MS); });
+}
+
+$('auth').addEventListener('submit', function (ev) {
+  ev.preventDefault();
+  token = $('token').value.trim();
+  sessionStorage.setItem('portside-token', token);
+  $('auth').style.display = 'none';
+});
+poll();
+`;

@@ -1,0 +1,267 @@
+/**
+ * Prometheus metrics on a registry of our own (never prom-client's global one, so two
+ * proxies in one process or a library user's metrics do not collide).
+ *
+ * Counters the proxy already keeps (EndpointState, listener stats) are read in `collect()`
+ * at scrape time: the proxy's hot path never touches prom-client. Things that are events
+ * rather than state are recorded as they happen, in event-metrics.ts.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { Cluster } from '../core/cluster.js';
+import { Unavailable } from '../core/endpoint.js';
+import { registerEventMetrics } from './event-metrics.js';
+import type { AdminSource } from './source.js';
+import { isPanicking } from './status.js';
+
+export interface AdminMetrics {
+  readonly registry: Registry;
+  /** Adds the latency observer to clusters of a new generation (idempotent). */
+  observeClusters(): void;
+  close(): void;
+}
+
+export function createMetrics(source: AdminSource, options: { processMetrics?: boolean } = {}): AdminMetrics {
+  const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  // A counter whose value is read from the proxy's own bookkeeping at scrape time.
+  const readCounter = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    read: (set: (labels: Record<L, string>, value: number) => void) => void,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        read((labels, value) => this.inc(labels, value));
+      },
+    });
+  const readGauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    read: (set: (labels: Record<L, string>, value: number) => void) => void,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        read((labels, value) => this.set(labels, value));
+      },
+    });
+
+  const eachEndpoint = (fn: (cluster: string, endpoint: string, e: Cluster['endpoints'][number]) => void) => {
+    for (const cluster of source.clusters()) for (const e of cluster.endpoints) fn(cluster.name, e.id, e);
+  };
+  const endpointCounter = (
+    name: string,
+    help: string,
+    field: 'connectionsTotal' | 'requestsTotal' | 'failuresTotal' | 'bytesToUpstream' | 'bytesFromUpstream',
+  ) =>
+    readCounter(name, help, ['cluster', 'endpoint'], (set) =>
+      eachEndpoint((cluster, endpoint, e) => set({ cluster, endpoint }, e.state[field])),
+    );
+
+  // Listeners and routes.
+  readGauge(
+    'portside_listener_bound',
+    'Whether the listener socket is bound (1) or not (0).',
+    ['listener', 'address'],
+    (set) => {
+      for (const l of source.listeners())
+        set({ listener: l.name, address: l.boundAddress ?? l.address }, l.bound ? 1 : 0);
+    },
+  );
+  readGauge(
+    'portside_listener_active_connections',
+    'Client connections open on the listener now.',
+    ['listener'],
+    (set) => {
+      for (const l of source.listeners()) set({ listener: l.name }, l.activeConnections);
+    },
+  );
+  const listenerCounter = (
+    name: string,
+    help: string,
+    field: 'connectionsTotal' | 'rejectedTotal' | 'bytesReceived' | 'bytesSent',
+  ) =>
+    readCounter(name, help, ['listener'], (set) => {
+      for (const l of source.listeners()) if (l[field] !== undefined) set({ listener: l.name }, l[field]);
+    });
+  listenerCounter('portside_listener_connections_total', 'Client connections accepted.', 'connectionsTotal');
+  listenerCounter(
+    'portside_listener_rejected_total',
+    'Client connections closed because no endpoint could take them.',
+    'rejectedTotal',
+  );
+  listenerCounter('portside_listener_received_bytes_total', 'Bytes received from clients.', 'bytesReceived');
+  listenerCounter('portside_listener_sent_bytes_total', 'Bytes sent to clients.', 'bytesSent');
+  const routeCounter = (
+    name: string,
+    help: string,
+    field: 'requestsTotal' | 'errorsTotal' | 'retriesTotal',
+  ) =>
+    readCounter(name, help, ['listener', 'route', 'cluster'], (set) => {
+      for (const l of source.listeners()) {
+        for (const r of l.routes ?? []) {
+          if (r[field] !== undefined) set({ listener: l.name, route: r.name, cluster: r.cluster }, r[field]);
+        }
+      }
+    });
+  routeCounter('portside_route_requests_total', 'HTTP requests matched by the route.', 'requestsTotal');
+  routeCounter(
+    'portside_route_errors_total',
+    'HTTP requests on the route answered with an error.',
+    'errorsTotal',
+  );
+  routeCounter('portside_route_retries_total', 'Upstream retries made for the route.', 'retriesTotal');
+
+  // Endpoints and clusters.
+  readGauge(
+    'portside_endpoint_active',
+    'Open connections (L4) or in-flight requests (L7) on the endpoint.',
+    ['cluster', 'endpoint'],
+    (set) => eachEndpoint((cluster, endpoint, e) => set({ cluster, endpoint }, e.state.active)),
+  );
+  endpointCounter(
+    'portside_endpoint_connections_total',
+    'Upstream connections made to the endpoint.',
+    'connectionsTotal',
+  );
+  endpointCounter('portside_endpoint_requests_total', 'Requests forwarded to the endpoint.', 'requestsTotal');
+  endpointCounter(
+    'portside_endpoint_failures_total',
+    'Connect failures, resets and 5xx answers from the endpoint.',
+    'failuresTotal',
+  );
+  endpointCounter('portside_endpoint_sent_bytes_total', 'Bytes sent to the endpoint.', 'bytesToUpstream');
+  endpointCounter(
+    'portside_endpoint_received_bytes_total',
+    'Bytes received from the endpoint.',
+    'bytesFromUpstream',
+  );
+  readGauge(
+    'portside_endpoint_weight',
+    'Configured or discovered weight of the endpoint.',
+    ['cluster', 'endpoint'],
+    (set) => eachEndpoint((cluster, endpoint, e) => set({ cluster, endpoint }, e.weight)),
+  );
+  readGauge(
+    'portside_endpoint_available',
+    'Whether the endpoint may take new traffic (1) or not (0).',
+    ['cluster', 'endpoint'],
+    (set) => eachEndpoint((cluster, endpoint, e) => set({ cluster, endpoint }, e.state.flags === 0 ? 1 : 0)),
+  );
+  readGauge(
+    'portside_endpoint_unavailable',
+    'Each reason the endpoint is unavailable (1 when set).',
+    ['cluster', 'endpoint', 'reason'],
+    (set) =>
+      eachEndpoint((cluster, endpoint, e) => {
+        for (const [reason, bit] of Object.entries(Unavailable))
+          set({ cluster, endpoint, reason }, e.state.flags & bit ? 1 : 0);
+      }),
+  );
+  readGauge(
+    'portside_cluster_endpoints',
+    'Endpoints in the cluster by availability.',
+    ['cluster', 'state'],
+    (set) => {
+      for (const c of source.clusters()) {
+        const available = c.endpoints.filter((e) => e.state.flags === 0).length;
+        set({ cluster: c.name, state: 'available' }, available);
+        set({ cluster: c.name, state: 'unavailable' }, c.endpoints.length - available);
+      }
+    },
+  );
+
+  readGauge(
+    'portside_cluster_panic',
+    'Whether the cluster is in panic mode (1): too few endpoints available, health no longer excludes any.',
+    ['cluster'],
+    (set) => {
+      for (const c of source.clusters()) set({ cluster: c.name }, isPanicking(c) ? 1 : 0);
+    },
+  );
+
+  // Discovery.
+  readGauge(
+    'portside_discovery_synced',
+    'Whether the discovery source delivered its first snapshot.',
+    ['cluster', 'source'],
+    (set) => {
+      for (const d of source.discovery())
+        set({ cluster: d.cluster, source: d.description }, d.synced ? 1 : 0);
+    },
+  );
+  readCounter(
+    'portside_discovery_syncs_total',
+    'Snapshots delivered by the discovery source.',
+    ['cluster', 'source'],
+    (set) => {
+      for (const d of source.discovery())
+        if (d.syncsTotal !== undefined) set({ cluster: d.cluster, source: d.description }, d.syncsTotal);
+    },
+  );
+  readCounter(
+    'portside_discovery_errors_total',
+    'Errors reported by the discovery source.',
+    ['cluster', 'source'],
+    (set) => {
+      for (const d of source.discovery())
+        if (d.errorsTotal !== undefined) set({ cluster: d.cluster, source: d.description }, d.errorsTotal);
+    },
+  );
+  readGauge(
+    'portside_discovery_staleness_seconds',
+    'Seconds since the discovery source last delivered a snapshot.',
+    ['cluster', 'source'],
+    (set) => {
+      const now = Date.now();
+      for (const d of source.discovery()) {
+        if (d.lastSyncAt !== undefined)
+          set({ cluster: d.cluster, source: d.description }, (now - d.lastSyncAt) / 1000);
+      }
+    },
+  );
+
+  // Config.
+  readGauge(
+    'portside_config_version',
+    'Version of the live config; bumped by every applied reload.',
+    [],
+    (set) => set({}, source.version()),
+  );
+  readGauge(
+    'portside_config_last_reload_success',
+    'Whether the last reload attempt applied (1) or was rejected (0).',
+    [],
+    (set) => {
+      const last = source.lastReload();
+      if (last) set({}, last.ok ? 1 : 0);
+    },
+  );
+  readGauge('portside_draining', 'Whether the proxy is draining (1) or serving (0).', [], (set) =>
+    set({}, source.draining() ? 1 : 0),
+  );
+
+  const events = registerEventMetrics(source, registry);
+
+  return {
+    registry,
+    observeClusters: events.observeClusters,
+    close() {
+      events.close();
+      registry.clear();
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The AdminSource of a running ProxyServer: reads its live generation, listeners and
+ * reload history at request time.
+ */
+import type { ListenerConfig } from '../config/schema.js';
+import type { Cluster } from '../core/cluster.js';
+import type { ReloadResult } from '../core/events.js';
+import type { ProxyServer } from '../core/proxy.js';
+import type { Listener } from '../listeners/listener.js';
+import type { AdminSource, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
+
+export class ProxyAdminSource implements AdminSource {
+  /** The config each listener last served, so one that a reload removed is still described while it drains. */
+  private readonly lastConfig = new WeakMap<Listener, ListenerConfig>();
+
+  constructor(
+    private readonly proxy: ProxyServer,
+    private readonly reloads: { readonly lastResult: ReloadResult | undefined },
+  ) {
+    this.rememberListenerConfigs();
+    proxy.events.on('reload', () => this.rememberListenerConfigs());
+  }
+
+  get events() {
+    return this.proxy.events;
+  }
+
+  config() {
+    return this.proxy.current?.config;
+  }
+
+  version() {
+    return this.proxy.version;
+  }
+
+  lastReload() {
+    return this.reloads.lastResult;
+  }
+
+  listeners(): ListenerStatus[] {
+    this.rememberListenerConfigs();
+    const live = this.proxy.activeListeners.map((l) => this.describe(l, false));
+    return live.concat(this.proxy.drainingListeners.map((l) => this.describe(l, true)));
+  }
+
+  clusters(): readonly Cluster[] {
+    return [...(this.proxy.current?.clusters.values() ?? [])];
+  }
+
+  discovery(): DiscoveryStatus[] {
+    const sources = this.proxy.current?.discoverySources() ?? new Map();
+    return [...sources].map(([cluster, source]) => ({
+      cluster,
+      description: source.description,
+      synced: source.synced,
+    }));
+  }
+
+  draining() {
+    return this.proxy.isDraining;
+  }
+
+  async drain() {
+    await this.proxy.shutdown();
+  }
+
+  private rememberListenerConfigs(): void {
+    const config = this.proxy.current?.config;
+    if (!config) return;
+    for (const listener of this.proxy.activeListeners) {
+      const l = config.listeners.find((c) => c.name === listener.name);
+      if (l) this.lastConfig.set(listener, l);
+    }
+  }
+
+  private describe(listener: Listener, draining: boolean): ListenerStatus {
+    const config = this.lastConfig.get(listener) as (ListenerConfig & { routes?: unknown }) | undefined;
+    return {
+      name: listener.name,
+      protocol: config?.protocol ?? 'tcp',
+      address: listener.configuredAddress,
+      boundAddress: listener.bound ? listener.boundAddress : undefined,
+      bound: listener.bound,
+      cluster: config && 'cluster' in config ? config.cluster : undefined,
+      activeConnections: listener.openConnections,
+      connectionsTotal: listener.stats.connectionsTotal,
+      rejectedTotal: listener.stats.rejectedTotal,
+      draining: draining || this.proxy.isDraining,
+      routes: routesOf(config?.routes),
+    };
+  }
+}
+
+/** HTTP routes as the admin API lists them (L7 listeners only). */
+function routesOf(routes: unknown): RouteStatus[] | undefined {
+  if (!Array.isArray(routes)) return undefined;
+  return routes.map((r: RouteLike, i) => ({
+    name: r.name ?? `#${i} ${describeMatch(r.match)}`,
+    cluster: r.cluster ?? (r.weightedClusters ?? []).map((w) => `${w.cluster}:${w.weight}`).join(', '),
+  }));
+}
+
+interface RouteLike {
+  name?: string;
+  match?: Record<string, unknown>;
+  cluster?: string;
+  weightedClusters?: { cluster: string; weight: number }[];
+}
+
+/** `pathPrefix=/api host=example.com`, or `any` for a route that matches everything. */
+function describeMatch(match: Record<string, unknown> | undefined): string {
+  const parts = Object.entries(match ?? {})
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return parts.length > 0 ? parts.join(' ') : 'any';
+}

@@ -1,0 +1,212 @@
+/**
+ * The admin HTTP server: health and readiness probes, Prometheus metrics, the effective
+ * config, cluster state, drain, and the live dashboard. It binds its own socket, apart
+ * from the proxy's listeners, and only reads the proxy through an `AdminSource`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../core/log.js';
+import { parseAddress, formatAddress } from '../config/values.js';
+import { bearerMatches } from './auth.js';
+import { dashboardPage } from './dashboard/page.js';
+import { History } from './history.js';
+import { createMetrics, type AdminMetrics } from './metrics.js';
+import { redact } from './redact.js';
+import type { AdminSource } from './source.js';
+import { clusterViews, readiness } from './status.js';
+
+export interface AdminServerOptions {
+  /** `host:port`; port 0 picks a free port. */
+  address: string;
+  /**
+   * When set, every endpoint except /healthz, /ready and the dashboard page needs
+   * `Authorization: Bearer <token>`. A function is asked at each request (token rotation).
+   */
+  token?: string | (() => string | undefined);
+  source: AdminSource;
+  logger?: Logger;
+  /** Collect Node.js process metrics (default true). */
+  processMetrics?: boolean;
+}
+
+type Handler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+interface Route {
+  method: 'GET' | 'POST';
+  /** Reachable without the token: probes, and the static page that then asks for it. */
+  open?: boolean;
+  handle: Handler;
+}
+
+export class AdminServer {
+  private readonly server: Server;
+  private readonly metrics: AdminMetrics;
+  private readonly history: History;
+  private readonly routes: Record<string, Route>;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: AdminServerOptions) {
+    const { source } = options;
+    this.metrics = createMetrics(source, { processMetrics: options.processMetrics ?? true });
+    this.history = new History(source);
+    this.routes = {
+      '/': {
+        method: 'GET',
+        open: true,
+        handle: (_q, s) => {
+          // The page loads nothing from elsewhere; say so, so an injected tag could not either.
+          s.setHeader('content-security-policy', DASHBOARD_CSP);
+          send(s, 200, dashboardPage, 'text/html; charset=utf-8');
+        },
+      },
+      '/healthz': {
+        method: 'GET',
+        open: true,
+        handle: (_q, s) =>
+          json(s, 200, { status: 'ok', uptimeSeconds: (Date.now() - this.startedAt) / 1000 }),
+      },
+      '/ready': {
+        method: 'GET',
+        open: true,
+        handle: (_q, s) => {
+          const r = readiness(source);
+          json(s, r.ready ? 200 : 503, r);
+        },
+      },
+      '/metrics': {
+        method: 'GET',
+        handle: async (_q, s) => {
+          this.metrics.observeClusters();
+          send(s, 200, await this.metrics.registry.metrics(), this.metrics.registry.contentType);
+        },
+      },
+      '/config': {
+        method: 'GET',
+        handle: (_q, s) =>
+          json(s, 200, {
+            version: source.version(),
+            lastReload: source.lastReload() ?? null,
+            config: redact(source.config() ?? null),
+          }),
+      },
+      '/clusters': { method: 'GET', handle: (_q, s) => json(s, 200, { clusters: clusterViews(source) }) },
+      '/listeners': { method: 'GET', handle: (_q, s) => json(s, 200, { listeners: source.listeners() }) },
+      '/api/dashboard': { method: 'GET', handle: (_q, s) => json(s, 200, this.dashboardState()) },
+      '/drain': {
+        method: 'POST',
+        handle: async (_q, s) => {
+          const started = Date.now();
+          options.logger?.info('admin: drain requested');
+          await source.drain();
+          json(s, 200, { drained: true, tookMs: Date.now() - started });
+        },
+      },
+    };
+    this.server = createServer((request, response) => {
+      this.dispatch(request, response).catch((error: Error) => {
+        options.logger?.error({ err: error, path: request.url }, 'admin: request failed');
+        if (!response.headersSent)
+          json(response, 500, { error: { code: 'ADMIN_INTERNAL', message: error.message } });
+        else response.destroy();
+      });
+    });
+    // Keep-alive sockets from a browser must not hold close() open.
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  /** Binds and resolves with the bound `host:port`. */
+  async start(): Promise<string> {
+    const parsed = parseAddress(this.options.address, { defaultHost: '127.0.0.1', allowPortZero: true });
+    if (!parsed.ok) throw new Error(`admin address: ${parsed.message}`);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) =>
+        reject(new Error(`admin server cannot bind ${this.options.address}: ${error.code ?? error.message}`));
+      this.server.once('error', onError);
+      this.server.listen(parsed.value.port, parsed.value.host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.server.on('error', (error) => this.options.logger?.error({ err: error }, 'admin: server error'));
+    this.options.logger?.info({ address: this.address }, 'admin: listening');
+    return this.address;
+  }
+
+  get address(): string {
+    const info = this.server.address() as AddressInfo | null;
+    if (!info) return this.options.address;
+    return formatAddress({ host: info.address, port: info.port });
+  }
+
+  async close(): Promise<void> {
+    this.history.close();
+    this.metrics.close();
+    if (!this.server.listening) return;
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://admin').pathname;
+    const route = this.routes[path];
+    if (!route)
+      return json(response, 404, {
+        error: { code: 'ADMIN_NOT_FOUND', message: `no admin endpoint ${path}` },
+      });
+    if (request.method !== route.method && !(route.method === 'GET' && request.method === 'HEAD')) {
+      response.setHeader('allow', route.method);
+      return json(response, 405, {
+        error: { code: 'ADMIN_METHOD_NOT_ALLOWED', message: `${path} accepts ${route.method}` },
+      });
+    }
+    if (request.method === 'POST' && !sameOrigin(request)) {
+      // A web page in the operator's browser must not be able to drain a loopback proxy.
+      return json(response, 403, {
+        error: { code: 'ADMIN_CROSS_ORIGIN', message: 'cross-origin POST refused' },
+      });
+    }
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    if (token && !route.open && !bearerMatches(request, token)) {
+      response.setHeader('www-authenticate', 'Bearer realm="portside-admin"');
+      return json(response, 401, {
+        error: { code: 'ADMIN_UNAUTHORIZED', message: 'send Authorization: Bearer <admin token>' },
+      });
+    }
+    await route.handle(request, response);
+  }
+
+  private dashboardState() {
+    const { source } = this.options;
+    return {
+      now: Date.now(),
+      version: source.version(),
+      draining: source.draining(),
+      ready: readiness(source),
+      lastReload: source.lastReload() ?? null,
+      listeners: source.listeners(),
+      clusters: clusterViews(source),
+      health: this.history.health.slice(-20).reverse(),
+      reloads: this.history.reloads.slice(-20).reverse(),
+      rates: this.history.rates,
+    };
+  }
+}
+
+const DASHBOARD_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
+
+/** No Origin header (curl, kubelet) or the admin server's own origin. */
+function sameOrigin(request: IncomingMessage): boolean {
+  const origin = request.headers.origin;
+  return origin === undefined || origin === `http://${request.headers.host}`;
+}
+
+function send(response: ServerResponse, status: number, body: string, contentType: string): void {
+  response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  response.end(body);
+}
+
+function json(response: ServerResponse, status: number, value: unknown): void {
+  send(response, status, `${JSON.stringify(value, null, 2)}\n`, 'application/json; charset=utf-8');
+}

@@ -1,0 +1,68 @@
+/**
+ * What the admin API reads from the running proxy. The proxy (or a small adapter over it)
+ * implements this; the admin code never reaches into listeners or generations directly,
+ * and reads everything at request or scrape time so the proxy's hot path stays untouched.
+ */
+import type { Config } from '../config/schema.js';
+import type { Cluster } from '../core/cluster.js';
+import type { ProxyEvents, ReloadResult } from '../core/events.js';
+
+export interface RouteStatus {
+  /** Route name, or a description of its match when unnamed. */
+  name: string;
+  cluster: string;
+  requestsTotal?: number;
+  errorsTotal?: number;
+  retriesTotal?: number;
+}
+
+export interface ListenerStatus {
+  name: string;
+  protocol: string;
+  /** The configured address. */
+  address: string;
+  /** The address actually bound (port 0 resolved); absent until bound. */
+  boundAddress?: string;
+  bound: boolean;
+  /** The cluster an L4 listener forwards to. */
+  cluster?: string;
+  activeConnections: number;
+  connectionsTotal?: number;
+  /** Connections closed because no endpoint could take them. */
+  rejectedTotal?: number;
+  bytesReceived?: number;
+  bytesSent?: number;
+  /** Removed by a reload (or the proxy is draining): no longer accepting, finishing open work. */
+  draining?: boolean;
+  routes?: RouteStatus[];
+}
+
+export interface DiscoveryStatus {
+  cluster: string;
+  description: string;
+  synced: boolean;
+  /** Whether /ready waits for this source; defaults to true. */
+  required?: boolean;
+  syncsTotal?: number;
+  errorsTotal?: number;
+  /** Milliseconds since the epoch of the last snapshot delivered. */
+  lastSyncAt?: number;
+  lastError?: string;
+}
+
+export interface AdminSource {
+  readonly events: ProxyEvents;
+  /** The effective config of the live generation; undefined before the first one is applied. */
+  config(): Config | undefined;
+  /** Bumped by every applied reload; 1 for the first config. */
+  version(): number;
+  lastReload(): ReloadResult | undefined;
+  /** Live listeners first, then ones still draining after removal. */
+  listeners(): ListenerStatus[];
+  clusters(): readonly Cluster[];
+  discovery(): DiscoveryStatus[];
+  /** True once drain() was called (or the process is shutting down). */
+  draining(): boolean;
+  /** Stop accepting everywhere and resolve once open work has finished (bounded by drainTimeout). */
+  drain(): Promise<void>;
+}

@@ -1,0 +1,77 @@
+/**
+ * What `portside run` adds around the proxy for operators: hot reload (file watcher and
+ * SIGHUP) and the admin server. Closed after the proxy has drained.
+ */
+import { AdminServer } from '../admin/server.js';
+import { ProxyAdminSource } from '../admin/proxy-source.js';
+import { adminToken } from '../config/admin-schema.js';
+import type { Config } from '../config/schema.js';
+import { type ConfigWatcher, watchConfigFile } from '../core/config-watcher.js';
+import type { Logger } from '../core/log.js';
+import type { ProxyServer } from '../core/proxy.js';
+import { ConfigReloader } from '../core/reloader.js';
+
+export interface OperationsOptions {
+  proxy: ProxyServer;
+  /** The config the proxy started with. */
+  config: Config;
+  configFile: string;
+  log: Logger;
+  /** Reload when the file changes, and on SIGHUP (false for configs that are not files, like the demo's). */
+  watch: boolean;
+}
+
+export interface Operations {
+  reloader: ConfigReloader;
+  admin: AdminServer | undefined;
+  close(): Promise<void>;
+}
+
+export async function startOperations(options: OperationsOptions): Promise<Operations> {
+  const { proxy, config, log } = options;
+  const reloader = new ConfigReloader(proxy, options.configFile, log.child({ component: 'reload' }));
+  reloader.started(config);
+
+  let admin: AdminServer | undefined;
+  if (config.admin) {
+    const adminConfig = config.admin;
+    admin = new AdminServer({
+      address: adminConfig.address,
+      // Read at each request, so a reload can rotate the token.
+      token: () => adminToken(proxy.current?.config.admin ?? adminConfig),
+      source: new ProxyAdminSource(proxy, reloader),
+      logger: log.child({ component: 'admin' }),
+    });
+    await admin.start();
+    proxy.events.on('reload', (result) => {
+      const next = proxy.current?.config.admin;
+      if (result.ok && next?.address !== adminConfig.address) {
+        log.warn(
+          { running: adminConfig.address, configured: next?.address ?? null },
+          'admin address changes apply on restart',
+        );
+      }
+    });
+  }
+
+  let watcher: ConfigWatcher | undefined;
+  const onHangup = () => void reloader.reload('SIGHUP');
+  if (options.watch) {
+    watcher = await watchConfigFile({
+      file: options.configFile,
+      log,
+      onChange: () => void reloader.reload('file change'),
+    });
+    process.on('SIGHUP', onHangup);
+  }
+
+  return {
+    reloader,
+    admin,
+    async close() {
+      watcher?.close();
+      process.off('SIGHUP', onHangup);
+      await admin?.close();
+    },
+  };
+}
