@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /** A real pino logger whose JSON lines are kept in memory, for asserting on what was logged. */
 export function memoryLogger(level: pino.Level = 'debug'): {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, test, type TestContext } from 'node:test';
+import { before, type TestContext, test } from 'node:test';
 import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
 import { Cluster } from '../../src/core/cluster.js';
 import { EndpointStateRegistry } from '../../src/core/endpoint.js';
@@ -10,9 +10,9 @@ import { loadKubernetesClient } from '../../src/discovery/kubernetes/client.js';
 import type { InformerTuning } from '../../src/discovery/kubernetes/informer.js';
 import { KubernetesSource } from '../../src/discovery/kubernetes/source.js';
 import { KubernetesWatches } from '../../src/discovery/kubernetes/watches.js';
-import { eventually } from '../helpers/wait.js';
 import { endpointSlice, KubeApiDouble, service } from '../helpers/kube-api-double.js';
 import { memoryLogger } from '../helpers/memory-logger.js';
+import { eventually } from '../helpers/wait.js';
 
 const FAST: Partial<InformerTuning> = {
   initialBackoffMs: 50,
