@@ -4,6 +4,7 @@
  */
 import type { Config } from './schema.js';
 import type { PathSegment } from './load.js';
+import { checkHttpRoutes } from './http-references.js';
 import { checkBalancing } from './balancing-checks.js';
 
 export interface ReferenceProblem {
@@ -59,7 +60,9 @@ export function checkReferences(config: Config): ReferenceProblem[] {
       } else addressIndex.set(listener.address, i);
     }
 
-    if (!clusterIndex.has(listener.cluster)) {
+    if (listener.protocol === 'http') {
+      problems.push(...checkHttpRoutes(listener, ['listeners', i], clusterIndex));
+    } else if (!clusterIndex.has(listener.cluster)) {
       error(
         ['listeners', i, 'cluster'],
         `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`,
