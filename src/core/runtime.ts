@@ -148,9 +148,10 @@ export class Runtime {
   }
 
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
-    const log = this.log.child({ listener: listener.name });
-    if (listener.protocol === 'http')
+    if (listener.protocol === 'http') {
+      const log = this.log.child({ listener: listener.name });
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats);
+    }
     const cluster = this.clusters.get(listener.cluster);
     if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
     return new TcpProxyHandler(
@@ -161,7 +162,8 @@ export class Runtime {
       },
       cluster,
       stats,
-      log,
+      // Each connection's summary names its listener already.
+      this.log,
     );
   }
 
