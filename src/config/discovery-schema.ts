@@ -111,15 +111,37 @@ export function discoverySchema(duration: Duration) {
     kubeconfig: z.string().min(1).optional(),
   });
 
+  /** A registry with TTL leases: every key under `prefix` is one endpoint instance. */
+  const etcdDiscovery = z.strictObject({
+    /** etcd client URLs, tried in turn. */
+    endpoints: z
+      .array(
+        z
+          .string({ error: 'expected an etcd client URL, e.g. "http://127.0.0.1:2379"' })
+          .regex(/^https?:\/\/[^/\s]+\/?$/, 'expected an etcd client URL such as "http://127.0.0.1:2379"'),
+      )
+      .min(1, 'list at least one etcd client URL')
+      .default(['http://127.0.0.1:2379']),
+    /** Key prefix, e.g. "/services/orders/"; values are "host:port" or JSON { address, weight, node, zone }. */
+    prefix: z
+      .string({ error: 'expected a key prefix, e.g. "/services/orders/"' })
+      .min(1, 'the prefix may not be empty'),
+    /** Port for registrations whose address has none. */
+    port: z.number({ error: 'expected a port number' }).int().min(1).max(65535).optional(),
+    /** Time allowed for one list request. */
+    timeout: duration.default('5s'),
+  });
+
   return z
     .strictObject({
       dns: dnsDiscovery.optional(),
       kubernetes: kubernetesDiscovery.optional(),
+      etcd: etcdDiscovery.optional(),
     })
     .superRefine((d, ctx) => {
-      const sources = [d.dns && 'dns', d.kubernetes && 'kubernetes'].filter(Boolean);
+      const sources = [d.dns && 'dns', d.kubernetes && 'kubernetes', d.etcd && 'etcd'].filter(Boolean);
       if (sources.length === 0)
-        ctx.addIssue({ code: 'custom', message: 'name one source: "dns" or "kubernetes"' });
+        ctx.addIssue({ code: 'custom', message: 'name one source: "dns", "kubernetes" or "etcd"' });
       if (sources.length > 1)
         ctx.addIssue({ code: 'custom', message: `use one source per cluster, not ${sources.join(' and ')}` });
     });
@@ -128,3 +150,4 @@ export function discoverySchema(duration: Duration) {
 export type DiscoveryConfig = z.output<ReturnType<typeof discoverySchema>>;
 export type DnsDiscoveryConfig = NonNullable<DiscoveryConfig['dns']>;
 export type KubernetesDiscoveryConfig = NonNullable<DiscoveryConfig['kubernetes']>;
+export type EtcdDiscoveryConfig = NonNullable<DiscoveryConfig['etcd']>;

@@ -91,6 +91,11 @@ export class EtcdSource implements DiscoverySource {
     this.description = `etcd ${options.prefix}`;
   }
 
+  /** Serving the last good snapshot while etcd cannot be reached. */
+  get stale(): boolean {
+    return this.synced && this.lastError !== undefined;
+  }
+
   start(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): void {
     void this.run(onSnapshot);
   }

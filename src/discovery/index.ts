@@ -2,6 +2,7 @@ import type { ClusterConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import { DnsSource } from './dns.js';
+import { EtcdSource } from './etcd.js';
 import { defaultNamespace } from './kubernetes/client.js';
 import { KubernetesSource } from './kubernetes/source.js';
 import { KubernetesWatches } from './kubernetes/watches.js';
@@ -30,7 +31,7 @@ export function processKubernetesWatches(logger: Logger): KubernetesWatches {
 
 /** The discovery source a cluster's config asks for. Nothing starts until `start()`. */
 export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDeps): DiscoverySource {
-  const { dns, kubernetes } = cluster.discovery ?? {};
+  const { dns, kubernetes, etcd } = cluster.discovery ?? {};
   if (dns) {
     return new DnsSource({
       name: dns.name,
@@ -54,6 +55,17 @@ export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDep
       key,
       kubernetes.port,
       deps.kubernetes ?? processKubernetesWatches(deps.logger),
+      deps.logger,
+    );
+  }
+  if (etcd) {
+    return new EtcdSource(
+      {
+        endpoints: etcd.endpoints,
+        prefix: etcd.prefix,
+        defaultPort: etcd.port,
+        requestTimeoutMs: ms(etcd.timeout),
+      },
       deps.logger,
     );
   }

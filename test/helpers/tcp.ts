@@ -34,7 +34,10 @@ export function readLine(socket: Socket): Promise<string> {
     };
     socket.on('data', onData);
     socket.once('error', reject);
-    socket.once('close', () => reject(new Error(`connection closed before a line (got "${buffered}")`)));
+    // With allowHalfOpen the peer's close arrives as 'end' and 'close' waits for our side.
+    const closed = () => reject(new Error(`connection closed before a line (got "${buffered}")`));
+    socket.once('end', closed);
+    socket.once('close', closed);
   });
 }
 
