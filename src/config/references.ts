@@ -34,7 +34,7 @@ export function checkReferences(config: Config): ReferenceProblem[] {
     } else if (!cluster.endpoints && !cluster.discovery) {
       error(
         ['clusters', i],
-        `cluster "${cluster.name}" needs "endpoints" or "discovery" (dns or kubernetes)`,
+        `cluster "${cluster.name}" needs "endpoints" or "discovery" (dns, kubernetes or etcd)`,
       );
     }
   });

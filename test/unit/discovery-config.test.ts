@@ -57,7 +57,7 @@ clusters:
 `),
     [
       'portside.yaml:5:16 clusters[0].discovery: cluster "both" has both "endpoints" and "discovery"; keep one',
-      'portside.yaml:6:5 clusters[1]: cluster "neither" needs "endpoints" or "discovery" (dns or kubernetes)',
+      'portside.yaml:6:5 clusters[1]: cluster "neither" needs "endpoints" or "discovery" (dns, kubernetes or etcd)',
     ],
   );
 });
@@ -83,7 +83,7 @@ clusters:
     discovery: { dns: { name: h.internal, port: 80, servers: ["nope:x"] } }
 `);
   const expected = [
-    /clusters\[0\]\.discovery: name one source: "dns" or "kubernetes"/,
+    /clusters\[0\]\.discovery: name one source: "dns", "kubernetes" or "etcd"/,
     /clusters\[1\]\.discovery: use one source per cluster, not dns and kubernetes/,
     /clusters\[2\]\.discovery\.dns\.port: "port" is required for A records/,
     /clusters\[3\]\.discovery\.dns\.port: SRV records carry their own ports; remove "port"/,
