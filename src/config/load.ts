@@ -42,7 +42,12 @@ export function formatPath(path: readonly PathSegment[]): string {
 
 export class ConfigError extends Error {
   constructor(readonly problems: ConfigProblem[]) {
-    super(problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n'));
+    super(
+      problems
+        .filter((p) => p.severity === 'error')
+        .map(formatProblem)
+        .join('\n'),
+    );
     this.name = 'ConfigError';
   }
 }
@@ -52,8 +57,13 @@ export async function loadConfigFile(file: string): Promise<LoadResult> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    return { problems: [{ file, line: 1, col: 1, path: '', message: `cannot read config: ${reason}`, severity: 'error' }] };
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    return {
+      problems: [
+        { file, line: 1, col: 1, path: '', message: `cannot read config: ${reason}`, severity: 'error' },
+      ],
+    };
   }
   return loadConfigText(text, file);
 }
@@ -98,7 +108,10 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
     for (const issue of parsed.error.issues) {
       const path = issue.path.filter((s): s is PathSegment => typeof s !== 'symbol');
       if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) problems.push(locate([...path, key], 'error', `unknown field "${key}"`, true));
+        for (const key of issue.keys)
+          problems.push(locate([...path, key], 'error', `unknown field "${key}"`, true));
+      } else if (issue.code === 'invalid_type' && valueAt(raw, path) === undefined) {
+        problems.push(locate(path, 'error', `missing required field "${String(path[path.length - 1])}"`));
       } else {
         problems.push(locate(path, 'error', issue.message));
       }
@@ -108,7 +121,18 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
 
   const problems = checkReferences(parsed.data).map((r) => locate(r.path, r.severity, r.message));
   const hasError = problems.some((p) => p.severity === 'error');
-  return hasError ? { problems: sortProblems(problems) } : { config: parsed.data, problems: sortProblems(problems) };
+  return hasError
+    ? { problems: sortProblems(problems) }
+    : { config: parsed.data, problems: sortProblems(problems) };
+}
+
+function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
+  let value = root;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PathSegment, unknown>)[segment];
+  }
+  return value;
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
@@ -124,7 +148,9 @@ function offsetOf(doc: Document, path: readonly PathSegment[], atKey: boolean): 
   let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
   for (const segment of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment),
+      );
       if (!pair) break;
       const key = pair.key as Node;
       const value = pair.value as Node | null;

@@ -18,27 +18,42 @@ export function checkReferences(config: Config): ReferenceProblem[] {
   const clusterIndex = new Map<string, number>();
   config.clusters.forEach((cluster, i) => {
     const first = clusterIndex.get(cluster.name);
-    if (first !== undefined) error(['clusters', i, 'name'], `duplicate cluster name "${cluster.name}" (first at clusters[${first}])`);
+    if (first !== undefined)
+      error(
+        ['clusters', i, 'name'],
+        `duplicate cluster name "${cluster.name}" (first at clusters[${first}])`,
+      );
     else clusterIndex.set(cluster.name, i);
-    if (!cluster.endpoints) error(['clusters', i], `cluster "${cluster.name}" needs "endpoints" (or a discovery source)`);
+    if (!cluster.endpoints)
+      error(['clusters', i], `cluster "${cluster.name}" needs "endpoints" (or a discovery source)`);
   });
 
   const listenerIndex = new Map<string, number>();
   const addressIndex = new Map<string, number>();
   config.listeners.forEach((listener, i) => {
     const first = listenerIndex.get(listener.name);
-    if (first !== undefined) error(['listeners', i, 'name'], `duplicate listener name "${listener.name}" (first at listeners[${first}])`);
+    if (first !== undefined)
+      error(
+        ['listeners', i, 'name'],
+        `duplicate listener name "${listener.name}" (first at listeners[${first}])`,
+      );
     else listenerIndex.set(listener.name, i);
 
     if (!listener.address.endsWith(':0')) {
       const sameAddress = addressIndex.get(listener.address);
       if (sameAddress !== undefined) {
-        error(['listeners', i, 'address'], `address ${listener.address} is already used by listeners[${sameAddress}]`);
+        error(
+          ['listeners', i, 'address'],
+          `address ${listener.address} is already used by listeners[${sameAddress}]`,
+        );
       } else addressIndex.set(listener.address, i);
     }
 
     if (!clusterIndex.has(listener.cluster)) {
-      error(['listeners', i, 'cluster'], `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`);
+      error(
+        ['listeners', i, 'cluster'],
+        `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`,
+      );
     }
   });
   return problems;

@@ -11,7 +11,10 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export const name = z
   .string({ error: 'expected a name (letters, digits, "_", "." or "-")' })
-  .regex(NAME, 'names start with a letter or digit and contain only letters, digits, "_", "." or "-" (max 63)');
+  .regex(
+    NAME,
+    'names start with a letter or digit and contain only letters, digits, "_", "." or "-" (max 63)',
+  );
 
 /** A duration string with a unit: "500ms", "1s", "10m", "3h", "1m30s". */
 export const duration = z

@@ -11,7 +11,8 @@ const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 /** "500ms", "1s", "1.5s", "10m", "3h", "1m30s" → milliseconds. */
 export function parseDuration(text: string): Parsed<number> {
   const trimmed = text.trim();
-  if (trimmed === '') return { ok: false, message: 'empty duration; write e.g. "500ms", "1s", "10m" or "3h"' };
+  if (trimmed === '')
+    return { ok: false, message: 'empty duration; write e.g. "500ms", "1s", "10m" or "3h"' };
   let total = 0;
   DURATION_PART.lastIndex = 0;
   while (DURATION_PART.lastIndex < trimmed.length) {
@@ -50,7 +51,8 @@ export interface HostPort {
   port: number;
 }
 
-const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?)*\.?$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 export interface AddressOptions {
@@ -85,13 +87,17 @@ export function parseAddress(input: string | number, options: AddressOptions = {
     host = text.slice(0, colon);
     portText = text.slice(colon + 1);
     if (host.includes(':')) {
-      return { ok: false, message: `invalid address "${text}"; write IPv6 addresses in brackets, e.g. [::1]:8080` };
+      return {
+        ok: false,
+        message: `invalid address "${text}"; write IPv6 addresses in brackets, e.g. [::1]:8080`,
+      };
     }
     if (!IPV4.test(host) && !HOSTNAME.test(host)) {
       return { ok: false, message: `invalid host "${host}" in address "${text}"` };
     }
   }
-  if (!/^\d+$/.test(portText)) return { ok: false, message: `invalid port "${portText}" in address "${text}"` };
+  if (!/^\d+$/.test(portText))
+    return { ok: false, message: `invalid port "${portText}" in address "${text}"` };
   const port = Number(portText);
   const min = options.allowPortZero ? 0 : 1;
   if (port < min || port > 65535) {

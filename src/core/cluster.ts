@@ -51,7 +51,8 @@ export class Cluster {
       state.setFlag(Unavailable.Draining, d.terminating === true);
       const existing = this.current.find((e) => e.id === id);
       if (existing && existing.weight === d.weight && sameLocality(existing, d)) next.push(existing);
-      else next.push({ id, host: d.host, port: d.port, weight: d.weight, locality: { ...d.locality }, state });
+      else
+        next.push({ id, host: d.host, port: d.port, weight: d.weight, locality: { ...d.locality }, state });
     }
     if (next.length === this.current.length && next.every((e, i) => e === this.current[i])) return false;
     this.current = next;

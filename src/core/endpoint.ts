@@ -24,7 +24,10 @@ export const Unavailable = {
 
 /** Every reason at once: the normal mask a picker is asked to respect. */
 export const ALL_UNAVAILABLE_REASONS =
-  Unavailable.ActiveCheckFailed | Unavailable.OutlierEjected | Unavailable.DiscoveryNotReady | Unavailable.Draining;
+  Unavailable.ActiveCheckFailed |
+  Unavailable.OutlierEjected |
+  Unavailable.DiscoveryNotReady |
+  Unavailable.Draining;
 
 export function describeFlags(flags: number): string[] {
   const out: string[] = [];

@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# Build: compile TypeScript with dev dependencies, then keep only production ones.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+RUN npm ci --ignore-scripts
+COPY src ./src
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
+
+# Run: distroless Node (no shell, no package manager), as the non-root user.
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+COPY config/portside.yaml /etc/portside/portside.yaml
+USER nonroot
+# Admin API (metrics, dashboard); listener ports come from the config.
+EXPOSE 9901
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli/main.js"]
+CMD ["run", "-c", "/etc/portside/portside.yaml"]

@@ -1,0 +1,33 @@
+import { stringify } from 'yaml';
+import { formatProblem, loadConfigFile } from '../config/load.js';
+
+export interface ValidateOptions {
+  file: string;
+  printEffective: boolean;
+}
+
+/** `portside validate FILE`: 0 when valid (warnings allowed), 1 with every problem listed when not. */
+export async function validateCommand({ file, printEffective }: ValidateOptions): Promise<number> {
+  const { config, problems } = await loadConfigFile(file);
+  for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+  if (!config) {
+    const errors = problems.filter((p) => p.severity === 'error').length;
+    process.stderr.write(`${file}: invalid (${errors} error${errors === 1 ? '' : 's'})\n`);
+    return 1;
+  }
+  if (printEffective) {
+    process.stdout.write(`# effective config of ${file}, defaults filled in\n${stringify(config)}`);
+    return 0;
+  }
+  const endpoints = config.clusters.reduce((n, c) => n + (c.endpoints?.length ?? 0), 0);
+  const warnings = problems.length;
+  process.stdout.write(
+    `${file}: valid (${plural(config.listeners.length, 'listener')}, ${plural(config.clusters.length, 'cluster')}, ` +
+      `${plural(endpoints, 'static endpoint')}${warnings ? `, ${plural(warnings, 'warning')}` : ''})\n`,
+  );
+  return 0;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,120 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { formatAddress, parseAddress } from '../config/values.js';
+import type { ConnectionHandler } from './handler.js';
+
+/** Counters for one listener; they live as long as its socket, across config generations. */
+export class ListenerStats {
+  connectionsTotal = 0;
+  /** Connections closed because no endpoint could be used. */
+  rejectedTotal = 0;
+}
+
+/**
+ * Binds one address and owns its `net.Server`. Each accepted socket goes to the current
+ * `handler`; a reload assigns a new handler (one assignment, atomic on the event loop)
+ * without closing the socket, so there is no accept gap.
+ */
+export class Listener {
+  readonly stats = new ListenerStats();
+  /** Every handler that may still own connections accepted here (current and retired). */
+  private readonly handlers = new Set<ConnectionHandler>();
+  private readonly server: Server;
+  private current: ConnectionHandler | undefined;
+
+  constructor(
+    /** The configured name; a reload may rename a listener whose address is unchanged. */
+    public name: string,
+    /** Configured address, as normalised by the schema (`host:port`, port may be 0). */
+    readonly configuredAddress: string,
+  ) {
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+      this.stats.connectionsTotal++;
+      if (this.current) this.current.handle(socket);
+      else socket.destroy();
+    });
+  }
+
+  get handler(): ConnectionHandler | undefined {
+    return this.current;
+  }
+
+  /** Installs the next generation's handler; returns the retired one (still owning its connections). */
+  swapHandler(next: ConnectionHandler): ConnectionHandler | undefined {
+    const previous = this.current;
+    this.current = next;
+    this.handlers.add(next);
+    return previous;
+  }
+
+  /** Forget a retired handler once it owns no connection. */
+  release(handler: ConnectionHandler): void {
+    if (handler !== this.current) this.handlers.delete(handler);
+  }
+
+  get openConnections(): number {
+    let total = 0;
+    for (const h of this.handlers) total += h.openConnections;
+    return total;
+  }
+
+  bind(): Promise<void> {
+    const parsed = parseAddress(this.configuredAddress, { allowPortZero: true });
+    if (!parsed.ok) return Promise.reject(new Error(parsed.message));
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(
+          new Error(
+            `listener "${this.name}" cannot bind ${this.configuredAddress}: ${error.code ?? error.message}`,
+          ),
+        );
+      };
+      this.server.once('error', onError);
+      this.server.listen({ host: parsed.value.host, port: parsed.value.port, backlog: 1024 }, () => {
+        this.server.off('error', onError);
+        // Accept errors after bind (EMFILE...) must not crash the process.
+        this.server.on('error', () => {});
+        resolve();
+      });
+    });
+  }
+
+  /** The address actually bound (resolves port 0). */
+  get boundAddress(): string {
+    const a = this.server.address();
+    if (!a || typeof a === 'string') return this.configuredAddress;
+    return formatAddress({ host: a.address, port: a.port });
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a !== 'string' ? a.port : 0;
+  }
+
+  /** Stop accepting (the port is released at once); open connections are untouched. */
+  stopAccepting(): void {
+    if (this.server.listening) this.server.close();
+  }
+
+  /**
+   * Stop accepting, let every handler finish its connections for up to `timeoutMs`,
+   * then destroy what is left. Resolves with the number of connections cut.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    this.stopAccepting();
+    const handlers = [...this.handlers];
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const result = await Promise.race([Promise.all(handlers.map((h) => h.drain())), timedOut]);
+    clearTimeout(timer);
+    let cut = 0;
+    if (result === 'timeout') {
+      for (const h of handlers) {
+        cut += h.openConnections;
+        h.close();
+      }
+    }
+    return cut;
+  }
+}
