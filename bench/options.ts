@@ -15,6 +15,10 @@ export interface BenchOptions {
   upstream: 'auto' | 'nginx' | 'node';
   out: string | undefined;
   pin: boolean;
+  /** Directory for Portside's `--cpu-prof` profiles, or undefined. */
+  profile: string | undefined;
+  /** Another checkout (built) whose Portside runs beside this one as `portside-l4@base`, `portside-l7@base`. */
+  compare: string | undefined;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -30,7 +34,10 @@ export const USAGE = `npm run bench -- [options]
   --tools a,b         load generators: autocannon, wrk (default: both when wrk is installed)
   --upstream KIND     auto (nginx when installed), nginx or node
   --out DIR           where RESULTS.md and results/*.json go (default: bench/ of the repo)
-  --no-pin            do not pin processes to CPUs with taskset`;
+  --no-pin            do not pin processes to CPUs with taskset
+  --profile [DIR]     run Portside with --cpu-prof; profiles go to DIR (default bench/profiles);
+                      summarise with: node dist/bench/profile-summary.js FILE.cpuprofile
+  --compare DIR       also run the Portside built in checkout DIR, as portside-l4@base / portside-l7@base`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -47,8 +54,12 @@ const list = (text: string | undefined) =>
     .filter(Boolean);
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  // `--profile` may come without a directory: give it the empty string, resolved later to the default.
+  const args = argv.flatMap((arg, i) =>
+    arg === '--profile' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? [arg, ''] : [arg],
+  );
   const { values } = parseArgs({
-    args: argv,
+    args,
     options: {
       quick: { type: 'boolean' },
       duration: { type: 'string' },
@@ -62,6 +73,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       upstream: { type: 'string' },
       out: { type: 'string' },
       'no-pin': { type: 'boolean' },
+      profile: { type: 'string' },
+      compare: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -92,5 +105,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     upstream,
     out: values.out,
     pin: !values['no-pin'],
+    profile: values.profile,
+    compare: values.compare,
   };
 }

@@ -15,6 +15,8 @@ export function portsideL4Config(ports: L4Ports, upstreams: L4Ports): string {
       { name: 'web', endpoints: [address(upstreams.http)] },
       { name: 'bulk', endpoints: [address(upstreams.bulk)] },
     ],
+    // The bench stops Portside with SIGTERM; a short drain lets --cpu-prof write its profile.
+    drainTimeout: '1s',
   });
 }
 
@@ -25,5 +27,6 @@ export function portsideL7Config(port: number, upstreamPort: number): string {
       { name: 'bench-web', address: address(port), protocol: 'http', routes: [{ cluster: 'web' }] },
     ],
     clusters: [{ name: 'web', endpoints: [address(upstreamPort)] }],
+    drainTimeout: '1s',
   });
 }

@@ -4,9 +4,9 @@
  * bench/RESULTS.md and bench/results/<time>.json. See bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadTool } from './load.js';
 import { type MeasureContext, measure, type Sample } from './measure.js';
@@ -15,7 +15,7 @@ import { choosePinning, commandExists, stopAll } from './processes.js';
 import { Progress } from './progress.js';
 import { machineInfo, writeReport } from './report.js';
 import { type Scenario, selectScenarios } from './scenarios.js';
-import { TARGETS, type Target, type TargetContext } from './targets.js';
+import { portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
 import { startUpstreams } from './upstreams.js';
 
 function repoRoot(): string {
@@ -43,8 +43,16 @@ function toolsFor(scenario: Scenario, tools: LoadTool[]): (LoadTool | 'node')[] 
 
 async function startTargets(options: BenchOptions, context: TargetContext, skipped: Record<string, string>) {
   const started: Target[] = [];
-  for (const spec of TARGETS) {
-    if (options.targets && !options.targets.includes(spec.name)) continue;
+  const specs = options.compare
+    ? [...TARGETS, ...portsideTargets(resolve(options.compare), '@base')]
+    : TARGETS;
+  for (const spec of specs) {
+    if (
+      options.targets &&
+      !options.targets.some((name) => spec.name === name || spec.name === `${name}@base`)
+    ) {
+      continue;
+    }
     const reason = spec.unavailable(context);
     if (reason) {
       skipped[spec.name] = reason;
@@ -78,7 +86,14 @@ async function main(): Promise<number> {
   const samples: Sample[] = [];
   try {
     const upstreams = await startUpstreams(dir, pinning, options.upstream);
-    const targets = await startTargets(options, { dir, repoRoot: root, pinning, upstreams }, skipped);
+    const profileDir =
+      options.profile === undefined ? undefined : resolve(options.profile || join(root, 'bench', 'profiles'));
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const targets = await startTargets(
+      options,
+      { dir, repoRoot: root, pinning, upstreams, profileDir },
+      skipped,
+    );
     for (const [name, reason] of Object.entries(skipped)) console.error(`skipping ${name}: ${reason}`);
     const context: MeasureContext = { pinning, dir, ...options };
     const plan = scenarios.map((s) => ({
@@ -109,6 +124,9 @@ async function main(): Promise<number> {
       }
     }
     progress.finish();
+    // Stop the proxies before reporting so that --cpu-prof profiles are written.
+    await stopAll();
+    if (profileDir) console.error(`Portside CPU profiles in ${profileDir}`);
     const written = writeReport({
       out: options.out ?? join(root, 'bench'),
       machine: { ...machine, upstream: upstreams.kind, tools },

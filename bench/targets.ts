@@ -47,6 +47,8 @@ export interface TargetContext {
   repoRoot: string;
   pinning: Pinning;
   upstreams: Upstreams;
+  /** When set, Portside runs with `--cpu-prof` and writes its profile here on exit. */
+  profileDir: string | undefined;
 }
 
 export interface TargetSpec {
@@ -59,6 +61,14 @@ export interface TargetSpec {
 
 const upstreamL4 = (u: Upstreams): L4Ports => ({ http: u.httpPort, bulk: u.bulkPort });
 const portsideCli = (root: string) => join(root, 'dist', 'src', 'cli', 'main.js');
+
+/** `node [--cpu-prof …] ROOT/dist/src/cli/main.js run -c FILE --log-level warn` */
+function portsideArgs(context: TargetContext, root: string, configFile: string, name: string): string[] {
+  const profile = context.profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, name)}`]
+    : [];
+  return [...profile, portsideCli(root), 'run', '-c', configFile, '--log-level', 'warn'];
+}
 
 async function l4Ports(): Promise<L4Ports> {
   return { http: await freePort(), bulk: await freePort() };
@@ -103,8 +113,45 @@ export function checkGet(name: string, port: number): Promise<void> {
 }
 
 const needs = (command: string) => () => (commandExists(command) ? undefined : `${command} is not installed`);
-const needsPortside = ({ repoRoot }: TargetContext) =>
-  existsSync(portsideCli(repoRoot)) ? undefined : 'dist/src/cli/main.js missing (npm run build)';
+
+/**
+ * Portside L4 and L7, run as the real CLI of the checkout at `root` (this one by default).
+ * `--compare DIR` adds a second pair, `portside-l4@base`…, built from another checkout, so an
+ * optimisation is measured against its baseline in the same interleaved run.
+ */
+export function portsideTargets(root?: string, suffix = ''): TargetSpec[] {
+  const cli = (context: TargetContext) => root ?? context.repoRoot;
+  const unavailable = (context: TargetContext) =>
+    existsSync(portsideCli(cli(context)))
+      ? undefined
+      : `${portsideCli(cli(context))} missing (npm run build)`;
+  return [
+    {
+      name: `portside-l4${suffix}`,
+      layers: ['l4'],
+      unavailable,
+      async start(context) {
+        const ports = await l4Ports();
+        const file = join(context.dir, `${this.name}.yaml`);
+        writeFileSync(file, portsideL4Config(ports, upstreamL4(context.upstreams)));
+        const args = portsideArgs(context, cli(context), file, this.name);
+        return launch(this, { httpPort: ports.http, bulkPort: ports.bulk }, process.execPath, args, context);
+      },
+    },
+    {
+      name: `portside-l7${suffix}`,
+      layers: ['l7'],
+      unavailable,
+      async start(context) {
+        const port = await freePort();
+        const file = join(context.dir, `${this.name}.yaml`);
+        writeFileSync(file, portsideL7Config(port, context.upstreams.httpPort));
+        const args = portsideArgs(context, cli(context), file, this.name);
+        return launch(this, { httpPort: port }, process.execPath, args, context);
+      },
+    },
+  ];
+}
 
 function httpProxyTarget(name: string, mode: 'naive' | 'keepalive'): TargetSpec {
   return {
@@ -132,30 +179,7 @@ export const TARGETS: TargetSpec[] = [
       bulkPort: upstreams.bulkPort,
     }),
   },
-  {
-    name: 'portside-l4',
-    layers: ['l4'],
-    unavailable: needsPortside,
-    async start(context) {
-      const ports = await l4Ports();
-      const file = join(context.dir, 'portside-l4.yaml');
-      writeFileSync(file, portsideL4Config(ports, upstreamL4(context.upstreams)));
-      const args = [portsideCli(context.repoRoot), 'run', '-c', file, '--log-level', 'warn'];
-      return launch(this, { httpPort: ports.http, bulkPort: ports.bulk }, process.execPath, args, context);
-    },
-  },
-  {
-    name: 'portside-l7',
-    layers: ['l7'],
-    unavailable: needsPortside,
-    async start(context) {
-      const port = await freePort();
-      const file = join(context.dir, 'portside-l7.yaml');
-      writeFileSync(file, portsideL7Config(port, context.upstreams.httpPort));
-      const args = [portsideCli(context.repoRoot), 'run', '-c', file, '--log-level', 'warn'];
-      return launch(this, { httpPort: port }, process.execPath, args, context);
-    },
-  },
+  ...portsideTargets(),
   {
     name: 'nginx',
     layers: ['l7'],
