@@ -1,7 +1,7 @@
 /** One measured run: a scenario against a target with one load tool, plus the proxy's RSS. */
 import { holdConnections, type LoadTool, runBulk, runHttp } from './load.js';
 import type { BulkResult, HttpJob, HttpResult } from './load-types.js';
-import { type Pinning, rssBytes } from './processes.js';
+import { cpuSeconds, type Pinning, rssBytes } from './processes.js';
 import type { HttpLoad, Scenario } from './scenarios.js';
 import type { Target } from './targets.js';
 
@@ -26,6 +26,8 @@ export interface Sample {
   memory?: MemorySample;
   /** Peak RSS of the proxy process during the run. */
   rssMaxBytes?: number;
+  /** CPU seconds (user + system) the proxy process used during the run. */
+  cpuSeconds?: number;
   error?: string;
 }
 
@@ -66,6 +68,7 @@ export async function measure(
   const sample: Sample = { scenario: scenario.name, target: target.name, tool, run };
   const pid = target.process?.child.pid;
   const rssBefore = pid === undefined ? 0 : rssBytes(pid);
+  const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
   const stopWatching = watchRss(pid);
   try {
     if (scenario.kind === 'bulk') {
@@ -78,6 +81,7 @@ export async function measure(
     sample.error = (error as Error).message;
   }
   sample.rssMaxBytes = stopWatching();
+  if (pid !== undefined) sample.cpuSeconds = cpuSeconds(pid) - cpuBefore;
   if (scenario.kind === 'memory' && pid !== undefined && !sample.error) {
     sample.memory = await measureHeld(pid, target.httpPort, rssBefore, sample.rssMaxBytes!, context);
   }

@@ -172,19 +172,44 @@ export async function waitForPort(started: Started, port: number, timeoutMs = 15
   throw new Error(`${started.name} did not listen on ${port} within ${timeoutMs} ms:\n${started.output()}`);
 }
 
-/** Resident memory of a process and all its descendants (nginx master + worker), in bytes. */
-export function rssBytes(pid: number): number {
-  let total = 0;
+/** A process and all its descendants (nginx master + worker). */
+function processTree(pid: number): number[] {
+  const pids: number[] = [];
   const pending = [pid];
   while (pending.length > 0) {
     const current = pending.pop()!;
-    const status = readIfExists(`/proc/${current}/status`);
-    const match = status && /^VmRSS:\s+(\d+) kB/m.exec(status);
-    if (match) total += Number(match[1]) * 1024;
+    pids.push(current);
     const children = readIfExists(`/proc/${current}/task/${current}/children`);
     if (children) pending.push(...children.trim().split(/\s+/).filter(Boolean).map(Number));
   }
+  return pids;
+}
+
+/** Resident memory of a process tree, in bytes. */
+export function rssBytes(pid: number): number {
+  let total = 0;
+  for (const current of processTree(pid)) {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readIfExists(`/proc/${current}/status`) ?? '');
+    if (match) total += Number(match[1]) * 1024;
+  }
   return total;
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/**
+ * CPU time (user + system) a process tree has used, in seconds. CPU per request is steadier
+ * than requests per second on a machine shared with other work.
+ */
+export function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const current of processTree(pid)) {
+    const stat = readIfExists(`/proc/${current}/stat`);
+    if (!stat) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / CLOCK_TICKS;
 }
 
 function readIfExists(path: string): string | undefined {

@@ -78,8 +78,8 @@ function cell(s: Spread | undefined, format: (n: number) => string, scale = 1): 
 
 function httpTable(rows: Row[], direct: (tool: string) => Row | undefined): string[] {
   const lines = [
-    '| target | tool | req/s median (min–max) | p50 ms | p99 ms | added p50 / p99 ms | errors | peak RSS MB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| target | tool | req/s median (min–max) | p50 ms | p99 ms | added p50 / p99 ms | proxy CPU µs/req | errors | peak RSS MB |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
     const base = direct(r.tool);
@@ -89,16 +89,21 @@ function httpTable(rows: Row[], direct: (tool: string) => Row | undefined): stri
         : `${(r.p50Ms.median - base.p50Ms.median).toFixed(2)} / ${(r.p99Ms.median - base.p99Ms.median).toFixed(2)}`;
     const errors = r.errors + (r.failedRuns ? ` (${r.failedRuns} runs failed)` : '');
     lines.push(
-      `| ${r.target} | ${r.tool} | ${cell(r.reqPerSec, int)} | ${cell(r.p50Ms, fixed(2))} | ${cell(r.p99Ms, fixed(2))} | ${added} | ${errors} | ${cell(r.rssPeakBytes, fixed(0), MB)} |`,
+      `| ${r.target} | ${r.tool} | ${cell(r.reqPerSec, int)} | ${cell(r.p50Ms, fixed(2))} | ${cell(r.p99Ms, fixed(2))} | ${added} | ${cell(r.cpuUsPerRequest, fixed(1))} | ${errors} | ${cell(r.rssPeakBytes, fixed(0), MB)} |`,
     );
   }
   return lines;
 }
 
 function bulkTable(rows: Row[]): string[] {
-  const lines = ['| target | MB/s median (min–max) | peak RSS MB |', '| --- | --- | --- |'];
-  for (const r of rows)
-    lines.push(`| ${r.target} | ${cell(r.mbPerSec, int)} | ${cell(r.rssPeakBytes, fixed(0), MB)} |`);
+  const lines = [
+    '| target | MB/s median (min–max) | proxy CPU ms/MB | peak RSS MB |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const r of rows) {
+    const cpu = cell(r.cpuMsPerMb, fixed(2));
+    lines.push(`| ${r.target} | ${cell(r.mbPerSec, int)} | ${cpu} | ${cell(r.rssPeakBytes, fixed(0), MB)} |`);
+  }
   return lines;
 }
 

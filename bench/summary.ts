@@ -14,6 +14,9 @@ export interface Row {
   p99Ms?: Spread;
   mbPerSec?: Spread;
   rssPeakBytes?: Spread;
+  /** Proxy CPU per request (µs) or per MB moved (ms). */
+  cpuUsPerRequest?: Spread;
+  cpuMsPerMb?: Spread;
   rssIdleBytes?: Spread;
   rssUnderLoadBytes?: Spread;
   perConnectionBytes?: Spread;
@@ -41,6 +44,12 @@ export function summarise(samples: Sample[]): Row[] {
       p99Ms: pick((s) => s.http?.p99Ms),
       mbPerSec: pick((s) => s.bulk?.mbPerSec),
       rssPeakBytes: pick((s) => s.rssMaxBytes),
+      cpuUsPerRequest: pick((s) =>
+        s.cpuSeconds !== undefined && s.http ? (s.cpuSeconds * 1e6) / s.http.requests : undefined,
+      ),
+      cpuMsPerMb: pick((s) =>
+        s.cpuSeconds !== undefined && s.bulk ? (s.cpuSeconds * 1e3) / (s.bulk.bytes / 1e6) : undefined,
+      ),
       rssIdleBytes: pick((s) => s.memory?.rssIdleBytes),
       rssUnderLoadBytes: pick((s) => s.memory?.rssUnderLoadBytes),
       perConnectionBytes: pick((s) => s.memory?.perConnectionBytes),
