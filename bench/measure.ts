@@ -6,7 +6,7 @@ import type { HttpLoad, Scenario } from './scenarios.js';
 import type { Target } from './targets.js';
 
 export interface MemorySample {
-  /** Before this run's load (after the earlier scenarios, so not a fresh process). */
+  /** Before this run (after the earlier scenarios, so not a fresh process). */
   rssIdleBytes: number;
   /** Peak during the load. */
   rssUnderLoadBytes: number;
@@ -68,6 +68,12 @@ export async function measure(
   const sample: Sample = { scenario: scenario.name, target: target.name, tool, run };
   const pid = target.process?.child.pid;
   const rssBefore = pid === undefined ? 0 : rssBytes(pid);
+  // Held connections first, while the process is quiet: after a load run its RSS moves with
+  // garbage collection by more than 1,000 idle connections cost.
+  const held =
+    scenario.kind === 'memory' && pid !== undefined
+      ? await measureHeld(pid, target.httpPort, context)
+      : undefined;
   const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
   const stopWatching = watchRss(pid);
   try {
@@ -82,26 +88,21 @@ export async function measure(
   }
   sample.rssMaxBytes = stopWatching();
   if (pid !== undefined) sample.cpuSeconds = cpuSeconds(pid) - cpuBefore;
-  if (scenario.kind === 'memory' && pid !== undefined && !sample.error) {
-    sample.memory = await measureHeld(pid, target.httpPort, rssBefore, sample.rssMaxBytes!, context);
-  }
+  if (held && !sample.error)
+    sample.memory = { rssIdleBytes: rssBefore, rssUnderLoadBytes: sample.rssMaxBytes!, ...held };
   return sample;
 }
 
 async function measureHeld(
   pid: number,
   port: number,
-  rssIdleBytes: number,
-  rssUnderLoadBytes: number,
   context: MeasureContext,
-): Promise<MemorySample> {
+): Promise<Pick<MemorySample, 'held' | 'heldFailed' | 'perConnectionBytes'>> {
   const before = rssBytes(pid);
   const held = await holdConnections(port, context.hold, context.pinning);
   const after = rssBytes(pid);
   await held.release();
   return {
-    rssIdleBytes,
-    rssUnderLoadBytes,
     held: held.open,
     heldFailed: held.failed,
     perConnectionBytes: held.open > 0 ? (after - before) / held.open : Number.NaN,

@@ -109,7 +109,7 @@ function bulkTable(rows: Row[]): string[] {
 
 function memoryTable(rows: Row[], fresh: Record<string, number | undefined>, hold: number): string[] {
   const lines = [
-    `| target | RSS fresh MB | RSS idle after load MB | RSS under 50-conn load MB | per open connection KiB (${hold} held) |`,
+    `| target | RSS fresh MB | RSS idle at scenario start MB | RSS under 50-conn load MB | per open connection KiB (${hold} held) |`,
     '| --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
