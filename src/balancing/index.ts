@@ -1,8 +1,5 @@
-import type { ClusterConfig } from '../config/schema.js';
-import type { Picker } from './picker.js';
-import { RoundRobinPicker } from './round-robin.js';
-
-/** The picker for a cluster's `balancing` config. */
-export function createPicker(_balancing: ClusterConfig['balancing']): Picker {
-  return new RoundRobinPicker();
-}
+/** What the rest of Portside uses from balancing: build a cluster's picker and its observers. */
+export { AffinityRegistry } from './affinity.js';
+export { resolveSelfLocality } from './locality.js';
+export type { PickContext, Picker } from './picker.js';
+export { balancingObservers, createPicker, type PickerDependencies } from './registry.js';

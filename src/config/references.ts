@@ -4,6 +4,7 @@
  */
 import type { Config } from './schema.js';
 import type { PathSegment } from './load.js';
+import { checkBalancing } from './balancing-checks.js';
 
 export interface ReferenceProblem {
   path: PathSegment[];
@@ -56,6 +57,7 @@ export function checkReferences(config: Config): ReferenceProblem[] {
       );
     }
   });
+  problems.push(...checkBalancing(config));
   return problems;
 }
 

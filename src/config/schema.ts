@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
+import { balancingSchema, selfLocality } from './balancing-schema.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -51,14 +52,12 @@ export const endpoint = z.preprocess(
   }),
 );
 
-export const balancing = z.strictObject({
-  policy: z.enum(['round_robin', 'rr']).default('round_robin'),
-});
+export const balancing = balancingSchema(duration);
 
 export const cluster = z.strictObject({
   name,
   endpoints: z.array(endpoint).optional(),
-  balancing: balancing.default({ policy: 'round_robin' }),
+  balancing: balancing.default({ policy: 'round_robin', locality: 'any', slowStart: '0s' }),
 });
 
 export const tcpListener = z.strictObject({
@@ -77,6 +76,8 @@ export const listener = tcpListener;
 export const config = z.strictObject({
   listeners: z.array(listener).default([]),
   clusters: z.array(cluster).default([]),
+  /** This node's name and zone, for `balancing.locality`; default from NODE_NAME / ZONE. */
+  node: selfLocality,
   /** On SIGTERM (or a listener's removal), how long open connections may take to finish. */
   drainTimeout: duration.default('30s'),
 });
@@ -86,3 +87,4 @@ export type ClusterConfig = z.output<typeof cluster>;
 export type ListenerConfig = z.output<typeof listener>;
 export type TcpListenerConfig = z.output<typeof tcpListener>;
 export type EndpointConfig = z.output<typeof endpoint>;
+export type BalancingConfig = z.output<typeof balancing>;

@@ -41,11 +41,23 @@ export interface Locality {
   readonly zone?: string;
 }
 
+/**
+ * Told when an endpoint's `active` count changes, so a least-loaded picker can keep its
+ * endpoints ordered by load instead of scanning them on every pick.
+ */
+export interface ActiveWatcher {
+  activeChanged(state: EndpointState): void;
+}
+
 export class EndpointState {
   /** Bit set of `Unavailable` reasons; 0 means available. */
   flags = 0;
-  /** Open connections (L4) or in-flight requests (L7) right now. */
-  active = 0;
+  #active = 0;
+  /**
+   * Weak so that a picker from a replaced config generation can be collected; a state
+   * outlives generations and would otherwise keep every old picker alive.
+   */
+  #watchers: WeakRef<ActiveWatcher>[] = [];
   connectionsTotal = 0;
   requestsTotal = 0;
   /** Connect failures, resets and (L7) 5xx answers. */
@@ -55,9 +67,46 @@ export class EndpointState {
   lastError: string | undefined = undefined;
   /** When this endpoint was first seen or last became available (for slow start). */
   availableSince: number;
+  /**
+   * Latency EWMA in milliseconds (0 = no sample yet), written by the balancing latency
+   * observer for `least_request` with `latencyAware`.
+   */
+  latencyEwmaMs = 0;
+  latencyUpdatedAt = 0;
 
   constructor(now = Date.now()) {
     this.availableSince = now;
+  }
+
+  /** Open connections (L4) or in-flight requests (L7) right now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  set active(value: number) {
+    this.#active = value;
+    const watchers = this.#watchers;
+    for (let i = 0; i < watchers.length; i++) {
+      const watcher = watchers[i]!.deref();
+      if (watcher) watcher.activeChanged(this);
+      else watchers.splice(i--, 1);
+    }
+  }
+
+  watchActive(watcher: ActiveWatcher): void {
+    this.#watchers.push(new WeakRef(watcher));
+  }
+
+  unwatchActive(watcher: ActiveWatcher): void {
+    this.#watchers = this.#watchers.filter((ref) => {
+      const current = ref.deref();
+      return current !== undefined && current !== watcher;
+    });
+  }
+
+  /** `active` is an accessor, so it is added back for JSON (admin API, logs). */
+  toJSON(): object {
+    return { ...this, active: this.#active };
   }
 
   setFlag(bit: number, on: boolean, now = Date.now()): boolean {

@@ -2,6 +2,7 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import { Listener } from '../listeners/listener.js';
+import { AffinityRegistry } from '../balancing/index.js';
 import { EndpointStateRegistry } from './endpoint.js';
 import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
@@ -19,6 +20,7 @@ function listenerKey(listener: ListenerConfig): string {
  */
 export class ProxyServer {
   readonly states = new EndpointStateRegistry();
+  readonly affinity = new AffinityRegistry();
   readonly events = new ProxyEvents();
   private readonly listeners = new Map<string, Listener>();
   private runtime: Runtime | undefined;
@@ -49,6 +51,7 @@ export class ProxyServer {
     const next = new Runtime(config, this.version + 1, {
       logger: this.log,
       states: this.states,
+      affinity: this.affinity,
       events: this.events,
     });
     next.start();
@@ -90,6 +93,7 @@ export class ProxyServer {
     for (const [key, listener] of bound) this.listeners.set(key, listener);
     this.runtime = next;
     previous?.stop();
+    this.affinity.retainOnly(config.clusters.filter((c) => c.balancing.affinity).map((c) => c.name));
 
     const drainMs = ms(config.drainTimeout);
     for (const listener of retiring) {

@@ -1,4 +1,9 @@
-import { createPicker } from '../balancing/index.js';
+import {
+  type AffinityRegistry,
+  balancingObservers,
+  createPicker,
+  resolveSelfLocality,
+} from '../balancing/index.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { createDiscoverySource } from '../discovery/index.js';
@@ -15,6 +20,8 @@ import type { Logger } from './log.js';
 export interface RuntimeDeps {
   logger: Logger;
   states: EndpointStateRegistry;
+  /** Session-affinity bindings by cluster name: clients keep their endpoint across reloads. */
+  affinity: AffinityRegistry;
   events: ProxyEvents;
 }
 
@@ -34,8 +41,12 @@ export class Runtime {
     readonly deps: RuntimeDeps,
   ) {
     this.log = deps.logger;
+    const self = resolveSelfLocality(config.node);
     for (const c of config.clusters) {
-      this.clusters.set(c.name, new Cluster(c.name, createPicker(c.balancing), deps.states));
+      const picker = createPicker(c.balancing, { cluster: c.name, affinity: deps.affinity, self });
+      const cluster = new Cluster(c.name, picker, deps.states);
+      cluster.observers.push(...balancingObservers(c.balancing));
+      this.clusters.set(c.name, cluster);
       this.sources.set(c.name, createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }) }));
     }
   }

@@ -69,7 +69,7 @@ export class Listener {
         );
       };
       this.server.once('error', onError);
-      this.server.listen({ host: parsed.value.host, port: parsed.value.port, backlog: 1024 }, () => {
+      this.server.listen({ host: parsed.value.host, port: parsed.value.port, backlog: 4096 }, () => {
         this.server.off('error', onError);
         // Accept errors after bind (EMFILE...) must not crash the process.
         this.server.on('error', () => {});

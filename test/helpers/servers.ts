@@ -23,7 +23,8 @@ export async function startTcpServer(onConnection: (socket: Socket) => void, por
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    // A deep accept queue: tests open up to 1,000 connections at once.
+    server.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => resolve());
   });
   result.server = server;
   result.port = (server.address() as { port: number }).port;

@@ -18,7 +18,7 @@ function tcpConfig(endpoints: number[], extra = ''): string {
   - name: l4
     address: 127.0.0.1:0
     cluster: up
-    connectTimeout: 500ms
+    connectTimeout: 3s
 ${extra}
 clusters:
   - name: up

@@ -1,0 +1,93 @@
+/**
+ * Builds a cluster's picker from its `balancing` config: the policy (by name or alias),
+ * wrapped in slow start, locality and session affinity when configured.
+ */
+import type { OutcomeObserver } from '../core/cluster.js';
+import type { Locality } from '../core/endpoint.js';
+import { ms } from '../config/values.js';
+import { type AffinityRegistry, AffinityPicker } from './affinity.js';
+import { parseHashKey } from './hash-key.js';
+import { LatencyObserver } from './latency.js';
+import { LeastConnectionsPicker } from './least-connections.js';
+import { LeastRequestPicker } from './least-request.js';
+import { LocalityPicker, type LocalityMode } from './locality.js';
+import { NeverQueuePicker } from './never-queue.js';
+import type { Picker } from './picker.js';
+import { canonicalPolicy, type PolicyName } from './policies.js';
+import { RandomPicker } from './random.js';
+import type { Random } from './random-usable.js';
+import { RoundRobinPicker } from './round-robin.js';
+import { ShortestExpectedDelayPicker } from './shortest-expected-delay.js';
+import { SlowStartPicker } from './slow-start.js';
+import { SourceHashPicker } from './source-hash.js';
+import { WeightedRandomPicker } from './weighted-random.js';
+
+/** The `balancing` section after schema validation (see src/config/balancing-schema.ts). */
+export interface BalancingOptions {
+  policy: string;
+  key?: string | undefined;
+  latencyAware?: boolean | undefined;
+  affinity?: { clientIp: { timeout: string } } | undefined;
+  locality?: LocalityMode | undefined;
+  slowStart?: string | undefined;
+}
+
+export interface PickerDependencies {
+  /** The cluster's name: affinity tables are kept per cluster across reloads. */
+  cluster: string;
+  /** The process-wide affinity registry; required when `affinity` is configured. */
+  affinity?: AffinityRegistry;
+  /** Portside's own node and zone (`resolveSelfLocality`). */
+  self?: Locality;
+  random?: Random;
+}
+
+type PolicyFactory = (options: BalancingOptions, random: Random) => Picker;
+
+const FACTORIES: Record<PolicyName, PolicyFactory> = {
+  round_robin: () => new RoundRobinPicker(),
+  weighted_round_robin: () => new RoundRobinPicker(),
+  random: (_, random) => new RandomPicker(random),
+  weighted_random: (_, random) => new WeightedRandomPicker(random),
+  least_connections: () => new LeastConnectionsPicker(),
+  least_request: (options, random) =>
+    new LeastRequestPicker({ latencyAware: options.latencyAware ?? false, random }),
+  source_hash: (options, random) => {
+    const key = parseHashKey(options.key ?? 'client_ip');
+    if (typeof key === 'string') throw new Error(`balancing.key: ${key}`);
+    return new SourceHashPicker(key, random);
+  },
+  shortest_expected_delay: () => new ShortestExpectedDelayPicker(),
+  never_queue: () => new NeverQueuePicker(),
+};
+
+export function policyOf(options: BalancingOptions): PolicyName {
+  const policy = canonicalPolicy(options.policy);
+  if (!policy) throw new Error(`unknown balancing policy "${options.policy}"`);
+  return policy;
+}
+
+export function createPicker(options: BalancingOptions, dependencies: PickerDependencies): Picker {
+  const random = dependencies.random ?? Math.random;
+  const factory = FACTORIES[policyOf(options)];
+  const slowStartMs = options.slowStart ? ms(options.slowStart) : 0;
+  // Locality builds one policy instance per tier, so the policy (plus slow start) is a factory.
+  const newPolicy = (): Picker => {
+    const picker = factory(options, random);
+    return slowStartMs > 0 ? new SlowStartPicker(picker, slowStartMs, random) : picker;
+  };
+  const locality = options.locality ?? 'any';
+  let picker =
+    locality === 'any' ? newPolicy() : new LocalityPicker(locality, dependencies.self ?? {}, newPolicy);
+  if (options.affinity) {
+    if (!dependencies.affinity) throw new Error('balancing.affinity needs an AffinityRegistry');
+    const table = dependencies.affinity.tableFor(dependencies.cluster);
+    picker = new AffinityPicker(picker, table, ms(options.affinity.clientIp.timeout));
+  }
+  return picker;
+}
+
+/** Observers the runtime attaches to the cluster (`cluster.observers.push(...)`) for this policy. */
+export function balancingObservers(options: BalancingOptions): OutcomeObserver[] {
+  return policyOf(options) === 'least_request' && options.latencyAware ? [new LatencyObserver()] : [];
+}
