@@ -30,7 +30,7 @@ export const USAGE = `npm run bench -- [options]
   --hold N            idle connections opened for the memory-per-connection figure (default 1000)
   --only a,b          scenarios whose name starts with a or b (e.g. l7-small, l4, memory)
   --targets a,b       only these targets (direct, portside-l4, portside-l7, nginx, nginx-stream,
-                      haproxy, haproxy-tcp, http-proxy, http-proxy-ka)
+                      haproxy, haproxy-tcp, http-proxy, http-proxy-ka, undici-floor)
   --tools a,b         load generators: autocannon, wrk (default: both when wrk is installed)
   --upstream KIND     auto (nginx when installed), nginx or node
   --out DIR           where RESULTS.md and results/*.json go (default: bench/ of the repo)

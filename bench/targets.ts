@@ -233,4 +233,15 @@ export const TARGETS: TargetSpec[] = [
   },
   httpProxyTarget('http-proxy', 'naive'),
   httpProxyTarget('http-proxy-ka', 'keepalive'),
+  {
+    name: 'undici-floor',
+    layers: ['l7'],
+    unavailable: () => undefined,
+    async start(context) {
+      const port = await freePort();
+      const [node, args] = benchScript('undici-proxy-server');
+      const target = `http://127.0.0.1:${context.upstreams.httpPort}`;
+      return launch(this, { httpPort: port }, node, [...args, String(port), target], context);
+    },
+  },
 ];
