@@ -19,6 +19,8 @@ export interface BenchOptions {
   profile: string | undefined;
   /** Another checkout (built) whose Portside runs beside this one as `portside-l4@base`, `portside-l7@base`. */
   compare: string | undefined;
+  /** An earlier run's raw JSON whose scenarios not run this time are reported alongside. */
+  merge: string | undefined;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -37,7 +39,9 @@ export const USAGE = `npm run bench -- [options]
   --no-pin            do not pin processes to CPUs with taskset
   --profile [DIR]     run Portside with --cpu-prof; profiles go to DIR (default bench/profiles);
                       summarise with: node dist/bench/profile-summary.js FILE.cpuprofile
-  --compare DIR       also run the Portside built in checkout DIR, as portside-l4@base / portside-l7@base`;
+  --compare DIR       also run the Portside built in checkout DIR, as portside-l4@base / portside-l7@base
+  --merge FILE        report, beside this run, the scenarios of an earlier run's results/*.json
+                      that this run did not measure (each scenario still comes from one run)`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -75,6 +79,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'no-pin': { type: 'boolean' },
       profile: { type: 'string' },
       compare: { type: 'string' },
+      merge: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -107,5 +112,6 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     pin: !values['no-pin'],
     profile: values.profile,
     compare: values.compare,
+    merge: values.merge,
   };
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Sample } from './measure.js';
 import type { BenchOptions } from './options.js';
 import { commandExists, commandVersion, type Pinning } from './processes.js';
@@ -62,6 +62,36 @@ export interface Report {
   targets: { name: string; rssFreshBytes: number | undefined }[];
   skipped: Record<string, string>;
   samples: Sample[];
+  /** Earlier runs whose scenarios are included (see `--merge`). */
+  merged?: { file: string; date: string; loadAverageAtStart: number[]; runs: string; scenarios: string[] }[];
+}
+
+/** Adds the scenarios of an earlier run's JSON that `current` did not measure. */
+export function mergeReports(current: Report, file: string): Report {
+  const earlier = JSON.parse(readFileSync(file, 'utf8')) as Report;
+  const measured = new Set(current.samples.map((s) => s.scenario));
+  const samples = earlier.samples.filter((s) => !measured.has(s.scenario));
+  const known = new Set(current.targets.map((t) => t.name));
+  const targets = [...current.targets, ...earlier.targets.filter((t) => !known.has(t.name))];
+  const skipped = Object.entries({ ...earlier.skipped, ...current.skipped }).filter(
+    ([name]) => !targets.some((t) => t.name === name),
+  );
+  return {
+    ...current,
+    samples: [...current.samples, ...samples],
+    targets,
+    skipped: Object.fromEntries(skipped),
+    merged: [
+      ...(current.merged ?? []),
+      {
+        file: basename(file),
+        date: earlier.machine.date,
+        loadAverageAtStart: earlier.machine.loadAverageAtStart,
+        runs: `${earlier.options.runs} run(s) of ${earlier.options.durationSec} s`,
+        scenarios: [...new Set(samples.map((s) => s.scenario))],
+      },
+    ],
+  };
 }
 
 const START = '<!-- bench:results:start -->';
@@ -146,8 +176,15 @@ export function renderMarkdown(report: Report): string {
     `- Versions: Node ${m.node}; ${m.nginx ?? 'nginx not installed'}; ${m.haproxy ?? 'HAProxy not installed'}; ${m.wrk ?? 'wrk not installed'}; autocannon ${m.autocannon}; Portside ${m.portside ?? '?'}`,
     `- Upstream: ${m.upstream}; load: ${m.tools.join(' + ')}; ${o.runs} interleaved run(s) of ${o.durationSec} s per configuration after ${o.warmupSec} s warm-up`,
   ];
-  for (const [name, reason] of Object.entries(report.skipped))
+  for (const earlier of report.merged ?? []) {
+    const load = earlier.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ');
+    out.push(
+      `- From an earlier run (${earlier.date}, load average ${load}, ${earlier.runs}, ${earlier.file}): ${earlier.scenarios.join(', ')}`,
+    );
+  }
+  for (const [name, reason] of Object.entries(report.skipped)) {
     out.push(`- Not measured: ${name} (${reason})`);
+  }
   for (const scenario of SCENARIOS) {
     const group = rows.filter((r) => r.scenario === scenario.name);
     if (group.length === 0) continue;

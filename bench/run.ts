@@ -13,7 +13,7 @@ import { type MeasureContext, measure, type Sample } from './measure.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
 import { choosePinning, commandExists, stopAll } from './processes.js';
 import { Progress } from './progress.js';
-import { machineInfo, writeReport } from './report.js';
+import { machineInfo, mergeReports, writeReport } from './report.js';
 import { type Scenario, selectScenarios } from './scenarios.js';
 import { portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
 import { startUpstreams } from './upstreams.js';
@@ -127,14 +127,15 @@ async function main(): Promise<number> {
     // Stop the proxies before reporting so that --cpu-prof profiles are written.
     await stopAll();
     if (profileDir) console.error(`Portside CPU profiles in ${profileDir}`);
-    const written = writeReport({
+    const report = {
       out: options.out ?? join(root, 'bench'),
       machine: { ...machine, upstream: upstreams.kind, tools },
       options,
       targets: targets.map((t) => ({ name: t.name, rssFreshBytes: t.rssFresh })),
       skipped,
       samples,
-    });
+    };
+    const written = writeReport(options.merge ? mergeReports(report, options.merge) : report);
     console.error(`wrote ${written.markdown} and ${written.json}`);
     return samples.some((s) => s.error) ? 1 : 0;
   } finally {
