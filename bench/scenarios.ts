@@ -76,6 +76,13 @@ export const SCENARIOS: Scenario[] = [
     layer: 'l4',
     load: small(1000),
   },
+  {
+    name: 'l4-newconn',
+    title: 'L4 new connection per request, 10 connections',
+    kind: 'http',
+    layer: 'l4',
+    load: small(10, { newConnection: true }),
+  },
   { name: 'l4-bulk', title: 'L4 bulk throughput, one connection', kind: 'bulk', layer: 'l4' },
   { name: 'memory', title: 'Memory (RSS)', kind: 'memory', load: small(50), hold: 1000 },
 ];
