@@ -11,6 +11,16 @@ export interface HealthTransition {
   at: number;
 }
 
+/** A cluster entered or left panic mode (too few endpoints available: balance across all). */
+export interface PanicTransition {
+  cluster: string;
+  panic: boolean;
+  available: number;
+  total: number;
+  thresholdPercent: number;
+  at: number;
+}
+
 export interface ReloadResult {
   ok: boolean;
   version: number;
@@ -23,5 +33,6 @@ export interface ReloadResult {
 /** Process-wide notifications that the admin API and metrics subscribe to. */
 export class ProxyEvents extends EventEmitter<{
   health: [HealthTransition];
+  panic: [PanicTransition];
   reload: [ReloadResult];
 }> {}

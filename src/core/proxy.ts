@@ -3,6 +3,7 @@ import { ms } from '../config/values.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import { Listener } from '../listeners/listener.js';
 import { AffinityRegistry } from '../balancing/index.js';
+import { HealthRegistry } from '../health/registry.js';
 import { EndpointStateRegistry } from './endpoint.js';
 import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
@@ -21,6 +22,7 @@ function listenerKey(listener: ListenerConfig): string {
 export class ProxyServer {
   readonly states = new EndpointStateRegistry();
   readonly affinity = new AffinityRegistry();
+  readonly health = new HealthRegistry();
   readonly events = new ProxyEvents();
   private readonly listeners = new Map<string, Listener>();
   private runtime: Runtime | undefined;
@@ -52,6 +54,7 @@ export class ProxyServer {
       logger: this.log,
       states: this.states,
       affinity: this.affinity,
+      health: this.health,
       events: this.events,
     });
     next.start();

@@ -6,8 +6,11 @@ import {
 } from '../balancing/index.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
-import { createDiscoverySource } from '../discovery/index.js';
+import { createDiscoverySource, processKubernetesWatches } from '../discovery/index.js';
 import type { DiscoverySource } from '../discovery/source.js';
+import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
+import type { HealthRegistry } from '../health/registry.js';
+import { HttpProxyHandler } from '../l7/http-proxy.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
@@ -22,6 +25,8 @@ export interface RuntimeDeps {
   states: EndpointStateRegistry;
   /** Session-affinity bindings by cluster name: clients keep their endpoint across reloads. */
   affinity: AffinityRegistry;
+  /** Health counters and ejections that must outlive a generation (as `states` does). */
+  health: HealthRegistry;
   events: ProxyEvents;
 }
 
@@ -33,6 +38,7 @@ export interface RuntimeDeps {
 export class Runtime {
   readonly clusters = new Map<string, Cluster>();
   private readonly sources = new Map<string, DiscoverySource>();
+  private health = new Map<string, ClusterHealth>();
   private readonly log: Logger;
 
   constructor(
@@ -47,7 +53,11 @@ export class Runtime {
       const cluster = new Cluster(c.name, picker, deps.states);
       cluster.observers.push(...balancingObservers(c.balancing));
       this.clusters.set(c.name, cluster);
-      this.sources.set(c.name, createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }) }));
+      const kubernetes = processKubernetesWatches(deps.logger);
+      this.sources.set(
+        c.name,
+        createDiscoverySource(c, { logger: deps.logger.child({ cluster: c.name }), kubernetes }),
+      );
     }
   }
 
@@ -61,9 +71,21 @@ export class Runtime {
             { cluster: name, endpoints: cluster.endpoints.length, source: source.description },
             'endpoints updated',
           );
+          this.health.get(name)?.refresh();
         }
       });
     }
+    // After discovery: a static source has delivered, so checks start with the endpoints.
+    this.health = startHealth(this.clusters, this.config.clusters, {
+      registry: this.deps.health,
+      events: this.deps.events,
+      log: this.deps.logger,
+    });
+  }
+
+  /** Active checks, outlier detection and panic mode of one cluster in this generation. */
+  clusterHealth(name: string): ClusterHealth | undefined {
+    return this.health.get(name);
   }
 
   /** True once every discovery source has delivered its first snapshot. */
@@ -78,6 +100,8 @@ export class Runtime {
 
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
     const log = this.log.child({ listener: listener.name });
+    if (listener.protocol === 'http')
+      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats);
     const cluster = this.clusters.get(listener.cluster);
     if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
     return new TcpProxyHandler(
@@ -95,5 +119,6 @@ export class Runtime {
   /** Stops discovery (and anything else that runs on timers) for this generation. */
   stop(): void {
     for (const source of this.sources.values()) source.stop();
+    for (const health of this.health.values()) health.stop();
   }
 }
