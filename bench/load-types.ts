@@ -1,0 +1,36 @@
+/** The jobs the load side runs and what it reports back. */
+export type LoadJob =
+  | {
+      kind: 'http';
+      port: number;
+      path: string;
+      method: 'GET' | 'POST';
+      /** Request body size (POST uploads). */
+      bodyBytes?: number;
+      connections: number;
+      durationSec: number;
+      /** Close and reopen the connection after every request. */
+      newConnection?: boolean;
+    }
+  | { kind: 'bulk'; port: number; durationSec: number }
+  | { kind: 'hold'; port: number; connections: number };
+
+export type HttpJob = Extract<LoadJob, { kind: 'http' }>;
+
+export interface HttpResult {
+  requests: number;
+  durationSec: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  bytesPerSec: number;
+  /** Connection errors, resets and timeouts. */
+  errors: number;
+  non2xx: number;
+}
+
+export interface BulkResult {
+  bytes: number;
+  durationSec: number;
+  mbPerSec: number;
+}

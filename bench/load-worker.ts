@@ -1,0 +1,168 @@
+/**
+ * Child process: the Node side of the load, run on the load CPUs so it never shares the
+ * proxy's core. Reads one job (JSON in argv[2]) and prints one JSON result line.
+ *   http — autocannon against a port, with µs latency percentiles; with `newConnection`, a plain
+ *          connect-request-close loop instead, because autocannon cannot do that correctly
+ *          (its `reconnectRate` drops the responses it resets on, and on server-closed
+ *          connections it pairs responses with the wrong start times);
+ *   bulk — one TCP connection, read as fast as possible, report MB/s;
+ *   hold — open N keep-alive connections (one request each), print when ready, hold until stdin ends.
+ */
+import { connect, type Socket } from 'node:net';
+import autocannon from 'autocannon';
+import { LatencyHistogram } from './latency.js';
+import type { BulkResult, HttpResult, LoadJob } from './load-types.js';
+
+const job = JSON.parse(process.argv[2]!) as LoadJob;
+
+function done(result: unknown): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+async function http(job: Extract<LoadJob, { kind: 'http' }>): Promise<HttpResult> {
+  const histogram = new LatencyHistogram();
+  const headers: Record<string, string> = {};
+  if (job.bodyBytes) headers['content-type'] = 'application/octet-stream';
+  let finished: (result: autocannon.Result) => void = () => {};
+  let failed: (error: Error) => void = () => {};
+  const ended = new Promise<autocannon.Result>((resolve, reject) => {
+    finished = resolve;
+    failed = reject;
+  });
+  const options: autocannon.Options = {
+    url: `http://127.0.0.1:${job.port}${job.path}`,
+    method: job.method,
+    body: job.bodyBytes ? Buffer.alloc(job.bodyBytes, 'u') : undefined,
+    headers,
+    connections: job.connections,
+    duration: job.durationSec,
+    timeout: 10,
+  };
+  const instance = autocannon(options, (error, result) => (error ? failed(error) : finished(result)));
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => {
+    histogram.recordMs(responseTimeMs);
+  });
+  const result = await ended;
+  return {
+    requests: result.requests.total,
+    durationSec: result.duration,
+    reqPerSec: result.requests.total / result.duration,
+    p50Ms: histogram.percentileMs(50),
+    p99Ms: histogram.percentileMs(99),
+    bytesPerSec: result.throughput.total / result.duration,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+/** Each of `connections` loops: connect, send one request with `Connection: close`, wait for close. */
+async function newConnections(job: Extract<LoadJob, { kind: 'http' }>): Promise<HttpResult> {
+  const histogram = new LatencyHistogram();
+  const request = Buffer.from(
+    `${job.method} ${job.path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`,
+  );
+  let requests = 0;
+  let errors = 0;
+  let non2xx = 0;
+  let bytes = 0;
+  const started = performance.now();
+  const deadline = started + job.durationSec * 1000;
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const sent = performance.now();
+      const socket = connect(job.port, '127.0.0.1');
+      let status = '';
+      let received = 0;
+      let failed = false;
+      socket.on('connect', () => socket.write(request));
+      socket.on('data', (chunk) => {
+        if (received === 0) status = chunk.toString('latin1', 0, 10);
+        received += chunk.length;
+      });
+      socket.on('error', () => {
+        failed = true;
+      });
+      socket.on('close', () => {
+        if (failed || received === 0) errors++;
+        else {
+          requests++;
+          bytes += received;
+          if (!status.startsWith('HTTP/1.1 2')) non2xx++;
+          histogram.recordMs(performance.now() - sent);
+        }
+        resolve();
+      });
+    });
+  const loop = async () => {
+    while (performance.now() < deadline) await once();
+  };
+  await Promise.all(Array.from({ length: job.connections }, loop));
+  const durationSec = (performance.now() - started) / 1000;
+  return {
+    requests,
+    durationSec,
+    reqPerSec: requests / durationSec,
+    p50Ms: histogram.percentileMs(50),
+    p99Ms: histogram.percentileMs(99),
+    bytesPerSec: bytes / durationSec,
+    errors,
+    non2xx,
+  };
+}
+
+function bulk(job: Extract<LoadJob, { kind: 'bulk' }>): Promise<BulkResult> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(job.port, '127.0.0.1');
+    let bytes = 0;
+    let started = 0n;
+    socket.on('data', (chunk) => {
+      if (started === 0n) {
+        started = process.hrtime.bigint();
+        setTimeout(finish, job.durationSec * 1000);
+        return;
+      }
+      bytes += chunk.length;
+    });
+    const finish = () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      socket.destroy();
+      resolve({ bytes, durationSec: seconds, mbPerSec: bytes / seconds / 1e6 });
+    };
+    socket.on('error', reject);
+  });
+}
+
+/** Opens `count` connections, 100 at a time, each with one answered request. */
+async function hold(job: Extract<LoadJob, { kind: 'hold' }>): Promise<void> {
+  const sockets: Socket[] = [];
+  let failed = 0;
+  const openOne = () =>
+    new Promise<void>((resolve) => {
+      const socket = connect(job.port, '127.0.0.1');
+      sockets.push(socket);
+      socket.setTimeout(10_000, () => socket.destroy());
+      socket.once('error', () => {
+        failed++;
+        resolve();
+      });
+      socket.once('connect', () => socket.write('GET /small HTTP/1.1\r\nHost: bench\r\n\r\n'));
+      socket.once('data', () => {
+        socket.setTimeout(0);
+        resolve();
+      });
+      socket.once('close', () => resolve());
+    });
+  for (let i = 0; i < job.connections; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, job.connections - i) }, openOne));
+  }
+  done({ open: sockets.filter((s) => !s.destroyed).length, failed });
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    for (const socket of sockets) socket.destroy();
+    process.exit(0);
+  });
+}
+
+if (job.kind === 'http') done(await (job.newConnection ? newConnections(job) : http(job)));
+else if (job.kind === 'bulk') done(await bulk(job));
+else await hold(job);

@@ -1,0 +1,110 @@
+/** One measured run: a scenario against a target with one load tool, plus the proxy's RSS. */
+import { holdConnections, type LoadTool, runBulk, runHttp } from './load.js';
+import type { BulkResult, HttpJob, HttpResult } from './load-types.js';
+import { cpuSeconds, type Pinning, rssBytes } from './processes.js';
+import type { HttpLoad, Scenario } from './scenarios.js';
+import type { Target } from './targets.js';
+
+export interface MemorySample {
+  /** Before this run (after the earlier scenarios, so not a fresh process). */
+  rssIdleBytes: number;
+  /** Peak during the load. */
+  rssUnderLoadBytes: number;
+  /** Connections actually held open for the per-connection figure. */
+  held: number;
+  heldFailed: number;
+  perConnectionBytes: number;
+}
+
+export interface Sample {
+  scenario: string;
+  target: string;
+  tool: LoadTool | 'node';
+  run: number;
+  http?: HttpResult;
+  bulk?: BulkResult;
+  memory?: MemorySample;
+  /** Peak RSS of the proxy process during the run. */
+  rssMaxBytes?: number;
+  /** CPU seconds (user + system) the proxy process used during the run. */
+  cpuSeconds?: number;
+  error?: string;
+}
+
+export interface MeasureContext {
+  pinning: Pinning;
+  dir: string;
+  durationSec: number;
+  connections: number | undefined;
+  hold: number;
+}
+
+/** Polls the proxy's RSS every 100 ms; the returned function stops and gives the peak. */
+function watchRss(pid: number | undefined): () => number | undefined {
+  if (pid === undefined) return () => undefined;
+  let peak = rssBytes(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssBytes(pid));
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, rssBytes(pid));
+  };
+}
+
+function httpJob(load: HttpLoad, port: number, context: MeasureContext, durationSec: number): HttpJob {
+  const connections = load.connections > 1 && context.connections ? context.connections : load.connections;
+  return { kind: 'http', port, durationSec, ...load, connections };
+}
+
+export async function measure(
+  scenario: Scenario,
+  target: Target,
+  tool: LoadTool | 'node',
+  run: number,
+  context: MeasureContext,
+  durationSec = context.durationSec,
+): Promise<Sample> {
+  const sample: Sample = { scenario: scenario.name, target: target.name, tool, run };
+  const pid = target.process?.child.pid;
+  const rssBefore = pid === undefined ? 0 : rssBytes(pid);
+  // Held connections first, while the process is quiet: after a load run its RSS moves with
+  // garbage collection by more than 1,000 idle connections cost.
+  const held =
+    scenario.kind === 'memory' && pid !== undefined
+      ? await measureHeld(pid, target.httpPort, context)
+      : undefined;
+  const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
+  const stopWatching = watchRss(pid);
+  try {
+    if (scenario.kind === 'bulk') {
+      sample.bulk = await runBulk(target.bulkPort!, durationSec, context.pinning);
+    } else {
+      const job = httpJob(scenario.load, target.httpPort, context, durationSec);
+      sample.http = await runHttp(tool === 'wrk' ? 'wrk' : 'autocannon', job, context.pinning, context.dir);
+    }
+  } catch (error) {
+    sample.error = (error as Error).message;
+  }
+  sample.rssMaxBytes = stopWatching();
+  if (pid !== undefined) sample.cpuSeconds = cpuSeconds(pid) - cpuBefore;
+  if (held && !sample.error)
+    sample.memory = { rssIdleBytes: rssBefore, rssUnderLoadBytes: sample.rssMaxBytes!, ...held };
+  return sample;
+}
+
+async function measureHeld(
+  pid: number,
+  port: number,
+  context: MeasureContext,
+): Promise<Pick<MemorySample, 'held' | 'heldFailed' | 'perConnectionBytes'>> {
+  const before = rssBytes(pid);
+  const held = await holdConnections(port, context.hold, context.pinning);
+  const after = rssBytes(pid);
+  await held.release();
+  return {
+    held: held.open,
+    heldFailed: held.failed,
+    perConnectionBytes: held.open > 0 ? (after - before) / held.open : Number.NaN,
+  };
+}

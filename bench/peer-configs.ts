@@ -1,0 +1,142 @@
+/**
+ * Config files for the peers Portside is compared with, tuned the same way for all:
+ * one worker/thread, keep-alive to the upstream, no access logging, request bodies streamed.
+ */
+
+/** Lines every nginx instance of the bench shares: foreground, one worker, files in `dir`. */
+function nginxMain(dir: string, name: string): string {
+  return `
+${process.getuid?.() === 0 ? 'user root;' : ''}
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid ${dir}/${name}.pid;
+error_log ${dir}/${name}-error.log warn;
+events { worker_connections 10000; }
+`;
+}
+
+function nginxHttpCommon(dir: string, name: string): string {
+  return `
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  client_body_temp_path ${dir}/${name}-body;
+  proxy_temp_path ${dir}/${name}-proxy;
+  fastcgi_temp_path ${dir}/${name}-fastcgi;
+  uwsgi_temp_path ${dir}/${name}-uwsgi;
+  scgi_temp_path ${dir}/${name}-scgi;
+`;
+}
+
+/** nginx as the HTTP upstream: /small, /64k (a file in `dir`), /upload (body read, then "ok"). */
+export function nginxUpstreamConfig(dir: string, port: number, smallBody: string): string {
+  return `${nginxMain(dir, 'upstream')}
+http {
+${nginxHttpCommon(dir, 'upstream')}
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    location = /small { default_type text/plain; return 200 "${smallBody.replace(/\n/g, '\\n')}"; }
+    location = /64k { default_type text/plain; alias ${dir}/64k; }
+    # The body must be read before answering, as a real upload handler would: the mirror
+    # module reads it, then the missing static file's 404 is turned into "200 ok".
+    location = /upload {
+      client_max_body_size 2m;
+      client_body_buffer_size 2m;
+      mirror /sink;
+      mirror_request_body on;
+      log_not_found off;
+      error_page 404 405 =200 /ok;
+    }
+    location = /sink { internal; return 204; }
+    location = /ok { internal; default_type text/plain; return 200 "ok\\n"; }
+  }
+}
+`;
+}
+
+/** nginx as the L7 reverse proxy, with a keep-alive pool to the upstream. */
+export function nginxProxyConfig(dir: string, port: number, upstreamPort: number): string {
+  return `${nginxMain(dir, 'nginx')}
+http {
+${nginxHttpCommon(dir, 'nginx')}
+  upstream backend {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 128;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_request_buffering off;
+    }
+  }
+}
+`;
+}
+
+export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+/** nginx `stream` (L4) forwarding `ports.http` → the HTTP upstream and `ports.bulk` → the bulk source. */
+export function nginxStreamConfig(dir: string, ports: L4Ports, upstreams: L4Ports): string {
+  return `load_module ${NGINX_STREAM_MODULE};
+${nginxMain(dir, 'nginx-stream')}
+stream {
+  server { listen 127.0.0.1:${ports.http} backlog=4096; proxy_pass 127.0.0.1:${upstreams.http}; }
+  server { listen 127.0.0.1:${ports.bulk} backlog=4096; proxy_pass 127.0.0.1:${upstreams.bulk}; }
+}
+`;
+}
+
+export interface L4Ports {
+  http: number;
+  bulk: number;
+}
+
+const HAPROXY_GLOBAL = `
+global
+  nbthread 1
+  maxconn 8000
+defaults
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+`;
+
+/** HAProxy `mode http`: keep-alive both sides, upstream connections reused across clients. */
+export function haproxyHttpConfig(port: number, upstreamPort: number): string {
+  return `${HAPROXY_GLOBAL}
+  mode http
+  option http-keep-alive
+  http-reuse always
+frontend web
+  bind 127.0.0.1:${port} backlog 4096
+  maxconn 8000
+  default_backend web
+backend web
+  server upstream 127.0.0.1:${upstreamPort}
+`;
+}
+
+/** HAProxy `mode tcp`, the L4 peer. */
+export function haproxyTcpConfig(ports: L4Ports, upstreams: L4Ports): string {
+  return `${HAPROXY_GLOBAL}
+  mode tcp
+frontend http
+  bind 127.0.0.1:${ports.http} backlog 4096
+  maxconn 8000
+  default_backend http
+backend http
+  server upstream 127.0.0.1:${upstreams.http}
+frontend bulk
+  bind 127.0.0.1:${ports.bulk}
+  default_backend bulk
+backend bulk
+  server upstream 127.0.0.1:${upstreams.bulk}
+`;
+}

@@ -1,0 +1,32 @@
+/** Portside config files for the bench, generated as YAML for the real CLI. */
+import { stringify } from 'yaml';
+import type { L4Ports } from './peer-configs.js';
+
+const address = (port: number) => `127.0.0.1:${port}`;
+
+/** Two TCP listeners: HTTP traffic to the HTTP upstream, and the bulk stream to the bulk source. */
+export function portsideL4Config(ports: L4Ports, upstreams: L4Ports): string {
+  return stringify({
+    listeners: [
+      { name: 'bench-http', address: address(ports.http), protocol: 'tcp', cluster: 'web' },
+      { name: 'bench-bulk', address: address(ports.bulk), protocol: 'tcp', cluster: 'bulk' },
+    ],
+    clusters: [
+      { name: 'web', endpoints: [address(upstreams.http)] },
+      { name: 'bulk', endpoints: [address(upstreams.bulk)] },
+    ],
+    // The bench stops Portside with SIGTERM; a short drain lets --cpu-prof write its profile.
+    drainTimeout: '1s',
+  });
+}
+
+/** One HTTP listener with a catch-all route to the HTTP upstream. */
+export function portsideL7Config(port: number, upstreamPort: number): string {
+  return stringify({
+    listeners: [
+      { name: 'bench-web', address: address(port), protocol: 'http', routes: [{ cluster: 'web' }] },
+    ],
+    clusters: [{ name: 'web', endpoints: [address(upstreamPort)] }],
+    drainTimeout: '1s',
+  });
+}

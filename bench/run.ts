@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: starts the upstreams and every available target, runs each scenario
+ * against them (warm-up, then interleaved runs), shows a progress line, and writes
+ * bench/RESULTS.md and bench/results/<time>.json. See bench/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadTool } from './load.js';
+import { type MeasureContext, measure, type Sample } from './measure.js';
+import { type BenchOptions, parseOptions, USAGE } from './options.js';
+import { choosePinning, commandExists, stopAll } from './processes.js';
+import { Progress } from './progress.js';
+import { machineInfo, mergeReports, writeReport } from './report.js';
+import { type Scenario, selectScenarios } from './scenarios.js';
+import { portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
+import { startUpstreams } from './upstreams.js';
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the repository root (package.json)');
+    dir = parent;
+  }
+  return dir;
+}
+
+function targetsFor(scenario: Scenario, targets: Target[]): Target[] {
+  if (scenario.kind === 'memory') return targets.filter((t) => t.process);
+  return targets.filter((t) => t.layers.includes(scenario.layer));
+}
+
+function toolsFor(scenario: Scenario, tools: LoadTool[]): (LoadTool | 'node')[] {
+  if (scenario.kind === 'bulk') return ['node'];
+  if (scenario.kind === 'memory') return ['autocannon'];
+  // autocannon cannot open a connection per request; the worker's own loop ("node") does.
+  if (scenario.load.newConnection) return tools.map((tool) => (tool === 'autocannon' ? 'node' : tool));
+  return tools;
+}
+
+async function startTargets(options: BenchOptions, context: TargetContext, skipped: Record<string, string>) {
+  const started: Target[] = [];
+  const specs = options.compare
+    ? [...TARGETS, ...portsideTargets(resolve(options.compare), '@base')]
+    : TARGETS;
+  for (const spec of specs) {
+    if (
+      options.targets &&
+      !options.targets.some((name) => spec.name === name || spec.name === `${name}@base`)
+    ) {
+      continue;
+    }
+    const reason = spec.unavailable(context);
+    if (reason) {
+      skipped[spec.name] = reason;
+      continue;
+    }
+    try {
+      started.push(await spec.start(context));
+    } catch (error) {
+      skipped[spec.name] = `failed to start: ${(error as Error).message.split('\n').slice(0, 6).join(' | ')}`;
+    }
+  }
+  return started;
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const root = repoRoot();
+  const pinning = choosePinning(options.pin);
+  // The orchestrator only waits and samples RSS, but it should not steal the proxy's core either.
+  if (pinning.load) execFileSync('taskset', ['-pc', pinning.load, String(process.pid)], { stdio: 'ignore' });
+  const tools = options.tools ?? (commandExists('wrk') ? ['autocannon', 'wrk'] : ['autocannon']);
+  const scenarios = selectScenarios(options.only);
+  if (scenarios.length === 0) throw new Error(`--only ${options.only?.join(',')} matches no scenario`);
+  const dir = mkdtempSync(join(tmpdir(), 'portside-bench-'));
+  const machine = machineInfo(pinning);
+  const skipped: Record<string, string> = {};
+  const samples: Sample[] = [];
+  try {
+    const upstreams = await startUpstreams(dir, pinning, options.upstream);
+    const profileDir =
+      options.profile === undefined ? undefined : resolve(options.profile || join(root, 'bench', 'profiles'));
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const targets = await startTargets(
+      options,
+      { dir, repoRoot: root, pinning, upstreams, profileDir },
+      skipped,
+    );
+    for (const [name, reason] of Object.entries(skipped)) console.error(`skipping ${name}: ${reason}`);
+    const context: MeasureContext = { pinning, dir, ...options };
+    const plan = scenarios.map((s) => ({
+      scenario: s,
+      targets: targetsFor(s, targets),
+      tools: toolsFor(s, tools),
+    }));
+    const progress = new Progress(
+      plan.reduce((sum, p) => sum + p.targets.length * p.tools.length * options.runs, 0),
+    );
+    for (const { scenario, targets: group, tools: groupTools } of plan) {
+      if (options.warmupSec > 0 && scenario.kind !== 'memory') {
+        for (const target of group) {
+          progress.note(`${scenario.name} · ${target.name} · warm-up`);
+          await measure(scenario, target, groupTools[0]!, 0, context, options.warmupSec);
+        }
+      }
+      // Interleaved: every target gets its run 1 before any gets its run 2, so drift hits all alike.
+      for (let run = 1; run <= options.runs; run++) {
+        for (const target of group) {
+          for (const tool of groupTools) {
+            progress.start(`${scenario.name} · ${target.name} · ${tool} · run ${run}/${options.runs}`);
+            const sample = await measure(scenario, target, tool, run, context);
+            samples.push(sample);
+            progress.done(sample);
+          }
+        }
+      }
+    }
+    progress.finish();
+    // Stop the proxies before reporting so that --cpu-prof profiles are written.
+    await stopAll();
+    if (profileDir) console.error(`Portside CPU profiles in ${profileDir}`);
+    const report = {
+      out: options.out ?? join(root, 'bench'),
+      machine: { ...machine, upstream: upstreams.kind, tools },
+      options,
+      targets: targets.map((t) => ({ name: t.name, rssFreshBytes: t.rssFresh })),
+      skipped,
+      samples,
+    };
+    const written = writeReport(options.merge ? mergeReports(report, options.merge) : report);
+    console.error(`wrote ${written.markdown} and ${written.json}`);
+    return samples.some((s) => s.error) ? 1 : 0;
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (error) => {
+    console.error(`bench failed: ${(error as Error).message}`);
+    await stopAll();
+    process.exit(2);
+  },
+);

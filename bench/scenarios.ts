@@ -1,0 +1,94 @@
+/**
+ * The scenarios, in the order they run. `layer` says which targets they apply to: L7
+ * scenarios go to the HTTP proxies, L4 ones to the TCP proxies; `direct` is in both.
+ */
+import { UPLOAD_BYTES } from './payloads.js';
+import type { Layer } from './targets.js';
+
+export interface HttpLoad {
+  path: string;
+  method: 'GET' | 'POST';
+  bodyBytes?: number;
+  connections: number;
+  newConnection?: boolean;
+}
+
+export type Scenario =
+  | { name: string; title: string; kind: 'http'; layer: Layer; load: HttpLoad }
+  | { name: string; title: string; kind: 'bulk'; layer: 'l4' }
+  /** RSS idle, under the 50-connection load, and per held-open connection; proxies only. */
+  | { name: string; title: string; kind: 'memory'; load: HttpLoad; hold: number };
+
+const small = (connections: number, extra: Partial<HttpLoad> = {}): HttpLoad => ({
+  path: '/small',
+  method: 'GET',
+  connections,
+  ...extra,
+});
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'l7-small-1',
+    title: 'L7 small responses, 1 connection',
+    kind: 'http',
+    layer: 'l7',
+    load: small(1),
+  },
+  {
+    name: 'l7-small-50',
+    title: 'L7 small responses, 50 connections',
+    kind: 'http',
+    layer: 'l7',
+    load: small(50),
+  },
+  {
+    name: 'l7-64k',
+    title: 'L7 64 KiB responses, 10 connections',
+    kind: 'http',
+    layer: 'l7',
+    load: { path: '/64k', method: 'GET', connections: 10 },
+  },
+  {
+    name: 'l7-upload',
+    title: 'L7 1 MiB uploads, 10 connections',
+    kind: 'http',
+    layer: 'l7',
+    load: { path: '/upload', method: 'POST', bodyBytes: UPLOAD_BYTES, connections: 10 },
+  },
+  {
+    name: 'l7-newconn',
+    title: 'L7 new connection per request, 10 connections',
+    kind: 'http',
+    layer: 'l7',
+    load: small(10, { newConnection: true }),
+  },
+  {
+    name: 'l4-small-50',
+    title: 'L4 small responses, 50 connections',
+    kind: 'http',
+    layer: 'l4',
+    load: small(50),
+  },
+  {
+    name: 'l4-conns-1000',
+    title: 'L4 small responses, 1,000 concurrent connections',
+    kind: 'http',
+    layer: 'l4',
+    load: small(1000),
+  },
+  {
+    name: 'l4-newconn',
+    title: 'L4 new connection per request, 10 connections',
+    kind: 'http',
+    layer: 'l4',
+    load: small(10, { newConnection: true }),
+  },
+  { name: 'l4-bulk', title: 'L4 bulk throughput, one connection', kind: 'bulk', layer: 'l4' },
+  { name: 'memory', title: 'Memory (RSS)', kind: 'memory', load: small(50), hold: 1000 },
+];
+
+/** `--only a,b` keeps scenarios whose name starts with any of the given prefixes. */
+export function selectScenarios(only: string[] | undefined): Scenario[] {
+  if (!only || only.length === 0) return SCENARIOS;
+  return SCENARIOS.filter((s) => only.some((prefix) => s.name.startsWith(prefix)));
+}

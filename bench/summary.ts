@@ -1,0 +1,142 @@
+/**
+ * Groups the samples of one run by (scenario, target, tool) into medians with spreads,
+ * and checks the issue's targets against them.
+ */
+import type { Sample } from './measure.js';
+import { type Spread, spread } from './stats.js';
+
+export interface Row {
+  scenario: string;
+  target: string;
+  tool: string;
+  reqPerSec?: Spread;
+  p50Ms?: Spread;
+  p99Ms?: Spread;
+  mbPerSec?: Spread;
+  rssPeakBytes?: Spread;
+  /** Proxy CPU per request (µs) or per MB moved (ms). */
+  cpuUsPerRequest?: Spread;
+  cpuMsPerMb?: Spread;
+  rssIdleBytes?: Spread;
+  rssUnderLoadBytes?: Spread;
+  perConnectionBytes?: Spread;
+  errors: number;
+  failedRuns: number;
+}
+
+export function summarise(samples: Sample[]): Row[] {
+  const groups = new Map<string, Sample[]>();
+  for (const sample of samples) {
+    const key = `${sample.scenario}\0${sample.target}\0${sample.tool}`;
+    groups.set(key, [...(groups.get(key) ?? []), sample]);
+  }
+  return [...groups.values()].map((group) => {
+    const ok = group.filter((s) => !s.error);
+    const pick = (value: (s: Sample) => number | undefined) =>
+      spread(ok.map(value).filter((v): v is number => v !== undefined));
+    const first = group[0]!;
+    return {
+      scenario: first.scenario,
+      target: first.target,
+      tool: first.tool,
+      reqPerSec: pick((s) => s.http?.reqPerSec),
+      p50Ms: pick((s) => s.http?.p50Ms),
+      p99Ms: pick((s) => s.http?.p99Ms),
+      mbPerSec: pick((s) => s.bulk?.mbPerSec),
+      rssPeakBytes: pick((s) => s.rssMaxBytes),
+      cpuUsPerRequest: pick((s) =>
+        s.cpuSeconds !== undefined && s.http ? (s.cpuSeconds * 1e6) / s.http.requests : undefined,
+      ),
+      cpuMsPerMb: pick((s) =>
+        s.cpuSeconds !== undefined && s.bulk ? (s.cpuSeconds * 1e3) / (s.bulk.bytes / 1e6) : undefined,
+      ),
+      rssIdleBytes: pick((s) => s.memory?.rssIdleBytes),
+      rssUnderLoadBytes: pick((s) => s.memory?.rssUnderLoadBytes),
+      perConnectionBytes: pick((s) => s.memory?.perConnectionBytes),
+      errors: ok.reduce((sum, s) => sum + (s.http ? s.http.errors + s.http.non2xx : 0), 0),
+      failedRuns: group.length - ok.length,
+    };
+  });
+}
+
+export interface Check {
+  what: string;
+  tool: string;
+  measured: number | undefined;
+  floor: string;
+  pass: boolean | undefined;
+  unit: 'x' | 'ms' | 'MB';
+}
+
+const MB = 1024 * 1024;
+
+/** The floors from the issue; a check whose inputs were not measured reports `pass: undefined`. */
+export function checkTargets(rows: Row[], rssFresh: Record<string, number | undefined>): Check[] {
+  const find = (scenario: string, target: string, tool: string) =>
+    rows.find((r) => r.scenario === scenario && r.target === target && r.tool === tool);
+  const ratio = (scenario: string, a: string, b: string, tool: string, field: 'reqPerSec' | 'mbPerSec') => {
+    const top = find(scenario, a, tool)?.[field]?.median;
+    const bottom = find(scenario, b, tool)?.[field]?.median;
+    return top !== undefined && bottom ? top / bottom : undefined;
+  };
+  const checks: Check[] = [];
+  const add = (
+    what: string,
+    tool: string,
+    measured: number | undefined,
+    floor: number,
+    atMost: boolean,
+    unit: Check['unit'],
+  ) =>
+    checks.push({
+      what,
+      tool,
+      measured,
+      floor: `${atMost ? '≤' : '≥'} ${floor}${unit === 'x' ? '×' : ` ${unit}`}`,
+      pass: measured === undefined ? undefined : atMost ? measured <= floor : measured >= floor,
+      unit,
+    });
+  const tools = [...new Set(rows.filter((r) => r.scenario !== 'l4-bulk').map((r) => r.tool))];
+  for (const tool of tools.filter((t) => t !== 'node')) {
+    add(
+      'L7 50 conns req/s vs http-proxy',
+      tool,
+      ratio('l7-small-50', 'portside-l7', 'http-proxy', tool, 'reqPerSec'),
+      1.7,
+      false,
+      'x',
+    );
+    add(
+      'L7 50 conns req/s vs nginx',
+      tool,
+      ratio('l7-small-50', 'portside-l7', 'nginx', tool, 'reqPerSec'),
+      0.5,
+      false,
+      'x',
+    );
+    add('L7 50 conns p99', tool, find('l7-small-50', 'portside-l7', tool)?.p99Ms?.median, 3, true, 'ms');
+    add(
+      'L4 50 conns req/s vs HAProxy tcp',
+      tool,
+      ratio('l4-small-50', 'portside-l4', 'haproxy-tcp', tool, 'reqPerSec'),
+      0.9,
+      false,
+      'x',
+    );
+  }
+  add(
+    'L4 bulk MB/s vs HAProxy tcp',
+    'node',
+    ratio('l4-bulk', 'portside-l4', 'haproxy-tcp', 'node', 'mbPerSec'),
+    0.8,
+    false,
+    'x',
+  );
+  for (const target of ['portside-l7', 'portside-l4']) {
+    const underLoad = find('memory', target, 'autocannon')?.rssUnderLoadBytes?.median;
+    add(`${target} RSS under 50-conn load`, 'autocannon', underLoad && underLoad / MB, 80, true, 'MB');
+    const fresh = rssFresh[target];
+    add(`${target} RSS idle (fresh)`, '-', fresh && fresh / MB, 50, true, 'MB');
+  }
+  return checks;
+}

@@ -1,0 +1,247 @@
+/**
+ * What the load is pointed at: the upstream directly (the limit), Portside L4 and L7 (the real
+ * CLI), and the baselines (nginx, HAProxy, http-proxy). Each proxy is its own process,
+ * pinned to the proxy CPU, so its RSS and CPU are its own.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import {
+  haproxyHttpConfig,
+  haproxyTcpConfig,
+  type L4Ports,
+  NGINX_STREAM_MODULE,
+  nginxProxyConfig,
+  nginxStreamConfig,
+} from './peer-configs.js';
+import { portsideL4Config, portsideL7Config } from './portside-config.js';
+import {
+  benchScript,
+  commandExists,
+  freePort,
+  type Pinning,
+  rssBytes,
+  type Started,
+  startProcess,
+  waitForPort,
+} from './processes.js';
+import type { Upstreams } from './upstreams.js';
+
+export type Layer = 'l4' | 'l7';
+
+export interface Target {
+  name: string;
+  layers: Layer[];
+  /** Where HTTP load goes. */
+  httpPort: number;
+  /** Where the L4 bulk reader connects (L4 targets and direct). */
+  bulkPort?: number;
+  /** The proxy process (absent for direct). */
+  process?: Started;
+  /** RSS right after start and one request, before any load. */
+  rssFresh?: number;
+}
+
+export interface TargetContext {
+  dir: string;
+  repoRoot: string;
+  pinning: Pinning;
+  upstreams: Upstreams;
+  /** When set, Portside runs with `--cpu-prof` and writes its profile here on exit. */
+  profileDir: string | undefined;
+}
+
+export interface TargetSpec {
+  name: string;
+  layers: Layer[];
+  /** Why this target cannot run here, or undefined when it can. */
+  unavailable(context: TargetContext): string | undefined;
+  start(context: TargetContext): Promise<Target>;
+}
+
+const upstreamL4 = (u: Upstreams): L4Ports => ({ http: u.httpPort, bulk: u.bulkPort });
+const portsideCli = (root: string) => join(root, 'dist', 'src', 'cli', 'main.js');
+
+/** `node [--cpu-prof …] ROOT/dist/src/cli/main.js run -c FILE --log-level warn` */
+function portsideArgs(context: TargetContext, root: string, configFile: string, name: string): string[] {
+  const profile = context.profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, name)}`]
+    : [];
+  return [...profile, portsideCli(root), 'run', '-c', configFile, '--log-level', 'warn'];
+}
+
+async function l4Ports(): Promise<L4Ports> {
+  return { http: await freePort(), bulk: await freePort() };
+}
+
+/** Starts a proxy process, waits for its ports, checks one request passes, records fresh RSS. */
+async function launch(
+  spec: Pick<TargetSpec, 'name' | 'layers'>,
+  ports: { httpPort: number; bulkPort?: number },
+  command: string,
+  args: string[],
+  context: TargetContext,
+): Promise<Target> {
+  const started = startProcess(spec.name, command, args, context.pinning.proxy);
+  await waitForPort(started, ports.httpPort);
+  if (ports.bulkPort) await waitForPort(started, ports.bulkPort);
+  await checkGet(spec.name, ports.httpPort);
+  return {
+    name: spec.name,
+    layers: spec.layers,
+    ...ports,
+    process: started,
+    rssFresh: rssBytes(started.child.pid!),
+  };
+}
+
+/** One GET /small through the target must answer 200, or the target is misconfigured. */
+export function checkGet(name: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/small', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolve()
+          : reject(new Error(`${name}: GET /small answered ${res.statusCode}`)),
+      );
+    });
+    req.setTimeout(5000, () => req.destroy(new Error(`${name}: GET /small timed out`)));
+    req.on('error', (error) => reject(new Error(`${name}: GET /small failed: ${error.message}`)));
+    req.end();
+  });
+}
+
+const needs = (command: string) => () => (commandExists(command) ? undefined : `${command} is not installed`);
+
+/**
+ * Portside L4 and L7, run as the real CLI of the checkout at `root` (this one by default).
+ * `--compare DIR` adds a second pair, `portside-l4@base`…, built from another checkout, so an
+ * optimisation is measured against its baseline in the same interleaved run.
+ */
+export function portsideTargets(root?: string, suffix = ''): TargetSpec[] {
+  const cli = (context: TargetContext) => root ?? context.repoRoot;
+  const unavailable = (context: TargetContext) =>
+    existsSync(portsideCli(cli(context)))
+      ? undefined
+      : `${portsideCli(cli(context))} missing (npm run build)`;
+  return [
+    {
+      name: `portside-l4${suffix}`,
+      layers: ['l4'],
+      unavailable,
+      async start(context) {
+        const ports = await l4Ports();
+        const file = join(context.dir, `${this.name}.yaml`);
+        writeFileSync(file, portsideL4Config(ports, upstreamL4(context.upstreams)));
+        const args = portsideArgs(context, cli(context), file, this.name);
+        return launch(this, { httpPort: ports.http, bulkPort: ports.bulk }, process.execPath, args, context);
+      },
+    },
+    {
+      name: `portside-l7${suffix}`,
+      layers: ['l7'],
+      unavailable,
+      async start(context) {
+        const port = await freePort();
+        const file = join(context.dir, `${this.name}.yaml`);
+        writeFileSync(file, portsideL7Config(port, context.upstreams.httpPort));
+        const args = portsideArgs(context, cli(context), file, this.name);
+        return launch(this, { httpPort: port }, process.execPath, args, context);
+      },
+    },
+  ];
+}
+
+function httpProxyTarget(name: string, mode: 'naive' | 'keepalive'): TargetSpec {
+  return {
+    name,
+    layers: ['l7'],
+    unavailable: () => undefined,
+    async start(context) {
+      const port = await freePort();
+      const [node, args] = benchScript('http-proxy-server');
+      const target = `http://127.0.0.1:${context.upstreams.httpPort}`;
+      return launch(this, { httpPort: port }, node, [...args, String(port), target, mode], context);
+    },
+  };
+}
+
+export const TARGETS: TargetSpec[] = [
+  {
+    name: 'direct',
+    layers: ['l4', 'l7'],
+    unavailable: () => undefined,
+    start: async ({ upstreams }) => ({
+      name: 'direct',
+      layers: ['l4', 'l7'],
+      httpPort: upstreams.httpPort,
+      bulkPort: upstreams.bulkPort,
+    }),
+  },
+  ...portsideTargets(),
+  {
+    name: 'nginx',
+    layers: ['l7'],
+    unavailable: needs('nginx'),
+    async start(context) {
+      const port = await freePort();
+      const file = join(context.dir, 'nginx.conf');
+      writeFileSync(file, nginxProxyConfig(context.dir, port, context.upstreams.httpPort));
+      return launch(this, { httpPort: port }, 'nginx', ['-p', context.dir, '-c', file], context);
+    },
+  },
+  {
+    name: 'nginx-stream',
+    layers: ['l4'],
+    unavailable: () =>
+      !commandExists('nginx')
+        ? 'nginx is not installed'
+        : existsSync(NGINX_STREAM_MODULE)
+          ? undefined
+          : 'the nginx stream module is not installed (libnginx-mod-stream)',
+    async start(context) {
+      const ports = await l4Ports();
+      const file = join(context.dir, 'nginx-stream.conf');
+      writeFileSync(file, nginxStreamConfig(context.dir, ports, upstreamL4(context.upstreams)));
+      const args = ['-p', context.dir, '-c', file];
+      return launch(this, { httpPort: ports.http, bulkPort: ports.bulk }, 'nginx', args, context);
+    },
+  },
+  {
+    name: 'haproxy',
+    layers: ['l7'],
+    unavailable: needs('haproxy'),
+    async start(context) {
+      const port = await freePort();
+      const file = join(context.dir, 'haproxy-http.cfg');
+      writeFileSync(file, haproxyHttpConfig(port, context.upstreams.httpPort));
+      return launch(this, { httpPort: port }, 'haproxy', ['-db', '-f', file], context);
+    },
+  },
+  {
+    name: 'haproxy-tcp',
+    layers: ['l4'],
+    unavailable: needs('haproxy'),
+    async start(context) {
+      const ports = await l4Ports();
+      const file = join(context.dir, 'haproxy-tcp.cfg');
+      writeFileSync(file, haproxyTcpConfig(ports, upstreamL4(context.upstreams)));
+      const args = ['-db', '-f', file];
+      return launch(this, { httpPort: ports.http, bulkPort: ports.bulk }, 'haproxy', args, context);
+    },
+  },
+  httpProxyTarget('http-proxy', 'naive'),
+  httpProxyTarget('http-proxy-ka', 'keepalive'),
+  {
+    name: 'undici-floor',
+    layers: ['l7'],
+    unavailable: () => undefined,
+    async start(context) {
+      const port = await freePort();
+      const [node, args] = benchScript('undici-proxy-server');
+      const target = `http://127.0.0.1:${context.upstreams.httpPort}`;
+      return launch(this, { httpPort: port }, node, [...args, String(port), target], context);
+    },
+  },
+];
