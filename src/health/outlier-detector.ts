@@ -83,7 +83,7 @@ export class OutlierDetector implements OutcomeObserver {
     memory.ejectedUntil = now + durationMs;
     memory.consecutiveFailures = 0;
     const why = `${this.settings.consecutiveFailures} consecutive failures, last ${reason}; ejection ${memory.timesEjected} for ${formatDuration(durationMs)}`;
-    this.reporter.set(endpoint, Unavailable.OutlierEjected, true, why);
+    this.reporter.set(endpoint, Unavailable.OutlierEjected, true, why, now);
     this.scheduleReturn(endpoint, memory.ejectedUntil);
   }
 
@@ -110,7 +110,7 @@ export class OutlierDetector implements OutcomeObserver {
     memory.ejectedUntil = undefined;
     memory.returnedAt = now;
     memory.consecutiveFailures = 0;
-    this.reporter.set(endpoint, Unavailable.OutlierEjected, false, `ejection of ${lasted} ended`);
+    this.reporter.set(endpoint, Unavailable.OutlierEjected, false, `ejection of ${lasted} ended`, now);
   }
 
   private ejectionLength(memory: OutlierMemory): number {

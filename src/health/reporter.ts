@@ -15,17 +15,20 @@ export class HealthReporter {
     private readonly onChange: () => void = () => {},
   ) {}
 
-  /** Returns true when the endpoint's flags changed. */
-  set(endpoint: Endpoint, bit: number, on: boolean, reason: string): boolean {
+  /**
+   * Returns true when the endpoint's flags changed. `at` is when the deciding code read the
+   * clock, so an ejection's event and its deadline share one timestamp.
+   */
+  set(endpoint: Endpoint, bit: number, on: boolean, reason: string, at = Date.now()): boolean {
     const before = endpoint.state.flags;
-    if (!endpoint.state.setFlag(bit, on)) return false;
+    if (!endpoint.state.setFlag(bit, on, at)) return false;
     const transition: HealthTransition = {
       cluster: this.cluster,
       endpoint: endpoint.id,
       from: describeFlags(before),
       to: describeFlags(endpoint.state.flags),
       reason,
-      at: Date.now(),
+      at,
     };
     const line = `${this.cluster} ${endpoint.id}: ${describe(transition.from)} → ${describe(transition.to)} (${reason})`;
     if (on) this.log.warn({ event: 'health', ...transition }, line);
