@@ -5,7 +5,7 @@ import { createLogger, type LogLevel } from '../core/log.js';
 import { startPortside } from './run.js';
 
 export interface DemoOptions {
-  /** Port of the demo's TCP listener. */
+  /** Port of the demo's TCP listener; the HTTP listener takes the next one (or 0 with 0). */
   port: number;
   logLevel: LogLevel;
 }
@@ -20,8 +20,12 @@ function startUpstream(name: string): Promise<Server> {
 }
 
 /** The demo's config, built as YAML text so it goes through the same loader as a real file. */
-export function demoConfig(tcpPort: number, upstreamPorts: number[]): string {
-  return `# portside demo: one TCP listener balancing over two local upstreams
+export function demoConfig(
+  tcpPort: number,
+  upstreamPorts: number[],
+  httpPort = tcpPort === 0 ? 0 : tcpPort + 1,
+): string {
+  return `# portside demo: a TCP and an HTTP listener balancing over two local upstreams
 listeners:
   - name: demo-tcp
     address: 127.0.0.1:${tcpPort}
@@ -29,6 +33,16 @@ listeners:
     cluster: demo
     connectTimeout: 1s
     idleTimeout: 1m
+  - name: demo-http
+    address: 127.0.0.1:${httpPort}
+    protocol: http
+    routes:
+      - match: { pathPrefix: /api/ }
+        cluster: demo
+        rewrite: { pathPrefix: / }
+        requestHeaders: { set: { x-via: portside-demo } }
+      - match: { pathPrefix: / }
+        cluster: demo
 clusters:
   - name: demo
     endpoints:
@@ -60,6 +74,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     return 1;
   }
   const port = portside.proxy.listener('demo-tcp')?.port ?? options.port;
+  const httpPort = portside.proxy.listener('demo-http')?.port ?? options.port + 1;
   process.stdout.write(`
 Portside demo is running. Upstreams A and B listen on 127.0.0.1:${ports.join(' and 127.0.0.1:')};
 Portside balances TCP connections to them from 127.0.0.1:${port} (round robin).
@@ -68,9 +83,13 @@ Try, in another terminal:
   curl -s http://127.0.0.1:${port}/        # run it twice: A, then B
   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 ${port}
 
+and through the HTTP listener on 127.0.0.1:${httpPort} (routed per request, round robin):
+  curl -si http://127.0.0.1:${httpPort}/api/users   # /api/ is rewritten to /, x-request-id added
+  curl -s http://127.0.0.1:${httpPort}/hello       # per request: A, then B
+
 The config in use:
 ${text.replace(/^/gm, '  ')}
-Each finished connection is logged below. Ctrl-C drains and stops.
+Each finished connection and request is logged below. Ctrl-C drains and stops.
 `);
   return new Promise((resolve) => {
     const stop = () => {

@@ -4,6 +4,7 @@
  */
 import type { Config } from './schema.js';
 import type { PathSegment } from './load.js';
+import { checkHttpRoutes } from './http-references.js';
 import { checkBalancing } from './balancing-checks.js';
 
 export interface ReferenceProblem {
@@ -25,8 +26,17 @@ export function checkReferences(config: Config): ReferenceProblem[] {
         `duplicate cluster name "${cluster.name}" (first at clusters[${first}])`,
       );
     else clusterIndex.set(cluster.name, i);
-    if (!cluster.endpoints)
-      error(['clusters', i], `cluster "${cluster.name}" needs "endpoints" (or a discovery source)`);
+    if (cluster.endpoints && cluster.discovery) {
+      error(
+        ['clusters', i, 'discovery'],
+        `cluster "${cluster.name}" has both "endpoints" and "discovery"; keep one`,
+      );
+    } else if (!cluster.endpoints && !cluster.discovery) {
+      error(
+        ['clusters', i],
+        `cluster "${cluster.name}" needs "endpoints" or "discovery" (dns or kubernetes)`,
+      );
+    }
   });
 
   const listenerIndex = new Map<string, number>();
@@ -50,7 +60,9 @@ export function checkReferences(config: Config): ReferenceProblem[] {
       } else addressIndex.set(listener.address, i);
     }
 
-    if (!clusterIndex.has(listener.cluster)) {
+    if (listener.protocol === 'http') {
+      problems.push(...checkHttpRoutes(listener, ['listeners', i], clusterIndex));
+    } else if (!clusterIndex.has(listener.cluster)) {
       error(
         ['listeners', i, 'cluster'],
         `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`,

@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
 import { admin } from './admin-schema.js';
+import { discoverySchema } from './discovery-schema.js';
+import { httpSchemas } from './http-schema.js';
 import { balancingSchema, selfLocality } from './balancing-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 
@@ -59,6 +61,8 @@ export const balancing = balancingSchema(duration);
 export const cluster = z.strictObject({
   name,
   endpoints: z.array(endpoint).optional(),
+  /** Where endpoints come from when not listed in `endpoints` (DNS, Kubernetes). */
+  discovery: discoverySchema(duration).optional(),
   balancing: balancing.default({ policy: 'round_robin', locality: 'any', slowStart: '0s' }),
   /** healthCheck, outlierDetection, panicThreshold. */
   ...clusterHealthFields(duration),
@@ -75,7 +79,43 @@ export const tcpListener = z.strictObject({
   idleTimeout: duration.default('1h'),
 });
 
-export const listener = tcpListener;
+export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;
+
+/**
+ * `protocol` chooses the form; without one a listener is tcp. A key of the other form
+ * (tcp's `cluster` on an http listener, http's `routes` on a tcp one) gets a hint instead of
+ * a bare "unknown field".
+ */
+export const listener = z.preprocess(
+  (value, ctx) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+    const input = { ...(value as Record<string, unknown>) };
+    input.protocol ??= 'tcp';
+    if (input.protocol === 'http' && 'cluster' in input) {
+      delete input.cluster;
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        path: ['cluster'],
+        message:
+          'an http listener sends requests to clusters from its routes: write routes: [{ match: {...}, cluster: NAME }]',
+      });
+    } else if (input.protocol === 'tcp' && 'routes' in input) {
+      delete input.routes;
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        path: ['routes'],
+        message: 'routes are for http listeners: add protocol: http (tcp listeners take one "cluster")',
+      });
+    }
+    return input;
+  },
+  z.discriminatedUnion('protocol', [tcpListener, httpListener], {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? 'protocol must be "tcp" (the default) or "http"' : undefined,
+  }),
+);
 
 export const config = z.strictObject({
   listeners: z.array(listener).default([]),
@@ -92,5 +132,6 @@ export type Config = z.output<typeof config>;
 export type ClusterConfig = z.output<typeof cluster>;
 export type ListenerConfig = z.output<typeof listener>;
 export type TcpListenerConfig = z.output<typeof tcpListener>;
+export type { HttpListenerConfig } from './http-schema.js';
 export type EndpointConfig = z.output<typeof endpoint>;
 export type BalancingConfig = z.output<typeof balancing>;

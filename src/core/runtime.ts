@@ -6,10 +6,11 @@ import {
 } from '../balancing/index.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
-import { createDiscoverySource } from '../discovery/index.js';
+import { createDiscoverySource, processKubernetesWatches } from '../discovery/index.js';
 import type { DiscoveredEndpoint, DiscoverySource } from '../discovery/source.js';
 import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
 import type { HealthRegistry } from '../health/registry.js';
+import { HttpProxyHandler } from '../l7/http-proxy.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
@@ -57,8 +58,12 @@ export class Runtime {
       const cluster = new Cluster(c.name, picker, deps.states);
       cluster.observers.push(...balancingObservers(c.balancing));
       this.clusters.set(c.name, cluster);
+      const kubernetes = processKubernetesWatches(deps.logger);
       const createSource = deps.createSource ?? createDiscoverySource;
-      this.sources.set(c.name, createSource(c, { logger: deps.logger.child({ cluster: c.name }) }));
+      this.sources.set(
+        c.name,
+        createSource(c, { logger: deps.logger.child({ cluster: c.name }), kubernetes }),
+      );
     }
   }
 
@@ -144,6 +149,8 @@ export class Runtime {
 
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
     const log = this.log.child({ listener: listener.name });
+    if (listener.protocol === 'http')
+      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats);
     const cluster = this.clusters.get(listener.cluster);
     if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
     return new TcpProxyHandler(

@@ -8,7 +8,10 @@ export interface DiscoveredEndpoint {
   locality: Locality;
   /** Absent means ready. */
   ready?: boolean;
-  /** Kubernetes `serving && terminating`: finish work, take new traffic only as a last resort. */
+  /**
+   * Take new traffic only as a last resort: Kubernetes `serving && terminating`, and DNS SRV
+   * records of a lower priority than the best one (RFC 2782 fallbacks).
+   */
   terminating?: boolean;
 }
 
@@ -24,4 +27,15 @@ export interface DiscoverySource {
   readonly synced: boolean;
   /** Human-readable description for logs and the admin API, e.g. `dns A web.internal`. */
   readonly description: string;
+  /**
+   * True while the source keeps serving its last good snapshot because refreshing failed
+   * (static stability); `lastError` says why. Absent for sources that cannot go stale.
+   */
+  readonly stale?: boolean;
+  readonly lastError?: string;
+}
+
+/** Endpoints in a stable order, so an unchanged answer in a new order is still unchanged. */
+export function sortEndpoints(endpoints: DiscoveredEndpoint[]): DiscoveredEndpoint[] {
+  return endpoints.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.port - b.port));
 }

@@ -19,7 +19,7 @@ export async function runCli(args: string[], options: { timeoutMs?: number } = {
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };
@@ -66,7 +66,7 @@ export function startCli(args: string[]): RunningCli {
     }
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const waitForLog: RunningCli['waitForLog'] = (match, timeoutMs = 10_000) => {
+  const waitForLog: RunningCli['waitForLog'] = (match, timeoutMs = 30_000) => {
     const seen = lines.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {

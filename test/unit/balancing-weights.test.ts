@@ -71,30 +71,48 @@ describe('smooth weighted round robin', { timeout: 30_000 }, () => {
     assert.deepEqual(picked, [...endpoints, ...endpoints]);
   });
 
-  it("never runs ahead of any endpoint's share: within one pick of weight/total at every prefix", () => {
-    // nginx's smoothness guarantee, and what "no more repeats than necessary" means for it: an
-    // endpoint is picked again only when its share calls for it. (It is not the shortest
-    // possible longest run: weights 14,29 repeat the heavy one 3 times where 2 would do.)
+  /** nginx's smooth weighted round robin, written plainly: the model the picker must match. */
+  function nginxSequence(weights: number[], length: number): number[] {
+    const current = weights.map(() => 0);
+    const total = weights.reduce((a, b) => a + b, 0);
+    const sequence: number[] = [];
+    for (let t = 0; t < length; t++) {
+      let best = 0;
+      for (let i = 0; i < weights.length; i++) {
+        current[i]! += weights[i]!;
+        if (current[i]! > current[best]!) best = i;
+      }
+      current[best]! -= total;
+      sequence.push(best);
+    }
+    return sequence;
+  }
+
+  it("picks exactly nginx's sequence for any weights, staying within 1.5 picks of each share", () => {
+    // Smoothness is nginx's, not an ideal one: its deviation from weight/total can exceed one
+    // pick (weights 26,1,1,1,26 reach 1.018; the largest seen over 20,000 random weight
+    // vectors of up to 8 endpoints was 1.075), so 1.5 is the bound asserted.
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 2, maxLength: 8 }), (weights) => {
         const endpoints = fakeEndpoints(weights.length, weights);
         const total = weights.reduce((a, b) => a + b, 0);
         const picker = new RoundRobinPicker();
-        const picks = new Map<Endpoint, number>();
+        const expected = nginxSequence(weights, 2 * total);
+        const counts = weights.map(() => 0);
         for (let t = 1; t <= 2 * total; t++) {
-          const picked = picker.pick(endpoints, {})!;
-          picks.set(picked, (picks.get(picked) ?? 0) + 1);
-          for (const endpoint of endpoints) {
-            const ideal = (t * endpoint.weight) / total;
-            const actual = picks.get(endpoint) ?? 0;
+          const index = endpoints.indexOf(picker.pick(endpoints, {})!);
+          assert.equal(index, expected[t - 1], `weights ${weights}: pick ${t}`);
+          counts[index]!++;
+          weights.forEach((weight, i) => {
+            const ideal = (t * weight) / total;
             assert.ok(
-              Math.abs(actual - ideal) <= 1,
-              `weights ${weights}: after ${t} picks ${endpoint.id} has ${actual}, its share is ${ideal.toFixed(2)}`,
+              Math.abs(counts[i]! - ideal) < 1.5,
+              `weights ${weights}: after ${t} picks #${i} has ${counts[i]}, share ${ideal}`,
             );
-          }
+          });
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   });
 

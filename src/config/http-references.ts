@@ -1,0 +1,94 @@
+/**
+ * Cross-checks of an http listener's routes: every cluster a route names exists, and no
+ * route is unreachable because an earlier one matches everything it would (a warning).
+ */
+import { pathHasPrefix } from '../l7/route-match.js';
+import type { HttpListenerConfig, RouteMatchConfig } from './http-schema.js';
+import type { PathSegment } from './load.js';
+import { type ReferenceProblem, suggest } from './references.js';
+
+export function checkHttpRoutes(
+  listener: HttpListenerConfig,
+  at: PathSegment[],
+  clusters: ReadonlyMap<string, number>,
+): ReferenceProblem[] {
+  const problems: ReferenceProblem[] = [];
+  const unknown = (path: PathSegment[], name: string) =>
+    problems.push({
+      path,
+      message: `unknown cluster "${name}"${suggest(name, clusters.keys())}`,
+      severity: 'error',
+    });
+
+  listener.routes.forEach((route, r) => {
+    const here = [...at, 'routes', r];
+    if (route.cluster !== undefined && !clusters.has(route.cluster))
+      unknown([...here, 'cluster'], route.cluster);
+    route.weightedClusters?.forEach((w, i) => {
+      if (!clusters.has(w.cluster)) unknown([...here, 'weightedClusters', i, 'cluster'], w.cluster);
+    });
+    const shadow = listener.routes.slice(0, r).findIndex((earlier) => covers(earlier.match, route.match));
+    if (shadow >= 0) {
+      problems.push({
+        path: [...here, 'match'],
+        message: `this route is never used: routes[${shadow}] before it matches every request it would`,
+        severity: 'warning',
+      });
+    }
+  });
+  return problems;
+}
+
+/** True when every request `b` matches is also matched by `a` (conservative: false when unsure). */
+export function covers(a: RouteMatchConfig, b: RouteMatchConfig): boolean {
+  return (
+    coversHost(a.host, b.host) &&
+    coversPath(a, b) &&
+    coversMethods(a.methods, b.methods) &&
+    coversHeaders(a.headers, b.headers)
+  );
+}
+
+function coversHost(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || a === '*') return true;
+  if (b === undefined || b === '*') return false;
+  if (a === b) return true;
+  // "*.example.com" covers "api.example.com" and "*.api.example.com".
+  return a.startsWith('*.') && b.endsWith(a.slice(1)) && b.length > a.length - 1;
+}
+
+function coversPath(a: RouteMatchConfig, b: RouteMatchConfig): boolean {
+  if (a.path === undefined && a.pathPrefix === undefined && a.pathRegex === undefined) return true;
+  if (a.pathRegex !== undefined) return a.pathRegex === b.pathRegex;
+  if (a.path !== undefined) return b.path === a.path;
+  const prefix = a.pathPrefix!;
+  if (b.path !== undefined) return pathHasPrefix(b.path, prefix);
+  if (b.pathPrefix !== undefined) return pathHasPrefix(b.pathPrefix, prefix);
+  return false;
+}
+
+function coversMethods(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined) return true;
+  if (b === undefined) return false;
+  return b.every((m) => a.includes(m));
+}
+
+type HeaderMatches = RouteMatchConfig['headers'];
+
+function coversHeaders(a: HeaderMatches, b: HeaderMatches): boolean {
+  for (const [name, want] of Object.entries(a ?? {})) {
+    const have = b?.[name];
+    if (have === undefined) return false;
+    if (JSON.stringify(normalise(want)) === JSON.stringify(normalise(have))) continue;
+    // { present: true } covers any exact value.
+    const w = normalise(want);
+    if (!(w.present && w.value === undefined && normalise(have).present)) return false;
+  }
+  return true;
+}
+
+function normalise(m: NonNullable<HeaderMatches>[string]): { present: boolean; value?: string } {
+  if (typeof m === 'string') return { present: true, value: m };
+  if ('exact' in m) return { present: true, value: m.exact };
+  return { present: m.present };
+}

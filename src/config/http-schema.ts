@@ -1,0 +1,256 @@
+/**
+ * The `protocol: http` listener: routes (match → cluster or weighted clusters), path
+ * rewrite, header edits, retries, timeouts and the limits that protect the proxy itself.
+ * Imported by schema.ts, which puts it beside the tcp listener in one discriminated union.
+ */
+import { z } from 'zod';
+import type { duration as Duration, listenAddress as ListenAddress, name as Name } from './schema.js';
+
+/** The shared value types of schema.ts, passed in because schema.ts imports this file. */
+export interface BaseTypes {
+  name: typeof Name;
+  duration: typeof Duration;
+  listenAddress: typeof ListenAddress;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const headerName = z
+  .string({ error: 'expected a header name' })
+  .regex(HEADER_NAME, "not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~-)")
+  .transform((s) => s.toLowerCase());
+/** A header value as sent on the wire: no CR, LF or NUL (header injection). */
+const headerValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: 'expected a header value (a string)' })
+  .transform((v) => String(v))
+  .refine((v) => !/[\r\n\0]/.test(v), 'header values cannot contain CR, LF or NUL');
+
+/** Connection and framing headers: the proxy writes them itself on each hop. */
+const RESERVED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+  'expect',
+]);
+
+const path = z
+  .string({ error: 'expected a path starting with "/"' })
+  .refine((p) => p.startsWith('/'), 'paths start with "/"')
+  .refine((p) => !/[?#\s]/.test(p), 'a path to match has no query ("?"), fragment ("#") or spaces');
+
+/** `api.example.com`, `*.example.com` or `*`; compared case-insensitively, port ignored. */
+const host = z
+  .string({ error: 'expected a host name, e.g. "api.example.com" or "*.example.com"' })
+  .transform((h) => h.toLowerCase())
+  .refine(
+    (h) =>
+      h === '*' || /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/.test(h),
+    'a host is a name like "api.example.com", a wildcard "*.example.com" or "*" (no port, no scheme)',
+  );
+
+const regex = z.string({ error: 'expected a regular expression' }).superRefine((source, ctx) => {
+  try {
+    new RegExp(source);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
+const METHOD = /^[A-Z]+$/;
+const method = z
+  .string({ error: 'expected an HTTP method, e.g. GET' })
+  .transform((m) => m.toUpperCase())
+  .refine((m) => METHOD.test(m), 'an HTTP method is a word such as GET, POST or PUT');
+
+/** `x-canary: "1"` (exact value) or `x-canary: { present: true }` (any value, or `false`: absent). */
+const headerMatch = z.union(
+  [headerValue, z.strictObject({ present: z.boolean() }), z.strictObject({ exact: headerValue })],
+  { error: 'a header match is an exact value ("1"), { exact: "1" } or { present: true|false }' },
+);
+
+export const routeMatch = z
+  .strictObject({
+    host: host.optional(),
+    path: path.optional(),
+    pathPrefix: path.optional(),
+    pathRegex: regex.optional(),
+    methods: z.array(method).min(1, 'list at least one method, or leave "methods" out').optional(),
+    headers: z
+      .record(headerName, headerMatch, {
+        error: (issue) => (issue.code === 'invalid_key' ? 'not a valid HTTP header name' : undefined),
+      })
+      .optional(),
+  })
+  .superRefine((m, ctx) => {
+    const kinds = [m.path, m.pathPrefix, m.pathRegex].filter((v) => v !== undefined).length;
+    if (kinds > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'use only one of "path", "pathPrefix" and "pathRegex" in a match',
+      });
+    }
+  });
+
+export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
+  const retryCondition = z.union(
+    [
+      z.enum(['connect-failure', 'reset', 'timeout', '5xx', 'gateway-error']),
+      z.number().int().min(400, 'retry status codes are 400-599').max(599, 'retry status codes are 400-599'),
+    ],
+    {
+      error:
+        'a retry condition is connect-failure, reset, timeout, 5xx, gateway-error or a status code 400-599 (e.g. 503)',
+    },
+  );
+
+  const retries = z.strictObject({
+    /** Extra attempts after the first one; each picks an endpoint not yet tried. */
+    attempts: z.number().int().min(0).max(10).default(1),
+    on: z.array(retryCondition).default(['connect-failure']),
+    /**
+     * Request bodies up to this size (with a known content-length) are kept in memory so that
+     * an idempotent request can be sent again after a reset or a retryable status. Larger or
+     * chunked bodies stream straight through and are retried only after a connect failure.
+     */
+    bufferLimit: z
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
+  });
+
+  const headerEdits = z
+    .strictObject({
+      set: z.record(headerName, headerValue).default({}),
+      remove: z.array(headerName).default([]),
+    })
+    .superRefine((edits, ctx) => {
+      for (const name of Object.keys(edits.set)) {
+        if (name === 'host') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['set', name],
+            message: 'set the Host header with rewrite.host',
+          });
+        } else if (RESERVED_HEADERS.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['set', name],
+            message: `"${name}" is managed by the proxy (connection and framing headers cannot be set)`,
+          });
+        }
+      }
+    });
+
+  const weightedCluster = z.strictObject({
+    cluster: name,
+    weight: z.number({ error: 'expected a weight (an integer >= 0)' }).int().min(0).max(1_000_000),
+  });
+
+  const route = z
+    .strictObject({
+      match: routeMatch.default({}),
+      cluster: name.optional(),
+      weightedClusters: z.array(weightedCluster).min(1, 'list at least one { cluster, weight }').optional(),
+      rewrite: z
+        .strictObject({
+          /** Replaces the part of the path that `match.pathPrefix` (or `match.path`) matched. */
+          pathPrefix: path.optional(),
+          /** Replaces the Host header sent upstream. */
+          host: z.string().min(1).optional(),
+        })
+        .optional(),
+      /** From the end of the client's request to the upstream's response headers, all attempts together → 504. */
+      timeout: duration.default('15s'),
+      /** One attempt's limit to response headers; a `timeout` retry condition retries it. */
+      perTryTimeout: duration.optional(),
+      // Fresh objects per route, so the printed effective config has no YAML anchors.
+      retries: retries.default(() => retries.parse({})),
+      requestHeaders: headerEdits.optional(),
+      responseHeaders: headerEdits.optional(),
+    })
+    .superRefine((r, ctx) => {
+      const targets = (r.cluster !== undefined ? 1 : 0) + (r.weightedClusters !== undefined ? 1 : 0);
+      if (targets !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'a route needs exactly one of "cluster" or "weightedClusters"',
+          path: targets === 0 ? [] : ['weightedClusters'],
+        });
+      }
+      if (r.weightedClusters?.every((w) => w.weight === 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'at least one weight must be above 0',
+          path: ['weightedClusters'],
+        });
+      }
+      if (
+        r.rewrite?.pathPrefix !== undefined &&
+        r.match.pathPrefix === undefined &&
+        r.match.path === undefined
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'rewrite.pathPrefix replaces the matched prefix, so the match needs "pathPrefix" or "path"',
+          path: ['rewrite', 'pathPrefix'],
+        });
+      }
+    });
+
+  const httpLimits = z.strictObject({
+    /** Request line plus headers, in bytes; larger → 431. */
+    maxHeaderBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(16 * 1024),
+    /** Header lines per request; more → 431. */
+    maxHeaders: z.number().int().min(1).max(10_000).default(100),
+    /** Time a client has to send the complete request headers (slowloris) → 408 and close. */
+    headersTimeout: duration.default('10s'),
+    /** How long an idle client keep-alive connection stays open. */
+    keepAliveTimeout: duration.default('60s'),
+  });
+
+  const httpUpstream = z.strictObject({
+    connectTimeout: duration.default('5s'),
+    /** Keep-alive connections per endpoint (the pool bound); further requests queue. */
+    maxConnectionsPerEndpoint: z.number().int().min(1).max(10_000).default(128),
+    /** How long an idle upstream keep-alive connection is kept. */
+    idleTimeout: duration.default('30s'),
+    /** Abort a response whose body stalls this long between chunks. */
+    bodyTimeout: duration.default('5m'),
+  });
+
+  const httpListener = z.strictObject({
+    name,
+    address: listenAddress,
+    protocol: z.literal('http'),
+    routes: z
+      .array(route, {
+        error:
+          'an http listener needs "routes": a list of { match, cluster } ("cluster" alone is for tcp listeners)',
+      })
+      .min(1, 'an http listener needs at least one route'),
+    limits: httpLimits.default(() => httpLimits.parse({})),
+    upstream: httpUpstream.default(() => httpUpstream.parse({})),
+    /** One pino line per request at level info. */
+    accessLog: z.boolean().default(true),
+  });
+  return { httpListener, route, retries };
+}
+
+type Schemas = ReturnType<typeof httpSchemas>;
+export type HttpListenerConfig = z.output<Schemas['httpListener']>;
+export type RouteConfig = z.output<Schemas['route']>;
+export type RouteMatchConfig = z.output<typeof routeMatch>;
+export type RetryCondition = RouteConfig['retries']['on'][number];
+export type HeaderEditsConfig = NonNullable<RouteConfig['requestHeaders']>;

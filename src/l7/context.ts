@@ -1,0 +1,28 @@
+/**
+ * What every request (and upgrade) of one HTTP handler shares: the compiled routes, the
+ * upstream pools, the cluster lookup of its config generation, logging and drain state.
+ * HttpProxyHandler implements it; exchanges and tunnels only read it.
+ */
+import type { Socket } from 'node:net';
+import type { Cluster } from '../core/cluster.js';
+import type { Logger } from '../core/log.js';
+import type { RouteTable } from './route-table.js';
+import type { UpstreamPools } from './upstream-pools.js';
+
+/** What every exchange of one handler shares. */
+export interface ExchangeContext {
+  readonly routes: RouteTable;
+  readonly pools: UpstreamPools;
+  readonly clusters: (name: string) => Cluster | undefined;
+  readonly log: Logger;
+  /** Header lines allowed per request. */
+  readonly maxHeaders: number;
+  /** Evaluated once per request: access log on and the level lets it through. */
+  accessLogOn(): boolean;
+  /** Set by drain(): answer with `connection: close`. */
+  readonly draining: boolean;
+  /** A request got no usable endpoint (503) or could not connect to any (502). */
+  rejected(): void;
+  /** The response is complete (or abandoned); its connection may be closed when draining. */
+  exchangeDone(socket: Socket): void;
+}

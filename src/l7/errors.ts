@@ -1,0 +1,90 @@
+/**
+ * Every answer Portside itself gives an HTTP client, with the stable code it carries in
+ * `x-portside-error` (one table, like fastify's FST_ERR_* codes, so users can grep them).
+ */
+import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export interface HttpError {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+export const HTTP_ERRORS = {
+  /** No route matched the request's host, path, method and headers. */
+  noRoute: { status: 404, code: 'no-route', message: 'no route matches this request' },
+  /** The route's cluster has no endpoint that may take traffic (all down, ejected or none discovered). */
+  noEndpoint: {
+    status: 503,
+    code: 'no-healthy-endpoint',
+    message: 'no endpoint is available for this route',
+  },
+  /** The route names a cluster this config generation does not have. */
+  unknownCluster: { status: 503, code: 'cluster-not-found', message: 'the route names an unknown cluster' },
+  /** Every attempt failed to connect. */
+  connectFailed: {
+    status: 502,
+    code: 'upstream-connect-failed',
+    message: 'could not connect to an upstream endpoint',
+  },
+  /** The upstream closed or reset the connection before a complete response. */
+  upstreamReset: { status: 502, code: 'upstream-reset', message: 'the upstream closed the connection' },
+  /** The upstream answered something that is not valid HTTP/1.1. */
+  upstreamProtocol: {
+    status: 502,
+    code: 'upstream-protocol-error',
+    message: 'the upstream sent an invalid response',
+  },
+  /** The route's timeout (or the last attempt's perTryTimeout) passed before response headers. */
+  timeout: { status: 504, code: 'upstream-timeout', message: 'the upstream did not answer in time' },
+  /** Malformed request, including conflicting content-length and transfer-encoding (smuggling). */
+  badRequest: { status: 400, code: 'bad-request', message: 'malformed request' },
+  /** Request line and headers above `limits.maxHeaderBytes`, or more than `limits.maxHeaders` lines. */
+  headersTooLarge: { status: 431, code: 'headers-too-large', message: 'request headers are too large' },
+  /** The client did not send complete headers within `limits.headersTimeout`. */
+  headersTimeout: { status: 408, code: 'headers-timeout', message: 'request headers took too long' },
+  /** A request body larger than the retry buffer arrived with a smaller content-length (or similar). */
+  requestBody: { status: 400, code: 'bad-request-body', message: 'the request body could not be read' },
+} as const satisfies Record<string, HttpError>;
+
+/** Answers with the error unless a response already started, in which case the response is cut. */
+export function sendError(res: ServerResponse, error: HttpError, requestId: string | undefined): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = `${error.message} (${error.code})\n`;
+  const headers: Record<string, string | number> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-portside-error': error.code,
+  };
+  if (requestId) headers['x-request-id'] = requestId;
+  res.writeHead(error.status, headers);
+  res.end(body);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+/** The same answer written straight to a socket (parse errors, failed upgrades), then closed. */
+export function writeRawError(socket: Duplex, error: HttpError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${error.message} (${error.code})\n`;
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status] ?? 'Error'}\r\n` +
+      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-portside-error: ${error.code}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,93 @@
+/**
+ * When a failed attempt may be tried again on another endpoint. A connect failure is always
+ * safe (nothing reached the upstream); the other conditions apply only to idempotent
+ * methods whose body can be sent again (none, buffered, or not yet read).
+ */
+import type { RouteConfig } from '../config/http-schema.js';
+
+/** How an attempt failed, as far as retrying is concerned. */
+export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'protocol';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT.has(method);
+}
+
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+/** Classifies an undici/socket error; `reason` is the short code passed to `reportFailure`. */
+export function classifyError(error: unknown): { kind: FailureKind; reason: string } {
+  const code = (error as { code?: string } | null)?.code ?? '';
+  if (CONNECT_CODES.has(code)) {
+    return {
+      kind: 'connect-failure',
+      reason: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect-timeout' : 'connect-refused',
+    };
+  }
+  if (RESET_CODES.has(code)) return { kind: 'reset', reason: 'reset' };
+  if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', reason: 'timeout' };
+  return { kind: 'protocol', reason: 'protocol-error' };
+}
+
+export class RetryPolicy {
+  /** Extra attempts after the first. */
+  readonly attempts: number;
+  readonly bufferLimit: number;
+  private readonly kinds: ReadonlySet<string>;
+  private readonly any5xx: boolean;
+  private readonly statuses: ReadonlySet<number>;
+
+  constructor(config: RouteConfig['retries']) {
+    this.attempts = config.attempts;
+    this.bufferLimit = config.bufferLimit;
+    const statuses = new Set<number>();
+    const kinds = new Set<string>();
+    for (const condition of config.on) {
+      if (typeof condition === 'number') statuses.add(condition);
+      else if (condition === 'gateway-error') for (const s of [502, 503, 504]) statuses.add(s);
+      else kinds.add(condition);
+    }
+    this.kinds = kinds;
+    this.any5xx = kinds.has('5xx');
+    this.statuses = statuses;
+  }
+
+  /** Whether any condition beyond connect failure is configured (so a body is worth buffering). */
+  get retriesAfterSending(): boolean {
+    return (
+      this.attempts > 0 &&
+      (this.any5xx || this.statuses.size > 0 || this.kinds.has('reset') || this.kinds.has('timeout'))
+    );
+  }
+
+  retriesStatus(status: number): boolean {
+    return this.statuses.has(status) || (this.any5xx && status >= 500 && status <= 599);
+  }
+
+  /**
+   * `attemptsMade` counts the one that just failed; `replayable` is true when the method is
+   * idempotent and the body can be sent again.
+   */
+  allows(
+    kind: FailureKind | 'status',
+    attemptsMade: number,
+    replayable: boolean,
+    bodyUntouched: boolean,
+  ): boolean {
+    if (attemptsMade > this.attempts) return false;
+    if (kind === 'connect-failure') return bodyUntouched && this.kinds.has('connect-failure');
+    if (!replayable) return false;
+    return kind === 'status' || this.kinds.has(kind);
+  }
+}

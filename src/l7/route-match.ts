@@ -1,0 +1,114 @@
+/**
+ * A route's match, compiled once per config generation into plain fields so that matching
+ * a request allocates nothing: host exact or `*.` suffix, path exact / segment-aware
+ * prefix / regex, methods, and headers (exact value or present/absent).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RouteMatchConfig } from '../config/http-schema.js';
+
+const SLASH = 47;
+const UPPER_CASE = /[A-Z]/;
+
+/**
+ * Segment-aware prefix test: `/v1` matches `/v1` and `/v1/x` but not `/v10`.
+ * A prefix ending in `/` matches whatever starts with it.
+ */
+export function pathHasPrefix(path: string, prefix: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  return (
+    path.length === prefix.length ||
+    prefix.charCodeAt(prefix.length - 1) === SLASH ||
+    path.charCodeAt(prefix.length) === SLASH
+  );
+}
+
+/** `Host` header → lower-case name without port (`[::1]:80` → `[::1]`); '' when absent. */
+export function hostOf(header: string | undefined): string {
+  if (!header) return '';
+  let end = header.length;
+  if (header.charCodeAt(0) === 91 /* [ */) {
+    const close = header.indexOf(']');
+    if (close > 0) end = close + 1;
+  } else {
+    const colon = header.lastIndexOf(':');
+    if (colon >= 0) end = colon;
+  }
+  const host = end === header.length ? header : header.slice(0, end);
+  // Most hosts are already lower case; only allocate when not.
+  return UPPER_CASE.test(host) ? host.toLowerCase() : host;
+}
+
+interface HeaderCondition {
+  readonly name: string;
+  /** Exact value wanted, or undefined to test presence only. */
+  readonly value: string | undefined;
+  readonly present: boolean;
+}
+
+/** What a request offers to matching; `path` excludes the query string. */
+export interface MatchInput {
+  readonly method: string;
+  readonly host: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+export class RouteMatcher {
+  private readonly hostExact: string | undefined;
+  /** `.example.com` for `*.example.com`. */
+  private readonly hostSuffix: string | undefined;
+  private readonly path: string | undefined;
+  /** Also used by rewrite: the part of the path that is replaced. */
+  readonly pathPrefix: string | undefined;
+  private readonly pathRegex: RegExp | undefined;
+  private readonly methods: ReadonlySet<string> | undefined;
+  private readonly headers: readonly HeaderCondition[];
+
+  constructor(match: RouteMatchConfig) {
+    if (match.host !== undefined && match.host !== '*') {
+      if (match.host.startsWith('*.')) this.hostSuffix = match.host.slice(1);
+      else this.hostExact = match.host;
+    }
+    this.path = match.path;
+    this.pathPrefix = match.pathPrefix;
+    // Anchored: like Envoy's safe_regex, the whole path must match.
+    this.pathRegex = match.pathRegex === undefined ? undefined : new RegExp(`^(?:${match.pathRegex})$`);
+    this.methods = match.methods ? new Set(match.methods) : undefined;
+    this.headers = Object.entries(match.headers ?? {}).map(([name, m]) =>
+      typeof m === 'string'
+        ? { name, value: m, present: true }
+        : 'exact' in m
+          ? { name, value: m.exact, present: true }
+          : { name, value: undefined, present: m.present },
+    );
+  }
+
+  /** True when the match uses the Host header (so the table computes it). */
+  get usesHost(): boolean {
+    return this.hostExact !== undefined || this.hostSuffix !== undefined;
+  }
+
+  matches(input: MatchInput): boolean {
+    if (this.hostExact !== undefined && input.host !== this.hostExact) return false;
+    if (
+      this.hostSuffix !== undefined &&
+      !(input.host.length > this.hostSuffix.length && input.host.endsWith(this.hostSuffix))
+    ) {
+      return false;
+    }
+    if (this.path !== undefined && input.path !== this.path) return false;
+    if (this.pathPrefix !== undefined && !pathHasPrefix(input.path, this.pathPrefix)) return false;
+    if (this.pathRegex !== undefined && !this.pathRegex.test(input.path)) return false;
+    if (this.methods !== undefined && !this.methods.has(input.method)) return false;
+    for (let i = 0; i < this.headers.length; i++) {
+      const condition = this.headers[i]!;
+      const actual = input.headers[condition.name];
+      if (actual === undefined) {
+        if (condition.present) return false;
+      } else if (!condition.present || (condition.value !== undefined && actual !== condition.value)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * A listener's routes compiled for one config generation: matcher, target cluster(s),
+ * rewrite, header edits, retry and timeout policy. `find` returns the first route that
+ * matches (the order rule), allocating nothing.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RouteConfig } from '../config/http-schema.js';
+import { ms } from '../config/values.js';
+import { HeaderEdits } from './headers.js';
+import { RetryPolicy } from './retry-policy.js';
+import { hostOf, type MatchInput, RouteMatcher } from './route-match.js';
+import { WeightedChoice } from './weighted.js';
+
+export class CompiledRoute {
+  readonly matcher: RouteMatcher;
+  private readonly cluster: string | undefined;
+  private readonly weighted: WeightedChoice<string> | undefined;
+  /** The matched part of the path that `rewritePrefix` replaces. */
+  private readonly rewriteFrom: string | undefined;
+  private readonly rewritePrefix: string | undefined;
+  readonly rewriteHost: string | undefined;
+  readonly timeoutMs: number;
+  readonly perTryTimeoutMs: number | undefined;
+  readonly retry: RetryPolicy;
+  readonly requestEdits: HeaderEdits;
+  readonly responseEdits: HeaderEdits;
+
+  constructor(
+    readonly index: number,
+    config: RouteConfig,
+  ) {
+    this.matcher = new RouteMatcher(config.match);
+    this.cluster = config.cluster;
+    const choices = (config.weightedClusters ?? []).filter((w) => w.weight > 0);
+    this.weighted =
+      choices.length > 0
+        ? new WeightedChoice(choices.map((w) => ({ value: w.cluster, weight: w.weight })))
+        : undefined;
+    this.rewritePrefix = config.rewrite?.pathPrefix;
+    this.rewriteFrom = config.match.pathPrefix ?? config.match.path;
+    this.rewriteHost = config.rewrite?.host;
+    this.timeoutMs = ms(config.timeout);
+    this.perTryTimeoutMs = config.perTryTimeout === undefined ? undefined : ms(config.perTryTimeout);
+    this.retry = new RetryPolicy(config.retries);
+    this.requestEdits = config.requestHeaders ? new HeaderEdits(config.requestHeaders) : HeaderEdits.NONE;
+    this.responseEdits = config.responseHeaders ? new HeaderEdits(config.responseHeaders) : HeaderEdits.NONE;
+  }
+
+  /** The cluster for this request (a weighted route advances its split). */
+  chooseCluster(): string {
+    return this.weighted ? this.weighted.next() : this.cluster!;
+  }
+
+  /** The path (and query) sent upstream. */
+  upstreamPath(path: string, query: string): string {
+    if (this.rewritePrefix === undefined || this.rewriteFrom === undefined) return path + query;
+    return joinPath(this.rewritePrefix, path.slice(this.rewriteFrom.length)) + query;
+  }
+}
+
+/** `/` + `/users` → `/users`; `/api` + `users` → `/api/users`; `/` + `` → `/`. */
+export function joinPath(prefix: string, rest: string): string {
+  if (rest === '') return prefix === '' ? '/' : prefix;
+  const prefixSlash = prefix.endsWith('/');
+  const restSlash = rest.startsWith('/');
+  if (prefixSlash && restSlash) return prefix + rest.slice(1);
+  if (!prefixSlash && !restSlash) return `${prefix}/${rest}`;
+  return prefix + rest;
+}
+
+const ABSOLUTE_FORM = /^https?:\/\//i;
+
+/** A request target split for matching: path without query, and the query (with its "?"). */
+export interface SplitTarget {
+  path: string;
+  query: string;
+}
+
+/**
+ * origin-form (`/a?b`) or absolute-form (`http://host/a?b`) → path and query; undefined
+ * for anything else (asterisk-form, garbage), which the proxy answers with 400.
+ */
+export function splitTarget(url: string): SplitTarget | undefined {
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    if (!ABSOLUTE_FORM.test(url)) return undefined;
+    const start = url.indexOf('/', url.indexOf('//') + 2);
+    if (start < 0) return { path: '/', query: '' };
+    url = url.slice(start);
+  }
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q) };
+}
+
+export class RouteTable {
+  readonly routes: readonly CompiledRoute[];
+  private readonly usesHost: boolean;
+
+  constructor(configs: readonly RouteConfig[]) {
+    this.routes = configs.map((config, i) => new CompiledRoute(i, config));
+    this.usesHost = this.routes.some((r) => r.matcher.usesHost);
+  }
+
+  find(
+    method: string,
+    hostHeader: string | undefined,
+    path: string,
+    headers: IncomingHttpHeaders,
+  ): CompiledRoute | undefined {
+    const input: MatchInput = { method, host: this.usesHost ? hostOf(hostHeader) : '', path, headers };
+    for (let i = 0; i < this.routes.length; i++) {
+      const route = this.routes[i]!;
+      if (route.matcher.matches(input)) return route;
+    }
+    return undefined;
+  }
+}
