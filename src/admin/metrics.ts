@@ -203,6 +203,16 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
         set({ cluster: d.cluster, source: d.description }, d.synced ? 1 : 0);
     },
   );
+  readGauge(
+    'portside_discovery_stale',
+    'Whether the source serves its last good snapshot because refreshing fails.',
+    ['cluster', 'source'],
+    (set) => {
+      for (const d of source.discovery()) {
+        if (d.stale !== undefined) set({ cluster: d.cluster, source: d.description }, d.stale ? 1 : 0);
+      }
+    },
+  );
   readCounter(
     'portside_discovery_syncs_total',
     'Snapshots delivered by the discovery source.',

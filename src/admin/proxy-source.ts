@@ -53,6 +53,8 @@ export class ProxyAdminSource implements AdminSource {
       cluster,
       description: source.description,
       synced: source.synced,
+      ...(source.stale !== undefined ? { stale: source.stale } : {}),
+      ...(source.lastError !== undefined ? { lastError: source.lastError } : {}),
     }));
   }
 
