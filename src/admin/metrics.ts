@@ -6,7 +6,7 @@
  * at scrape time: the proxy's hot path never touches prom-client. Things that are events
  * rather than state are recorded as they happen, in event-metrics.ts.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
 import { registerEventMetrics } from './event-metrics.js';

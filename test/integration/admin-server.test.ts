@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdminServer } from '../../src/admin/server.js';
 import { REDACTED } from '../../src/admin/redact.js';
+import { AdminServer } from '../../src/admin/server.js';
 import { Unavailable } from '../../src/core/endpoint.js';
 import { FakeAdminSource } from '../helpers/fake-admin-source.js';
 import { bodyOf } from '../helpers/json.js';
