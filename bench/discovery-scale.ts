@@ -15,6 +15,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { RoundRobinPicker } from '../src/balancing/round-robin.js';
 import { Cluster } from '../src/core/cluster.js';
@@ -91,6 +92,10 @@ async function main(): Promise<void> {
   const heapAfter = heapMb();
 
   // Event → pickable: change one endpoint of a random Service, wait until a pick can return it.
+  // Event-loop delay is sampled meanwhile: a tail that matches it is stalls (GC of a large
+  // heap, other work), not per-event cost, which is one Service's slices.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const latencies: number[] = [];
   for (let n = 1; n <= changes; n++) {
     const i = Math.floor(Math.random() * services);
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
     latencies.push(performance.now() - t0);
     waiting.delete(i);
   }
+  loopDelay.disable();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(2);
@@ -118,6 +124,7 @@ async function main(): Promise<void> {
       `heap after sync          +${(heapAfter - heapBefore).toFixed(1)} MB → ${perEndpointKb.toFixed(2)} KB per endpoint (incl. per-Service watch)`,
       `rss                      ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB`,
       `event → pickable (${changes})  p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`,
+      `event-loop delay meanwhile  p50 ${(loopDelay.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(2)} ms, max ${(loopDelay.max / 1e6).toFixed(2)} ms`,
     ].join('\n'),
   );
 

@@ -60,8 +60,8 @@ export class Runtime {
       const cluster = new Cluster(c.name, picker, deps.states);
       cluster.observers.push(...balancingObservers(c.balancing));
       this.clusters.set(c.name, cluster);
-      const kubernetes = processKubernetesWatches(deps.logger);
       const createSource = deps.createSource ?? createDiscoverySource;
+      const kubernetes = processKubernetesWatches(deps.logger);
       this.sources.set(
         c.name,
         createSource(c, { logger: deps.logger.child({ cluster: c.name }), kubernetes }),
@@ -157,9 +157,10 @@ export class Runtime {
   }
 
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
-    const log = this.log.child({ listener: listener.name });
-    if (listener.protocol === 'http')
+    if (listener.protocol === 'http') {
+      const log = this.log.child({ listener: listener.name });
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats);
+    }
     const cluster = this.clusters.get(listener.cluster);
     if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
     return new TcpProxyHandler(
@@ -170,7 +171,8 @@ export class Runtime {
       },
       cluster,
       stats,
-      log,
+      // Each connection's summary names its listener already.
+      this.log,
     );
   }
 

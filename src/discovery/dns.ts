@@ -29,6 +29,12 @@ interface Answer {
   ttlSeconds: number | undefined;
 }
 
+/**
+ * The last good answer per query, kept across config generations: a reload starts a new
+ * source, which serves this at once instead of leaving its cluster empty until DNS answers.
+ */
+const lastGoodAnswers = new Map<string, DiscoveredEndpoint[]>();
+
 export class DnsSource implements DiscoverySource {
   synced = false;
   stale = false;
@@ -39,6 +45,7 @@ export class DnsSource implements DiscoverySource {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private failuresInARow = 0;
+  private readonly answerKey: string;
 
   constructor(private readonly options: DnsSourceOptions) {
     this.description = `dns ${options.type} ${options.name}`;
@@ -46,10 +53,16 @@ export class DnsSource implements DiscoverySource {
     // tries: 2 so one lost UDP packet is not a failed refresh.
     this.resolver = new Resolver({ timeout: options.timeoutMs, tries: 2 });
     if (options.servers) this.resolver.setServers([...options.servers]);
+    this.answerKey = JSON.stringify([options.type, options.name, options.port, options.servers ?? []]);
   }
 
   start(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): void {
     this.stopped = false;
+    const known = lastGoodAnswers.get(this.answerKey);
+    if (known) {
+      onSnapshot(known);
+      this.synced = true;
+    }
     void this.refresh(onSnapshot);
   }
 
@@ -74,6 +87,7 @@ export class DnsSource implements DiscoverySource {
     this.stale = false;
     this.lastError = undefined;
     this.failuresInARow = 0;
+    lastGoodAnswers.set(this.answerKey, answer.endpoints);
     onSnapshot(answer.endpoints);
     this.synced = true;
     this.schedule(this.nextRefreshMs(answer.ttlSeconds), onSnapshot);

@@ -5,9 +5,10 @@
  * timer returns the endpoint. Ejection history lives in the HealthRegistry, so the
  * detector of the next config generation resumes where this one stopped.
  */
+
+import { formatDuration } from '../config/values.js';
 import type { Cluster, OutcomeObserver } from '../core/cluster.js';
 import { type Endpoint, Unavailable } from '../core/endpoint.js';
-import { formatDuration } from '../config/values.js';
 import type { HealthRegistry, OutlierMemory } from './registry.js';
 import type { HealthReporter } from './reporter.js';
 

@@ -50,7 +50,9 @@ export function startCli(args: string[]): RunningCli {
   }>();
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += c));
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  const reader = createInterface({ input: child.stdout! });
+  const linesDone = once(reader, 'close');
+  reader.on('line', (text) => {
     let line: Record<string, unknown>;
     try {
       line = JSON.parse(text);
@@ -76,14 +78,13 @@ export function startCli(args: string[]): RunningCli {
         waiters.delete(waiter);
         reject(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${stderr}`));
       }, timeoutMs);
-      void exited.then(() =>
-        setTimeout(() => {
-          if (waiters.delete(waiter)) {
-            clearTimeout(timer);
-            reject(new Error(`portside exited before the expected log line; stderr: ${stderr}`));
-          }
-        }, 50),
-      );
+      // readline emits 'close' after the last line, so a line missing then is really missing.
+      void linesDone.then(() => {
+        if (waiters.delete(waiter)) {
+          clearTimeout(timer);
+          reject(new Error(`portside exited before the expected log line; stderr: ${stderr}`));
+        }
+      });
       waiter.resolve = (l) => {
         clearTimeout(timer);
         resolve(l);

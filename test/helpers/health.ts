@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
 import { Cluster } from '../../src/core/cluster.js';
-import { EndpointStateRegistry, type Endpoint } from '../../src/core/endpoint.js';
+import { type Endpoint, EndpointStateRegistry } from '../../src/core/endpoint.js';
 import { type HealthTransition, ProxyEvents } from '../../src/core/events.js';
 import { ClusterHealth, type ClusterHealthConfig } from '../../src/health/cluster-health.js';
 import { HealthRegistry } from '../../src/health/registry.js';

@@ -48,6 +48,12 @@ describe('DNS discovery against a real dnsmasq', { skip, timeout: 30_000 }, () =
     assert.deepEqual(latest(), ['10.0.0.1:8080 w1', '10.0.0.2:8080 w1']);
     assert.equal(source.description, 'dns A web.internal');
 
+    // A new source for the same query (a reload's new generation) serves the last good answer at once.
+    const next = watch({ name: 'web.internal', type: 'A', port: 8080, servers: [dns.address] });
+    t.after(() => next.source.stop());
+    assert.equal(next.source.synced, true, 'synced synchronously in start()');
+    assert.deepEqual(next.latest(), ['10.0.0.1:8080 w1', '10.0.0.2:8080 w1']);
+
     await dns.setHosts({ ...hostsWith({ 'web.internal': ['10.0.0.2', '10.0.0.3'] }) });
     await eventually(() => latest()?.join() === '10.0.0.2:8080 w1,10.0.0.3:8080 w1', {
       timeoutMs: 5000,

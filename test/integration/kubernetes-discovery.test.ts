@@ -2,17 +2,18 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, test, type TestContext } from 'node:test';
+import { before, type TestContext, test } from 'node:test';
 import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
+import { loadConfigText } from '../../src/config/load.js';
 import { Cluster } from '../../src/core/cluster.js';
 import { EndpointStateRegistry } from '../../src/core/endpoint.js';
 import { loadKubernetesClient } from '../../src/discovery/kubernetes/client.js';
 import type { InformerTuning } from '../../src/discovery/kubernetes/informer.js';
 import { KubernetesSource } from '../../src/discovery/kubernetes/source.js';
 import { KubernetesWatches } from '../../src/discovery/kubernetes/watches.js';
-import { eventually } from '../helpers/wait.js';
 import { endpointSlice, KubeApiDouble, service } from '../helpers/kube-api-double.js';
-import { memoryLogger } from '../helpers/memory-logger.js';
+import { captureLogger, startProxy } from '../helpers/proxy.js';
+import { eventually } from '../helpers/wait.js';
 
 const FAST: Partial<InformerTuning> = {
   initialBackoffMs: 50,
@@ -35,7 +36,7 @@ async function harness(
   const dir = await mkdtemp(join(tmpdir(), 'portside-k8s-'));
   const api = down ? await KubeApiDouble.reserved() : await new KubeApiDouble().start();
   const kubeconfig = await api.writeKubeconfig(dir, 'shop');
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = captureLogger('debug');
   const watches = new KubernetesWatches(logger, { ...FAST, ...tuning });
   const states = new EndpointStateRegistry();
   const sources: KubernetesSource[] = [];
@@ -107,6 +108,11 @@ test('initial sync merges every slice of the Service, keeps locality, and shares
   assert.equal(api.openWatches, 1);
   assert.deepEqual(first.picks(), new Set(['10.0.0.1:8080', '10.0.0.2:8080']));
   assert.equal(first.source.description, 'kubernetes shop/orders:http');
+
+  // A source joining a synced watch (a reload's new generation) has its endpoints at once.
+  const late = cluster('orders', 'http');
+  assert.equal(late.source.synced, true, 'synced synchronously in start()');
+  assert.equal(late.ids(), first.ids());
   assert.equal(first.source.stale, false);
 });
 
@@ -371,7 +377,7 @@ test('malformed objects are logged and skipped; the rest keeps flowing', { timeo
 });
 
 test('a missing kubeconfig is reported and retried, never thrown', { timeout: 15_000 }, async (t) => {
-  const { logger, lines } = memoryLogger();
+  const { logger, lines } = captureLogger('debug');
   const watches = new KubernetesWatches(logger, FAST);
   const source = new KubernetesSource(
     { namespace: 'shop', service: 'orders', kubeconfig: '/nonexistent/kubeconfig' },
@@ -415,4 +421,41 @@ test('watches ask for bookmarks, and a bookmark counts as life for the watchdog'
   await new Promise((resolve) => setTimeout(resolve, 1200)); // three watchdog periods of bookmarks only
   assert.equal(api.requests.watches, watchesBefore, 'the quiet watch was not restarted');
   assert.ok(!lines.some((l) => typeof l.error === 'string' && l.error.includes('watchdog')));
+});
+
+test('a config reload keeps the shared watch and the new generation has endpoints at once', {
+  timeout: 15_000,
+}, async (t) => {
+  const { api } = await harness(t);
+  const dir = await mkdtemp(join(tmpdir(), 'portside-k8s-reload-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const kubeconfig = await api.writeKubeconfig(dir, 'shop');
+  api.apply('endpointslices', ordersSlice('orders-a', ['10.0.0.1']));
+  const yaml = (drain: string) => `
+drainTimeout: ${drain}
+listeners: [{ name: orders, address: 127.0.0.1:0, cluster: orders }]
+clusters:
+  - name: orders
+    discovery: { kubernetes: { service: orders, namespace: shop, port: http, kubeconfig: ${JSON.stringify(kubeconfig)} } }
+`;
+  const proxy = await startProxy(yaml('30s'));
+  t.after(() => proxy.stop());
+  await eventually(() => proxy.proxy.current?.clusters.get('orders')?.endpoints.length === 1, {
+    what: 'first sync',
+  });
+  await eventually(() => api.openWatches > 0, { what: 'an open watch' });
+  const { lists, watches } = api.requests;
+
+  const { config } = loadConfigText(yaml('20s'));
+  const next = await proxy.proxy.apply(config!);
+  assert.deepEqual(
+    next.clusters.get('orders')!.endpoints.map((e) => e.id),
+    ['10.0.0.1:8080'],
+    'endpoints present the moment the new generation serves',
+  );
+  assert.deepEqual(
+    { lists: api.requests.lists, watches: api.requests.watches },
+    { lists, watches },
+    'same watch',
+  );
 });

@@ -38,6 +38,9 @@ export class KubernetesSource implements DiscoverySource {
   start(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): void {
     this.onSnapshot = onSnapshot;
     this.watch = this.watches.subscribe(this.key, this.listener, typeof this.port === 'number');
+    // A watch another cluster (or the previous config generation) already synced answers now,
+    // so a reload never leaves the new generation's cluster empty for a moment.
+    this.update();
   }
 
   stop(): void {
