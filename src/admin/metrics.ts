@@ -6,7 +6,7 @@
  * at scrape time: the proxy's hot path never touches prom-client. Things that are events
  * rather than state are recorded as they happen, in event-metrics.ts.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
 import { registerEventMetrics } from './event-metrics.js';
@@ -201,6 +201,16 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     (set) => {
       for (const d of source.discovery())
         set({ cluster: d.cluster, source: d.description }, d.synced ? 1 : 0);
+    },
+  );
+  readGauge(
+    'portside_discovery_stale',
+    'Whether the source serves its last good snapshot because refreshing fails.',
+    ['cluster', 'source'],
+    (set) => {
+      for (const d of source.discovery()) {
+        if (d.stale !== undefined) set({ cluster: d.cluster, source: d.description }, d.stale ? 1 : 0);
+      }
     },
   );
   readCounter(

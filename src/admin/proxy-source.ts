@@ -48,11 +48,16 @@ export class ProxyAdminSource implements AdminSource {
   }
 
   discovery(): DiscoveryStatus[] {
-    const sources = this.proxy.current?.discoverySources() ?? new Map();
+    const runtime = this.proxy.current;
+    const sources = runtime?.discoverySources() ?? new Map();
     return [...sources].map(([cluster, source]) => ({
       cluster,
       description: source.description,
       synced: source.synced,
+      syncsTotal: runtime?.snapshotStats(cluster)?.count ?? 0,
+      lastSyncAt: runtime?.snapshotStats(cluster)?.lastAt,
+      ...(source.stale !== undefined ? { stale: source.stale } : {}),
+      ...(source.lastError !== undefined ? { lastError: source.lastError } : {}),
     }));
   }
 

@@ -5,12 +5,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
-import { parseAddress, formatAddress } from '../config/values.js';
 import { bearerMatches } from './auth.js';
 import { dashboardPage } from './dashboard/page.js';
 import { History } from './history.js';
-import { createMetrics, type AdminMetrics } from './metrics.js';
+import { type AdminMetrics, createMetrics } from './metrics.js';
 import { redact } from './redact.js';
 import type { AdminSource } from './source.js';
 import { clusterViews, readiness } from './status.js';

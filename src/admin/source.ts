@@ -47,6 +47,8 @@ export interface DiscoveryStatus {
   errorsTotal?: number;
   /** Milliseconds since the epoch of the last snapshot delivered. */
   lastSyncAt?: number;
+  /** Serving its last good snapshot because refreshing fails (`lastError` says why). */
+  stale?: boolean;
   lastError?: string;
 }
 

@@ -2,8 +2,9 @@
  * What `portside run` adds around the proxy for operators: hot reload (file watcher and
  * SIGHUP) and the admin server. Closed after the proxy has drained.
  */
-import { AdminServer } from '../admin/server.js';
+
 import { ProxyAdminSource } from '../admin/proxy-source.js';
+import { AdminServer } from '../admin/server.js';
 import { adminToken } from '../config/admin-schema.js';
 import type { Config } from '../config/schema.js';
 import { type ConfigWatcher, watchConfigFile } from '../core/config-watcher.js';

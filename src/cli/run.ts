@@ -65,37 +65,61 @@ export async function runCommand(options: RunOptions): Promise<number> {
     return 1;
   }
   const log = createLogger(options.logLevel, options.logPretty);
+  // Listening for signals before starting: a SIGTERM while listeners are already bound but
+  // the admin server or watcher is still starting must drain, not kill the process.
+  const signals = catchSignals();
   let portside: Portside;
   try {
     portside = await startPortside(config, options.configFile, log, { watch: true });
   } catch (error) {
+    signals.dispose();
     log.fatal({ err: error }, 'cannot start');
     process.stderr.write(`portside: ${(error as Error).message}\n`);
     return 1;
   }
-  return waitForSignalThenDrain(portside);
+  return signals.drainOnSignal(portside);
 }
 
-function waitForSignalThenDrain(portside: Portside): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        portside.log.warn({ signal }, 'second signal: exiting without waiting for connections');
+/** SIGTERM/SIGINT handlers installed at once; signals that arrive before the proxy runs are replayed. */
+function catchSignals() {
+  const early: NodeJS.Signals[] = [];
+  let deliver = (signal: NodeJS.Signals) => {
+    early.push(signal);
+  };
+  const handler = (signal: NodeJS.Signals) => deliver(signal);
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return {
+    dispose() {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+    },
+    drainOnSignal(portside: Portside): Promise<number> {
+      return new Promise((resolve) => {
+        deliver = drainOnFirstSignal(portside, resolve);
+        for (const signal of early.splice(0)) deliver(signal);
+      });
+    },
+  };
+}
+
+/** First signal: drain, then resolve 0 (1 if draining fails). A second one: resolve 1 at once. */
+function drainOnFirstSignal(portside: Portside, resolve: (code: number) => void) {
+  let stopping = false;
+  return (signal: NodeJS.Signals) => {
+    if (stopping) {
+      portside.log.warn({ signal }, 'second signal: exiting without waiting for connections');
+      resolve(1);
+      return;
+    }
+    stopping = true;
+    portside.log.info({ signal }, 'shutting down');
+    portside.stop().then(
+      () => resolve(0),
+      (error) => {
+        portside.log.error({ err: error }, 'error while draining');
         resolve(1);
-        return;
-      }
-      stopping = true;
-      portside.log.info({ signal }, 'shutting down');
-      portside.stop().then(
-        () => resolve(0),
-        (error) => {
-          portside.log.error({ err: error }, 'error while draining');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+      },
+    );
+  };
 }

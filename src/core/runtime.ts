@@ -43,6 +43,8 @@ export class Runtime {
   /** Clusters that have endpoints to offer: a first snapshot arrived, or they were seeded. */
   private readonly warm = new Set<string>();
   private warmWaiters: (() => void)[] = [];
+  /** Snapshots each cluster's source delivered in this generation, and when the last came. */
+  private readonly snapshots = new Map<string, { count: number; lastAt: number }>();
   private health = new Map<string, ClusterHealth>();
   private readonly log: Logger;
 
@@ -84,6 +86,8 @@ export class Runtime {
     for (const [name, source] of this.sources) {
       const cluster = this.clusters.get(name)!;
       source.start((endpoints) => {
+        const seen = this.snapshots.get(name);
+        this.snapshots.set(name, { count: (seen?.count ?? 0) + 1, lastAt: Date.now() });
         this.markWarm(name);
         if (cluster.setEndpoints(endpoints)) {
           this.log.debug(
@@ -141,6 +145,11 @@ export class Runtime {
   get synced(): boolean {
     for (const source of this.sources.values()) if (!source.synced) return false;
     return true;
+  }
+
+  /** How many snapshots the cluster's source delivered in this generation, and when the last arrived. */
+  snapshotStats(cluster: string): { count: number; lastAt: number } | undefined {
+    return this.snapshots.get(cluster);
   }
 
   discoverySources(): ReadonlyMap<string, DiscoverySource> {

@@ -35,6 +35,8 @@ export class HttpProxyHandler implements ConnectionHandler, ExchangeContext {
   readonly pools: UpstreamPools;
   readonly maxHeaders: number;
   draining = false;
+  /** Set by a reload: the handler that serves the next requests of this one's connections. */
+  private successor: HttpProxyHandler | undefined;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly drainWaiters: (() => void)[] = [];
@@ -97,18 +99,41 @@ export class HttpProxyHandler implements ConnectionHandler, ExchangeContext {
     this.sockets.add(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);
-      if (this.sockets.size === 0 && this.draining) this.drained();
+      if (this.sockets.size === 0 && (this.draining || this.successor)) this.drained();
     });
     this.server.emit('connection', socket);
   }
 
+  /** The newest generation's handler for this listener (itself unless a reload replaced it). */
+  private get current(): HttpProxyHandler {
+    let handler: HttpProxyHandler = this;
+    while (handler.successor && !handler.draining) handler = handler.successor;
+    return handler;
+  }
+
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    new Exchange(this, req, res).start();
+    new Exchange(this.current, req, res).start();
   };
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    new UpgradeTunnel(this, this.upgradeSettings, req, socket, head).start();
+    const handler = this.current;
+    new UpgradeTunnel(handler, handler.upgradeSettings, req, socket, head).start();
   };
+
+  /**
+   * A reload replaced this handler. Closing idle keep-alive connections would race with
+   * clients sending their next request on them, so they stay open and their next requests
+   * are served by `successor` (the new routes); requests in flight finish here.
+   */
+  handOver(successor: ConnectionHandler): Promise<void> | undefined {
+    if (!(successor instanceof HttpProxyHandler)) return undefined;
+    this.successor = successor;
+    if (this.sockets.size === 0) {
+      this.drained();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
 
   /** Parse errors (incl. CL+TE smuggling), oversized headers, headers timeout. */
   private readonly onClientError = (error: Error & { code?: string }, socket: Duplex): void => {

@@ -75,6 +75,11 @@ clusters:
     },
     { what: 'one upstream latency sample for cluster a' },
   );
+  assert.equal(sampleValue(metrics, 'portside_discovery_syncs_total', { cluster: 'a', source: 'static' }), 1);
+  assert.ok(
+    (sampleValue(metrics, 'portside_discovery_staleness_seconds', { cluster: 'a', source: 'static' }) ??
+      -1) >= 0,
+  );
   assert.match(await (await admin('/')).text(), /<title>Portside<\/title>/);
 
   // A file edit reloads; the listener keeps its port.

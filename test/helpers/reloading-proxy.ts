@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPortside, type Portside } from '../../src/cli/run.js';
+import { type Portside, startPortside } from '../../src/cli/run.js';
 import { formatProblem, loadConfigText } from '../../src/config/load.js';
 import type { ReloadResult } from '../../src/core/events.js';
 import { captureLogger } from './proxy.js';

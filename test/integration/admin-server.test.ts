@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AdminServer } from '../../src/admin/server.js';
 import { REDACTED } from '../../src/admin/redact.js';
+import { AdminServer } from '../../src/admin/server.js';
 import { Unavailable } from '../../src/core/endpoint.js';
 import { FakeAdminSource } from '../helpers/fake-admin-source.js';
 import { bodyOf } from '../helpers/json.js';
@@ -96,6 +96,7 @@ test('healthz, ready, config and clusters report the proxy state', { timeout: 10
 test('metrics are valid Prometheus text read from live state', { timeout: 10_000 }, async (t) => {
   const { source, url } = await start(t);
   source.listenerList[0]!.bound = true;
+  source.discoveryList[0]!.stale = false;
   Object.assign(source.listenerList[0]!, {
     activeConnections: 4,
     connectionsTotal: 10,
@@ -158,6 +159,7 @@ test('metrics are valid Prometheus text read from live state', { timeout: 10_000
   assert.equal(sampleValue(m, 'portside_listener_rejected_total', { listener: 'web' }), 2);
   assert.equal(sampleValue(m, 'portside_listener_received_bytes_total', { listener: 'web' }), 100);
   assert.equal(sampleValue(m, 'portside_discovery_synced', { ...api, source: 'static' }), 1);
+  assert.equal(sampleValue(m, 'portside_discovery_stale', { ...api, source: 'static' }), 0);
   assert.equal(sampleValue(m, 'portside_cluster_panic', api), 1);
   assert.equal(sampleValue(m, 'portside_panic_transitions_total', { ...api, to: 'on' }), 1);
   assert.equal(sampleValue(m, 'portside_config_version'), 2);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
+import { Unavailable } from '../../src/core/endpoint.js';
 import { bodyOf } from '../helpers/json.js';
 import { startReloadingProxy } from '../helpers/reloading-proxy.js';
-import { Unavailable } from '../../src/core/endpoint.js';
 import {
   deadPort,
   startEchoServer,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { REDACTED, redact } from '../../src/admin/redact.js';
 import { ADMIN_TOKEN_ENV, adminToken, isLoopbackHost } from '../../src/config/admin-schema.js';
 import { formatProblem, loadConfigText } from '../../src/config/load.js';
-import { redact, REDACTED } from '../../src/admin/redact.js';
 
 const withEnv = (value: string | undefined, fn: () => void) => {
   const before = process.env[ADMIN_TOKEN_ENV];

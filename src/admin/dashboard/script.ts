@@ -86,7 +86,10 @@ function renderClusters(clusters) {
   fill($('clusters'), clusters.map(function (c) {
     var up = c.endpoints.filter(function (e) { return e.available; }).length;
     var badge = h('span', { class: 'badge ' + (up === c.endpoints.length ? 'ok' : up ? 'warn' : 'bad'), text: up + '/' + c.endpoints.length + ' available' });
-    var sync = c.discovery.map(function (d) { return h('span', { class: 'dim', text: d.description + (d.synced ? '' : ' (not synced)') }); });
+    var sync = c.discovery.map(function (d) {
+      var note = !d.synced ? ' (not synced)' : d.stale ? ' (stale: ' + (d.lastError || 'refresh failing') + ')' : '';
+      return h('span', { class: note ? 'error' : 'dim', text: d.description + note });
+    });
     var rows = c.endpoints.map(function (e) {
       var health = e.available ? 'available' : 'unavailable';
       var loc = [e.locality.zone, e.locality.node].filter(Boolean).join(' / ');

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import autocannon from 'autocannon';
+import { startReloadingProxy } from '../helpers/reloading-proxy.js';
+
+/** A keep-alive HTTP upstream that answers 200 with its name. */
+async function httpUpstream(name: string): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => res.end(name));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * Config number `i`: the http listener `web` (under load) gains route /r{i} and loses
+ * /r{i-1}; endpoints come and go in `main`; every third change adds a cluster; every
+ * change has a listener on a new port.
+ */
+function configFor(i: number, a: number, b: number): string {
+  const mainEndpoints = i % 2 === 0 ? `["127.0.0.1:${a}", "127.0.0.1:${b}"]` : `["127.0.0.1:${a}"]`;
+  const routeCluster = i % 3 === 0 ? 'only-b' : 'main';
+  return `
+clusters:
+  - { name: main, endpoints: ${mainEndpoints} }
+  - { name: only-b, endpoints: ["127.0.0.1:${b}"] }
+listeners:
+  - name: web
+    address: "127.0.0.1:0"
+    protocol: http
+    accessLog: false
+    routes:
+      - { match: { pathPrefix: /r${i}/ }, cluster: ${routeCluster} }
+      - { match: {}, cluster: main }
+  - { name: extra-${i}, address: "127.0.0.1:0", cluster: main }
+`;
+}
+
+test('20 config changes under HTTP load: no failed request, each new route serves at once', {
+  timeout: 90_000,
+}, async (t) => {
+  const [a, b] = [await httpUpstream('A'), await httpUpstream('B')];
+  t.after(async () => {
+    for (const u of [a, b]) {
+      u.server.closeAllConnections();
+      await new Promise((resolve) => u.server.close(resolve));
+    }
+  });
+  const p = await startReloadingProxy(t, configFor(0, a.port, b.port));
+  const webPort = p.port('web');
+
+  let resolveDone: (result: autocannon.Result) => void = () => {};
+  const finished = new Promise<autocannon.Result>((resolve) => {
+    resolveDone = resolve;
+  });
+  const load = autocannon(
+    { url: `http://127.0.0.1:${webPort}/`, connections: 20, duration: 60, timeout: 10 },
+    (error, result) => {
+      if (error) throw error;
+      resolveDone(result);
+    },
+  );
+  t.after(() => load.stop());
+
+  for (let i = 1; i <= 20; i++) {
+    const result = await p.edit(configFor(i, a.port, b.port));
+    assert.equal(result.ok, true, `change ${i}: ${result.summary} ${result.errors?.join('; ') ?? ''}`);
+    assert.equal(p.port('web'), webPort, 'the loaded listener keeps its socket');
+    const response = await fetch(`http://127.0.0.1:${webPort}/r${i}/x`).catch((e) => {
+      throw new Error(`change ${i}: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+    });
+    assert.equal(response.status, 200, `the route added by change ${i} serves`);
+    const answered = await response.text();
+    const expected = i % 3 === 0 ? ['B'] : i % 2 === 0 ? ['A', 'B'] : ['A'];
+    assert.ok(expected.includes(answered), `change ${i}: ${answered} answered, expected one of ${expected}`);
+    const extra = await fetch(`http://127.0.0.1:${p.port(`extra-${i}`)}/`, {
+      headers: { connection: 'close' },
+    });
+    assert.equal(extra.status, 200, `the listener added by change ${i} serves`);
+  }
+  load.stop();
+  const result = await finished;
+  t.diagnostic(`${result.requests.total} requests, ${result.errors} errors, ${result.non2xx} non-2xx`);
+  assert.ok(result['2xx'] > 0, 'the load generator got answers');
+  assert.deepEqual(
+    { errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, resets: result.resets },
+    { errors: 0, timeouts: 0, non2xx: 0, resets: 0 },
+  );
+});
