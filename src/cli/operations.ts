@@ -3,8 +3,7 @@
  * SIGHUP) and the admin server. Closed after the proxy has drained.
  */
 
-import { ProxyAdminSource } from '../admin/proxy-source.js';
-import { AdminServer } from '../admin/server.js';
+import type { AdminServer } from '../admin/server.js';
 import { adminToken } from '../config/admin-schema.js';
 import type { Config } from '../config/schema.js';
 import { type ConfigWatcher, watchConfigFile } from '../core/config-watcher.js';
@@ -35,6 +34,11 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
 
   let admin: AdminServer | undefined;
   if (config.admin) {
+    // Loaded only when configured: the admin server brings prom-client (~12 MB).
+    const [{ AdminServer }, { ProxyAdminSource }] = await Promise.all([
+      import('../admin/server.js'),
+      import('../admin/proxy-source.js'),
+    ]);
     const adminConfig = config.admin;
     admin = new AdminServer({
       address: adminConfig.address,

@@ -1,6 +1,7 @@
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
+import { ensureHttpProxyLoaded } from '../l7/load.js';
 import { Listener } from '../listeners/listener.js';
 import { AffinityRegistry } from '../balancing/index.js';
 import { HealthRegistry } from '../health/registry.js';
@@ -77,6 +78,7 @@ export class ProxyServer {
 
   private async applyNow(config: Config): Promise<Runtime> {
     if (this.draining) throw new Error('the proxy is draining; no new config is applied');
+    if (config.listeners.some((l) => l.protocol === 'http')) await ensureHttpProxyLoaded();
     const next = new Runtime(config, this.version + 1, {
       logger: this.log,
       states: this.states,

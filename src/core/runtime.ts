@@ -10,7 +10,7 @@ import { createDiscoverySource, processKubernetesWatches } from '../discovery/in
 import type { DiscoveredEndpoint, DiscoverySource } from '../discovery/source.js';
 import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
 import type { HealthRegistry } from '../health/registry.js';
-import { HttpProxyHandler } from '../l7/http-proxy.js';
+import { httpProxyModule } from '../l7/load.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
@@ -159,6 +159,7 @@ export class Runtime {
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
     if (listener.protocol === 'http') {
       const log = this.log.child({ listener: listener.name });
+      const { HttpProxyHandler } = httpProxyModule();
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats);
     }
     const cluster = this.clusters.get(listener.cluster);
