@@ -2,15 +2,16 @@
  * Builds a cluster's picker from its `balancing` config: the policy (by name or alias),
  * wrapped in slow start, locality and session affinity when configured.
  */
+
+import { ms } from '../config/values.js';
 import type { OutcomeObserver } from '../core/cluster.js';
 import type { Locality } from '../core/endpoint.js';
-import { ms } from '../config/values.js';
-import { type AffinityRegistry, AffinityPicker } from './affinity.js';
+import { AffinityPicker, type AffinityRegistry } from './affinity.js';
 import { parseHashKey } from './hash-key.js';
 import { LatencyObserver } from './latency.js';
 import { LeastConnectionsPicker } from './least-connections.js';
 import { LeastRequestPicker } from './least-request.js';
-import { LocalityPicker, type LocalityMode } from './locality.js';
+import { type LocalityMode, LocalityPicker } from './locality.js';
 import { NeverQueuePicker } from './never-queue.js';
 import type { Picker } from './picker.js';
 import { canonicalPolicy, type PolicyName } from './policies.js';

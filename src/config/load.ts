@@ -3,9 +3,9 @@
  * between its sections, and reports every problem as `FILE:LINE:COL field.path: message`.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { config as configSchema, type Config } from './schema.js';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { checkReferences } from './references.js';
+import { type Config, config as configSchema } from './schema.js';
 
 export type PathSegment = string | number;
 

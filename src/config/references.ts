@@ -2,10 +2,11 @@
  * Checks that span sections of a schema-valid config: unique names, references that
  * resolve, listeners that do not collide. Each returns the field path it is about.
  */
-import type { Config } from './schema.js';
-import type { PathSegment } from './load.js';
-import { checkHttpRoutes } from './http-references.js';
+
 import { checkBalancing } from './balancing-checks.js';
+import { checkHttpRoutes } from './http-references.js';
+import type { PathSegment } from './load.js';
+import type { Config } from './schema.js';
 
 export interface ReferenceProblem {
   path: PathSegment[];

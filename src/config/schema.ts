@@ -5,12 +5,12 @@
  * and `parseAddress()`.
  */
 import { z } from 'zod';
-import { parseAddress, parseDuration, formatAddress, type AddressOptions } from './values.js';
 import { admin } from './admin-schema.js';
-import { discoverySchema } from './discovery-schema.js';
-import { httpSchemas } from './http-schema.js';
 import { balancingSchema, selfLocality } from './balancing-schema.js';
+import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
+import { httpSchemas } from './http-schema.js';
+import { type AddressOptions, formatAddress, parseAddress, parseDuration } from './values.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 

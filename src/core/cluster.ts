@@ -1,4 +1,4 @@
-import type { Picker, PickContext } from '../balancing/picker.js';
+import type { PickContext, Picker } from '../balancing/picker.js';
 import type { DiscoveredEndpoint } from '../discovery/source.js';
 import {
   ALL_UNAVAILABLE_REASONS,

@@ -1,10 +1,10 @@
+import { AffinityRegistry } from '../balancing/index.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
-import type { ConnectionHandler } from '../listeners/handler.js';
-import { ensureHttpProxyLoaded } from '../l7/load.js';
-import { Listener } from '../listeners/listener.js';
-import { AffinityRegistry } from '../balancing/index.js';
 import { HealthRegistry } from '../health/registry.js';
+import { ensureHttpProxyLoaded } from '../l7/load.js';
+import type { ConnectionHandler } from '../listeners/handler.js';
+import { Listener } from '../listeners/listener.js';
 import { EndpointStateRegistry } from './endpoint.js';
 import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';

@@ -10,8 +10,8 @@ import { createDiscoverySource, processKubernetesWatches } from '../discovery/in
 import type { DiscoveredEndpoint, DiscoverySource } from '../discovery/source.js';
 import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
 import type { HealthRegistry } from '../health/registry.js';
-import { httpProxyModule } from '../l7/load.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
+import { httpProxyModule } from '../l7/load.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { Cluster } from './cluster.js';

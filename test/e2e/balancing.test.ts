@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Socket } from 'node:net';
 import { startCli } from '../helpers/cli.js';
 import { startNamedServer, type TestServer } from '../helpers/servers.js';
 import { openConnection, readLine, whoAnswers } from '../helpers/tcp.js';
