@@ -24,6 +24,7 @@ export function demoConfig(
   tcpPort: number,
   upstreamPorts: number[],
   httpPort = tcpPort === 0 ? 0 : tcpPort + 1,
+  adminPort = tcpPort === 0 ? 0 : tcpPort + 2,
 ): string {
   return `# portside demo: a TCP and an HTTP listener balancing over two local upstreams
 listeners:
@@ -48,6 +49,9 @@ clusters:
     endpoints:
 ${upstreamPorts.map((p) => `      - 127.0.0.1:${p}`).join('\n')}
     balancing: { policy: round_robin }
+    healthCheck: { interval: 2s, timeout: 500ms, tcp: {} }
+admin:
+  address: 127.0.0.1:${adminPort}   # dashboard, /metrics, /clusters
 drainTimeout: 2s
 `;
 }
@@ -68,13 +72,14 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     portside = await startPortside(config, 'demo.yaml', log);
   } catch (error) {
     process.stderr.write(
-      `portside demo: ${(error as Error).message}\n(try another port: npm start -- --port 10001)\n`,
+      `portside demo: ${(error as Error).message}\n(the demo uses three ports from --port on; try another: npm start -- --port 11000)\n`,
     );
     for (const s of upstreams) s.close();
     return 1;
   }
   const port = portside.proxy.listener('demo-tcp')?.port ?? options.port;
   const httpPort = portside.proxy.listener('demo-http')?.port ?? options.port + 1;
+  const admin = portside.operations.admin?.address;
   process.stdout.write(`
 Portside demo is running. Upstreams A and B listen on 127.0.0.1:${ports.join(' and 127.0.0.1:')};
 Portside balances TCP connections to them from 127.0.0.1:${port} (round robin).
@@ -86,6 +91,8 @@ Try, in another terminal:
 and through the HTTP listener on 127.0.0.1:${httpPort} (routed per request, round robin):
   curl -si http://127.0.0.1:${httpPort}/api/users   # /api/ is rewritten to /, x-request-id added
   curl -s http://127.0.0.1:${httpPort}/hello       # per request: A, then B
+
+Live dashboard: http://${admin}/   (also http://${admin}/metrics and /clusters)
 
 The config in use:
 ${text.replace(/^/gm, '  ')}

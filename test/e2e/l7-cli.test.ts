@@ -102,10 +102,15 @@ describe('portside demo', { timeout: 30_000 }, () => {
         child.stdout.on('data', (chunk) => {
           out += chunk;
           const match = /HTTP listener on 127\.0\.0\.1:(\d+)/.exec(out);
-          if (match) resolve(Number(match[1]));
+          if (match && out.includes('Live dashboard')) resolve(Number(match[1]));
         });
         child.once('exit', () => reject(new Error(`demo exited early: ${out}`)));
       });
+      const dashboard = /Live dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+      assert.ok(dashboard, `the demo prints its dashboard address:\n${out}`);
+      const page = await fetch(dashboard[1]!);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
       const client = httpClient(port);
       const first = await client.request('/api/users');
       const second = await client.request('/api/users');
