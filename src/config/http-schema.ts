@@ -4,6 +4,7 @@
  * Imported by schema.ts, which puts it beside the tcp listener in one discriminated union.
  */
 import { z } from 'zod';
+import { HOP_BY_HOP_HEADERS } from '../l7/hop-by-hop.js';
 import type { duration as Duration, listenAddress as ListenAddress, name as Name } from './schema.js';
 
 /** The shared value types of schema.ts, passed in because schema.ts imports this file. */
@@ -25,17 +26,7 @@ const headerValue = z
   .refine((v) => !/[\r\n\0]/.test(v), 'header values cannot contain CR, LF or NUL');
 
 /** Connection and framing headers: the proxy writes them itself on each hop. */
-const RESERVED_HEADERS = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'content-length',
-  'expect',
-]);
+const RESERVED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'content-length', 'expect']);
 
 const path = z
   .string({ error: 'expected a path starting with "/"' })

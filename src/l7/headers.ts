@@ -6,23 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { HeaderEditsConfig } from '../config/http-schema.js';
+import { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
 
 /**
  * Never forwarded as they are. `expect` is answered by Node (100-continue) and `host` is
  * written separately so a rewrite can replace it.
  */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-  'expect',
-  'host',
-]);
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS, 'expect', 'host']);
 
 /** A route's header edits, compiled: names to drop (removed or overridden) and pairs to add. */
 export class HeaderEdits {
@@ -108,16 +98,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, context: ForwardCon
   return out;
 }
 
-const RESPONSE_HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
+const RESPONSE_HOP_BY_HOP = new Set(HOP_BY_HOP_HEADERS);
 
 /**
  * Upstream response headers (undici's raw Buffer pairs) → a flat list for `res.writeHead`,
