@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import autocannon from 'autocannon';
 import type { HealthTransition } from '../../src/core/events.js';
 import { isDown, isUp, nextTransition } from '../helpers/health.js';
 import { type HealthUpstream, startHealthUpstream } from '../helpers/health-upstream.js';
+import { startLoad } from '../helpers/load.js';
 import { startProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -38,16 +38,7 @@ drainTimeout: 1s
   const victim = upstreams[1]!;
   const about = (t: HealthTransition) => t.endpoint === `127.0.0.1:${victim.port}`;
 
-  let finished: (result: autocannon.Result) => void = () => {};
-  const result = new Promise<autocannon.Result>((resolve) => (finished = resolve));
-  const load = autocannon(
-    { url: `http://127.0.0.1:${p.port('web')}/`, connections: 20, duration: 15 },
-    (error, r) => {
-      assert.ifError(error);
-      finished(r);
-    },
-  );
-  t.after(() => load.stop());
+  const load = startLoad(t, { url: `http://127.0.0.1:${p.port('web')}/`, connections: 20, duration: 15 });
 
   await eventually(() => victim.requests >= 200, { timeoutMs: 10_000, what: 'traffic to every upstream' });
   const down = nextTransition(p.proxy.events, (t) => about(t) && isDown('ActiveCheckFailed')(t), 10_000);
@@ -68,9 +59,7 @@ drainTimeout: 1s
     timeoutMs: 10_000,
     what: 'traffic to the restarted upstream',
   });
-  load.stop();
-
-  const r = await result;
+  const r = await load.stop();
   assert.ok(r['2xx'] > 0, 'the load ran');
   assert.deepEqual(
     { errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, resets: r.resets },

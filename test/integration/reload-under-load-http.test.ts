@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import autocannon from 'autocannon';
+import { startHttpUpstream } from '../helpers/http.js';
+import { startLoad } from '../helpers/load.js';
 import { startReloadingProxy } from '../helpers/reloading-proxy.js';
-
-/** A keep-alive HTTP upstream that answers 200 with its name. */
-async function httpUpstream(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_req, res) => res.end(name));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
-}
 
 /**
  * Config number `i`: the http listener `web` (under load) gains route /r{i} and loses
@@ -39,28 +31,18 @@ listeners:
 test('20 config changes under HTTP load: no failed request, each new route serves at once', {
   timeout: 90_000,
 }, async (t) => {
-  const [a, b] = [await httpUpstream('A'), await httpUpstream('B')];
-  t.after(async () => {
-    for (const u of [a, b]) {
-      u.server.closeAllConnections();
-      await new Promise((resolve) => u.server.close(resolve));
-    }
-  });
+  const named = (name: string) => startHttpUpstream(name, (_req, res) => res.end(name));
+  const [a, b] = [await named('A'), await named('B')];
+  t.after(() => Promise.all([a.close(), b.close()]));
   const p = await startReloadingProxy(t, configFor(0, a.port, b.port));
   const webPort = p.port('web');
 
-  let resolveDone: (result: autocannon.Result) => void = () => {};
-  const finished = new Promise<autocannon.Result>((resolve) => {
-    resolveDone = resolve;
+  const load = startLoad(t, {
+    url: `http://127.0.0.1:${webPort}/`,
+    connections: 20,
+    duration: 60,
+    timeout: 10,
   });
-  const load = autocannon(
-    { url: `http://127.0.0.1:${webPort}/`, connections: 20, duration: 60, timeout: 10 },
-    (error, result) => {
-      if (error) throw error;
-      resolveDone(result);
-    },
-  );
-  t.after(() => load.stop());
 
   for (let i = 1; i <= 20; i++) {
     const result = await p.edit(configFor(i, a.port, b.port));
@@ -78,8 +60,7 @@ test('20 config changes under HTTP load: no failed request, each new route serve
     });
     assert.equal(extra.status, 200, `the listener added by change ${i} serves`);
   }
-  load.stop();
-  const result = await finished;
+  const result = await load.stop();
   t.diagnostic(`${result.requests.total} requests, ${result.errors} errors, ${result.non2xx} non-2xx`);
   assert.ok(result['2xx'] > 0, 'the load generator got answers');
   assert.deepEqual(

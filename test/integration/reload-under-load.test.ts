@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import autocannon from 'autocannon';
+import { startHttpUpstream } from '../helpers/http.js';
+import { startLoad } from '../helpers/load.js';
 import { startReloadingProxy } from '../helpers/reloading-proxy.js';
-
-/** A keep-alive HTTP upstream that answers 200 with its name. */
-async function httpUpstream(name: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((_req, res) => res.end(name));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
-}
 
 /**
  * Config number `i` of the run: listener `load` (under load, never changes address) plus
@@ -33,35 +25,20 @@ ${i % 3 === 0 ? `  - { name: only-b, endpoints: ["127.0.0.1:${b}"] }\n` : ''}lis
 test('20 config changes under load: no failed request, each new listener serves at once', {
   timeout: 90_000,
 }, async (t) => {
-  const [a, b] = [await httpUpstream('A'), await httpUpstream('B')];
-  t.after(async () => {
-    for (const u of [a, b]) {
-      u.server.closeAllConnections();
-      await new Promise((resolve) => u.server.close(resolve));
-    }
-  });
+  const named = (name: string) => startHttpUpstream(name, (_req, res) => res.end(name));
+  const [a, b] = [await named('A'), await named('B')];
+  t.after(() => Promise.all([a.close(), b.close()]));
   const p = await startReloadingProxy(t, configFor(0, a.port, b.port));
   const loadPort = p.port('load');
 
-  let resolveDone: (result: autocannon.Result) => void = () => {};
-  const finished = new Promise<autocannon.Result>((resolve) => {
-    resolveDone = resolve;
+  const load = startLoad(t, {
+    url: `http://127.0.0.1:${loadPort}/`,
+    connections: 20,
+    // Reconnect often, so new connections land on every new generation, not just the first.
+    reconnectRate: 20,
+    duration: 60,
+    timeout: 10,
   });
-  const load = autocannon(
-    {
-      url: `http://127.0.0.1:${loadPort}/`,
-      connections: 20,
-      // Reconnect often, so new connections land on every new generation, not just the first.
-      reconnectRate: 20,
-      duration: 60,
-      timeout: 10,
-    },
-    (error, result) => {
-      if (error) throw error;
-      resolveDone(result);
-    },
-  );
-  t.after(() => load.stop());
 
   const reloadMs: number[] = [];
   for (let i = 1; i <= 20; i++) {
@@ -81,8 +58,7 @@ test('20 config changes under load: no failed request, each new listener serves 
     const expected = i % 3 === 0 ? ['B'] : i % 2 === 0 ? ['A', 'B'] : ['A'];
     assert.ok(expected.includes(answered), `change ${i}: ${answered} answered, expected one of ${expected}`);
   }
-  load.stop();
-  const result = await finished;
+  const result = await load.stop();
 
   t.diagnostic(
     `${result.requests.total} requests, ${result.errors} errors, ${result.non2xx} non-2xx; ` +
