@@ -10,7 +10,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
 import { registerEventMetrics } from './event-metrics.js';
-import type { AdminSource } from './source.js';
+import type { AdminSource, DiscoveryStatus } from './source.js';
 import { isPanicking } from './status.js';
 
 export interface AdminMetrics {
@@ -193,55 +193,46 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     },
   );
 
-  // Discovery.
+  // Discovery: one series per (cluster, source); a source without the figure has no series.
+  const perDiscoverySource =
+    (value: (d: DiscoveryStatus, now: number) => number | undefined) =>
+    (set: (labels: Record<'cluster' | 'source', string>, value: number) => void) => {
+      const now = Date.now();
+      for (const d of source.discovery()) {
+        const v = value(d, now);
+        if (v !== undefined) set({ cluster: d.cluster, source: d.description }, v);
+      }
+    };
+  const discoveryLabels: ('cluster' | 'source')[] = ['cluster', 'source'];
   readGauge(
     'portside_discovery_synced',
     'Whether the discovery source delivered its first snapshot.',
-    ['cluster', 'source'],
-    (set) => {
-      for (const d of source.discovery())
-        set({ cluster: d.cluster, source: d.description }, d.synced ? 1 : 0);
-    },
+    discoveryLabels,
+    perDiscoverySource((d) => (d.synced ? 1 : 0)),
   );
   readGauge(
     'portside_discovery_stale',
     'Whether the source serves its last good snapshot because refreshing fails.',
-    ['cluster', 'source'],
-    (set) => {
-      for (const d of source.discovery()) {
-        if (d.stale !== undefined) set({ cluster: d.cluster, source: d.description }, d.stale ? 1 : 0);
-      }
-    },
+    discoveryLabels,
+    perDiscoverySource((d) => (d.stale === undefined ? undefined : d.stale ? 1 : 0)),
   );
   readCounter(
     'portside_discovery_syncs_total',
     'Snapshots delivered by the discovery source.',
-    ['cluster', 'source'],
-    (set) => {
-      for (const d of source.discovery())
-        if (d.syncsTotal !== undefined) set({ cluster: d.cluster, source: d.description }, d.syncsTotal);
-    },
+    discoveryLabels,
+    perDiscoverySource((d) => d.syncsTotal),
   );
   readCounter(
     'portside_discovery_errors_total',
     'Errors reported by the discovery source.',
-    ['cluster', 'source'],
-    (set) => {
-      for (const d of source.discovery())
-        if (d.errorsTotal !== undefined) set({ cluster: d.cluster, source: d.description }, d.errorsTotal);
-    },
+    discoveryLabels,
+    perDiscoverySource((d) => d.errorsTotal),
   );
   readGauge(
     'portside_discovery_staleness_seconds',
     'Seconds since the discovery source last delivered a snapshot.',
-    ['cluster', 'source'],
-    (set) => {
-      const now = Date.now();
-      for (const d of source.discovery()) {
-        if (d.lastSyncAt !== undefined)
-          set({ cluster: d.cluster, source: d.description }, (now - d.lastSyncAt) / 1000);
-      }
-    },
+    discoveryLabels,
+    perDiscoverySource((d, now) => (d.lastSyncAt === undefined ? undefined : (now - d.lastSyncAt) / 1000)),
   );
 
   // Config.
