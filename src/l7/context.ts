@@ -3,7 +3,6 @@
  * upstream pools, the cluster lookup of its config generation, logging and drain state.
  * HttpProxyHandler implements it; exchanges and tunnels only read it.
  */
-import type { Socket } from 'node:net';
 import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
 import type { RouteTable } from './route-table.js';
@@ -15,14 +14,19 @@ export interface ExchangeContext {
   readonly pools: UpstreamPools;
   readonly clusters: (name: string) => Cluster | undefined;
   readonly log: Logger;
-  /** Header lines allowed per request. */
-  readonly maxHeaders: number;
   /** Evaluated once per request: access log on and the level lets it through. */
   accessLogOn(): boolean;
   /** Set by drain(): answer with `connection: close`. */
   readonly draining: boolean;
   /** A request got no usable endpoint (503) or could not connect to any (502). */
   rejected(): void;
-  /** The response is complete (or abandoned); its connection may be closed when draining. */
-  exchangeDone(socket: Socket): void;
+}
+
+export interface UpgradeSettings {
+  connectTimeoutMs: number;
+}
+
+/** What a client connection needs from the handler serving its current request. */
+export interface HttpHandlerContext extends ExchangeContext {
+  readonly upgradeSettings: UpgradeSettings;
 }

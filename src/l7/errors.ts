@@ -2,7 +2,6 @@
  * Every answer Portside itself gives an HTTP client, with the stable code it carries in
  * `x-portside-error` (one table, like fastify's FST_ERR_* codes, so users can grep them).
  */
-import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 export interface HttpError {
@@ -48,23 +47,6 @@ export const HTTP_ERRORS = {
   requestBody: { status: 400, code: 'bad-request-body', message: 'the request body could not be read' },
 } as const satisfies Record<string, HttpError>;
 
-/** Answers with the error unless a response already started, in which case the response is cut. */
-export function sendError(res: ServerResponse, error: HttpError, requestId: string | undefined): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  const body = `${error.message} (${error.code})\n`;
-  const headers: Record<string, string | number> = {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-portside-error': error.code,
-  };
-  if (requestId) headers['x-request-id'] = requestId;
-  res.writeHead(error.status, headers);
-  res.end(body);
-}
-
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
@@ -75,16 +57,25 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** The same answer written straight to a socket (parse errors, failed upgrades), then closed. */
-export function writeRawError(socket: Duplex, error: HttpError): void {
+/**
+ * The whole response for an error, as latin1 text: status, `x-portside-error`, the
+ * request id when known, and `connection: close` when the connection ends after it.
+ */
+export function errorResponse(error: HttpError, requestId: string | undefined, close: boolean): string {
+  const body = `${error.message} (${error.code})\n`;
+  return (
+    `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status] ?? 'Error'}\r\n` +
+    `content-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n` +
+    `x-portside-error: ${error.code}\r\n${requestId ? `x-request-id: ${requestId}\r\n` : ''}` +
+    `${close ? 'connection: close\r\n' : ''}\r\n${body}`
+  );
+}
+
+/** The answer written straight to a socket (bad requests, failed upgrades), which then closes. */
+export function writeRawError(socket: Duplex, error: HttpError, requestId?: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const body = `${error.message} (${error.code})\n`;
-  socket.end(
-    `HTTP/1.1 ${error.status} ${STATUS_TEXT[error.status] ?? 'Error'}\r\n` +
-      `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-portside-error: ${error.code}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  socket.end(errorResponse(error, requestId, true), 'latin1');
 }

@@ -1,33 +1,36 @@
 /**
- * One client request and its upstream attempts. The exchange is itself the undici dispatch
- * handler (the legacy callback form, which undici runs natively without wrapping), so a
- * request costs one object plus its header list; listeners on the response are shared
- * functions that find the exchange through a symbol.
+ * One client request and its upstream attempts: route, pick an endpoint, borrow a pooled
+ * upstream connection, send the head and body, relay the response back through the client
+ * connection, retry on another endpoint when the policy allows. The exchange is itself the
+ * connection's user (its callbacks are methods), so a request costs this object, its head
+ * and two head strings; timers get the exchange as their argument instead of a closure.
  *
- * A retry starts only after the previous attempt's last callback (onComplete/onError), so
+ * A retry starts only after the previous attempt's last callback (done or failed), so
  * callbacks of two attempts never interleave.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { type AccessRecord, writeAccessLog } from './access-log.js';
 import type { ExchangeContext } from './context.js';
-import { HTTP_ERRORS, type HttpError, sendError } from './errors.js';
-import { clientResponseHeaders, requestIdOf, upstreamRequestHeaders } from './headers.js';
-import { bodyUntouched, hasBody, type RequestBody, readWholeBody, worthBuffering } from './request-body.js';
+import { HTTP_ERRORS, type HttpError } from './errors.js';
+import type { ClientConnection } from './h1/client-connection.js';
+import type { RequestHead } from './h1/request-head.js';
+import type { BodyKind, ResponseHead } from './h1/response-head.js';
+import {
+  type UpstreamConnection,
+  type UpstreamError,
+  type UpstreamUser,
+  upstreamError,
+} from './h1/upstream-connection.js';
+import { clientResponseFields, upstreamRequestHead } from './headers.js';
+import { worthBuffering } from './request-body.js';
 import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
 import type { CompiledRoute } from './route-table.js';
 import { splitTarget } from './route-table.js';
-
-const kExchange = Symbol('portside.exchange');
-type TaggedResponse = ServerResponse & { [kExchange]?: Exchange };
-
-const TIMEOUT = Object.assign(new Error('route timeout'), { code: 'PORTSIDE_ROUTE_TIMEOUT' });
-const CLIENT_GONE = Object.assign(new Error('client closed the connection'), {
-  code: 'PORTSIDE_CLIENT_ABORT',
-});
+import type { EndpointPool } from './upstream-pools.js';
 
 const ERROR_FOR_KIND: Record<FailureKind, HttpError> = {
   'connect-failure': HTTP_ERRORS.connectFailed,
@@ -36,25 +39,37 @@ const ERROR_FOR_KIND: Record<FailureKind, HttpError> = {
   protocol: HTTP_ERRORS.upstreamProtocol,
 };
 
-export class Exchange {
+/** Given to route matching when no route matches on headers, so none are collected. */
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+
+export class Exchange implements UpstreamUser {
   private readonly started = performance.now();
   private requestId: string | undefined;
   private route: CompiledRoute | undefined;
   private cluster: Cluster | undefined;
-  private path = '';
-  private headers: string[] | undefined;
-  private body: RequestBody = null;
+  private upstreamHeadText = '';
+  /** A body kept in memory (resendable), or its parts while it arrives. */
+  private body: Buffer | null = null;
+  private bodyParts: Buffer[] | null = null;
+  /** The body streams from the client socket; `bodyTouched` once any of it was sent. */
+  private streamed = false;
+  private bodyTouched = false;
+  private requestComplete = false;
   private tried: Set<Endpoint> | undefined;
   private endpoint: Endpoint | undefined;
+  private pool: EndpointPool | undefined;
+  private connection: UpstreamConnection | undefined;
+  private inAttempt = false;
+  private queued = false;
+  private staleRetried = false;
   private attempts = 0;
   private attemptStarted = 0;
-  private abortAttempt: ((error: Error) => void) | null = null;
-  private resumeUpstream: (() => void) | null = null;
+  private upstreamPaused = false;
   /** The current attempt got a retryable status: read its body to the end, then retry. */
   private discarding = false;
-  private drainListening = false;
   private lastError: HttpError | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private perTryTimer: NodeJS.Timeout | undefined;
   private timedOut = false;
   private timerStarted = false;
   /** The client has its answer (or is gone): nothing more is written to it. */
@@ -67,29 +82,31 @@ export class Exchange {
 
   constructor(
     private readonly ctx: ExchangeContext,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly client: ClientConnection,
+    private readonly head: RequestHead,
   ) {}
 
   start(): void {
-    const { req, res, ctx } = this;
-    this.requestId = requestIdOf(req);
-    (res as TaggedResponse)[kExchange] = this;
-    res.on('close', onResponseClose);
-    // A write racing the client's disconnect must not become an unhandled 'error'.
-    res.on('error', ignore);
-    if (ctx.draining) res.shouldKeepAlive = false;
-    if (req.rawHeaders.length > ctx.maxHeaders * 2) {
-      this.fail(HTTP_ERRORS.headersTooLarge);
-      return;
+    const { head, ctx } = this;
+    let requestId = head.requestId;
+    if (requestId === undefined) {
+      requestId = randomUUID();
+      head.requestId = requestId;
+      head.fields.push('x-request-id', requestId);
     }
-    const target = splitTarget(req.url ?? '');
+    this.requestId = requestId;
+    const target = splitTarget(head.target);
     if (target === undefined) {
       this.fail(HTTP_ERRORS.badRequest);
       return;
     }
-    const method = req.method ?? 'GET';
-    const route = ctx.routes.find(method, req.headers.host, target.path, req.headers);
+    const routes = ctx.routes;
+    const route = routes.find(
+      head.method,
+      head.host,
+      target.path,
+      routes.usesHeaders ? head.headers : NO_HEADERS,
+    );
     if (route === undefined) {
       this.fail(HTTP_ERRORS.noRoute);
       return;
@@ -100,35 +117,28 @@ export class Exchange {
       this.fail(HTTP_ERRORS.unknownCluster);
       return;
     }
-    this.path = route.upstreamPath(target.path, target.query);
-    this.headers = upstreamRequestHeaders(req, {
-      clientAddress: req.socket.remoteAddress,
-      host: route.rewriteHost ?? req.headers.host,
+    this.upstreamHeadText = upstreamRequestHead(head, route.upstreamPath(target.path, target.query), {
+      clientAddress: this.client.remoteAddress,
+      host: route.rewriteHost ?? head.host,
       edits: route.requestEdits,
       upgrade: false,
     });
-    if (!hasBody(req)) {
+    if (!head.hasBody) {
+      this.requestComplete = true;
       this.startTimer();
       this.attempt();
-    } else if (worthBuffering(req, route.retry)) {
-      readWholeBody(req, (body) => {
-        if (this.finished) return;
-        this.body = body;
-        this.startTimer();
-        this.attempt();
-      });
+    } else if (worthBuffering(head, route.retry)) {
+      this.bodyParts = [];
+      this.client.readBody();
     } else {
-      this.body = req;
+      this.streamed = true;
       this.attempt();
     }
   }
 
   private attempt(): void {
     if (this.finished) return;
-    const context: PickContext = {
-      clientAddress: this.req.socket.remoteAddress,
-      request: { headers: this.req.headers, path: this.req.url ?? '/' },
-    };
+    const context: PickContext = { clientAddress: this.client.remoteAddress, request: this.head };
     if (this.tried !== undefined) context.tried = this.tried;
     let endpoint = this.cluster!.pick(context);
     if (endpoint === undefined && this.tried !== undefined) {
@@ -141,81 +151,75 @@ export class Exchange {
       return;
     }
     this.endpoint = endpoint;
-    endpoint.state.active++;
     endpoint.state.requestsTotal++;
     this.attempts++;
     this.attemptStarted = performance.now();
-    const options: Dispatcher.DispatchOptions = {
-      path: this.path,
-      method: this.req.method as Dispatcher.HttpMethod,
-      headers: this.headers,
-      body: this.body,
-    };
+    this.pool = this.ctx.pools.get(endpoint);
+    this.borrow();
+  }
+
+  /** Asks the endpoint's pool for a connection (again, after a stale keep-alive socket). */
+  private borrow(): void {
+    this.inAttempt = true;
+    this.endpoint!.state.active++;
+    const connection = this.pool!.acquire(this);
+    if (connection === undefined) this.queued = true;
+    else this.connection ??= connection;
+  }
+
+  // ---- the upstream connection's callbacks ----
+
+  upstreamReady(connection: UpstreamConnection): void {
+    this.queued = false;
+    if (this.finished) {
+      this.pool!.release(connection, true);
+      return;
+    }
+    this.connection = connection;
+    const body = this.body;
+    connection.send(this.head.method, this.upstreamHeadText, body, !this.streamed || this.requestComplete);
+    connection.decodeChunked = this.client.wantsDecodedChunks;
+    if (body !== null) this.endpoint!.state.bytesToUpstream += body.length;
+    if (this.streamed) {
+      this.bodyTouched = true;
+      this.client.readBody();
+    }
     const perTry = this.route!.perTryTimeoutMs;
-    if (perTry !== undefined) options.headersTimeout = perTry;
-    this.ctx.pools.get(endpoint).dispatch(options, this as Dispatcher.DispatchHandler);
+    if (perTry !== undefined) this.perTryTimer = setTimeout(onPerTryTimeout, perTry, this);
   }
 
-  // ---- undici dispatch handler (legacy callback form) ----
-
-  onConnect(abort: (error: Error) => void): void {
-    if (this.finished) abort(CLIENT_GONE);
-    else this.abortAttempt = abort;
-  }
-
-  /** The whole request body went upstream: the route timeout runs from here (as Envoy's does). */
-  onRequestSent(): void {
-    this.startTimer();
-  }
-
-  onBodySent(chunk: Buffer | number): void {
-    const size = typeof chunk === 'number' ? chunk : chunk.length;
-    this.bytesIn += size;
-    this.endpoint!.state.bytesToUpstream += size;
-  }
-
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (status < 200) return true;
-    if (this.finished) return false;
+  upstreamHead(response: ResponseHead, kind: BodyKind): void {
+    if (this.finished) return;
+    this.clearPerTryTimer();
     const endpoint = this.endpoint!;
     const route = this.route!;
+    const status = response.status;
     if (status >= 500) this.cluster!.reportFailure(endpoint, `http-${status}`);
     else this.cluster!.reportSuccess(endpoint, performance.now() - this.attemptStarted);
     if (route.retry.retriesStatus(status) && this.canRetry('status')) {
       this.discarding = true;
       this.lastError = status === 504 ? HTTP_ERRORS.timeout : HTTP_ERRORS.upstreamReset;
-      return true;
+      return;
     }
     this.clearTimer();
     this.status = status;
-    this.resumeUpstream = resume;
-    try {
-      const headers = clientResponseHeaders(rawHeaders, route.responseEdits);
-      if (statusText) this.res.writeHead(status, statusText, headers);
-      else this.res.writeHead(status, headers);
-    } catch {
-      // Node refused a header the upstream sent (invalid characters).
-      this.abortAttempt?.(new Error('invalid upstream response header'));
-      return false;
-    }
-    return true;
+    this.client.startResponse(response, clientResponseFields(response, route.responseEdits), kind);
   }
 
-  onData(chunk: Buffer): boolean {
-    if (this.discarding) return true;
-    this.bytesOut += chunk.length;
-    this.endpoint!.state.bytesFromUpstream += chunk.length;
-    if (this.finished) return false;
-    if (this.res.write(chunk)) return true;
-    // The client is slower than the upstream: pause undici until the response drains.
-    if (!this.drainListening) {
-      this.drainListening = true;
-      this.res.on('drain', onResponseDrain);
+  upstreamBody(buf: Buffer, start: number, end: number): void {
+    if (this.discarding) return;
+    this.bytesOut += end - start;
+    this.endpoint!.state.bytesFromUpstream += end - start;
+    if (this.finished) return;
+    if (!this.client.responseBody(buf, start, end)) {
+      // The client is slower than the upstream: stop reading until its socket drains.
+      this.upstreamPaused = true;
+      this.connection?.pause();
     }
-    return false;
   }
 
-  onComplete(): void {
+  upstreamDone(): void {
+    this.connection = undefined;
     this.endAttempt();
     if (this.discarding) {
       this.discarding = false;
@@ -224,18 +228,27 @@ export class Exchange {
     }
     if (this.finished) return;
     this.finished = true;
-    this.res.end();
+    this.client.responseEnd();
     this.done();
   }
 
-  onError(error: Error): void {
+  upstreamFailed(error: UpstreamError): void {
+    this.connection = undefined;
+    this.queued = false;
     this.endAttempt();
     if (this.finished) return;
-    if (error === TIMEOUT || this.timedOut) {
+    if (this.timedOut) {
       this.fail(HTTP_ERRORS.timeout);
       return;
     }
     const { kind, reason } = classifyError(error);
+    if (error.reused && kind === 'reset' && !this.staleRetried && this.status === 0 && this.resendable()) {
+      // A keep-alive socket the upstream had just closed: try once more on a fresh one.
+      this.staleRetried = true;
+      this.discarding = false;
+      this.borrow();
+      return;
+    }
     if (this.discarding) {
       // The retry was already decided; this attempt's error changes nothing.
       this.discarding = false;
@@ -243,23 +256,94 @@ export class Exchange {
       return;
     }
     this.cluster!.reportFailure(this.endpoint!, reason);
-    if (!this.res.headersSent && this.canRetry(kind)) {
+    if (this.status === 0 && this.canRetry(kind)) {
       this.lastError = ERROR_FOR_KIND[kind];
       this.retry();
       return;
     }
-    if (this.res.headersSent) {
+    if (this.status !== 0) {
       // Mid-body failure: the only honest signal left is to cut the response.
       this.finished = true;
       this.errorCode = ERROR_FOR_KIND[kind].code;
-      this.res.destroy();
+      this.client.abortResponse();
       this.done();
       return;
     }
     this.fail(ERROR_FOR_KIND[kind]);
   }
 
+  upstreamDrained(): void {
+    this.client.resumeBody();
+  }
+
+  // ---- the client connection's callbacks ----
+
+  /** Request body bytes from the client; false asks the client connection to pause. */
+  requestBody(buf: Buffer, start: number, end: number): boolean {
+    this.bytesIn += end - start;
+    const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+    if (this.bodyParts !== null) {
+      this.bodyParts.push(chunk);
+      return true;
+    }
+    this.endpoint!.state.bytesToUpstream += chunk.length;
+    return this.connection?.writeBody(chunk) ?? true;
+  }
+
+  requestBodyEnd(): void {
+    this.requestComplete = true;
+    if (this.bodyParts !== null) {
+      this.body = Buffer.concat(this.bodyParts);
+      this.bodyParts = null;
+      this.startTimer();
+      this.attempt();
+      return;
+    }
+    this.connection?.endRequest();
+    // The whole request went upstream: the route timeout runs from here (as Envoy's does).
+    this.startTimer();
+  }
+
+  /** The client sent a malformed chunked body. */
+  requestBodyFailed(): void {
+    this.dropAttempt();
+    if (this.status !== 0) {
+      this.finished = true;
+      this.client.abortResponse();
+      this.done();
+    } else this.fail(HTTP_ERRORS.requestBody);
+  }
+
+  clientDrained(): void {
+    if (!this.upstreamPaused) return;
+    this.upstreamPaused = false;
+    this.connection?.resume();
+  }
+
+  /** The client connection closed before the response was complete. */
+  clientGone(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearTimer();
+    this.errorCode = 'client-abort';
+    this.dropAttempt();
+    this.done();
+  }
+
   // ---- lifecycle ----
+
+  /** Abandons the current attempt: closes its connection or leaves the pool's queue. */
+  private dropAttempt(): void {
+    this.clearPerTryTimer();
+    if (this.connection !== undefined) {
+      this.connection.abort();
+      this.connection = undefined;
+    } else if (this.queued) {
+      this.pool!.cancel(this);
+      this.queued = false;
+    }
+    this.endAttempt();
+  }
 
   private retry(): void {
     this.tried ??= new Set();
@@ -267,17 +351,32 @@ export class Exchange {
     this.attempt();
   }
 
+  /** No body, a body in memory, or a streamed body none of which was sent yet. */
+  private bodyUntouched(): boolean {
+    return !this.streamed || !this.bodyTouched;
+  }
+
+  private resendable(): boolean {
+    return this.bodyUntouched() && isIdempotent(this.head.method);
+  }
+
   private canRetry(kind: FailureKind | 'status'): boolean {
     if (this.timedOut) return false;
-    const untouched = bodyUntouched(this.body);
-    const replayable = untouched && isIdempotent(this.req.method ?? 'GET');
-    return this.route!.retry.allows(kind, this.attempts, replayable, untouched);
+    const untouched = this.bodyUntouched();
+    return this.route!.retry.allows(
+      kind,
+      this.attempts,
+      untouched && isIdempotent(this.head.method),
+      untouched,
+    );
   }
 
   private endAttempt(): void {
+    if (!this.inAttempt) return;
+    this.inAttempt = false;
     this.endpoint!.state.active--;
-    this.abortAttempt = null;
-    this.resumeUpstream = null;
+    this.upstreamPaused = false;
+    this.clearPerTryTimer();
   }
 
   private fail(error: HttpError): void {
@@ -287,7 +386,7 @@ export class Exchange {
     this.status = error.status;
     this.errorCode = error.code;
     if (error === HTTP_ERRORS.noEndpoint || error === HTTP_ERRORS.connectFailed) this.ctx.rejected();
-    sendError(this.res, error, this.requestId);
+    this.client.responseError(error, this.requestId);
     this.done();
   }
 
@@ -310,42 +409,41 @@ export class Exchange {
     }
   }
 
+  private clearPerTryTimer(): void {
+    if (this.perTryTimer !== undefined) {
+      clearTimeout(this.perTryTimer);
+      this.perTryTimer = undefined;
+    }
+  }
+
   /** @internal route timeout fired */
   timeout(): void {
     this.timer = undefined;
     if (this.finished) return;
     this.timedOut = true;
-    if (this.abortAttempt) this.abortAttempt(TIMEOUT);
-    else this.fail(HTTP_ERRORS.timeout);
+    this.dropAttempt();
+    this.fail(HTTP_ERRORS.timeout);
   }
 
-  /** @internal the response was closed: finished normally, or the client went away */
-  responseClosed(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.clearTimer();
-    this.errorCode = 'client-abort';
-    this.abortAttempt?.(CLIENT_GONE);
-    this.done();
-  }
-
-  /** @internal the client drained its socket buffer */
-  resume(): void {
-    this.resumeUpstream?.();
+  /** @internal the current attempt passed perTryTimeout without response headers */
+  perTryTimeout(): void {
+    this.perTryTimer = undefined;
+    if (this.finished || this.connection === undefined) return;
+    this.connection.abort();
+    this.upstreamFailed(upstreamError('PORTSIDE_ATTEMPT_TIMEOUT', 'perTryTimeout passed'));
   }
 
   private done(): void {
     if (this.logged) return;
     this.logged = true;
     if (this.ctx.accessLogOn()) writeAccessLog(this.ctx.log, this.record());
-    this.ctx.exchangeDone(this.req.socket);
   }
 
   private record(): AccessRecord {
     return {
-      method: this.req.method ?? '',
-      host: this.req.headers.host,
-      path: this.req.url ?? '',
+      method: this.head.method,
+      host: this.head.host,
+      path: this.head.target,
       status: this.status,
       route: this.route?.index,
       cluster: this.cluster?.name,
@@ -360,16 +458,10 @@ export class Exchange {
   }
 }
 
-function ignore(): void {}
-
-function onResponseClose(this: TaggedResponse): void {
-  this[kExchange]?.responseClosed();
-}
-
-function onResponseDrain(this: TaggedResponse): void {
-  this[kExchange]?.resume();
-}
-
 function onRouteTimeout(exchange: Exchange): void {
   exchange.timeout();
+}
+
+function onPerTryTimeout(exchange: Exchange): void {
+  exchange.perTryTimeout();
 }

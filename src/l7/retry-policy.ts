@@ -22,17 +22,35 @@ const CONNECT_CODES = new Set([
   'EAI_AGAIN',
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
+  'PORTSIDE_CONNECT_TIMEOUT',
 ]);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const RESET_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ECONNABORTED',
+  'PORTSIDE_UPSTREAM_CLOSED',
+  'PORTSIDE_POOL_CLOSED',
+]);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+  'PORTSIDE_ATTEMPT_TIMEOUT',
+  'PORTSIDE_BODY_TIMEOUT',
+]);
 
-/** Classifies an undici/socket error; `reason` is the short code passed to `reportFailure`. */
+/** Classifies an upstream socket error (and undici's codes, for the health checks); `reason` is the short code passed to `reportFailure`. */
 export function classifyError(error: unknown): { kind: FailureKind; reason: string } {
   const code = (error as { code?: string } | null)?.code ?? '';
   if (CONNECT_CODES.has(code)) {
     return {
       kind: 'connect-failure',
-      reason: code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect-timeout' : 'connect-refused',
+      reason:
+        code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'PORTSIDE_CONNECT_TIMEOUT'
+          ? 'connect-timeout'
+          : 'connect-refused',
     };
   }
   if (RESET_CODES.has(code)) return { kind: 'reset', reason: 'reset' };

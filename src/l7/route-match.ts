@@ -83,6 +83,11 @@ export class RouteMatcher {
     );
   }
 
+  /** True when the match looks at request headers (so the request collects them). */
+  get usesHeaders(): boolean {
+    return this.headers.length > 0;
+  }
+
   /** True when the match uses the Host header (so the table computes it). */
   get usesHost(): boolean {
     return this.hostExact !== undefined || this.hostSuffix !== undefined;

@@ -94,10 +94,13 @@ export function splitTarget(url: string): SplitTarget | undefined {
 export class RouteTable {
   readonly routes: readonly CompiledRoute[];
   private readonly usesHost: boolean;
+  /** Whether any route matches on headers (else `find` may be given none). */
+  readonly usesHeaders: boolean;
 
   constructor(configs: readonly RouteConfig[]) {
     this.routes = configs.map((config, i) => new CompiledRoute(i, config));
     this.usesHost = this.routes.some((r) => r.matcher.usesHost);
+    this.usesHeaders = this.routes.some((r) => r.matcher.usesHeaders);
   }
 
   find(

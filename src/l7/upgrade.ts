@@ -4,21 +4,17 @@
  * headers, then pipe raw bytes both ways. The upstream's answer (101, or a refusal) reaches
  * the client untouched, so nothing WebSocket-specific needs parsing here.
  */
-import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { writeAccessLog } from './access-log.js';
-import type { ExchangeContext } from './context.js';
+import type { HttpHandlerContext } from './context.js';
 import { HTTP_ERRORS, type HttpError, writeRawError } from './errors.js';
-import { requestIdOf, upstreamRequestHeaders } from './headers.js';
+import type { RequestHead } from './h1/request-head.js';
+import { upstreamRequestHead } from './headers.js';
 import { classifyError } from './retry-policy.js';
 import { splitTarget } from './route-table.js';
-
-export interface UpgradeSettings {
-  connectTimeoutMs: number;
-}
 
 export class UpgradeTunnel {
   private readonly started = performance.now();
@@ -38,24 +34,27 @@ export class UpgradeTunnel {
   private answerTimeoutMs = 0;
 
   constructor(
-    private readonly ctx: ExchangeContext,
-    private readonly settings: UpgradeSettings,
-    private readonly req: IncomingMessage,
-    private readonly client: Duplex,
+    private readonly ctx: HttpHandlerContext,
+    private readonly req: RequestHead,
+    private readonly client: Socket,
     private readonly early: Buffer,
   ) {}
 
   start(): void {
     const { req, ctx } = this;
-    requestIdOf(req); // before the header list, so upstream sees the same id
+    if (req.requestId === undefined) {
+      // Before the head is written, so the upstream sees the same id as the access log.
+      req.requestId = randomUUID();
+      req.fields.push('x-request-id', req.requestId);
+    }
     this.client.on('error', () => this.close());
     this.client.on('close', () => this.close());
-    const target = splitTarget(req.url ?? '');
+    const target = splitTarget(req.target);
     if (target === undefined) {
       this.refuse(HTTP_ERRORS.badRequest);
       return;
     }
-    const route = ctx.routes.find(req.method ?? 'GET', req.headers.host, target.path, req.headers);
+    const route = ctx.routes.find(req.method, req.host, target.path, req.headers);
     if (route === undefined) {
       this.refuse(HTTP_ERRORS.noRoute);
       return;
@@ -69,15 +68,12 @@ export class UpgradeTunnel {
     // Only a failed connect is retried: nothing has been sent yet.
     this.maxAttempts = 1 + route.retry.attempts;
     this.answerTimeoutMs = route.timeoutMs;
-    const headers = upstreamRequestHeaders(req, {
-      clientAddress: req.socket.remoteAddress,
-      host: route.rewriteHost ?? req.headers.host,
+    this.head = upstreamRequestHead(req, route.upstreamPath(target.path, target.query), {
+      clientAddress: this.client.remoteAddress,
+      host: route.rewriteHost ?? req.host,
       edits: route.requestEdits,
       upgrade: true,
     });
-    let head = `${req.method} ${route.upstreamPath(target.path, target.query)} HTTP/1.1\r\n`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    this.head = `${head}\r\n`;
     this.connectNext(HTTP_ERRORS.noEndpoint);
   }
 
@@ -86,8 +82,8 @@ export class UpgradeTunnel {
     const endpoint =
       this.tried.size < this.maxAttempts
         ? this.cluster!.pick({
-            clientAddress: this.req.socket.remoteAddress,
-            request: { headers: this.req.headers, path: this.req.url ?? '/' },
+            clientAddress: this.client.remoteAddress,
+            request: this.req,
             tried: this.tried,
           })
         : undefined;
@@ -102,14 +98,14 @@ export class UpgradeTunnel {
     const connectStarted = performance.now();
     const upstream = connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
     this.upstream = upstream;
-    upstream.setTimeout(this.settings.connectTimeoutMs, () =>
-      upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })),
+    upstream.setTimeout(this.ctx.upgradeSettings.connectTimeoutMs, () =>
+      upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'PORTSIDE_CONNECT_TIMEOUT' })),
     );
     let connected = false;
     upstream.once('connect', () => {
       connected = true;
       this.cluster!.reportSuccess(endpoint, performance.now() - connectStarted);
-      upstream.write(this.head);
+      upstream.write(this.head, 'latin1');
       if (this.early.length > 0) upstream.write(this.early);
       // An upstream that accepts but never answers the upgrade gets the route timeout.
       upstream.setTimeout(this.answerTimeoutMs, () => {
@@ -149,7 +145,7 @@ export class UpgradeTunnel {
   private refuse(error: HttpError): void {
     this.status = error.status;
     this.errorCode = error.code;
-    writeRawError(this.client, error);
+    writeRawError(this.client, error, this.req.requestId);
     this.close();
   }
 
@@ -161,9 +157,9 @@ export class UpgradeTunnel {
     if (!this.client.destroyed && this.errorCode === undefined) this.client.destroy();
     if (this.ctx.accessLogOn()) {
       writeAccessLog(this.ctx.log, {
-        method: this.req.method ?? '',
-        host: this.req.headers.host,
-        path: this.req.url ?? '',
+        method: this.req.method,
+        host: this.req.host,
+        path: this.req.target,
         status: this.status,
         route: this.routeIndex,
         cluster: this.cluster?.name,
@@ -172,7 +168,7 @@ export class UpgradeTunnel {
         durationMs: Math.round(performance.now() - this.started),
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
-        requestId: this.req.headers['x-request-id'] as string | undefined,
+        requestId: this.req.requestId,
         error: this.errorCode,
       });
     }

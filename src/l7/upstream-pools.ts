@@ -1,10 +1,11 @@
 /**
- * One undici `Pool` per upstream endpoint: keep-alive connections bounded by
- * `upstream.maxConnectionsPerEndpoint` (further requests queue inside the pool).
- * Owned by one HTTP handler; closed when it has drained.
+ * Per-endpoint pools of upstream keep-alive connections (Portside's own HTTP/1.1
+ * connections on raw sockets), bounded by `upstream.maxConnectionsPerEndpoint`: further
+ * requests wait in a queue for the next free connection. Owned by one HTTP handler; closed
+ * when it has drained. One timer per handler enforces idle and body timeouts.
  */
-import { Pool } from 'undici';
 import type { Endpoint } from '../core/endpoint.js';
+import { UpstreamConnection, type UpstreamUser, upstreamError } from './h1/upstream-connection.js';
 
 export interface PoolSettings {
   connectTimeoutMs: number;
@@ -15,35 +16,131 @@ export interface PoolSettings {
 
 /** How often pools with no connection and no request are dropped (endpoints discovery removed). */
 const SWEEP_INTERVAL_MS = 60_000;
+/** Granularity of the idle and body timeouts. */
+const TICK_MS = 1000;
+
+export class EndpointPool {
+  /** Idle connections, most recently used last (reused first: its socket is the warmest). */
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly waiting: UpstreamUser[] = [];
+  private readonly busy = new Set<UpstreamConnection>();
+  /** Connections open or connecting. */
+  open = 0;
+  private closing = false;
+  private onEmpty: (() => void) | undefined;
+
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly settings: PoolSettings,
+  ) {}
+
+  /**
+   * Gets `user` a connection: an idle one now, a new one once connected, or the next one
+   * freed. Returns the connection unless `user` waits in the queue.
+   */
+  acquire(user: UpstreamUser): UpstreamConnection | undefined {
+    const connection = this.idle.pop();
+    if (connection !== undefined) {
+      this.busy.add(connection);
+      connection.assign(user);
+      return connection;
+    }
+    if (this.open < this.settings.maxConnections) return this.connect(user);
+    this.waiting.push(user);
+    return undefined;
+  }
+
+  /** Forgets a user still waiting for a connection (its client went away). */
+  cancel(user: UpstreamUser): void {
+    const i = this.waiting.indexOf(user);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** A connection finished a request; reused for the next waiter or kept idle unless `reusable` is false. */
+  release(connection: UpstreamConnection, reusable: boolean): void {
+    this.busy.delete(connection);
+    if (!reusable || this.closing) {
+      connection.close();
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next !== undefined) {
+      this.busy.add(connection);
+      connection.assign(next);
+      return;
+    }
+    connection.idleSince = Date.now();
+    this.idle.push(connection);
+  }
+
+  /** A connection's socket closed. */
+  closed(connection: UpstreamConnection): void {
+    this.open--;
+    this.busy.delete(connection);
+    const i = this.idle.indexOf(connection);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (this.waiting.length > 0 && !this.closing) this.connect(this.waiting.shift()!);
+    if (this.open === 0) this.onEmpty?.();
+  }
+
+  get empty(): boolean {
+    return this.open === 0 && this.waiting.length === 0;
+  }
+
+  /** Idle timeout and body timeout, checked once a second. */
+  tick(now: number): void {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const connection = this.idle[i]!;
+      if (now - connection.idleSince >= connection.idleLimitMs) connection.close();
+    }
+    const stallTicks = Math.max(1, Math.ceil(this.settings.bodyTimeoutMs / TICK_MS));
+    for (const connection of this.busy) {
+      if (connection.reads > 0) {
+        connection.reads = 0;
+        connection.stalledTicks = 0;
+      } else if (++connection.stalledTicks >= stallTicks) {
+        connection.socket.destroy(upstreamError('PORTSIDE_BODY_TIMEOUT', 'the upstream response stalled'));
+      }
+    }
+  }
+
+  private connect(user: UpstreamUser): UpstreamConnection {
+    this.open++;
+    const connection = new UpstreamConnection(this, user);
+    this.busy.add(connection);
+    return connection;
+  }
+
+  /** Closes idle connections now and busy ones when their response ends. */
+  close(): Promise<void> {
+    this.closing = true;
+    for (const connection of this.idle.splice(0)) connection.close();
+    for (const user of this.waiting.splice(0))
+      user.upstreamFailed(upstreamError('PORTSIDE_POOL_CLOSED', 'the proxy is shutting down'));
+    if (this.open === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.onEmpty = resolve));
+  }
+
+  destroy(): void {
+    void this.close();
+    for (const connection of this.busy) connection.close();
+  }
+}
 
 export class UpstreamPools {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, EndpointPool>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly ticker: NodeJS.Timeout;
 
   constructor(private readonly settings: PoolSettings) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+    this.ticker = setInterval(() => this.tick(), TICK_MS).unref();
   }
 
-  get(endpoint: Endpoint): Pool {
+  get(endpoint: Endpoint): EndpointPool {
     let pool = this.pools.get(endpoint.id);
     if (pool === undefined) {
-      pool = new Pool(`http://${endpoint.id}`, {
-        connections: this.settings.maxConnections,
-        connectTimeout: this.settings.connectTimeoutMs,
-        keepAliveTimeout: this.settings.idleTimeoutMs,
-        keepAliveMaxTimeout: Math.max(this.settings.idleTimeoutMs, 1000),
-        // The route's timeout is enforced by the exchange; per-try limits are set per request.
-        headersTimeout: 0,
-        bodyTimeout: this.settings.bodyTimeoutMs,
-        pipelining: 1,
-      });
-      // Connect errors also reach the request that triggered them; this only keeps the
-      // pool's own event from being unhandled.
-      pool.on('connectionError', noop);
-      const state = endpoint.state;
-      pool.on('connect', () => {
-        state.connectionsTotal++;
-      });
+      pool = new EndpointPool(endpoint, this.settings);
       this.pools.set(endpoint.id, pool);
     }
     return pool;
@@ -55,29 +152,31 @@ export class UpstreamPools {
 
   /** Drops pools that hold nothing: their keep-alive sockets timed out and no request waits. */
   sweep(): void {
-    for (const [id, pool] of this.pools) {
-      const stats = pool.stats;
-      if (stats.connected === 0 && stats.size === 0) {
-        this.pools.delete(id);
-        pool.close().catch(noop);
-      }
-    }
+    for (const [id, pool] of this.pools) if (pool.empty) this.pools.delete(id);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const pool of this.pools.values()) pool.tick(now);
   }
 
   /** Lets in-flight requests finish, then closes every connection. */
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
+    this.stopTimers();
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.allSettled(pools.map((p) => p.close()));
+    await Promise.all(pools.map((p) => p.close()));
   }
 
   /** Cuts every connection now. */
   destroy(): void {
-    clearInterval(this.sweeper);
-    for (const pool of this.pools.values()) pool.destroy().catch(noop);
+    this.stopTimers();
+    for (const pool of this.pools.values()) pool.destroy();
     this.pools.clear();
   }
-}
 
-function noop(): void {}
+  private stopTimers(): void {
+    clearInterval(this.sweeper);
+    clearInterval(this.ticker);
+  }
+}

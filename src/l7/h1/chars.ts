@@ -1,0 +1,54 @@
+/**
+ * Byte classes of HTTP/1.1 (RFC 9110 §5.6.2, RFC 9112 §3-5) as lookup tables, so the head
+ * parsers test each byte with one array read instead of a regex.
+ */
+
+function table(...ranges: [number, number][]): Uint8Array {
+  const t = new Uint8Array(256);
+  for (const [from, to] of ranges) t.fill(1, from, to + 1);
+  return t;
+}
+
+function withChars(t: Uint8Array, chars: string): Uint8Array {
+  for (let i = 0; i < chars.length; i++) t[chars.charCodeAt(i)] = 1;
+  return t;
+}
+
+/** tchar: what a method and a header name are made of. */
+export const TOKEN = withChars(table([0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]), "!#$%&'*+-.^_`|~");
+
+/** field-vchar, SP, HTAB and obs-text: a header value (never CR, LF, NUL or other controls). */
+export const FIELD_VALUE = table([0x09, 0x09], [0x20, 0x7e], [0x80, 0xff]);
+
+/** A request target: visible ASCII and (leniently, as nginx does) obs-text; no SP or controls. */
+export const TARGET = table([0x21, 0x7e], [0x80, 0xff]);
+
+/** The reason phrase of a status line: HTAB, SP, VCHAR, obs-text. */
+export const REASON = FIELD_VALUE;
+
+export const SP = 0x20;
+export const HTAB = 0x09;
+export const CR = 0x0d;
+export const LF = 0x0a;
+
+/** True when every char of `text[from, to)` is in `allowed`. */
+export function allIn(allowed: Uint8Array, text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    // charCodeAt above 0xff cannot occur: heads are decoded as latin1.
+    if (allowed[text.charCodeAt(i)] !== 1) return false;
+  }
+  return true;
+}
+
+/** Parses a Content-Length value: 1 to 15 digits (safe integers), or -1 when invalid. */
+export function parseLength(value: string): number {
+  const length = value.length;
+  if (length === 0 || length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const c = value.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}

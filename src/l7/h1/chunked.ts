@@ -1,0 +1,127 @@
+/**
+ * Tracks the boundaries of a chunked body (RFC 9112 §7.1) as its bytes pass through, so
+ * the proxy forwards the bytes as they came (no re-chunking) and still knows exactly where
+ * the body ends. Strict: hex sizes without whitespace, CRLF everywhere, extensions and
+ * trailers limited to field characters. With a sink it also hands out the chunk data
+ * alone (decoding, for HTTP/1.0 peers).
+ */
+import { CR, FIELD_VALUE, LF } from './chars.js';
+
+export interface ChunkSink {
+  chunkData(buf: Buffer, start: number, end: number): void;
+}
+
+const SIZE = 0;
+const SIZE_MORE = 1;
+const EXTENSION = 2;
+const SIZE_LF = 3;
+const DATA = 4;
+const DATA_CR = 5;
+const DATA_LF = 6;
+const TRAILER_START = 7;
+const TRAILER_LINE = 8;
+const TRAILER_LF = 9;
+const FINAL_LF = 10;
+const DONE = 11;
+
+/** Returned by scan() for a malformed body. */
+export const CHUNKED_ERROR = -2;
+/** Returned by scan() when every byte given belongs to the body and it is not finished. */
+export const CHUNKED_MORE = -1;
+
+/** Chunk sizes up to 2^48: more hex digits than that is an attack, not a body. */
+const MAX_SIZE_DIGITS = 12;
+/** Extension and trailer bytes allowed in total. */
+const MAX_METADATA = 16 * 1024;
+
+export class ChunkedScanner {
+  private state = SIZE;
+  private size = 0;
+  private digits = 0;
+  private metadata = 0;
+
+  constructor(private readonly sink: ChunkSink | null = null) {}
+
+  get done(): boolean {
+    return this.state === DONE;
+  }
+
+  /**
+   * Scans `buf[from, to)`: CHUNKED_MORE when the body continues after `to`, the index just
+   * past its last byte when it ends inside, or CHUNKED_ERROR.
+   */
+  scan(buf: Buffer, from: number, to: number): number {
+    let i = from;
+    while (i < to) {
+      const state = this.state;
+      if (state === DATA) {
+        const take = Math.min(this.size, to - i);
+        if (this.sink !== null) this.sink.chunkData(buf, i, i + take);
+        i += take;
+        this.size -= take;
+        if (this.size === 0) this.state = DATA_CR;
+        continue;
+      }
+      const c = buf[i++]!;
+      switch (state) {
+        case SIZE:
+        case SIZE_MORE: {
+          const digit = hexValue(c);
+          if (digit >= 0) {
+            if (++this.digits > MAX_SIZE_DIGITS) return CHUNKED_ERROR;
+            this.size = this.size * 16 + digit;
+            this.state = SIZE_MORE;
+          } else if (state === SIZE) return CHUNKED_ERROR;
+          else if (c === CR) this.state = SIZE_LF;
+          else if (c === 0x3b /* ; */) this.state = EXTENSION;
+          else return CHUNKED_ERROR;
+          break;
+        }
+        case EXTENSION:
+          if (c === CR) this.state = SIZE_LF;
+          else if (FIELD_VALUE[c] !== 1 || ++this.metadata > MAX_METADATA) return CHUNKED_ERROR;
+          break;
+        case SIZE_LF:
+          if (c !== LF) return CHUNKED_ERROR;
+          this.digits = 0;
+          this.state = this.size === 0 ? TRAILER_START : DATA;
+          break;
+        case DATA_CR:
+          if (c !== CR) return CHUNKED_ERROR;
+          this.state = DATA_LF;
+          break;
+        case DATA_LF:
+          if (c !== LF) return CHUNKED_ERROR;
+          this.state = SIZE;
+          break;
+        case TRAILER_START:
+          if (c === CR) this.state = FINAL_LF;
+          else if (FIELD_VALUE[c] !== 1 || c === 0x20 || c === 0x09) return CHUNKED_ERROR;
+          else this.state = TRAILER_LINE;
+          break;
+        case TRAILER_LINE:
+          if (c === CR) this.state = TRAILER_LF;
+          else if (FIELD_VALUE[c] !== 1 || ++this.metadata > MAX_METADATA) return CHUNKED_ERROR;
+          break;
+        case TRAILER_LF:
+          if (c !== LF) return CHUNKED_ERROR;
+          this.state = TRAILER_START;
+          break;
+        case FINAL_LF:
+          if (c !== LF) return CHUNKED_ERROR;
+          this.state = DONE;
+          return i;
+        default:
+          return CHUNKED_ERROR;
+      }
+    }
+    return CHUNKED_MORE;
+  }
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
+}

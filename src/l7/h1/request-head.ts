@@ -1,0 +1,104 @@
+/**
+ * A client's request head (RFC 9112 §3): request line and fields, validated in one pass.
+ * Also records what routing and forwarding ask for again and again (host, framing,
+ * x-request-id, x-forwarded-for), so they need no second lookup.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { allIn, TARGET, TOKEN } from './chars.js';
+import { type HeadError, MessageHead } from './fields.js';
+
+export class RequestHead extends MessageHead {
+  method = '';
+  /** The request target as sent (origin-form or absolute-form). */
+  target = '';
+  host: string | undefined = undefined;
+  upgrade: string | undefined = undefined;
+  expectContinue = false;
+  requestId: string | undefined = undefined;
+  forwardedFor: string | undefined = undefined;
+  hasForwardedHost = false;
+  private record: IncomingHttpHeaders | undefined = undefined;
+
+  /** The target, for pickers that hash on the path (with its query, as before). */
+  get path(): string {
+    return this.target;
+  }
+
+  get hasBody(): boolean {
+    return this.chunked || this.contentLength > 0;
+  }
+
+  /** A protocol switch (WebSocket and the like): tunnelled, not proxied request by request. */
+  get isUpgrade(): boolean {
+    return this.connectionUpgrade && this.upgrade !== undefined;
+  }
+
+  /**
+   * Fields as Node's `req.headers` has them (duplicates joined with ", ", set-cookie as a
+   * list), for route header matches and hash keys; built on first use only.
+   */
+  get headers(): IncomingHttpHeaders {
+    if (this.record !== undefined) return this.record;
+    const record = Object.create(null) as Record<string, string | string[]>;
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i += 2) {
+      const name = fields[i]!;
+      const value = fields[i + 1]!;
+      const seen = record[name];
+      if (name === 'set-cookie') {
+        if (seen === undefined) record[name] = [value];
+        else (seen as string[]).push(value);
+      } else record[name] = seen === undefined ? value : `${seen}, ${value}`;
+    }
+    this.record = record as IncomingHttpHeaders;
+    return this.record;
+  }
+
+  protected onField(name: string, value: string): HeadError | undefined {
+    switch (name) {
+      case 'host':
+        if (this.host !== undefined) return 'more than one host';
+        this.host = value;
+        return undefined;
+      case 'upgrade':
+        this.upgrade = value;
+        return undefined;
+      case 'expect':
+        if (value.toLowerCase() === '100-continue') this.expectContinue = true;
+        return undefined;
+      case 'x-request-id':
+        this.requestId ??= value === '' ? undefined : value;
+        return undefined;
+      case 'x-forwarded-for':
+        this.forwardedFor = this.forwardedFor === undefined ? value : `${this.forwardedFor}, ${value}`;
+        return undefined;
+      case 'x-forwarded-host':
+        this.hasForwardedHost = true;
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Parses `text`: the request line and field lines, each ending with CRLF. */
+  parse(text: string): HeadError | undefined {
+    const eol = text.indexOf('\r\n');
+    const sp1 = text.indexOf(' ');
+    if (sp1 <= 0 || sp1 > eol) return 'invalid request line';
+    const sp2 = text.indexOf(' ', sp1 + 1);
+    if (sp2 < 0 || sp2 > eol || sp2 === sp1 + 1) return 'invalid request line';
+    if (!allIn(TOKEN, text, 0, sp1)) return 'invalid method';
+    if (!allIn(TARGET, text, sp1 + 1, sp2)) return 'invalid request target';
+    const version = text.slice(sp2 + 1, eol);
+    if (version === 'HTTP/1.1') this.http11 = true;
+    else if (version === 'HTTP/1.0') this.http11 = false;
+    else return 'unsupported HTTP version';
+    this.method = text.slice(0, sp1);
+    this.target = text.slice(sp1 + 1, sp2);
+    const error = this.parseFields(text, eol + 2);
+    if (error !== undefined) return error;
+    if (this.http11 && this.host === undefined) return 'HTTP/1.1 request without host';
+    if (!this.http11 && this.chunked) return 'transfer-encoding in an HTTP/1.0 request';
+    return undefined;
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * One pooled keep-alive connection to an upstream endpoint, carrying one request at a time
+ * (no pipelining). It writes what its user (an exchange) gives it and parses the response:
+ * head, then body bytes handed on as they arrive (chunked bodies with their framing, so
+ * they are forwarded untouched), then hands itself back to its pool when the response ends
+ * and the connection can be reused.
+ */
+import { connect, type Socket } from 'node:net';
+import type { EndpointPool } from '../upstream-pools.js';
+import { CHUNKED_ERROR, CHUNKED_MORE, ChunkedScanner, type ChunkSink } from './chunked.js';
+import { BodyKind, ResponseHead } from './response-head.js';
+
+/** What a connection tells the exchange it serves. */
+export interface UpstreamUser {
+  /** The connection is ready for this user's request (new, or reused from the pool). */
+  upstreamReady(connection: UpstreamConnection): void;
+  /** A final (>= 200) response head; 1xx interim responses are skipped. */
+  upstreamHead(head: ResponseHead, kind: BodyKind): void;
+  /** Response body bytes `buf[start, end)` as they arrived (chunked: framing included unless decoding). */
+  upstreamBody(buf: Buffer, start: number, end: number): void;
+  /** The response is complete. */
+  upstreamDone(): void;
+  /** The attempt failed: connect error, reset, timeout or a malformed response. */
+  upstreamFailed(error: UpstreamError): void;
+  /** A request body write that returned false has drained. */
+  upstreamDrained(): void;
+}
+
+export type UpstreamError = Error & { code: string; reused?: boolean };
+
+export function upstreamError(code: string, message: string, reused = false): UpstreamError {
+  return Object.assign(new Error(message), { code, reused });
+}
+
+/** Larger response heads are a protocol error. */
+const MAX_RESPONSE_HEAD = 64 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+const CONNECTING = 0;
+const IDLE = 1;
+const HEAD = 2;
+const BODY = 3;
+const CLOSED = 4;
+
+export class UpstreamConnection implements ChunkSink {
+  readonly socket: Socket;
+  private state = CONNECTING;
+  private user: UpstreamUser | null;
+  private partial: Buffer | null = null;
+  private method = 'GET';
+  private kind: BodyKind = BodyKind.none;
+  private remaining = 0;
+  private scanner: ChunkedScanner | null = null;
+  private keepAlive = true;
+  private requestDone = false;
+  /** Response bytes received for the current request (0: a reused socket may have been stale). */
+  private received = 0;
+  private failure: Error | undefined;
+  /** Requests this connection carried before the current one. */
+  served = 0;
+  /** When it went idle (pool idle timeout), and its own idle limit from `keep-alive: timeout`. */
+  idleSince = 0;
+  idleLimitMs: number;
+  /** Reads since the pool last looked (body timeout). */
+  reads = 0;
+  stalledTicks = 0;
+  /** Set for HTTP/1.0 clients: chunked bodies are handed on without their framing. */
+  decodeChunked = false;
+
+  constructor(
+    private readonly pool: EndpointPool,
+    user: UpstreamUser,
+  ) {
+    this.user = user;
+    const { endpoint, settings } = pool;
+    this.idleLimitMs = settings.idleTimeoutMs;
+    this.socket = connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+    this.socket.setTimeout(settings.connectTimeoutMs);
+    this.socket.once('connect', this.onConnect);
+    this.socket.once('timeout', this.onConnectTimeout);
+    this.socket.on('data', this.onData);
+    this.socket.on('end', this.onEnd);
+    this.socket.on('error', this.onError);
+    this.socket.on('close', this.onClose);
+    this.socket.on('drain', this.onDrain);
+  }
+
+  get busy(): boolean {
+    return this.user !== null;
+  }
+
+  /** Gives an idle connection to `user`. */
+  assign(user: UpstreamUser): void {
+    this.user = user;
+    this.served++;
+    this.state = IDLE;
+    user.upstreamReady(this);
+  }
+
+  /**
+   * Sends a request head (latin1 text) and, when the whole body is known, the body. The
+   * response is parsed from here on; `requestComplete` says no more body bytes follow.
+   */
+  send(method: string, head: string, body: Buffer | null, requestComplete: boolean): void {
+    this.method = method;
+    this.state = HEAD;
+    this.received = 0;
+    this.requestDone = requestComplete;
+    this.decodeChunked = false;
+    if (body === null) this.socket.write(head, 'latin1');
+    else {
+      this.socket.cork();
+      this.socket.write(head, 'latin1');
+      this.socket.write(body);
+      this.socket.uncork();
+    }
+  }
+
+  /** Streams request body bytes; false when the socket buffer is full (wait for upstreamDrained). */
+  writeBody(chunk: Buffer): boolean {
+    return this.socket.write(chunk);
+  }
+
+  /** The request body has been written completely. */
+  endRequest(): void {
+    this.requestDone = true;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** The user gave up (client gone, timeout): the connection is closed, never reused. */
+  abort(): void {
+    this.user = null;
+    this.socket.destroy();
+  }
+
+  /** Closes the connection (idle timeout, pool closed). */
+  close(): void {
+    this.socket.destroy();
+  }
+
+  chunkData(buf: Buffer, start: number, end: number): void {
+    this.user?.upstreamBody(buf, start, end);
+  }
+
+  private readonly onConnect = (): void => {
+    this.socket.setTimeout(0);
+    this.socket.removeListener('timeout', this.onConnectTimeout);
+    this.pool.endpoint.state.connectionsTotal++;
+    this.state = IDLE;
+    const user = this.user;
+    if (user === null) this.pool.release(this, true);
+    else user.upstreamReady(this);
+  };
+
+  private readonly onConnectTimeout = (): void => {
+    this.socket.destroy(upstreamError('PORTSIDE_CONNECT_TIMEOUT', 'upstream connect timeout'));
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.reads++;
+    this.received += chunk.length;
+    if (this.state === BODY) this.body(chunk, 0);
+    else if (this.state === HEAD) this.head(chunk);
+    // Bytes nobody asked for: the connection is out of step and cannot be reused.
+    else this.socket.destroy();
+  };
+
+  private head(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.partial !== null) {
+      buf = Buffer.concat([this.partial, chunk]);
+      this.partial = null;
+    }
+    let pos = 0;
+    for (;;) {
+      const end = buf.indexOf(HEAD_END, pos);
+      if (end < 0) {
+        if (buf.length - pos > MAX_RESPONSE_HEAD) this.protocolError('response head too large');
+        else this.partial = pos === 0 ? buf : buf.subarray(pos);
+        return;
+      }
+      const head = new ResponseHead();
+      const error = head.parse(buf.toString('latin1', pos, end + 2));
+      pos = end + 4;
+      if (error !== undefined) {
+        this.protocolError(error);
+        return;
+      }
+      if (head.status >= 200) {
+        this.startBody(head, buf, pos);
+        return;
+      }
+      // 101 is only valid for upgrades, which do not use pooled connections.
+      if (head.status === 101) {
+        this.protocolError('unexpected 101 response');
+        return;
+      }
+    }
+  }
+
+  private startBody(head: ResponseHead, buf: Buffer, pos: number): void {
+    const kind = head.bodyKind(this.method);
+    this.kind = kind;
+    this.keepAlive = head.keepAlive && kind !== BodyKind.close;
+    if (head.keepAliveTimeout > 0) {
+      // Give up on the socket a second before the upstream would, as undici does.
+      this.idleLimitMs = Math.min(this.pool.settings.idleTimeoutMs, (head.keepAliveTimeout - 1) * 1000);
+    }
+    if (kind === BodyKind.length) this.remaining = head.contentLength;
+    else if (kind === BodyKind.chunked) this.scanner = new ChunkedScanner(this.decodeChunked ? this : null);
+    this.state = BODY;
+    const user = this.user;
+    user?.upstreamHead(head, kind);
+    if (this.user !== user || user === null) return;
+    if (kind === BodyKind.none) this.complete(buf, pos);
+    else if (pos < buf.length) this.body(buf, pos);
+  }
+
+  private body(buf: Buffer, pos: number): void {
+    const user = this.user;
+    if (user === null) return;
+    const length = buf.length;
+    if (this.kind === BodyKind.length) {
+      const end = Math.min(length, pos + this.remaining);
+      this.remaining -= end - pos;
+      user.upstreamBody(buf, pos, end);
+      if (this.remaining === 0 && this.user === user) this.complete(buf, end);
+    } else if (this.kind === BodyKind.chunked) {
+      const stop = this.scanner!.scan(buf, pos, length);
+      if (stop === CHUNKED_ERROR) {
+        this.protocolError('malformed chunked body');
+        return;
+      }
+      const end = stop === CHUNKED_MORE ? length : stop;
+      if (!this.decodeChunked) user.upstreamBody(buf, pos, end);
+      if (stop !== CHUNKED_MORE && this.user === user) this.complete(buf, end);
+    } else user.upstreamBody(buf, pos, length);
+  }
+
+  /** The response ended at `buf[pos]`; anything after it was never asked for. */
+  private complete(buf: Buffer, pos: number): void {
+    const user = this.user!;
+    this.user = null;
+    this.state = IDLE;
+    this.scanner = null;
+    const reusable = this.keepAlive && this.requestDone && pos === buf.length;
+    this.pool.release(this, reusable);
+    user.upstreamDone();
+  }
+
+  private protocolError(message: string): void {
+    this.fail(upstreamError('PORTSIDE_UPSTREAM_PROTOCOL', message));
+  }
+
+  private fail(error: UpstreamError): void {
+    const user = this.user;
+    this.user = null;
+    this.socket.destroy();
+    user?.upstreamFailed(error);
+  }
+
+  private readonly onEnd = (): void => {
+    if (this.state === BODY && this.kind === BodyKind.close && this.user !== null) {
+      this.keepAlive = false;
+      this.complete(EMPTY, 0);
+      return;
+    }
+    this.closedEarly();
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.failure = error;
+  };
+
+  private readonly onClose = (): void => {
+    this.state = CLOSED;
+    this.pool.closed(this);
+    this.closedEarly();
+  };
+
+  /** The socket ended or closed while a request was waiting for its response. */
+  private closedEarly(): void {
+    if (this.user === null) return;
+    const failure = this.failure as UpstreamError | undefined;
+    if (failure?.code !== undefined) {
+      failure.reused = this.served > 0 && this.received === 0;
+      this.fail(failure);
+      return;
+    }
+    this.fail(
+      upstreamError(
+        'PORTSIDE_UPSTREAM_CLOSED',
+        'the upstream closed the connection',
+        this.served > 0 && this.received === 0,
+      ),
+    );
+  }
+
+  private readonly onDrain = (): void => {
+    this.user?.upstreamDrained();
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
