@@ -172,7 +172,7 @@ export class Exchange implements UpstreamUser {
   upstreamReady(connection: UpstreamConnection): void {
     this.queued = false;
     if (this.finished) {
-      this.pool!.release(connection, true);
+      connection.giveBack();
       return;
     }
     this.connection = connection;

@@ -55,7 +55,8 @@ export interface ForwardContext {
 /** The request head for the upstream: request line, forwarded fields, framing, empty line. */
 export function upstreamRequestHead(head: RequestHead, path: string, context: ForwardContext): string {
   let out = `${head.method} ${path} HTTP/1.1\r\n`;
-  if (context.host !== undefined) out += `host: ${context.host}\r\n`;
+  // No host (an HTTP/1.0 client): an empty one, as RFC 9112 §3.2 says for a URI without authority.
+  out += `host: ${context.host ?? ''}\r\n`;
   const drop = context.edits.drop;
   const extraHop = head.connectionNames;
   const fields = head.fields;

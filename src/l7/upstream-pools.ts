@@ -95,7 +95,7 @@ export class EndpointPool {
     }
     const stallTicks = Math.max(1, Math.ceil(this.settings.bodyTimeoutMs / TICK_MS));
     for (const connection of this.busy) {
-      if (connection.reads > 0) {
+      if (connection.reads > 0 || !connection.stalling) {
         connection.reads = 0;
         connection.stalledTicks = 0;
       } else if (++connection.stalledTicks >= stallTicks) {

@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { HttpHandlerContext } from '../context.js';
-import { errorResponse, HTTP_ERRORS, type HttpError, writeRawError } from '../errors.js';
+import { errorResponse, HTTP_ERRORS, type HttpError } from '../errors.js';
 import { Exchange } from '../exchange.js';
 import { UpgradeTunnel } from '../upgrade.js';
 import { CR, LF } from './chars.js';
@@ -81,6 +81,11 @@ export class ClientConnection {
 
   /** Enforces limits.headersTimeout and keepAliveTimeout (called by the handler's timer). */
   checkTimeouts(now: number, headersTimeoutMs: number, keepAliveTimeoutMs: number): void {
+    if (this.phase === CLOSED) {
+      // Closing: unread request bytes are drained for a while (so the close sends no RST).
+      if (now - this.since >= headersTimeoutMs) this.socket.destroy();
+      return;
+    }
     if (this.phase !== HEAD) return;
     if (this.headStarted || this.requests === 0) {
       if (now - this.since >= headersTimeoutMs) this.refuse(HTTP_ERRORS.headersTimeout, 'headers timeout');
@@ -314,8 +319,7 @@ export class ClientConnection {
     this.exchange = null;
     if (this.phase === CLOSED) return;
     if (this.closeAfter || this.phase === BODY || this.ctx!.draining) {
-      this.phase = CLOSED;
-      this.socket.end();
+      this.endGracefully();
       return;
     }
     this.phase = HEAD;
@@ -344,9 +348,21 @@ export class ClientConnection {
 
   private refuse(error: HttpError, reason: string): void {
     this.owner.badRequest(reason);
+    if (this.socket.writable) this.endGracefully(errorResponse(error, undefined, true));
+    else this.socket.destroy();
+  }
+
+  /**
+   * Ends our side and reads (and drops) whatever the client still sends until it closes:
+   * closing a socket with unread bytes would reset it and could destroy the response.
+   */
+  private endGracefully(last?: string): void {
     this.phase = CLOSED;
+    this.since = Date.now();
     this.held = null;
-    writeRawError(this.socket, error);
+    this.resume();
+    if (last === undefined) this.socket.end();
+    else this.socket.end(last, 'latin1');
   }
 
   private pause(): void {

@@ -66,6 +66,7 @@ export class UpstreamConnection implements ChunkSink {
   stalledTicks = 0;
   /** Set for HTTP/1.0 clients: chunked bodies are handed on without their framing. */
   decodeChunked = false;
+  private paused = false;
 
   constructor(
     private readonly pool: EndpointPool,
@@ -127,11 +128,24 @@ export class UpstreamConnection implements ChunkSink {
   }
 
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    this.paused = false;
     this.socket.resume();
+  }
+
+  /** Waiting on the upstream for body bytes (not on a slow client): what bodyTimeout limits. */
+  get stalling(): boolean {
+    return this.state === BODY && !this.paused;
+  }
+
+  /** Hands an unused connection back (its user finished before it was ready). */
+  giveBack(): void {
+    this.user = null;
+    this.pool.release(this, this.state === IDLE);
   }
 
   /** The user gave up (client gone, timeout): the connection is closed, never reused. */
@@ -250,6 +264,7 @@ export class UpstreamConnection implements ChunkSink {
     this.user = null;
     this.state = IDLE;
     this.scanner = null;
+    if (this.paused) this.resume();
     const reusable = this.keepAlive && this.requestDone && pos === buf.length;
     this.pool.release(this, reusable);
     user.upstreamDone();
