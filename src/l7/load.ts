@@ -1,6 +1,6 @@
 /**
- * The L7 proxy (and undici, ~20 MB of memory) is loaded only when a config has an `http`
- * listener, so an L4-only Portside stays small. `ensureHttpProxyLoaded` runs before a
+ * The L7 proxy is loaded only when a config has an `http` listener, so an L4-only Portside
+ * stays small. `ensureHttpProxyLoaded` runs before a
  * generation is built; building the handler itself stays synchronous.
  */
 type HttpProxyModule = typeof import('./http-proxy.js');
