@@ -211,7 +211,10 @@ export class Exchange implements UpstreamUser {
     this.bytesOut += end - start;
     this.endpoint!.state.bytesFromUpstream += end - start;
     if (this.finished) return;
-    if (!this.client.responseBody(buf, start, end)) {
+    const more = this.client.responseBody(buf, start, end);
+    // Bytes still queued for the client may point into the connection's read buffer.
+    if (this.client.writing) this.connection?.readBufferRetained();
+    if (!more) {
       // The client is slower than the upstream: stop reading until its socket drains.
       this.upstreamPaused = true;
       this.connection?.pause();

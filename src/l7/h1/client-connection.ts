@@ -255,6 +255,11 @@ export class ClientConnection {
     this.responseStarted = true;
   }
 
+  /** Bytes are still queued for the client (a buffer given to responseBody may be held). */
+  get writing(): boolean {
+    return this.socket.writableLength > 0;
+  }
+
   /** Whether chunked upstream bodies must be decoded (an HTTP/1.0 client). */
   get wantsDecodedChunks(): boolean {
     return !this.http11;

@@ -32,6 +32,12 @@ export function upstreamError(code: string, message: string, reused = false): Up
   return Object.assign(new Error(message), { code, reused });
 }
 
+/**
+ * Upstream bytes are read into a buffer per connection that is reused while no write
+ * holds on to it (as L4 does): no allocation per read. 64 KiB, Node's own read size, so
+ * large bodies take as few reads as before.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
 /** Larger response heads are a protocol error. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -67,6 +73,8 @@ export class UpstreamConnection implements ChunkSink {
   /** Set for HTTP/1.0 clients: chunked bodies are handed on without their framing. */
   decodeChunked = false;
   private paused = false;
+  private readBuffer: Buffer | null = null;
+  private readBufferBusy = false;
 
   constructor(
     private readonly pool: EndpointPool,
@@ -75,11 +83,15 @@ export class UpstreamConnection implements ChunkSink {
     this.user = user;
     const { endpoint, settings } = pool;
     this.idleLimitMs = settings.idleTimeoutMs;
-    this.socket = connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+    this.socket = connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      noDelay: true,
+      onread: { buffer: this.nextReadBuffer, callback: this.onRead },
+    });
     this.socket.setTimeout(settings.connectTimeoutMs);
     this.socket.once('connect', this.onConnect);
     this.socket.once('timeout', this.onConnectTimeout);
-    this.socket.on('data', this.onData);
     this.socket.on('end', this.onEnd);
     this.socket.on('error', this.onError);
     this.socket.on('close', this.onClose);
@@ -177,27 +189,45 @@ export class UpstreamConnection implements ChunkSink {
     this.socket.destroy(upstreamError('PORTSIDE_CONNECT_TIMEOUT', 'upstream connect timeout'));
   };
 
-  private readonly onData = (chunk: Buffer): void => {
-    this.reads++;
-    this.received += chunk.length;
-    if (this.state === BODY) this.body(chunk, 0);
-    else if (this.state === HEAD) this.head(chunk);
-    // Bytes nobody asked for: the connection is out of step and cannot be reused.
-    else this.socket.destroy();
+  /** Node asks for the buffer of the next read after each one (see readBufferRetained). */
+  private readonly nextReadBuffer = (): Buffer => {
+    if (this.readBuffer === null || this.readBufferBusy) {
+      this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      this.readBufferBusy = false;
+    }
+    return this.readBuffer;
   };
 
-  private head(chunk: Buffer): void {
+  /** A write still queued points into the read buffer: the next read must use another. */
+  readBufferRetained(): void {
+    this.readBufferBusy = true;
+  }
+
+  private readonly onRead = (length: number, buf: Buffer): boolean => {
+    this.reads++;
+    this.received += length;
+    if (this.state === BODY) this.body(buf, 0, length);
+    else if (this.state === HEAD) this.head(buf, length);
+    // Bytes nobody asked for: the connection is out of step and cannot be reused.
+    else this.socket.destroy();
+    return true;
+  };
+
+  private head(chunk: Buffer, length: number): void {
     let buf = chunk;
+    let limit = length;
     if (this.partial !== null) {
-      buf = Buffer.concat([this.partial, chunk]);
+      buf = Buffer.concat([this.partial, chunk.subarray(0, length)]);
+      limit = buf.length;
       this.partial = null;
     }
     let pos = 0;
     for (;;) {
       const end = buf.indexOf(HEAD_END, pos);
-      if (end < 0) {
-        if (buf.length - pos > MAX_RESPONSE_HEAD) this.protocolError('response head too large');
-        else this.partial = pos === 0 ? buf : buf.subarray(pos);
+      if (end < 0 || end + 4 > limit) {
+        if (limit - pos > MAX_RESPONSE_HEAD) this.protocolError('response head too large');
+        // A copy: the read buffer is reused by the next read.
+        else this.partial = Buffer.from(buf.subarray(pos, limit));
         return;
       }
       const head = new ResponseHead();
@@ -208,7 +238,7 @@ export class UpstreamConnection implements ChunkSink {
         return;
       }
       if (head.status >= 200) {
-        this.startBody(head, buf, pos);
+        this.startBody(head, buf, pos, limit);
         return;
       }
       // 101 is only valid for upgrades, which do not use pooled connections.
@@ -219,7 +249,7 @@ export class UpstreamConnection implements ChunkSink {
     }
   }
 
-  private startBody(head: ResponseHead, buf: Buffer, pos: number): void {
+  private startBody(head: ResponseHead, buf: Buffer, pos: number, limit: number): void {
     const kind = head.bodyKind(this.method);
     this.kind = kind;
     this.keepAlive = head.keepAlive && kind !== BodyKind.close;
@@ -233,39 +263,38 @@ export class UpstreamConnection implements ChunkSink {
     const user = this.user;
     user?.upstreamHead(head, kind);
     if (this.user !== user || user === null) return;
-    if (kind === BodyKind.none) this.complete(buf, pos);
-    else if (pos < buf.length) this.body(buf, pos);
+    if (kind === BodyKind.none) this.complete(pos, limit);
+    else if (pos < limit) this.body(buf, pos, limit);
   }
 
-  private body(buf: Buffer, pos: number): void {
+  private body(buf: Buffer, pos: number, limit: number): void {
     const user = this.user;
     if (user === null) return;
-    const length = buf.length;
     if (this.kind === BodyKind.length) {
-      const end = Math.min(length, pos + this.remaining);
+      const end = Math.min(limit, pos + this.remaining);
       this.remaining -= end - pos;
       user.upstreamBody(buf, pos, end);
-      if (this.remaining === 0 && this.user === user) this.complete(buf, end);
+      if (this.remaining === 0 && this.user === user) this.complete(end, limit);
     } else if (this.kind === BodyKind.chunked) {
-      const stop = this.scanner!.scan(buf, pos, length);
+      const stop = this.scanner!.scan(buf, pos, limit);
       if (stop === CHUNKED_ERROR) {
         this.protocolError('malformed chunked body');
         return;
       }
-      const end = stop === CHUNKED_MORE ? length : stop;
+      const end = stop === CHUNKED_MORE ? limit : stop;
       if (!this.decodeChunked) user.upstreamBody(buf, pos, end);
-      if (stop !== CHUNKED_MORE && this.user === user) this.complete(buf, end);
-    } else user.upstreamBody(buf, pos, length);
+      if (stop !== CHUNKED_MORE && this.user === user) this.complete(end, limit);
+    } else user.upstreamBody(buf, pos, limit);
   }
 
-  /** The response ended at `buf[pos]`; anything after it was never asked for. */
-  private complete(buf: Buffer, pos: number): void {
+  /** The response ended at `pos`; bytes up to `limit` after it were never asked for. */
+  private complete(pos: number, limit: number): void {
     const user = this.user!;
     this.user = null;
     this.state = IDLE;
     this.scanner = null;
     if (this.paused) this.resume();
-    const reusable = this.keepAlive && this.requestDone && pos === buf.length;
+    const reusable = this.keepAlive && this.requestDone && pos === limit;
     this.pool.release(this, reusable);
     user.upstreamDone();
   }
@@ -284,7 +313,7 @@ export class UpstreamConnection implements ChunkSink {
   private readonly onEnd = (): void => {
     if (this.state === BODY && this.kind === BodyKind.close && this.user !== null) {
       this.keepAlive = false;
-      this.complete(EMPTY, 0);
+      this.complete(0, 0);
       return;
     }
     this.closedEarly();
@@ -322,5 +351,3 @@ export class UpstreamConnection implements ChunkSink {
     this.user?.upstreamDrained();
   };
 }
-
-const EMPTY = Buffer.alloc(0);
