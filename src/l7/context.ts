@@ -5,6 +5,7 @@
  */
 import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
+import type { ClientConnection } from './h1/client-connection.js';
 import type { RouteTable } from './route-table.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -29,4 +30,14 @@ export interface UpgradeSettings {
 /** What a client connection needs from the handler serving its current request. */
 export interface HttpHandlerContext extends ExchangeContext {
   readonly upgradeSettings: UpgradeSettings;
+}
+
+/** The handler that accepted a client connection (it keeps owning it across reloads). */
+export interface ConnectionOwner {
+  /** The handler serving the connection's next request (a reload's successor, or itself). */
+  readonly current: HttpHandlerContext;
+  readonly maxHeaderBytes: number;
+  readonly maxHeaders: number;
+  connectionClosed(connection: ClientConnection): void;
+  badRequest(reason: string): void;
 }

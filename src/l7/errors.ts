@@ -3,6 +3,7 @@
  * `x-portside-error` (one table, like fastify's FST_ERR_* codes, so users can grep them).
  */
 import type { Duplex } from 'node:stream';
+import type { FailureKind } from './retry-policy.js';
 
 export interface HttpError {
   readonly status: number;
@@ -46,6 +47,14 @@ export const HTTP_ERRORS = {
   /** A request body larger than the retry buffer arrived with a smaller content-length (or similar). */
   requestBody: { status: 400, code: 'bad-request-body', message: 'the request body could not be read' },
 } as const satisfies Record<string, HttpError>;
+
+/** What the client is told when the last attempt failed this way (see retry-policy.ts). */
+export const ERROR_FOR_FAILURE: Record<FailureKind, HttpError> = {
+  'connect-failure': HTTP_ERRORS.connectFailed,
+  reset: HTTP_ERRORS.upstreamReset,
+  timeout: HTTP_ERRORS.timeout,
+  protocol: HTTP_ERRORS.upstreamProtocol,
+};
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',

@@ -1,53 +1,24 @@
 /**
- * One client request and its upstream attempts: route, pick an endpoint, borrow a pooled
- * upstream connection, send the head and body, relay the response back through the client
+ * One client request's upstream attempts: pick an endpoint, borrow a pooled upstream
+ * connection, send the head and body, relay the response back through the client
  * connection, retry on another endpoint when the policy allows. The exchange is itself the
  * connection's user (its callbacks are methods), so a request costs this object, its head
- * and two head strings; timers get the exchange as their argument instead of a closure.
+ * and two head strings. Routing, timers and the access log are in RoutedRequest.
  *
  * A retry starts only after the previous attempt's last callback (done or failed), so
  * callbacks of two attempts never interleave.
  */
-import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
-import type { PickContext } from '../balancing/picker.js';
-import type { Cluster } from '../core/cluster.js';
-import type { Endpoint } from '../core/endpoint.js';
-import { type AccessRecord, writeAccessLog } from './access-log.js';
-import type { ExchangeContext } from './context.js';
-import { HTTP_ERRORS, type HttpError } from './errors.js';
-import type { ClientConnection } from './h1/client-connection.js';
-import type { RequestHead } from './h1/request-head.js';
+import { ERROR_FOR_FAILURE, HTTP_ERRORS, type HttpError } from './errors.js';
 import type { BodyKind, ResponseHead } from './h1/response-head.js';
-import {
-  type UpstreamConnection,
-  type UpstreamError,
-  type UpstreamUser,
-  upstreamError,
-} from './h1/upstream-connection.js';
-import { clientResponseFields, upstreamRequestHead } from './headers.js';
+import type { UpstreamConnection } from './h1/upstream-connection.js';
+import { type UpstreamError, type UpstreamUser, upstreamError } from './h1/upstream-user.js';
+import { clientResponseFields } from './headers.js';
 import { worthBuffering } from './request-body.js';
 import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
-import type { CompiledRoute } from './route-table.js';
-import { splitTarget } from './route-table.js';
+import { RoutedRequest } from './routed-request.js';
 import type { EndpointPool } from './upstream-pools.js';
 
-const ERROR_FOR_KIND: Record<FailureKind, HttpError> = {
-  'connect-failure': HTTP_ERRORS.connectFailed,
-  reset: HTTP_ERRORS.upstreamReset,
-  timeout: HTTP_ERRORS.timeout,
-  protocol: HTTP_ERRORS.upstreamProtocol,
-};
-
-/** Given to route matching when no route matches on headers, so none are collected. */
-const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
-
-export class Exchange implements UpstreamUser {
-  private readonly started = performance.now();
-  private requestId: string | undefined;
-  private route: CompiledRoute | undefined;
-  private cluster: Cluster | undefined;
-  private upstreamHeadText = '';
+export class Exchange extends RoutedRequest implements UpstreamUser {
   /** A body kept in memory (resendable), or its parts while it arrives. */
   private body: Buffer | null = null;
   private bodyParts: Buffer[] | null = null;
@@ -55,79 +26,25 @@ export class Exchange implements UpstreamUser {
   private streamed = false;
   private bodyTouched = false;
   private requestComplete = false;
-  private tried: Set<Endpoint> | undefined;
-  private endpoint: Endpoint | undefined;
   private pool: EndpointPool | undefined;
   private connection: UpstreamConnection | undefined;
   private inAttempt = false;
   private queued = false;
   private staleRetried = false;
-  private attempts = 0;
   private attemptStarted = 0;
   private upstreamPaused = false;
   /** The current attempt got a retryable status: read its body to the end, then retry. */
   private discarding = false;
   private lastError: HttpError | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private perTryTimer: NodeJS.Timeout | undefined;
-  private timedOut = false;
-  private timerStarted = false;
-  /** The client has its answer (or is gone): nothing more is written to it. */
-  private finished = false;
-  private logged = false;
-  private status = 0;
-  private errorCode: string | undefined;
-  private bytesIn = 0;
-  private bytesOut = 0;
-
-  constructor(
-    private readonly ctx: ExchangeContext,
-    private readonly client: ClientConnection,
-    private readonly head: RequestHead,
-  ) {}
 
   start(): void {
-    const { head, ctx } = this;
-    let requestId = head.requestId;
-    if (requestId === undefined) {
-      requestId = randomUUID();
-      head.requestId = requestId;
-      head.fields.push('x-request-id', requestId);
-    }
-    this.requestId = requestId;
-    const target = splitTarget(head.target);
-    if (target === undefined) {
-      this.fail(HTTP_ERRORS.badRequest);
-      return;
-    }
-    const routes = ctx.routes;
-    const route = routes.find(
-      head.method,
-      head.host,
-      target.path,
-      routes.usesHeaders ? head.headers : NO_HEADERS,
-    );
-    if (route === undefined) {
-      this.fail(HTTP_ERRORS.noRoute);
-      return;
-    }
-    this.route = route;
-    this.cluster = ctx.clusters(route.chooseCluster());
-    if (this.cluster === undefined) {
-      this.fail(HTTP_ERRORS.unknownCluster);
-      return;
-    }
-    this.upstreamHeadText = upstreamRequestHead(head, route.upstreamPath(target.path, target.query), {
-      clientAddress: this.client.remoteAddress,
-      host: route.rewriteHost ?? head.host,
-      edits: route.requestEdits,
-      upgrade: false,
-    });
+    if (!this.routeRequest()) return;
+    const head = this.head;
     if (!head.hasBody) {
       this.requestComplete = true;
       this.startTimer();
       this.attempt();
-    } else if (worthBuffering(head, route.retry)) {
+    } else if (worthBuffering(head, this.route!.retry)) {
       this.bodyParts = [];
       this.client.readBody();
     } else {
@@ -138,14 +55,7 @@ export class Exchange implements UpstreamUser {
 
   private attempt(): void {
     if (this.finished) return;
-    const context: PickContext = { clientAddress: this.client.remoteAddress, request: this.head };
-    if (this.tried !== undefined) context.tried = this.tried;
-    let endpoint = this.cluster!.pick(context);
-    if (endpoint === undefined && this.tried !== undefined) {
-      // Every usable endpoint was tried: one of them again beats giving up.
-      context.tried = undefined;
-      endpoint = this.cluster!.pick(context);
-    }
+    const endpoint = this.pickEndpoint();
     if (endpoint === undefined) {
       this.fail(this.lastError ?? HTTP_ERRORS.noEndpoint);
       return;
@@ -159,10 +69,10 @@ export class Exchange implements UpstreamUser {
   }
 
   /** Asks the endpoint's pool for a connection (again, after a stale keep-alive socket). */
-  private borrow(): void {
+  private borrow(fresh = false): void {
     this.inAttempt = true;
     this.endpoint!.state.active++;
-    const connection = this.pool!.acquire(this);
+    const connection = this.pool!.acquire(this, fresh);
     if (connection === undefined) this.queued = true;
     else this.connection ??= connection;
   }
@@ -177,15 +87,15 @@ export class Exchange implements UpstreamUser {
     }
     this.connection = connection;
     const body = this.body;
-    connection.send(this.head.method, this.upstreamHeadText, body, !this.streamed || this.requestComplete);
-    connection.decodeChunked = this.client.wantsDecodedChunks;
+    const complete = !this.streamed || this.requestComplete;
+    connection.send(this.head.method, this.upstreamHeadText, body, complete, this.client.wantsDecodedChunks);
     if (body !== null) this.endpoint!.state.bytesToUpstream += body.length;
     if (this.streamed) {
       this.bodyTouched = true;
       this.client.readBody();
     }
     const perTry = this.route!.perTryTimeoutMs;
-    if (perTry !== undefined) this.perTryTimer = setTimeout(onPerTryTimeout, perTry, this);
+    if (perTry !== undefined) this.startPerTryTimer(perTry);
   }
 
   upstreamHead(response: ResponseHead, kind: BodyKind): void {
@@ -211,9 +121,10 @@ export class Exchange implements UpstreamUser {
     this.bytesOut += end - start;
     this.endpoint!.state.bytesFromUpstream += end - start;
     if (this.finished) return;
-    const more = this.client.responseBody(buf, start, end);
+    const writer = this.client.writer;
+    const more = writer.body(buf, start, end);
     // Bytes still queued for the client may point into the connection's read buffer.
-    if (this.client.writing) this.connection?.readBufferRetained();
+    if (writer.writing) this.connection?.readBufferRetained();
     if (!more) {
       // The client is slower than the upstream: stop reading until its socket drains.
       this.upstreamPaused = true;
@@ -249,7 +160,7 @@ export class Exchange implements UpstreamUser {
       // A keep-alive socket the upstream had just closed: try once more on a fresh one.
       this.staleRetried = true;
       this.discarding = false;
-      this.borrow();
+      this.borrow(true);
       return;
     }
     if (this.discarding) {
@@ -260,19 +171,13 @@ export class Exchange implements UpstreamUser {
     }
     this.cluster!.reportFailure(this.endpoint!, reason);
     if (this.status === 0 && this.canRetry(kind)) {
-      this.lastError = ERROR_FOR_KIND[kind];
+      this.lastError = ERROR_FOR_FAILURE[kind];
       this.retry();
       return;
     }
-    if (this.status !== 0) {
-      // Mid-body failure: the only honest signal left is to cut the response.
-      this.finished = true;
-      this.errorCode = ERROR_FOR_KIND[kind].code;
-      this.client.abortResponse();
-      this.done();
-      return;
-    }
-    this.fail(ERROR_FOR_KIND[kind]);
+    // Mid-body failure: the only honest signal left is to cut the response.
+    if (this.status !== 0) this.cut(ERROR_FOR_FAILURE[kind].code);
+    else this.fail(ERROR_FOR_FAILURE[kind]);
   }
 
   upstreamDrained(): void {
@@ -310,11 +215,8 @@ export class Exchange implements UpstreamUser {
   /** The client sent a malformed chunked body. */
   requestBodyFailed(): void {
     this.dropAttempt();
-    if (this.status !== 0) {
-      this.finished = true;
-      this.client.abortResponse();
-      this.done();
-    } else this.fail(HTTP_ERRORS.requestBody);
+    if (this.status !== 0) this.cut(HTTP_ERRORS.requestBody.code);
+    else this.fail(HTTP_ERRORS.requestBody);
   }
 
   clientDrained(): void {
@@ -365,13 +267,7 @@ export class Exchange implements UpstreamUser {
 
   private canRetry(kind: FailureKind | 'status'): boolean {
     if (this.timedOut) return false;
-    const untouched = this.bodyUntouched();
-    return this.route!.retry.allows(
-      kind,
-      this.attempts,
-      untouched && isIdempotent(this.head.method),
-      untouched,
-    );
+    return this.route!.retry.allows(kind, this.attempts, this.resendable(), this.bodyUntouched());
   }
 
   private endAttempt(): void {
@@ -382,89 +278,18 @@ export class Exchange implements UpstreamUser {
     this.clearPerTryTimer();
   }
 
-  private fail(error: HttpError): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.clearTimer();
-    this.status = error.status;
-    this.errorCode = error.code;
-    if (error === HTTP_ERRORS.noEndpoint || error === HTTP_ERRORS.connectFailed) this.ctx.rejected();
-    this.client.responseError(error, this.requestId);
-    this.done();
-  }
-
-  /**
-   * Starts the route timeout once, when the client's request is complete, so a long upload
-   * is not cut by it; from then on it covers every attempt until response headers.
-   */
-  private startTimer(): void {
-    if (this.timerStarted || this.finished) return;
-    this.timerStarted = true;
-    this.timer = setTimeout(onRouteTimeout, this.route!.timeoutMs, this);
-  }
-
-  /** Stops the route timeout for good (response headers arrived, or the exchange ended). */
-  private clearTimer(): void {
-    this.timerStarted = true;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  }
-
-  private clearPerTryTimer(): void {
-    if (this.perTryTimer !== undefined) {
-      clearTimeout(this.perTryTimer);
-      this.perTryTimer = undefined;
-    }
-  }
-
-  /** @internal route timeout fired */
-  timeout(): void {
-    this.timer = undefined;
+  /** The route timeout fired. */
+  protected timeout(): void {
     if (this.finished) return;
     this.timedOut = true;
     this.dropAttempt();
     this.fail(HTTP_ERRORS.timeout);
   }
 
-  /** @internal the current attempt passed perTryTimeout without response headers */
-  perTryTimeout(): void {
-    this.perTryTimer = undefined;
+  /** The current attempt passed perTryTimeout without response headers. */
+  protected perTryTimeout(): void {
     if (this.finished || this.connection === undefined) return;
     this.connection.abort();
     this.upstreamFailed(upstreamError('PORTSIDE_ATTEMPT_TIMEOUT', 'perTryTimeout passed'));
   }
-
-  private done(): void {
-    if (this.logged) return;
-    this.logged = true;
-    if (this.ctx.accessLogOn()) writeAccessLog(this.ctx.log, this.record());
-  }
-
-  private record(): AccessRecord {
-    return {
-      method: this.head.method,
-      host: this.head.host,
-      path: this.head.target,
-      status: this.status,
-      route: this.route?.index,
-      cluster: this.cluster?.name,
-      endpoint: this.endpoint?.id,
-      attempts: this.attempts,
-      durationMs: Math.round((performance.now() - this.started) * 1000) / 1000,
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-      requestId: this.requestId,
-      error: this.errorCode,
-    };
-  }
-}
-
-function onRouteTimeout(exchange: Exchange): void {
-  exchange.timeout();
-}
-
-function onPerTryTimeout(exchange: Exchange): void {
-  exchange.perTryTimeout();
 }

@@ -13,8 +13,8 @@ import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { accessLogEnabled } from './access-log.js';
-import type { HttpHandlerContext, UpgradeSettings } from './context.js';
-import { ClientConnection, type ConnectionOwner } from './h1/client-connection.js';
+import type { ConnectionOwner, HttpHandlerContext, UpgradeSettings } from './context.js';
+import { ClientConnection } from './h1/client-connection.js';
 import { RouteTable } from './route-table.js';
 import { UpstreamPools } from './upstream-pools.js';
 

@@ -5,7 +5,8 @@
  * when it has drained. One timer per handler enforces idle and body timeouts.
  */
 import type { Endpoint } from '../core/endpoint.js';
-import { UpstreamConnection, type UpstreamUser, upstreamError } from './h1/upstream-connection.js';
+import { UpstreamConnection } from './h1/upstream-connection.js';
+import { type UpstreamUser, upstreamError } from './h1/upstream-user.js';
 
 export interface PoolSettings {
   connectTimeoutMs: number;
@@ -36,9 +37,11 @@ export class EndpointPool {
 
   /**
    * Gets `user` a connection: an idle one now, a new one once connected, or the next one
-   * freed. Returns the connection unless `user` waits in the queue.
+   * freed. Returns the connection unless `user` waits in the queue. `fresh` prefers a new
+   * connection (after a reused one turned out closed, its idle siblings may be too).
    */
-  acquire(user: UpstreamUser): UpstreamConnection | undefined {
+  acquire(user: UpstreamUser, fresh = false): UpstreamConnection | undefined {
+    if (fresh && this.open < this.settings.maxConnections) return this.connect(user);
     const connection = this.idle.pop();
     if (connection !== undefined) {
       this.busy.add(connection);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CHUNKED_ERROR, CHUNKED_MORE, ChunkedScanner } from '../../src/l7/h1/chunked.js';
+import { BODY_ERROR, BODY_MORE, LengthFramer } from '../../src/l7/h1/body-framer.js';
+import { ChunkedScanner } from '../../src/l7/h1/chunked.js';
 import { RequestHead } from '../../src/l7/h1/request-head.js';
 import { BodyKind, ResponseHead } from '../../src/l7/h1/response-head.js';
 
@@ -185,6 +186,31 @@ function chunked(parts: Buffer[], extension: string, trailers: string): Buffer {
   return Buffer.concat(pieces);
 }
 
+describe('L7 content-length bodies', () => {
+  it('ends after exactly content-length bytes however they are split', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5000 }),
+        fc.array(fc.integer({ min: 1, max: 700 })),
+        (length, sizes) => {
+          const framer = new LengthFramer().reset(length);
+          let seen = 0;
+          for (const size of [...sizes, length]) {
+            const buf = Buffer.alloc(size + 3);
+            const stop = framer.scan(buf, 3, buf.length);
+            if (stop !== BODY_MORE) {
+              assert.equal(seen + (stop - 3), length);
+              return;
+            }
+            seen += size;
+          }
+          assert.fail('the body never ended');
+        },
+      ),
+    );
+  });
+});
+
 describe('L7 chunked bodies', () => {
   it('finds the end of a chunked body however it is split, and decodes it', () => {
     fc.assert(
@@ -204,12 +230,12 @@ describe('L7 chunked bodies', () => {
           });
           const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
           let from = 0;
-          let end = CHUNKED_MORE;
+          let end = BODY_MORE;
           for (const to of [...points, wire.length]) {
             if (to < from) continue;
             const piece = wire.subarray(from, to);
             const stop = scanner.scan(piece, 0, piece.length);
-            if (stop !== CHUNKED_MORE) {
+            if (stop !== BODY_MORE) {
               end = from + stop;
               break;
             }
@@ -228,7 +254,7 @@ describe('L7 chunked bodies', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
         const result = new ChunkedScanner().scan(Buffer.from(bytes), 0, bytes.length);
-        assert.ok(result >= CHUNKED_ERROR && result <= bytes.length);
+        assert.ok(result >= BODY_ERROR && result <= bytes.length);
       }),
       { numRuns: 2000 },
     );
@@ -249,7 +275,7 @@ describe('L7 chunked bodies', () => {
       '0\r\n\n',
     ]) {
       const buf = Buffer.from(text, 'latin1');
-      assert.equal(new ChunkedScanner().scan(buf, 0, buf.length), CHUNKED_ERROR, JSON.stringify(text));
+      assert.equal(new ChunkedScanner().scan(buf, 0, buf.length), BODY_ERROR, JSON.stringify(text));
     }
   });
 });

@@ -5,6 +5,7 @@
  * trailers limited to field characters. With a sink it also hands out the chunk data
  * alone (decoding, for HTTP/1.0 peers).
  */
+import { BODY_ERROR, BODY_MORE, type BodyFramer } from './body-framer.js';
 import { CR, FIELD_VALUE, LF } from './chars.js';
 
 export interface ChunkSink {
@@ -24,17 +25,12 @@ const TRAILER_LF = 9;
 const FINAL_LF = 10;
 const DONE = 11;
 
-/** Returned by scan() for a malformed body. */
-export const CHUNKED_ERROR = -2;
-/** Returned by scan() when every byte given belongs to the body and it is not finished. */
-export const CHUNKED_MORE = -1;
-
 /** Chunk sizes up to 2^48: more hex digits than that is an attack, not a body. */
 const MAX_SIZE_DIGITS = 12;
 /** Extension and trailer bytes allowed in total. */
 const MAX_METADATA = 16 * 1024;
 
-export class ChunkedScanner {
+export class ChunkedScanner implements BodyFramer {
   private state = SIZE;
   private size = 0;
   private digits = 0;
@@ -47,8 +43,8 @@ export class ChunkedScanner {
   }
 
   /**
-   * Scans `buf[from, to)`: CHUNKED_MORE when the body continues after `to`, the index just
-   * past its last byte when it ends inside, or CHUNKED_ERROR.
+   * Scans `buf[from, to)`: BODY_MORE when the body continues after `to`, the index just
+   * past its last byte when it ends inside, or BODY_ERROR.
    */
   scan(buf: Buffer, from: number, to: number): number {
     let i = from;
@@ -68,54 +64,54 @@ export class ChunkedScanner {
         case SIZE_MORE: {
           const digit = hexValue(c);
           if (digit >= 0) {
-            if (++this.digits > MAX_SIZE_DIGITS) return CHUNKED_ERROR;
+            if (++this.digits > MAX_SIZE_DIGITS) return BODY_ERROR;
             this.size = this.size * 16 + digit;
             this.state = SIZE_MORE;
-          } else if (state === SIZE) return CHUNKED_ERROR;
+          } else if (state === SIZE) return BODY_ERROR;
           else if (c === CR) this.state = SIZE_LF;
           else if (c === 0x3b /* ; */) this.state = EXTENSION;
-          else return CHUNKED_ERROR;
+          else return BODY_ERROR;
           break;
         }
         case EXTENSION:
           if (c === CR) this.state = SIZE_LF;
-          else if (FIELD_VALUE[c] !== 1 || ++this.metadata > MAX_METADATA) return CHUNKED_ERROR;
+          else if (FIELD_VALUE[c] !== 1 || ++this.metadata > MAX_METADATA) return BODY_ERROR;
           break;
         case SIZE_LF:
-          if (c !== LF) return CHUNKED_ERROR;
+          if (c !== LF) return BODY_ERROR;
           this.digits = 0;
           this.state = this.size === 0 ? TRAILER_START : DATA;
           break;
         case DATA_CR:
-          if (c !== CR) return CHUNKED_ERROR;
+          if (c !== CR) return BODY_ERROR;
           this.state = DATA_LF;
           break;
         case DATA_LF:
-          if (c !== LF) return CHUNKED_ERROR;
+          if (c !== LF) return BODY_ERROR;
           this.state = SIZE;
           break;
         case TRAILER_START:
           if (c === CR) this.state = FINAL_LF;
-          else if (FIELD_VALUE[c] !== 1 || c === 0x20 || c === 0x09) return CHUNKED_ERROR;
+          else if (FIELD_VALUE[c] !== 1 || c === 0x20 || c === 0x09) return BODY_ERROR;
           else this.state = TRAILER_LINE;
           break;
         case TRAILER_LINE:
           if (c === CR) this.state = TRAILER_LF;
-          else if (FIELD_VALUE[c] !== 1 || ++this.metadata > MAX_METADATA) return CHUNKED_ERROR;
+          else if (FIELD_VALUE[c] !== 1 || ++this.metadata > MAX_METADATA) return BODY_ERROR;
           break;
         case TRAILER_LF:
-          if (c !== LF) return CHUNKED_ERROR;
+          if (c !== LF) return BODY_ERROR;
           this.state = TRAILER_START;
           break;
         case FINAL_LF:
-          if (c !== LF) return CHUNKED_ERROR;
+          if (c !== LF) return BODY_ERROR;
           this.state = DONE;
           return i;
         default:
-          return CHUNKED_ERROR;
+          return BODY_ERROR;
       }
     }
-    return CHUNKED_MORE;
+    return BODY_MORE;
   }
 }
 

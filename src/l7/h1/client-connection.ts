@@ -6,23 +6,16 @@
  * Exchange created for each request; upgrades are handed to an UpgradeTunnel.
  */
 import type { Socket } from 'node:net';
-import type { HttpHandlerContext } from '../context.js';
+import type { ConnectionOwner, HttpHandlerContext } from '../context.js';
 import { errorResponse, HTTP_ERRORS, type HttpError } from '../errors.js';
 import { Exchange } from '../exchange.js';
 import { UpgradeTunnel } from '../upgrade.js';
-import { CR, LF } from './chars.js';
-import { CHUNKED_ERROR, ChunkedScanner } from './chunked.js';
-import { RequestHead } from './request-head.js';
-import { BodyKind, type ResponseHead } from './response-head.js';
-
-/** The handler that accepted a connection (it keeps owning it across reloads). */
-export interface ConnectionOwner {
-  readonly current: HttpHandlerContext;
-  readonly maxHeaderBytes: number;
-  readonly maxHeaders: number;
-  connectionClosed(connection: ClientConnection): void;
-  badRequest(reason: string): void;
-}
+import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
+import { ChunkedScanner } from './chunked.js';
+import { HeadReader } from './head-reader.js';
+import type { RequestHead } from './request-head.js';
+import type { BodyKind, ResponseHead } from './response-head.js';
+import { ResponseWriter } from './response-writer.js';
 
 const HEAD = 0;
 const BODY = 1;
@@ -30,13 +23,9 @@ const RESPONSE = 2;
 const TUNNEL = 3;
 const CLOSED = 4;
 
-const HEAD_END = Buffer.from('\r\n\r\n');
 /** Held bytes of a next request beyond which the socket is paused. */
 const HOLD_LIMIT = 64 * 1024;
-/** Bodies this small go out in the same write (and string) as their response head. */
-const COALESCE_BYTES = 2048;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
-const LAST_CHUNK = '0\r\n\r\n';
 
 export class ClientConnection {
   private phase = HEAD;
@@ -51,18 +40,20 @@ export class ClientConnection {
   private ctx: HttpHandlerContext | null = null;
   private http11 = true;
   private keepAlive = true;
-  private bodyLeft = 0;
-  private scanner: ChunkedScanner | null = null;
+  private framer: BodyFramer | null = null;
+  private readonly lengthFramer = new LengthFramer();
   private bodyFlowing = false;
-  private pendingHead: string | null = null;
-  private responseStarted = false;
-  private rechunk = false;
+  /** Response writing, used by the exchange directly for body bytes. */
+  readonly writer: ResponseWriter;
+  private readonly reader: HeadReader;
   private closeAfter = false;
 
   constructor(
     private readonly owner: ConnectionOwner,
     readonly socket: Socket,
   ) {
+    this.writer = new ResponseWriter(socket);
+    this.reader = new HeadReader(owner.maxHeaderBytes, owner.maxHeaders);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', noop);
@@ -115,43 +106,16 @@ export class ClientConnection {
   }
 
   private parseHead(buf: Buffer): void {
-    let pos = 0;
-    // Empty lines before a request line are allowed (RFC 9112 §2.2), e.g. after a POST body.
-    while (pos + 1 < buf.length && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
-    if (pos === buf.length) return;
+    const reader = this.reader;
+    const head = reader.read(buf);
+    if (reader.start === buf.length) return;
     if (!this.headStarted) {
       this.headStarted = true;
       this.since = Date.now();
     }
-    const end = buf.indexOf(HEAD_END, pos);
-    const limit = this.owner.maxHeaderBytes;
-    if (end < 0) {
-      if (buf.length - pos > limit) {
-        this.refuse(HTTP_ERRORS.headersTooLarge, 'head too large');
-        return;
-      }
-      if (hasBareLf(buf, pos)) {
-        this.refuse(HTTP_ERRORS.badRequest, 'bare LF');
-        return;
-      }
-      this.held = pos === 0 ? buf : buf.subarray(pos);
-      return;
-    }
-    if (end + 4 - pos > limit) {
-      this.refuse(HTTP_ERRORS.headersTooLarge, 'head too large');
-      return;
-    }
-    const head = new RequestHead();
-    const error = head.parse(buf.toString('latin1', pos, end + 2));
-    if (error !== undefined) {
-      this.refuse(HTTP_ERRORS.badRequest, error);
-      return;
-    }
-    if (head.fieldCount > this.owner.maxHeaders) {
-      this.refuse(HTTP_ERRORS.headersTooLarge, 'too many fields');
-      return;
-    }
-    this.startRequest(head, buf, end + 4);
+    if (head !== undefined) this.startRequest(head, buf, reader.end);
+    else if (reader.error !== undefined) this.refuse(reader.error, reader.reason);
+    else this.held = reader.start === 0 ? buf : buf.subarray(reader.start);
   }
 
   private startRequest(head: RequestHead, buf: Buffer, pos: number): void {
@@ -169,16 +133,12 @@ export class ClientConnection {
     }
     this.http11 = head.http11;
     this.keepAlive = head.keepAlive;
-    this.responseStarted = false;
-    this.rechunk = false;
+    this.writer.reset();
     this.bodyFlowing = false;
-    if (head.chunked) {
-      this.scanner = new ChunkedScanner();
-      this.phase = BODY;
-    } else if (head.contentLength > 0) {
-      this.bodyLeft = head.contentLength;
-      this.phase = BODY;
-    } else this.phase = RESPONSE;
+    if (head.chunked) this.framer = new ChunkedScanner();
+    else if (head.contentLength > 0) this.framer = this.lengthFramer.reset(head.contentLength);
+    else this.framer = null;
+    this.phase = this.framer === null ? RESPONSE : BODY;
     if (pos < buf.length) this.held = buf.subarray(pos);
     if (this.phase === BODY && head.expectContinue) this.socket.write(CONTINUE, 'latin1');
     const exchange = new Exchange(ctx, this, head);
@@ -198,28 +158,17 @@ export class ClientConnection {
 
   private feedBody(buf: Buffer, start: number): void {
     const exchange = this.exchange!;
-    let end = buf.length;
-    let done = false;
-    if (this.scanner !== null) {
-      const stop = this.scanner.scan(buf, start, end);
-      if (stop === CHUNKED_ERROR) {
-        this.keepAlive = false;
-        exchange.requestBodyFailed();
-        return;
-      }
-      if (stop >= 0) {
-        end = stop;
-        done = true;
-      }
-    } else if (end - start >= this.bodyLeft) {
-      end = start + this.bodyLeft;
-      done = true;
+    const stop = this.framer!.scan(buf, start, buf.length);
+    if (stop === BODY_ERROR) {
+      this.keepAlive = false;
+      exchange.requestBodyFailed();
+      return;
     }
-    this.bodyLeft -= end - start;
+    const end = stop === BODY_MORE ? buf.length : stop;
     const more = end > start ? exchange.requestBody(buf, start, end) : true;
-    if (done) {
+    if (stop !== BODY_MORE) {
       this.phase = RESPONSE;
-      this.scanner = null;
+      this.framer = null;
       if (end < buf.length) this.hold(buf.subarray(end));
       exchange.requestBodyEnd();
     }
@@ -231,33 +180,14 @@ export class ClientConnection {
     if (this.phase === BODY) this.resume();
   }
 
-  /**
-   * Prepares the response head: `fields` is the status line and forwarded fields; the
-   * framing and connection lines are added here. Written with the first body bytes.
-   */
-  startResponse(response: ResponseHead, fields: string, kind: BodyKind): void {
-    let close = !this.keepAlive || this.phase === BODY || this.ctx!.draining;
-    let framing = '';
-    if (response.contentLength >= 0 && !response.chunked)
-      framing = `content-length: ${response.contentLength}\r\n`;
-    else if (kind === BodyKind.chunked || (kind === BodyKind.none && response.chunked)) {
-      if (this.http11) framing = 'transfer-encoding: chunked\r\n';
-      else close = true; // decoded, and ended by closing
-    } else if (kind === BodyKind.close) {
-      if (this.http11) {
-        framing = 'transfer-encoding: chunked\r\n';
-        this.rechunk = true;
-      } else close = true;
-    }
-    this.closeAfter = close;
-    const connection = close ? 'connection: close\r\n' : this.http11 ? '' : 'connection: keep-alive\r\n';
-    this.pendingHead = `${fields}${framing}${connection}\r\n`;
-    this.responseStarted = true;
+  /** Whether the connection closes after this response: asked for, body unread, or draining. */
+  private get closing(): boolean {
+    return !this.keepAlive || this.phase === BODY || (this.ctx?.draining ?? false);
   }
 
-  /** Bytes are still queued for the client (a buffer given to responseBody may be held). */
-  get writing(): boolean {
-    return this.socket.writableLength > 0;
+  /** The upstream's response head (status line and forwarded fields in `fields`). */
+  startResponse(response: ResponseHead, fields: string, kind: BodyKind): void {
+    this.closeAfter = this.writer.start(response, fields, kind, this.http11, this.closing);
   }
 
   /** Whether chunked upstream bodies must be decoded (an HTTP/1.0 client). */
@@ -265,52 +195,20 @@ export class ClientConnection {
     return !this.http11;
   }
 
-  /** Writes response body bytes; false when the client is slower than the upstream. */
-  responseBody(buf: Buffer, start: number, end: number): boolean {
-    if (end <= start) return true;
-    const socket = this.socket;
-    const head = this.pendingHead;
-    if (this.rechunk) {
-      socket.cork();
-      if (head !== null) socket.write(head, 'latin1');
-      socket.write(`${(end - start).toString(16)}\r\n`, 'latin1');
-      socket.write(buf.subarray(start, end));
-      const more = socket.write('\r\n', 'latin1');
-      socket.uncork();
-      this.pendingHead = null;
-      return more;
-    }
-    if (head === null)
-      return socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
-    this.pendingHead = null;
-    if (end - start <= COALESCE_BYTES)
-      return socket.write(head + buf.toString('latin1', start, end), 'latin1');
-    socket.cork();
-    socket.write(head, 'latin1');
-    const more = socket.write(buf.subarray(start, end));
-    socket.uncork();
-    return more;
-  }
-
   /** The response is complete: keep the connection for the next request, or close it. */
   responseEnd(): void {
-    let tail = this.pendingHead ?? '';
-    this.pendingHead = null;
-    if (this.rechunk) tail += LAST_CHUNK;
-    if (tail !== '') this.socket.write(tail, 'latin1');
+    this.writer.end();
     this.finishExchange();
   }
 
   /** Answers with Portside's own error, or cuts the response if one already started. */
   responseError(error: HttpError, requestId: string | undefined): void {
-    if (this.responseStarted && this.pendingHead === null) {
-      this.exchange = null;
-      this.socket.destroy();
+    if (!this.writer.replaceable) {
+      this.abortResponse();
       return;
     }
-    this.pendingHead = null;
-    this.closeAfter = !this.keepAlive || this.phase === BODY || (this.ctx?.draining ?? false);
-    this.socket.write(errorResponse(error, requestId, this.closeAfter), 'latin1');
+    this.closeAfter = this.closing;
+    this.writer.error(error, requestId, this.closeAfter);
     this.finishExchange();
   }
 
@@ -323,23 +221,23 @@ export class ClientConnection {
   private finishExchange(): void {
     this.exchange = null;
     if (this.phase === CLOSED) return;
-    if (this.closeAfter || this.phase === BODY || this.ctx!.draining) {
+    if (this.closeAfter || this.closing) {
       this.endGracefully();
       return;
     }
     this.phase = HEAD;
     this.since = Date.now();
     this.resume();
-    if (this.held !== null) process.nextTick(parseHeld, this);
+    if (this.held !== null) process.nextTick(this.parseHeld);
   }
 
-  /** @internal a pipelined request waiting since the previous response */
-  parseHeld(): void {
+  /** A pipelined request waiting since the previous response (on the next tick: no recursion). */
+  private readonly parseHeld = (): void => {
     const held = this.held;
     if (this.phase !== HEAD || held === null) return;
     this.held = null;
     this.parseHead(held);
-  }
+  };
 
   private tunnel(ctx: HttpHandlerContext, head: RequestHead, early: Buffer): void {
     this.phase = TUNNEL;
@@ -401,18 +299,6 @@ export class ClientConnection {
   private readonly onDrain = (): void => {
     this.exchange?.clientDrained();
   };
-}
-
-function parseHeld(connection: ClientConnection): void {
-  connection.parseHeld();
-}
-
-/** A LF not preceded by CR: some parsers end lines there, so it is refused. */
-function hasBareLf(buf: Buffer, from: number): boolean {
-  for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) {
-    if (i === from || buf[i - 1] !== CR) return true;
-  }
-  return false;
 }
 
 function noop(): void {}

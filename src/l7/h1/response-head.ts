@@ -70,3 +70,55 @@ function statusOf(text: string): number {
   }
   return status < 100 ? -1 : status;
 }
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+/** Larger response heads are a protocol error. */
+const MAX_RESPONSE_HEAD = 64 * 1024;
+
+/**
+ * Finds the final response head in an upstream's reads, skipping interim 1xx heads and
+ * keeping a copy of an incomplete head between reads (read buffers are reused).
+ */
+export class ResponseHeadReader {
+  private partial: Buffer | null = null;
+  /** After a head was read: the buffer it was found in, where its body starts, where the read ends. */
+  buffer: Buffer = Buffer.alloc(0);
+  bodyStart = 0;
+  limit = 0;
+  error: HeadError | undefined = undefined;
+
+  /** The final head in `chunk[0, length)` (with earlier partial bytes), undefined if none yet or `error`. */
+  read(chunk: Buffer, length: number): ResponseHead | undefined {
+    let buf = chunk;
+    let limit = length;
+    if (this.partial !== null) {
+      buf = Buffer.concat([this.partial, chunk.subarray(0, length)]);
+      limit = buf.length;
+      this.partial = null;
+    }
+    let pos = 0;
+    for (;;) {
+      const end = buf.indexOf(HEAD_END, pos);
+      if (end < 0 || end + 4 > limit) {
+        if (limit - pos > MAX_RESPONSE_HEAD) this.error = 'response head too large';
+        else this.partial = Buffer.from(buf.subarray(pos, limit));
+        return undefined;
+      }
+      const head = new ResponseHead();
+      this.error = head.parse(buf.toString('latin1', pos, end + 2));
+      pos = end + 4;
+      if (this.error !== undefined) return undefined;
+      if (head.status >= 200) {
+        this.buffer = buf;
+        this.bodyStart = pos;
+        this.limit = limit;
+        return head;
+      }
+      // 101 is only valid for upgrades, which do not use pooled connections.
+      if (head.status === 101) {
+        this.error = 'unexpected 101 response';
+        return undefined;
+      }
+    }
+  }
+}

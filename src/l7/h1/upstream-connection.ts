@@ -7,40 +7,14 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { EndpointPool } from '../upstream-pools.js';
-import { CHUNKED_ERROR, CHUNKED_MORE, ChunkedScanner, type ChunkSink } from './chunked.js';
-import { BodyKind, ResponseHead } from './response-head.js';
+import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
+import { ChunkedScanner, type ChunkSink } from './chunked.js';
+import { ReusableReadBuffer } from './read-buffer.js';
+import { BodyKind, type ResponseHead, ResponseHeadReader } from './response-head.js';
+import { type UpstreamError, type UpstreamUser, upstreamError } from './upstream-user.js';
 
-/** What a connection tells the exchange it serves. */
-export interface UpstreamUser {
-  /** The connection is ready for this user's request (new, or reused from the pool). */
-  upstreamReady(connection: UpstreamConnection): void;
-  /** A final (>= 200) response head; 1xx interim responses are skipped. */
-  upstreamHead(head: ResponseHead, kind: BodyKind): void;
-  /** Response body bytes `buf[start, end)` as they arrived (chunked: framing included unless decoding). */
-  upstreamBody(buf: Buffer, start: number, end: number): void;
-  /** The response is complete. */
-  upstreamDone(): void;
-  /** The attempt failed: connect error, reset, timeout or a malformed response. */
-  upstreamFailed(error: UpstreamError): void;
-  /** A request body write that returned false has drained. */
-  upstreamDrained(): void;
-}
-
-export type UpstreamError = Error & { code: string; reused?: boolean };
-
-export function upstreamError(code: string, message: string, reused = false): UpstreamError {
-  return Object.assign(new Error(message), { code, reused });
-}
-
-/**
- * Upstream bytes are read into a buffer per connection that is reused while no write
- * holds on to it (as L4 does): no allocation per read. 64 KiB, Node's own read size, so
- * large bodies take as few reads as before.
- */
+/** Node's own read size, so large bodies take as few reads as with 'data' events. */
 const READ_BUFFER_BYTES = 64 * 1024;
-/** Larger response heads are a protocol error. */
-const MAX_RESPONSE_HEAD = 64 * 1024;
-const HEAD_END = Buffer.from('\r\n\r\n');
 
 const CONNECTING = 0;
 const IDLE = 1;
@@ -52,11 +26,13 @@ export class UpstreamConnection implements ChunkSink {
   readonly socket: Socket;
   private state = CONNECTING;
   private user: UpstreamUser | null;
-  private partial: Buffer | null = null;
+  private readonly headReader = new ResponseHeadReader();
   private method = 'GET';
-  private kind: BodyKind = BodyKind.none;
-  private remaining = 0;
-  private scanner: ChunkedScanner | null = null;
+  /** Null for a close-delimited body. */
+  private framer: BodyFramer | null = null;
+  private readonly lengthFramer = new LengthFramer();
+  /** False while chunked bytes are decoded (the sink gets the data). */
+  private forwardRaw = true;
   private keepAlive = true;
   private requestDone = false;
   /** Response bytes received for the current request (0: a reused socket may have been stale). */
@@ -70,11 +46,10 @@ export class UpstreamConnection implements ChunkSink {
   /** Reads since the pool last looked (body timeout). */
   reads = 0;
   stalledTicks = 0;
-  /** Set for HTTP/1.0 clients: chunked bodies are handed on without their framing. */
-  decodeChunked = false;
+  /** For HTTP/1.0 clients: chunked bodies are handed on without their framing. */
+  private decodeChunked = false;
   private paused = false;
-  private readBuffer: Buffer | null = null;
-  private readBufferBusy = false;
+  private readonly readBuffer = new ReusableReadBuffer(READ_BUFFER_BYTES);
 
   constructor(
     private readonly pool: EndpointPool,
@@ -87,7 +62,7 @@ export class UpstreamConnection implements ChunkSink {
       host: endpoint.host,
       port: endpoint.port,
       noDelay: true,
-      onread: { buffer: this.nextReadBuffer, callback: this.onRead },
+      onread: { buffer: this.readBuffer.next, callback: this.onRead },
     });
     this.socket.setTimeout(settings.connectTimeoutMs);
     this.socket.once('connect', this.onConnect);
@@ -96,10 +71,6 @@ export class UpstreamConnection implements ChunkSink {
     this.socket.on('error', this.onError);
     this.socket.on('close', this.onClose);
     this.socket.on('drain', this.onDrain);
-  }
-
-  get busy(): boolean {
-    return this.user !== null;
   }
 
   /** Gives an idle connection to `user`. */
@@ -114,12 +85,18 @@ export class UpstreamConnection implements ChunkSink {
    * Sends a request head (latin1 text) and, when the whole body is known, the body. The
    * response is parsed from here on; `requestComplete` says no more body bytes follow.
    */
-  send(method: string, head: string, body: Buffer | null, requestComplete: boolean): void {
+  send(
+    method: string,
+    head: string,
+    body: Buffer | null,
+    requestComplete: boolean,
+    decodeChunked: boolean,
+  ): void {
     this.method = method;
     this.state = HEAD;
     this.received = 0;
     this.requestDone = requestComplete;
-    this.decodeChunked = false;
+    this.decodeChunked = decodeChunked;
     if (body === null) this.socket.write(head, 'latin1');
     else {
       this.socket.cork();
@@ -189,18 +166,9 @@ export class UpstreamConnection implements ChunkSink {
     this.socket.destroy(upstreamError('PORTSIDE_CONNECT_TIMEOUT', 'upstream connect timeout'));
   };
 
-  /** Node asks for the buffer of the next read after each one (see readBufferRetained). */
-  private readonly nextReadBuffer = (): Buffer => {
-    if (this.readBuffer === null || this.readBufferBusy) {
-      this.readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-      this.readBufferBusy = false;
-    }
-    return this.readBuffer;
-  };
-
   /** A write still queued points into the read buffer: the next read must use another. */
   readBufferRetained(): void {
-    this.readBufferBusy = true;
+    this.readBuffer.retain();
   }
 
   private readonly onRead = (length: number, buf: Buffer): boolean => {
@@ -214,51 +182,25 @@ export class UpstreamConnection implements ChunkSink {
   };
 
   private head(chunk: Buffer, length: number): void {
-    let buf = chunk;
-    let limit = length;
-    if (this.partial !== null) {
-      buf = Buffer.concat([this.partial, chunk.subarray(0, length)]);
-      limit = buf.length;
-      this.partial = null;
-    }
-    let pos = 0;
-    for (;;) {
-      const end = buf.indexOf(HEAD_END, pos);
-      if (end < 0 || end + 4 > limit) {
-        if (limit - pos > MAX_RESPONSE_HEAD) this.protocolError('response head too large');
-        // A copy: the read buffer is reused by the next read.
-        else this.partial = Buffer.from(buf.subarray(pos, limit));
-        return;
-      }
-      const head = new ResponseHead();
-      const error = head.parse(buf.toString('latin1', pos, end + 2));
-      pos = end + 4;
-      if (error !== undefined) {
-        this.protocolError(error);
-        return;
-      }
-      if (head.status >= 200) {
-        this.startBody(head, buf, pos, limit);
-        return;
-      }
-      // 101 is only valid for upgrades, which do not use pooled connections.
-      if (head.status === 101) {
-        this.protocolError('unexpected 101 response');
-        return;
-      }
-    }
+    const reader = this.headReader;
+    const head = reader.read(chunk, length);
+    if (head !== undefined) this.startBody(head, reader.buffer, reader.bodyStart, reader.limit);
+    else if (reader.error !== undefined) this.protocolError(reader.error);
   }
 
   private startBody(head: ResponseHead, buf: Buffer, pos: number, limit: number): void {
     const kind = head.bodyKind(this.method);
-    this.kind = kind;
     this.keepAlive = head.keepAlive && kind !== BodyKind.close;
     if (head.keepAliveTimeout > 0) {
       // Give up on the socket a second before the upstream would, as undici does.
       this.idleLimitMs = Math.min(this.pool.settings.idleTimeoutMs, (head.keepAliveTimeout - 1) * 1000);
     }
-    if (kind === BodyKind.length) this.remaining = head.contentLength;
-    else if (kind === BodyKind.chunked) this.scanner = new ChunkedScanner(this.decodeChunked ? this : null);
+    this.forwardRaw = true;
+    if (kind === BodyKind.length) this.framer = this.lengthFramer.reset(head.contentLength);
+    else if (kind === BodyKind.chunked) {
+      this.forwardRaw = !this.decodeChunked;
+      this.framer = new ChunkedScanner(this.decodeChunked ? this : null);
+    } else this.framer = null;
     this.state = BODY;
     const user = this.user;
     user?.upstreamHead(head, kind);
@@ -270,21 +212,19 @@ export class UpstreamConnection implements ChunkSink {
   private body(buf: Buffer, pos: number, limit: number): void {
     const user = this.user;
     if (user === null) return;
-    if (this.kind === BodyKind.length) {
-      const end = Math.min(limit, pos + this.remaining);
-      this.remaining -= end - pos;
-      user.upstreamBody(buf, pos, end);
-      if (this.remaining === 0 && this.user === user) this.complete(end, limit);
-    } else if (this.kind === BodyKind.chunked) {
-      const stop = this.scanner!.scan(buf, pos, limit);
-      if (stop === CHUNKED_ERROR) {
-        this.protocolError('malformed chunked body');
-        return;
-      }
-      const end = stop === CHUNKED_MORE ? limit : stop;
-      if (!this.decodeChunked) user.upstreamBody(buf, pos, end);
-      if (stop !== CHUNKED_MORE && this.user === user) this.complete(end, limit);
-    } else user.upstreamBody(buf, pos, limit);
+    const framer = this.framer;
+    if (framer === null) {
+      user.upstreamBody(buf, pos, limit);
+      return;
+    }
+    const stop = framer.scan(buf, pos, limit);
+    if (stop === BODY_ERROR) {
+      this.protocolError('malformed chunked body');
+      return;
+    }
+    const end = stop === BODY_MORE ? limit : stop;
+    if (this.forwardRaw) user.upstreamBody(buf, pos, end);
+    if (stop !== BODY_MORE && this.user === user) this.complete(end, limit);
   }
 
   /** The response ended at `pos`; bytes up to `limit` after it were never asked for. */
@@ -292,7 +232,7 @@ export class UpstreamConnection implements ChunkSink {
     const user = this.user!;
     this.user = null;
     this.state = IDLE;
-    this.scanner = null;
+    this.framer = null;
     if (this.paused) this.resume();
     const reusable = this.keepAlive && this.requestDone && pos === limit;
     this.pool.release(this, reusable);
@@ -311,7 +251,7 @@ export class UpstreamConnection implements ChunkSink {
   }
 
   private readonly onEnd = (): void => {
-    if (this.state === BODY && this.kind === BodyKind.close && this.user !== null) {
+    if (this.state === BODY && this.framer === null && this.user !== null) {
       this.keepAlive = false;
       this.complete(0, 0);
       return;
@@ -332,19 +272,13 @@ export class UpstreamConnection implements ChunkSink {
   /** The socket ended or closed while a request was waiting for its response. */
   private closedEarly(): void {
     if (this.user === null) return;
-    const failure = this.failure as UpstreamError | undefined;
-    if (failure?.code !== undefined) {
-      failure.reused = this.served > 0 && this.received === 0;
-      this.fail(failure);
-      return;
-    }
-    this.fail(
-      upstreamError(
-        'PORTSIDE_UPSTREAM_CLOSED',
-        'the upstream closed the connection',
-        this.served > 0 && this.received === 0,
-      ),
-    );
+    const failure =
+      (this.failure as UpstreamError | undefined)?.code !== undefined
+        ? (this.failure as UpstreamError)
+        : upstreamError('PORTSIDE_UPSTREAM_CLOSED', 'the upstream closed the connection');
+    // Nothing came back on a socket that served before: probably closed while idle.
+    failure.reused = this.served > 0 && this.received === 0;
+    this.fail(failure);
   }
 
   private readonly onDrain = (): void => {

@@ -1,0 +1,68 @@
+/**
+ * Finds and parses a request head at the start of a client's buffered bytes, enforcing the
+ * listener's limits: `limits.maxHeaderBytes` and `limits.maxHeaders` (431), a malformed
+ * head or a bare LF (400, so no later parser can disagree about where lines end).
+ */
+import { HTTP_ERRORS, type HttpError } from '../errors.js';
+import { CR, LF } from './chars.js';
+import { RequestHead } from './request-head.js';
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+export class HeadReader {
+  /** Where the head started (after empty lines) and the index just past its empty line. */
+  start = 0;
+  end = 0;
+  /** Set when read() refuses the bytes, with the reason for the debug log. */
+  error: HttpError | undefined = undefined;
+  reason = '';
+
+  constructor(
+    private readonly maxHeaderBytes: number,
+    private readonly maxHeaders: number,
+  ) {}
+
+  /**
+   * The head at the start of `buf`, or undefined: incomplete (wait for more bytes from
+   * `start`) unless `error` is set. Returns undefined with start === buf.length when `buf`
+   * holds only empty lines.
+   */
+  read(buf: Buffer): RequestHead | undefined {
+    this.error = undefined;
+    let pos = 0;
+    // Empty lines before a request line are allowed (RFC 9112 §2.2), e.g. after a POST body.
+    while (pos + 1 < buf.length && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+    this.start = pos;
+    if (pos === buf.length) return undefined;
+    const end = buf.indexOf(HEAD_END, pos);
+    if (end < 0) {
+      if (buf.length - pos > this.maxHeaderBytes) this.refuse(HTTP_ERRORS.headersTooLarge, 'head too large');
+      else if (hasBareLf(buf, pos)) this.refuse(HTTP_ERRORS.badRequest, 'bare LF');
+      return undefined;
+    }
+    this.end = end + 4;
+    if (this.end - pos > this.maxHeaderBytes) {
+      this.refuse(HTTP_ERRORS.headersTooLarge, 'head too large');
+      return undefined;
+    }
+    const head = new RequestHead();
+    const error = head.parse(buf.toString('latin1', pos, end + 2));
+    if (error !== undefined) this.refuse(HTTP_ERRORS.badRequest, error);
+    else if (head.fieldCount > this.maxHeaders) this.refuse(HTTP_ERRORS.headersTooLarge, 'too many fields');
+    else return head;
+    return undefined;
+  }
+
+  private refuse(error: HttpError, reason: string): void {
+    this.error = error;
+    this.reason = reason;
+  }
+}
+
+/** A LF not preceded by CR: some parsers end lines there, so it is refused. */
+function hasBareLf(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) {
+    if (i === from || buf[i - 1] !== CR) return true;
+  }
+  return false;
+}

@@ -1,0 +1,28 @@
+/**
+ * The contract between an upstream connection and the exchange it serves (its "user"),
+ * and the errors it reports, whose codes retry-policy.ts classifies.
+ */
+import type { BodyKind, ResponseHead } from './response-head.js';
+import type { UpstreamConnection } from './upstream-connection.js';
+
+export interface UpstreamUser {
+  /** The connection is ready for this user's request (new, or reused from the pool). */
+  upstreamReady(connection: UpstreamConnection): void;
+  /** A final (>= 200) response head; 1xx interim responses are skipped. */
+  upstreamHead(head: ResponseHead, kind: BodyKind): void;
+  /** Response body bytes `buf[start, end)` as they arrived (chunked: framing included unless decoding). */
+  upstreamBody(buf: Buffer, start: number, end: number): void;
+  /** The response is complete. */
+  upstreamDone(): void;
+  /** The attempt failed: connect error, reset, timeout or a malformed response. */
+  upstreamFailed(error: UpstreamError): void;
+  /** A request body write that returned false has drained. */
+  upstreamDrained(): void;
+}
+
+/** `reused`: the socket had served requests before and this one got no byte back (likely stale). */
+export type UpstreamError = Error & { code: string; reused?: boolean };
+
+export function upstreamError(code: string, message: string, reused = false): UpstreamError {
+  return Object.assign(new Error(message), { code, reused });
+}

@@ -1,0 +1,199 @@
+/**
+ * What every exchange does before and around its upstream attempts: route the request
+ * (route, cluster, the head for the upstream, each attempt's endpoint), keep the route and per-try timers, answer
+ * with Portside's own errors, and write the access log line. Exchange adds the attempts.
+ * Timers get the exchange as their argument instead of a closure.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { PickContext } from '../balancing/picker.js';
+import type { Cluster } from '../core/cluster.js';
+import type { Endpoint } from '../core/endpoint.js';
+import { type AccessRecord, writeAccessLog } from './access-log.js';
+import type { ExchangeContext } from './context.js';
+import { HTTP_ERRORS, type HttpError } from './errors.js';
+import type { ClientConnection } from './h1/client-connection.js';
+import type { RequestHead } from './h1/request-head.js';
+import { upstreamRequestHead } from './headers.js';
+import type { CompiledRoute } from './route-table.js';
+import { splitTarget } from './route-table.js';
+
+/** Given to route matching when no route matches on headers, so none are collected. */
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+
+export abstract class RoutedRequest {
+  protected readonly started = performance.now();
+  protected requestId: string | undefined;
+  protected route: CompiledRoute | undefined;
+  protected cluster: Cluster | undefined;
+  protected upstreamHeadText = '';
+  protected endpoint: Endpoint | undefined;
+  /** Endpoints already tried (retries go elsewhere). */
+  protected tried: Set<Endpoint> | undefined;
+  protected attempts = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  protected timedOut = false;
+  private timerStarted = false;
+  /** The client has its answer (or is gone): nothing more is written to it. */
+  protected finished = false;
+  private logged = false;
+  protected status = 0;
+  protected errorCode: string | undefined;
+  protected bytesIn = 0;
+  protected bytesOut = 0;
+
+  constructor(
+    protected readonly ctx: ExchangeContext,
+    protected readonly client: ClientConnection,
+    protected readonly head: RequestHead,
+  ) {}
+
+  /** The route timeout fired (before response headers). */
+  protected abstract timeout(): void;
+  /** The current attempt passed perTryTimeout. */
+  protected abstract perTryTimeout(): void;
+
+  /** @internal called by the route timer */
+  routeTimerFired(): void {
+    this.timer = undefined;
+    this.timeout();
+  }
+
+  /** @internal called by the per-try timer */
+  perTryTimerFired(): void {
+    this.perTryTimer = undefined;
+    this.perTryTimeout();
+  }
+
+  /** Finds the route and cluster and builds the upstream head; false after answering an error. */
+  protected routeRequest(): boolean {
+    const { head, ctx } = this;
+    let requestId = head.requestId;
+    if (requestId === undefined) {
+      requestId = randomUUID();
+      head.requestId = requestId;
+      head.fields.push('x-request-id', requestId);
+    }
+    this.requestId = requestId;
+    const target = splitTarget(head.target);
+    if (target === undefined) {
+      this.fail(HTTP_ERRORS.badRequest);
+      return false;
+    }
+    const routes = ctx.routes;
+    const route = routes.find(
+      head.method,
+      head.host,
+      target.path,
+      routes.usesHeaders ? head.headers : NO_HEADERS,
+    );
+    if (route === undefined) {
+      this.fail(HTTP_ERRORS.noRoute);
+      return false;
+    }
+    this.route = route;
+    this.cluster = ctx.clusters(route.chooseCluster());
+    if (this.cluster === undefined) {
+      this.fail(HTTP_ERRORS.unknownCluster);
+      return false;
+    }
+    this.upstreamHeadText = upstreamRequestHead(head, route.upstreamPath(target.path, target.query), {
+      clientAddress: this.client.remoteAddress,
+      host: route.rewriteHost ?? head.host,
+      edits: route.requestEdits,
+      upgrade: false,
+    });
+    return true;
+  }
+
+  /** The cluster's pick for the next attempt, avoiding endpoints already tried if it can. */
+  protected pickEndpoint(): Endpoint | undefined {
+    const context: PickContext = { clientAddress: this.client.remoteAddress, request: this.head };
+    if (this.tried === undefined) return this.cluster!.pick(context);
+    context.tried = this.tried;
+    // Every usable endpoint was tried: one of them again beats giving up.
+    return this.cluster!.pick(context) ?? this.cluster!.pick({ ...context, tried: undefined });
+  }
+
+  /** Cuts a response that already started (after its head, nothing else is honest). */
+  protected cut(code: string): void {
+    this.finished = true;
+    this.errorCode = code;
+    this.client.abortResponse();
+    this.done();
+  }
+
+  protected fail(error: HttpError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearTimer();
+    this.status = error.status;
+    this.errorCode = error.code;
+    if (error === HTTP_ERRORS.noEndpoint || error === HTTP_ERRORS.connectFailed) this.ctx.rejected();
+    this.client.responseError(error, this.requestId);
+    this.done();
+  }
+
+  /**
+   * Starts the route timeout once, when the client's request is complete, so a long upload
+   * is not cut by it; from then on it covers every attempt until response headers.
+   */
+  protected startTimer(): void {
+    if (this.timerStarted || this.finished) return;
+    this.timerStarted = true;
+    this.timer = setTimeout(onRouteTimeout, this.route!.timeoutMs, this);
+  }
+
+  /** Stops the route timeout for good (response headers arrived, or the exchange ended). */
+  protected clearTimer(): void {
+    this.timerStarted = true;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  protected clearPerTryTimer(): void {
+    if (this.perTryTimer !== undefined) {
+      clearTimeout(this.perTryTimer);
+      this.perTryTimer = undefined;
+    }
+  }
+
+  protected startPerTryTimer(ms: number): void {
+    this.perTryTimer = setTimeout(onPerTryTimeout, ms, this);
+  }
+
+  protected done(): void {
+    if (this.logged) return;
+    this.logged = true;
+    if (this.ctx.accessLogOn()) writeAccessLog(this.ctx.log, this.record());
+  }
+
+  private record(): AccessRecord {
+    return {
+      method: this.head.method,
+      host: this.head.host,
+      path: this.head.target,
+      status: this.status,
+      route: this.route?.index,
+      cluster: this.cluster?.name,
+      endpoint: this.endpoint?.id,
+      attempts: this.attempts,
+      durationMs: Math.round((performance.now() - this.started) * 1000) / 1000,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      requestId: this.requestId,
+      error: this.errorCode,
+    };
+  }
+}
+
+function onRouteTimeout(exchange: RoutedRequest): void {
+  exchange.routeTimerFired();
+}
+
+function onPerTryTimeout(exchange: RoutedRequest): void {
+  exchange.perTryTimerFired();
+}
