@@ -102,6 +102,7 @@ export class HttpProxyHandler implements ConnectionHandler, ExchangeContext {
       if (this.sockets.size === 0 && (this.draining || this.successor)) this.drained();
     });
     this.server.emit('connection', socket);
+    socket.resume();
   }
 
   /** The newest generation's handler for this listener (itself unless a reload replaced it). */
