@@ -18,5 +18,5 @@ COPY config/portside.yaml /etc/portside/portside.yaml
 USER nonroot
 # Admin API (metrics, dashboard); listener ports come from the config.
 EXPOSE 9901
-ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/dist/src/cli/main.js"]
 CMD ["run", "-c", "/etc/portside/portside.yaml"]

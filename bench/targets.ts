@@ -6,6 +6,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { nodeFlagsOf } from './node-flags.js';
 import {
   haproxyHttpConfig,
   haproxyTcpConfig,
@@ -62,12 +63,17 @@ export interface TargetSpec {
 const upstreamL4 = (u: Upstreams): L4Ports => ({ http: u.httpPort, bulk: u.bulkPort });
 const portsideCli = (root: string) => join(root, 'dist', 'src', 'cli', 'main.js');
 
-/** `node [--cpu-prof …] ROOT/dist/src/cli/main.js run -c FILE --log-level warn` */
+/**
+ * `node FLAGS [--cpu-prof …] ROOT/dist/src/cli/main.js run -c FILE --log-level warn`, where
+ * FLAGS are the Node flags of the CLI's own `#!` line, the ones every documented way of
+ * starting Portside uses: the benchmark measures Portside as it is deployed.
+ */
 function portsideArgs(context: TargetContext, root: string, configFile: string, name: string): string[] {
   const profile = context.profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${join(context.profileDir, name)}`]
     : [];
-  return [...profile, portsideCli(root), 'run', '-c', configFile, '--log-level', 'warn'];
+  const cli = portsideCli(root);
+  return [...nodeFlagsOf(cli), ...profile, cli, 'run', '-c', configFile, '--log-level', 'warn'];
 }
 
 async function l4Ports(): Promise<L4Ports> {

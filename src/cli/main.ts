@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '../core/log.js';
 import { demoCommand } from './demo.js';

@@ -6,7 +6,10 @@ import type { Socket } from 'node:net';
  * accepted stay with the handler (and generation) they started on.
  */
 export interface ConnectionHandler {
-  /** Takes ownership of an accepted client socket. Never throws. */
+  /**
+   * Takes ownership of an accepted client socket. Never throws. The socket arrives paused
+   * with nothing read yet (`pauseOnConnect`): the handler resumes it or adopts its handle.
+   */
   handle(socket: Socket): void;
   /** Client connections this handler still owns. */
   readonly openConnections: number;

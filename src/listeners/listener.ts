@@ -27,11 +27,16 @@ export class Listener {
     /** Configured address, as normalised by the schema (`host:port`, port may be 0). */
     readonly configuredAddress: string,
   ) {
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
-      this.stats.connectionsTotal++;
-      if (this.current) this.current.handle(socket);
-      else socket.destroy();
-    });
+    // Sockets arrive unread, so a handler can re-wrap one to read into its own buffers
+    // (see adopt-socket.ts); a handler that does not starts reading with resume().
+    this.server = createServer(
+      { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
+      (socket: Socket) => {
+        this.stats.connectionsTotal++;
+        if (this.current) this.current.handle(socket);
+        else socket.destroy();
+      },
+    );
   }
 
   get handler(): ConnectionHandler | undefined {

@@ -139,6 +139,32 @@ describe('L4 TCP proxy', { timeout: 60_000 }, () => {
     await eventually(() => echo.sockets.size === 0, { what: 'the upstream side to be closed too' });
   });
 
+  it('keeps connections open while bytes flow in either direction', async () => {
+    // The upstream talks every 60 ms for a while, with a 500 ms idle timeout: bytes that only
+    // flow upstream → client must count as activity too.
+    const talker = await upstream(
+      startTcpServer((socket) => {
+        let sent = 0;
+        const timer = setInterval(() => {
+          socket.write('tick');
+          if (++sent === 8) clearInterval(timer);
+        }, 60);
+        socket.on('close', () => clearInterval(timer));
+      }),
+    );
+    const p = await proxy(tcpConfig([talker.port], '    idleTimeout: 500ms'));
+    const socket = await openConnection(p.port('l4'));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString();
+    });
+    await once(socket, 'end');
+    assert.equal(received, 'tick'.repeat(8), 'every tick arrived before the idle close');
+    const line = await eventually(() => p.lines.find((l) => l.msg === 'tcp connection'));
+    assert.equal(line.end, 'idle_timeout');
+    assert.ok(Number(line.durationMs) >= 8 * 60 + 500, `closed after ${line.durationMs} ms`);
+  });
+
   it('survives clients and upstreams that reset mid-stream', async () => {
     const resetter = await upstream(
       startTcpServer((socket) => socket.once('data', () => socket.resetAndDestroy())),

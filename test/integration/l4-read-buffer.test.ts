@@ -1,7 +1,7 @@
 /**
- * The L4 proxy reuses one read buffer per session for upstream bytes while writes to the
- * client complete at once. These tests make the client slow, so writes queue and the buffer
- * must be replaced rather than overwritten: any mix-up shows as a different hash.
+ * The L4 proxy reuses one read buffer per direction while writes to the other side complete
+ * at once. These tests make the reading side slow, so writes queue and the buffer must be
+ * replaced rather than overwritten: any mix-up shows as a different hash.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -42,7 +42,7 @@ async function startSource(
   return { server, digest };
 }
 
-describe('L4 proxy upstream read buffer', { timeout: 60_000 }, () => {
+describe('L4 proxy read buffers', { timeout: 60_000 }, () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -79,6 +79,43 @@ drainTimeout: 1s
     socket.destroy();
     assert.equal(received, 6 << 20);
     assert.equal(hash.digest('hex'), await source.digest);
+  });
+
+  it('delivers every byte in order to an upstream that reads slowly', async () => {
+    // The other direction: client bytes are read into the client side's reused buffer.
+    const sink = await startTcpServer((socket) => {
+      const hash = createHash('sha256');
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        received += chunk.length;
+        if (received % (64 << 10) < chunk.length) {
+          socket.pause();
+          setTimeout(() => socket.resume(), 10);
+        }
+      });
+      socket.on('end', () => socket.end(`${received} ${hash.digest('hex')}`));
+    });
+    cleanups.push(() => sink.close());
+    const p = await proxyTo(sink.port);
+    const socket = await openConnection(p.port('l4'));
+    const hash = createHash('sha256');
+    const total = 6 << 20;
+    let sent = 0;
+    while (sent < total) {
+      const chunk = randomBytes(Math.min(total - sent, 1 + Math.floor(Math.random() * 9000)));
+      hash.update(chunk);
+      sent += chunk.length;
+      if (!socket.write(chunk)) await once(socket, 'drain');
+      else await new Promise(setImmediate);
+    }
+    socket.end();
+    let reply = '';
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString();
+    });
+    await once(socket, 'end');
+    assert.equal(reply, `${total} ${hash.digest('hex')}`);
   });
 
   it('keeps concurrent sessions apart', async () => {
