@@ -189,13 +189,19 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
   /** Request body bytes from the client; false asks the client connection to pause. */
   requestBody(buf: Buffer, start: number, end: number): boolean {
     this.bytesIn += end - start;
+    const client = this.client;
     const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
     if (this.bodyParts !== null) {
-      this.bodyParts.push(chunk);
+      this.bodyParts.push(client.bytesBorrowed ? Buffer.from(chunk) : chunk);
       return true;
     }
+    const connection = this.connection;
+    if (connection === undefined) return true;
     this.endpoint!.state.bytesToUpstream += chunk.length;
-    return this.connection?.writeBody(chunk) ?? true;
+    const more = connection.writeBody(chunk);
+    // Bytes still queued for the upstream may point into the client's read buffer.
+    if (client.bytesBorrowed && connection.writing) client.readBufferRetained();
+    return more;
   }
 
   requestBodyEnd(): void {

@@ -76,8 +76,6 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
       return;
     }
     this.connections.add(new ClientConnection(this, socket));
-    // Listeners accept paused (pauseOnConnect), so that a handler may re-wrap the socket.
-    socket.resume();
   }
 
   /** The newest generation's handler for this listener (itself unless a reload replaced it). */

@@ -16,6 +16,13 @@ import { upstreamRequestHead } from './headers.js';
 import { classifyError } from './retry-policy.js';
 import { splitTarget } from './route-table.js';
 
+/** The client side of a tunnel: its socket, whose reads the client connection hands on. */
+export interface TunnelClient {
+  readonly socket: Socket;
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
 export class UpgradeTunnel {
   private readonly started = performance.now();
   private readonly tried = new Set<Endpoint>();
@@ -36,9 +43,29 @@ export class UpgradeTunnel {
   constructor(
     private readonly ctx: HttpHandlerContext,
     private readonly req: RequestHead,
-    private readonly client: Socket,
+    private readonly from: TunnelClient,
     private readonly early: Buffer,
-  ) {}
+  ) {
+    this.client = from.socket;
+  }
+
+  private readonly client: Socket;
+  private connected = false;
+
+  /** Client bytes (owned by the caller's copy), read only once the upstream is connected. */
+  fromClient(chunk: Buffer): void {
+    this.bytesIn += chunk.length;
+    const upstream = this.upstream;
+    if (upstream === undefined || !this.connected) return;
+    if (!upstream.write(chunk)) {
+      this.from.pauseReading();
+      upstream.once('drain', this.resumeClient);
+    }
+  }
+
+  private readonly resumeClient = (): void => {
+    this.from.resumeReading();
+  };
 
   start(): void {
     const { req, ctx } = this;
@@ -49,6 +76,7 @@ export class UpgradeTunnel {
     }
     this.client.on('error', () => this.close());
     this.client.on('close', () => this.close());
+    this.client.on('end', () => this.upstream?.end());
     const target = splitTarget(req.target);
     if (target === undefined) {
       this.refuse(HTTP_ERRORS.badRequest);
@@ -120,11 +148,9 @@ export class UpgradeTunnel {
       upstream.on('data', (chunk: Buffer) => {
         this.bytesOut += chunk.length;
       });
-      this.client.on('data', (chunk: Buffer) => {
-        this.bytesIn += chunk.length;
-      });
       upstream.pipe(this.client);
-      this.client.pipe(upstream);
+      this.connected = true;
+      this.from.resumeReading();
     });
     let failure: unknown;
     upstream.on('error', (error) => {

@@ -12,6 +12,7 @@ import { Exchange } from '../exchange.js';
 import { UpgradeTunnel } from '../upgrade.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner } from './chunked.js';
+import { ClientSocket } from './client-socket.js';
 import { HeadReader } from './head-reader.js';
 import type { RequestHead } from './request-head.js';
 import type { BodyKind, ResponseHead } from './response-head.js';
@@ -27,7 +28,7 @@ const CLOSED = 4;
 const HOLD_LIMIT = 64 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
-export class ClientConnection {
+export class ClientConnection extends ClientSocket {
   private phase = HEAD;
   /** When the current head started arriving (or the connection went idle). */
   since = Date.now();
@@ -35,7 +36,6 @@ export class ClientConnection {
   private requests = 0;
   /** A partial head, body bytes nobody asked for yet, or a pipelined next request. */
   private held: Buffer | null = null;
-  private paused = false;
   private exchange: Exchange | null = null;
   private ctx: HttpHandlerContext | null = null;
   private http11 = true;
@@ -48,21 +48,21 @@ export class ClientConnection {
   private readonly reader: HeadReader;
   private closeAfter = false;
 
+  private tunnelTo: UpgradeTunnel | null = null;
+
   constructor(
     private readonly owner: ConnectionOwner,
-    readonly socket: Socket,
+    accepted: Socket,
   ) {
+    super(accepted);
+    const socket = this.socket;
     this.writer = new ResponseWriter(socket);
     this.reader = new HeadReader(owner.maxHeaderBytes, owner.maxHeaders);
-    socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', noop);
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+    socket.resume();
   }
 
   /** Between requests with nothing received: safe to close when draining. */
@@ -87,22 +87,23 @@ export class ClientConnection {
     this.socket.destroy();
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  protected onBytes(chunk: Buffer): void {
     const phase = this.phase;
     if (phase === HEAD) {
       if (this.held === null) this.parseHead(chunk);
       else {
         const buf = Buffer.concat([this.held, chunk]);
         this.held = null;
-        this.parseHead(buf);
+        this.withOwnedBytes(() => this.parseHead(buf));
       }
     } else if (phase === BODY && this.bodyFlowing) this.feedBody(chunk, 0);
     else if (phase === BODY || phase === RESPONSE) this.hold(chunk);
-  };
+    else if (phase === TUNNEL) this.tunnelTo?.fromClient(this.own(chunk));
+  }
 
   private hold(chunk: Buffer): void {
-    this.held = this.held === null ? chunk : Buffer.concat([this.held, chunk]);
-    if (this.held.length > HOLD_LIMIT) this.pause();
+    this.held = this.held === null ? this.own(chunk) : Buffer.concat([this.held, chunk]);
+    if (this.held.length > HOLD_LIMIT) this.pauseReading();
   }
 
   private parseHead(buf: Buffer): void {
@@ -115,7 +116,7 @@ export class ClientConnection {
     }
     if (head !== undefined) this.startRequest(head, buf, reader.end);
     else if (reader.error !== undefined) this.refuse(reader.error, reader.reason);
-    else this.held = reader.start === 0 ? buf : buf.subarray(reader.start);
+    else this.held = this.own(reader.start === 0 ? buf : buf.subarray(reader.start));
   }
 
   private startRequest(head: RequestHead, buf: Buffer, pos: number): void {
@@ -124,7 +125,7 @@ export class ClientConnection {
     const ctx = this.owner.current;
     this.ctx = ctx;
     if (head.isUpgrade) {
-      this.tunnel(ctx, head, buf.subarray(pos));
+      this.tunnel(ctx, head, this.own(buf.subarray(pos)));
       return;
     }
     if (head.method === 'CONNECT') {
@@ -139,7 +140,7 @@ export class ClientConnection {
     else if (head.contentLength > 0) this.framer = this.lengthFramer.reset(head.contentLength);
     else this.framer = null;
     this.phase = this.framer === null ? RESPONSE : BODY;
-    if (pos < buf.length) this.held = buf.subarray(pos);
+    if (pos < buf.length) this.held = this.own(buf.subarray(pos));
     if (this.phase === BODY && head.expectContinue) this.socket.write(CONTINUE, 'latin1');
     const exchange = new Exchange(ctx, this, head);
     this.exchange = exchange;
@@ -153,7 +154,7 @@ export class ClientConnection {
     const held = this.held;
     this.held = null;
     if (held !== null) this.feedBody(held, 0);
-    if (this.phase === BODY) this.resume();
+    if (this.phase === BODY) this.resumeReading();
   }
 
   private feedBody(buf: Buffer, start: number): void {
@@ -172,12 +173,12 @@ export class ClientConnection {
       if (end < buf.length) this.hold(buf.subarray(end));
       exchange.requestBodyEnd();
     }
-    if (!more && this.phase === BODY) this.pause();
+    if (!more && this.phase === BODY) this.pauseReading();
   }
 
   /** The upstream took the body bytes given so far: read on. */
   resumeBody(): void {
-    if (this.phase === BODY) this.resume();
+    if (this.phase === BODY) this.resumeReading();
   }
 
   /** Whether the connection closes after this response: asked for, body unread, or draining. */
@@ -227,7 +228,7 @@ export class ClientConnection {
     }
     this.phase = HEAD;
     this.since = Date.now();
-    this.resume();
+    this.resumeReading();
     if (this.held !== null) process.nextTick(this.parseHeld);
   }
 
@@ -242,11 +243,11 @@ export class ClientConnection {
   private tunnel(ctx: HttpHandlerContext, head: RequestHead, early: Buffer): void {
     this.phase = TUNNEL;
     this.held = null;
-    this.socket.pause();
-    this.socket.removeListener('data', this.onData);
+    this.pauseReading();
     this.socket.removeListener('end', this.onEnd);
     this.socket.removeListener('drain', this.onDrain);
-    new UpgradeTunnel(ctx, head, this.socket, early).start();
+    this.tunnelTo = new UpgradeTunnel(ctx, head, this, early);
+    this.tunnelTo.start();
   }
 
   private refuse(error: HttpError, reason: string): void {
@@ -263,23 +264,9 @@ export class ClientConnection {
     this.phase = CLOSED;
     this.since = Date.now();
     this.held = null;
-    this.resume();
+    this.resumeReading();
     if (last === undefined) this.socket.end();
     else this.socket.end(last, 'latin1');
-  }
-
-  private pause(): void {
-    if (!this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    }
-  }
-
-  private resume(): void {
-    if (this.paused) {
-      this.paused = false;
-      this.socket.resume();
-    }
   }
 
   private readonly onEnd = (): void => {

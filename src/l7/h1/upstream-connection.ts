@@ -13,8 +13,9 @@ import { ReusableReadBuffer } from './read-buffer.js';
 import { BodyKind, type ResponseHead, ResponseHeadReader } from './response-head.js';
 import { type UpstreamError, type UpstreamUser, upstreamError } from './upstream-user.js';
 
-/** Node's own read size, so large bodies take as few reads as with 'data' events. */
-const READ_BUFFER_BYTES = 64 * 1024;
+/** Responses start small; bodies that fill a read get Node's own read size. */
+const READ_BUFFER_BYTES = 4 * 1024;
+const READ_BUFFER_MAX = 64 * 1024;
 
 const CONNECTING = 0;
 const IDLE = 1;
@@ -49,7 +50,7 @@ export class UpstreamConnection implements ChunkSink {
   /** For HTTP/1.0 clients: chunked bodies are handed on without their framing. */
   private decodeChunked = false;
   private paused = false;
-  private readonly readBuffer = new ReusableReadBuffer(READ_BUFFER_BYTES);
+  private readonly readBuffer = new ReusableReadBuffer(READ_BUFFER_BYTES, READ_BUFFER_MAX);
 
   constructor(
     private readonly pool: EndpointPool,
@@ -109,6 +110,11 @@ export class UpstreamConnection implements ChunkSink {
   /** Streams request body bytes; false when the socket buffer is full (wait for upstreamDrained). */
   writeBody(chunk: Buffer): boolean {
     return this.socket.write(chunk);
+  }
+
+  /** Bytes are still queued for the upstream (a buffer given to writeBody may be held). */
+  get writing(): boolean {
+    return this.socket.writableLength > 0;
   }
 
   /** The request body has been written completely. */
@@ -172,6 +178,7 @@ export class UpstreamConnection implements ChunkSink {
   }
 
   private readonly onRead = (length: number, buf: Buffer): boolean => {
+    this.readBuffer.read(length);
     this.reads++;
     this.received += length;
     if (this.state === BODY) this.body(buf, 0, length);
