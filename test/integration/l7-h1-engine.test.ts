@@ -126,6 +126,28 @@ clusters:
     );
   });
 
+  it('forwards chunked responses as they came, trailers included, on a kept connection', async () => {
+    const up = await upstream('up', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-sum' });
+      res.write('first ');
+      setTimeout(() => {
+        res.addTrailers({ 'x-sum': '42' });
+        res.end('second');
+      }, 20);
+    });
+    const p = await proxyTo(up.port);
+    const socket = await openConnection(p.port('web'));
+    cleanups.push(() => void socket.destroy());
+    for (let i = 0; i < 2; i++) {
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      const text = await readUntil(socket, (t) => t.endsWith('0\r\nx-sum: 42\r\n\r\n'));
+      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.match(text, /transfer-encoding: chunked\r\n/i);
+      assert.doesNotMatch(text, /content-length/i);
+      assert.ok(text.includes('\r\n\r\n6\r\nfirst \r\n6\r\nsecond\r\n0\r\n'), JSON.stringify(text));
+    }
+  });
+
   it('answers Expect: 100-continue, then forwards the body', async () => {
     const up = await upstream('up', (req, res) => {
       let body = '';

@@ -18,6 +18,7 @@ export abstract class ClientSocket {
   private readonly readBuffer = new ReusableReadBuffer(READ_BUFFER_BYTES, READ_BUFFER_MAX);
   private borrowed = false;
   private paused = false;
+  private address: string | undefined | null = null;
 
   constructor(accepted: Socket) {
     const onread = { buffer: this.readBuffer.next, callback: this.onRead };
@@ -29,8 +30,10 @@ export abstract class ClientSocket {
   /** Bytes the client sent (borrowed while `bytesBorrowed`). */
   protected abstract onBytes(chunk: Buffer): void;
 
+  /** The client's address, asked of the socket once (x-forwarded-for, pickers, each request). */
   get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+    if (this.address === null) this.address = this.socket.remoteAddress;
+    return this.address;
   }
 
   /** Whether bytes handed on right now live in the reused read buffer. */
