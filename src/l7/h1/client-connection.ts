@@ -272,7 +272,8 @@ export class ClientConnection extends ClientSocket {
   private readonly onEnd = (): void => {
     // As Node's server does: a client that ends its side gives up on its request.
     if (this.exchange !== null) this.socket.destroy();
-    else this.socket.end();
+    // Ending twice would only build an error; a socket ended both ways closes by itself.
+    else if (!this.socket.writableEnded) this.socket.end();
   };
 
   private readonly onClose = (): void => {
