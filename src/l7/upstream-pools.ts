@@ -42,7 +42,15 @@ export class EndpointPool {
    */
   acquire(user: UpstreamUser, fresh = false): UpstreamConnection | undefined {
     if (fresh && this.open < this.settings.maxConnections) return this.connect(user);
-    const connection = this.idle.pop();
+    let connection = this.idle.pop();
+    if (connection !== undefined) {
+      // The timer closes expired sockets once a second; the last second is checked here.
+      const now = Date.now();
+      while (connection !== undefined && now - connection.idleSince >= connection.idleLimitMs) {
+        connection.close();
+        connection = this.idle.pop();
+      }
+    }
     if (connection !== undefined) {
       this.busy.add(connection);
       connection.assign(user);
