@@ -16,8 +16,6 @@ export const BodyKind = {
 } as const;
 export type BodyKind = (typeof BodyKind)[keyof typeof BodyKind];
 
-const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
-
 export class ResponseHead extends MessageHead {
   status = 0;
   reason = '';
@@ -25,10 +23,7 @@ export class ResponseHead extends MessageHead {
   keepAliveTimeout = -1;
 
   protected onField(name: string, value: string): HeadError | undefined {
-    if (name === 'keep-alive') {
-      const match = KEEP_ALIVE_TIMEOUT.exec(value);
-      if (match) this.keepAliveTimeout = Number(match[1]);
-    }
+    if (name === 'keep-alive') this.keepAliveTimeout = keepAliveTimeoutOf(value);
     return undefined;
   }
 
@@ -58,6 +53,20 @@ export class ResponseHead extends MessageHead {
     if (this.contentLength >= 0) return this.contentLength === 0 ? BodyKind.none : BodyKind.length;
     return BodyKind.close;
   }
+}
+
+/** `timeout=5, max=100` → 5; -1 without a timeout parameter (no regex: Node upstreams send it on every response). */
+function keepAliveTimeoutOf(value: string): number {
+  const at = value.toLowerCase().indexOf('timeout=');
+  if (at < 0) return -1;
+  let seconds = 0;
+  let digits = 0;
+  for (let i = at + 8; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9 || ++digits > 9) break;
+    seconds = seconds * 10 + d;
+  }
+  return digits === 0 ? -1 : seconds;
 }
 
 /** Three digits at 9..11, 100-999; -1 otherwise. */
