@@ -1,6 +1,6 @@
 /**
  * Which HTTP forwarding engine costs the least CPU per request: Portside's L7 handler
- * (undici Pool per endpoint), http-proxy with a keep-alive agent, and plain node:http with a
+ * (its own HTTP/1.1 engine, src/l7/h1), http-proxy with a keep-alive agent, and plain node:http with a
  * keep-alive Agent. Each runs in its own process in front of the same tiny upstream; the
  * load generator (autocannon, 50 keep-alive connections) runs here.
  *
