@@ -23,6 +23,9 @@ export interface OutcomeObserver {
  */
 export class Cluster {
   private current: readonly Endpoint[] = [];
+  private currentById = new Map<string, Endpoint>();
+  /** Set when the cluster's generation retired: its endpoint states are released. */
+  private released = false;
   /** Reasons that exclude an endpoint right now; health may relax it (panic mode). */
   excludeFlags: number = ALL_UNAVAILABLE_REASONS;
   /** Set by health (outlier detection) and balancing; called by the L4 and L7 proxies. */
@@ -40,23 +43,38 @@ export class Cluster {
 
   /** Applies a discovery snapshot. Returns false (and changes nothing) when it equals the current one. */
   setEndpoints(discovered: readonly DiscoveredEndpoint[]): boolean {
+    if (this.released) return false;
     const next: Endpoint[] = [];
-    const seen = new Set<string>();
+    const nextById = new Map<string, Endpoint>();
     for (const d of discovered) {
       const id = endpointId(d.host, d.port);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const state = this.states.stateFor(this.name, id);
+      if (nextById.has(id)) continue;
+      const existing = this.currentById.get(id);
+      const state = existing?.state ?? this.states.acquire(this.name, id);
       state.setFlag(Unavailable.DiscoveryNotReady, d.ready === false);
       state.setFlag(Unavailable.Draining, d.terminating === true);
-      const existing = this.current.find((e) => e.id === id);
-      if (existing && existing.weight === d.weight && sameLocality(existing, d)) next.push(existing);
-      else
-        next.push({ id, host: d.host, port: d.port, weight: d.weight, locality: { ...d.locality }, state });
+      const endpoint =
+        existing && existing.weight === d.weight && sameLocality(existing, d)
+          ? existing
+          : { id, host: d.host, port: d.port, weight: d.weight, locality: { ...d.locality }, state };
+      next.push(endpoint);
+      nextById.set(id, endpoint);
     }
+    for (const id of this.currentById.keys()) if (!nextById.has(id)) this.states.release(this.name, id);
+    this.currentById = nextById;
     if (next.length === this.current.length && next.every((e, i) => e === this.current[i])) return false;
     this.current = next;
     return true;
+  }
+
+  /**
+   * The generation retired: release the endpoint states this cluster holds. The endpoint
+   * list stays, for connections of the old generation that still pick (connect failover).
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const id of this.currentById.keys()) this.states.release(this.name, id);
   }
 
   /**

@@ -134,30 +134,34 @@ export function endpointId(host: string, port: number): string {
 
 /**
  * Owns every `EndpointState`, keyed by cluster name and endpoint id. A new config
- * generation or discovery snapshot asks for the state of an endpoint and gets the
- * existing one when the endpoint already existed.
+ * generation or discovery snapshot acquires the state of an endpoint and gets the existing
+ * one when the endpoint already existed. Each cluster that lists the endpoint holds one
+ * reference; when the last one is released (the endpoint left discovery, or its
+ * generation retired) the state is forgotten, so endpoint churn (Kubernetes pods coming
+ * and going for weeks) does not grow memory. Connections still open on a forgotten
+ * endpoint keep its state through their `Endpoint`.
  */
 export class EndpointStateRegistry {
-  private readonly states = new Map<string, EndpointState>();
+  private readonly entries = new Map<string, { state: EndpointState; holders: number }>();
 
-  stateFor(cluster: string, id: string): EndpointState {
+  acquire(cluster: string, id: string): EndpointState {
     const key = `${cluster}\u0000${id}`;
-    let state = this.states.get(key);
-    if (!state) {
-      state = new EndpointState();
-      this.states.set(key, state);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { state: new EndpointState(), holders: 0 };
+      this.entries.set(key, entry);
     }
-    return state;
+    entry.holders++;
+    return entry.state;
   }
 
-  /** Forget states no longer referenced by the live generation (old generations keep their own references). */
-  retainOnly(live: Iterable<{ cluster: string; id: string }>): void {
-    const keep = new Set<string>();
-    for (const { cluster, id } of live) keep.add(`${cluster}\u0000${id}`);
-    for (const key of this.states.keys()) if (!keep.has(key)) this.states.delete(key);
+  release(cluster: string, id: string): void {
+    const key = `${cluster}\u0000${id}`;
+    const entry = this.entries.get(key);
+    if (entry && --entry.holders <= 0) this.entries.delete(key);
   }
 
   get size(): number {
-    return this.states.size;
+    return this.entries.size;
   }
 }

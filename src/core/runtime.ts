@@ -181,6 +181,7 @@ export class Runtime {
   stop(): void {
     for (const source of this.sources.values()) source.stop();
     for (const health of this.health.values()) health.stop();
+    for (const cluster of this.clusters.values()) cluster.release();
   }
 }
 

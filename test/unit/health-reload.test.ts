@@ -89,8 +89,9 @@ test('health memory lives as long as the endpoint state: a re-created state star
   const again = w.generation({});
   again.health.stop();
   assert.equal(w.registry.memoryFor(again.endpoint), memory, 'the same endpoint in a new generation');
-  // The endpoint left for good (its state was dropped) and later came back.
-  w.states.retainOnly([{ cluster: 'api', id: '127.0.0.1:2' }]);
+  // The endpoint left for good (every cluster that listed it let it go) and later came back.
+  g.cluster.release();
+  again.cluster.setEndpoints([{ host: '127.0.0.1', port: 2, weight: 1, locality: {} }]);
   const back = w.generation({});
   back.health.stop();
   assert.notEqual(back.endpoint.state, g.endpoint.state);
