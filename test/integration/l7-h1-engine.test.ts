@@ -148,6 +148,34 @@ clusters:
     }
   });
 
+  it('cuts a response whose body stalls longer than upstream.bodyTimeout', async () => {
+    const stalling = await startTcpServer((socket) => {
+      socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nten bytes!'));
+    });
+    cleanups.push(() => stalling.close());
+    const p = await startProxy(`listeners:
+  - name: web
+    address: 127.0.0.1:0
+    protocol: http
+    upstream: { bodyTimeout: 1s }
+    routes: [ { match: {}, cluster: up } ]
+clusters:
+  - { name: up, endpoints: [127.0.0.1:${stalling.port}] }
+`);
+    cleanups.push(() => p.stop());
+    const { response, closedBy } = await rawExchange(
+      p.port('web'),
+      'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+      10_000,
+    );
+    assert.equal(closedBy, 'server', 'the proxy cut the response');
+    assert.match(response, /^HTTP\/1\.1 200 /);
+    assert.ok(response.endsWith('ten bytes!'), JSON.stringify(response));
+    const endpoint = p.proxy.current!.clusters.get('up')!.endpoints[0]!;
+    assert.equal(endpoint.state.failuresTotal, 1);
+    assert.equal(endpoint.state.active, 0);
+  });
+
   it('answers Expect: 100-continue, then forwards the body', async () => {
     const up = await upstream('up', (req, res) => {
       let body = '';
