@@ -2,11 +2,12 @@
  * The AdminSource of a running ProxyServer: reads its live generation, listeners and
  * reload history at request time.
  */
+import { routeLabel } from '../config/route-label.js';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ReloadResult } from '../core/events.js';
 import type { ProxyServer } from '../core/proxy.js';
-import type { Listener } from '../listeners/listener.js';
+import type { Listener, ListenerStats } from '../listeners/listener.js';
 import type { AdminSource, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
 
 export class ProxyAdminSource implements AdminSource {
@@ -91,18 +92,27 @@ export class ProxyAdminSource implements AdminSource {
       connectionsTotal: listener.stats.connectionsTotal,
       rejectedTotal: listener.stats.rejectedTotal,
       draining: draining || this.proxy.isDraining,
-      routes: routesOf(config?.routes),
+      bytesReceived: listener.stats.bytesReceived,
+      bytesSent: listener.stats.bytesSent,
+      routes: routesOf(config?.routes, listener.stats),
     };
   }
 }
 
-/** HTTP routes as the admin API lists them (L7 listeners only). */
-function routesOf(routes: unknown): RouteStatus[] | undefined {
+/** HTTP routes as the admin API lists them (L7 listeners only), with their counters. */
+function routesOf(routes: unknown, stats: ListenerStats): RouteStatus[] | undefined {
   if (!Array.isArray(routes)) return undefined;
-  return routes.map((r: RouteLike, i) => ({
-    name: r.name ?? `#${i} ${describeMatch(r.match)}`,
-    cluster: r.cluster ?? (r.weightedClusters ?? []).map((w) => `${w.cluster}:${w.weight}`).join(', '),
-  }));
+  return routes.map((r: RouteLike, i) => {
+    const name = routeLabel(r, i);
+    const counters = stats.routeCounters(name);
+    return {
+      name,
+      cluster: r.cluster ?? (r.weightedClusters ?? []).map((w) => `${w.cluster}:${w.weight}`).join(', '),
+      requestsTotal: counters.requestsTotal,
+      errorsTotal: counters.errorsTotal,
+      retriesTotal: counters.retriesTotal,
+    };
+  });
 }
 
 interface RouteLike {
@@ -110,12 +120,4 @@ interface RouteLike {
   match?: Record<string, unknown>;
   cluster?: string;
   weightedClusters?: { cluster: string; weight: number }[];
-}
-
-/** `pathPrefix=/api host=example.com`, or `any` for a route that matches everything. */
-function describeMatch(match: Record<string, unknown> | undefined): string {
-  const parts = Object.entries(match ?? {})
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  return parts.length > 0 ? parts.join(' ') : 'any';
 }

@@ -20,8 +20,19 @@ export function checkHttpRoutes(
       severity: 'error',
     });
 
+  const routeNames = new Map<string, number>();
   listener.routes.forEach((route, r) => {
     const here = [...at, 'routes', r];
+    if (route.name !== undefined) {
+      const first = routeNames.get(route.name);
+      if (first === undefined) routeNames.set(route.name, r);
+      else
+        problems.push({
+          path: [...here, 'name'],
+          message: `duplicate route name "${route.name}" (first at routes[${first}])`,
+          severity: 'error',
+        });
+    }
     if (route.cluster !== undefined && !clusters.has(route.cluster))
       unknown([...here, 'cluster'], route.cluster);
     route.weightedClusters?.forEach((w, i) => {

@@ -145,6 +145,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
 
   const route = z
     .strictObject({
+      /** Names the route in metrics and the admin API (default: `#INDEX MATCH`). */
+      name: name.optional(),
       match: routeMatch.default({}),
       cluster: name.optional(),
       weightedClusters: z.array(weightedCluster).min(1, 'list at least one { cluster, weight }').optional(),

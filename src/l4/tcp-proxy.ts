@@ -27,6 +27,8 @@ export class TcpProxyHandler implements ConnectionHandler {
 
   private readonly onSessionDone = (session: TcpSession, summary: TcpSessionSummary): void => {
     this.sessions.delete(session);
+    this.stats.bytesReceived += summary.bytesFromClient;
+    this.stats.bytesSent += summary.bytesToClient;
     if (summary.end === 'no_endpoint' || summary.end === 'connect_failed') {
       this.stats.rejectedTotal++;
       this.log.warn(

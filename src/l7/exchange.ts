@@ -257,6 +257,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
   }
 
   private retry(): void {
+    this.route!.counters.retriesTotal++;
     this.tried ??= new Set();
     this.tried.add(this.endpoint!);
     this.attempt();

@@ -43,7 +43,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     readonly log: Logger,
     private readonly stats?: ListenerStats,
   ) {
-    this.routes = new RouteTable(config.routes);
+    this.routes = new RouteTable(config.routes, stats);
     this.maxHeaders = config.limits.maxHeaders;
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
     this.accessLog = config.accessLog;
@@ -87,6 +87,10 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
 
   connectionClosed(connection: ClientConnection): void {
     this.connections.delete(connection);
+    if (this.stats) {
+      this.stats.bytesReceived += connection.socket.bytesRead;
+      this.stats.bytesSent += connection.socket.bytesWritten;
+    }
     if (this.connections.size === 0 && (this.draining || this.successor)) this.drained();
   }
 

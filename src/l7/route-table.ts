@@ -5,7 +5,9 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig } from '../config/http-schema.js';
+import { routeLabel } from '../config/route-label.js';
 import { ms } from '../config/values.js';
+import { type ListenerStats, RouteCounters } from '../listeners/listener.js';
 import { HeaderEdits } from './headers.js';
 import { RetryPolicy } from './retry-policy.js';
 import { hostOf, type MatchInput, RouteMatcher } from './route-match.js';
@@ -24,11 +26,15 @@ export class CompiledRoute {
   readonly retry: RetryPolicy;
   readonly requestEdits: HeaderEdits;
   readonly responseEdits: HeaderEdits;
+  /** Requests, errors and retries, kept by the listener so they outlive this generation. */
+  readonly counters: RouteCounters;
 
   constructor(
     readonly index: number,
     config: RouteConfig,
+    stats?: ListenerStats,
   ) {
+    this.counters = stats?.routeCounters(routeLabel(config, index)) ?? new RouteCounters();
     this.matcher = new RouteMatcher(config.match);
     this.cluster = config.cluster;
     const choices = (config.weightedClusters ?? []).filter((w) => w.weight > 0);
@@ -97,8 +103,8 @@ export class RouteTable {
   /** Whether any route matches on headers (else `find` may be given none). */
   readonly usesHeaders: boolean;
 
-  constructor(configs: readonly RouteConfig[]) {
-    this.routes = configs.map((config, i) => new CompiledRoute(i, config));
+  constructor(configs: readonly RouteConfig[], stats?: ListenerStats) {
+    this.routes = configs.map((config, i) => new CompiledRoute(i, config, stats));
     this.usesHost = this.routes.some((r) => r.matcher.usesHost);
     this.usesHeaders = this.routes.some((r) => r.matcher.usesHeaders);
   }

@@ -93,6 +93,7 @@ export abstract class RoutedRequest {
       return false;
     }
     this.route = route;
+    route.counters.requestsTotal++;
     this.cluster = ctx.clusters(route.chooseCluster());
     if (this.cluster === undefined) {
       this.fail(HTTP_ERRORS.unknownCluster);
@@ -118,6 +119,7 @@ export abstract class RoutedRequest {
 
   /** Cuts a response that already started (after its head, nothing else is honest). */
   protected cut(code: string): void {
+    if (this.route) this.route.counters.errorsTotal++;
     this.finished = true;
     this.errorCode = code;
     this.client.abortResponse();
@@ -127,6 +129,7 @@ export abstract class RoutedRequest {
   protected fail(error: HttpError): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.route) this.route.counters.errorsTotal++;
     this.clearTimer();
     this.status = error.status;
     this.errorCode = error.code;

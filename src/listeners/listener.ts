@@ -2,11 +2,33 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { ConnectionHandler } from './handler.js';
 
+/** Counters for one HTTP route, kept by its listener under the route's label. */
+export class RouteCounters {
+  requestsTotal = 0;
+  /** Requests answered with Portside's own error, or whose response was cut. */
+  errorsTotal = 0;
+  retriesTotal = 0;
+}
+
 /** Counters for one listener; they live as long as its socket, across config generations. */
 export class ListenerStats {
   connectionsTotal = 0;
   /** Connections closed because no endpoint could be used. */
   rejectedTotal = 0;
+  /** Bytes from and to clients, counted when each connection closes. */
+  bytesReceived = 0;
+  bytesSent = 0;
+  private readonly routes = new Map<string, RouteCounters>();
+
+  /** The counters of the route with this label (see config/route-label.ts), created on first use. */
+  routeCounters(label: string): RouteCounters {
+    let counters = this.routes.get(label);
+    if (!counters) {
+      counters = new RouteCounters();
+      this.routes.set(label, counters);
+    }
+    return counters;
+  }
 }
 
 /**

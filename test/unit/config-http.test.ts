@@ -91,6 +91,20 @@ describe('config: http listeners', () => {
     ]);
   });
 
+  it('names routes, each name once per listener', () => {
+    const problems = problemsOf(
+      http(`      - name: users
+        match: { pathPrefix: /a }
+        cluster: api
+      - name: users
+        match: { pathPrefix: /b }
+        cluster: api`),
+    );
+    assert.deepEqual(problems, [
+      'f.yaml:9:15 listeners[0].routes[1].name: duplicate route name "users" (first at routes[0])',
+    ]);
+  });
+
   it('catches route mistakes: no target, two targets, two path kinds, bad regex, rewrite without prefix', () => {
     const problems = problemsOf(
       http(`      - match: { pathPrefix: /a }
