@@ -219,7 +219,10 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     maxConnectionsPerEndpoint: z.number().int().min(1).max(10_000).default(128),
     /** How long an idle upstream keep-alive connection is kept. */
     idleTimeout: duration.default('30s'),
-    /** Abort a response whose body stalls this long between chunks. */
+    /**
+     * Abort an exchange whose body makes no progress this long: response bytes stop
+     * arriving, or the upstream stops taking the request bytes queued for it.
+     */
     bodyTimeout: duration.default('5m'),
   });
 

@@ -110,7 +110,7 @@ export class EndpointPool {
         connection.reads = 0;
         connection.stalledTicks = 0;
       } else if (++connection.stalledTicks >= stallTicks) {
-        connection.socket.destroy(upstreamError('PORTSIDE_BODY_TIMEOUT', 'the upstream response stalled'));
+        connection.socket.destroy(upstreamError('PORTSIDE_BODY_TIMEOUT', 'the upstream stalled mid-body'));
       }
     }
   }

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { type HttpUpstream, httpClient, rawExchange, startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startTcpServer } from '../helpers/servers.js';
 import { openConnection } from '../helpers/tcp.js';
+import { eventually } from '../helpers/wait.js';
 
 /** Reads from `socket` until `done(text so far)` holds; rejects if the socket ends first. */
 function readUntil(socket: Socket, done: (text: string) => boolean): Promise<string> {
@@ -174,6 +176,47 @@ clusters:
     const endpoint = p.proxy.current!.clusters.get('up')!.endpoints[0]!;
     assert.equal(endpoint.state.failuresTotal, 1);
     assert.equal(endpoint.state.active, 0);
+  });
+
+  it('gives up on an upload the upstream stopped reading after upstream.bodyTimeout', async () => {
+    // Reads the request head, then nothing more: the upload fills the socket buffers.
+    const deaf = await startTcpServer((socket) => {
+      socket.once('data', () => socket.pause());
+    });
+    cleanups.push(() => deaf.close());
+    const p = await startProxy(`listeners:
+  - name: web
+    address: 127.0.0.1:0
+    protocol: http
+    upstream: { bodyTimeout: 1s }
+    routes: [ { match: {}, cluster: up, timeout: 1h } ]
+clusters:
+  - { name: up, endpoints: [127.0.0.1:${deaf.port}] }
+`);
+    cleanups.push(() => p.stop());
+    const total = 64 << 20;
+    const socket = await openConnection(p.port('web'));
+    cleanups.push(() => void socket.destroy());
+    socket.on('error', () => {});
+    socket.write(`PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`);
+    const chunk = Buffer.alloc(64 << 10, 0x61);
+    let written = 0;
+    const answer = readUntil(socket, (t) => t.includes('\r\n\r\n'));
+    // Write until the proxy stops taking bytes (backpressure all the way back to us).
+    const pump = async () => {
+      while (written < total && !socket.destroyed) {
+        written += chunk.length;
+        if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), answer]);
+      }
+    };
+    void pump().catch(() => {});
+    const head = await answer;
+    assert.match(head, /^HTTP\/1\.1 50[24] /);
+    assert.match(head, /x-portside-error: /);
+    assert.ok(written < total, 'the proxy answered before the upload could finish');
+    const endpoint = p.proxy.current!.clusters.get('up')!.endpoints[0]!;
+    await eventually(() => endpoint.state.active === 0, { what: 'the attempt to end' });
+    assert.equal(endpoint.state.failuresTotal, 1);
   });
 
   it('answers Expect: 100-continue, then forwards the body', async () => {

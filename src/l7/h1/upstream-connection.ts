@@ -44,7 +44,7 @@ export class UpstreamConnection implements ChunkSink {
   /** When it went idle (pool idle timeout), and its own idle limit from `keep-alive: timeout`. */
   idleSince = 0;
   idleLimitMs: number;
-  /** Reads since the pool last looked (body timeout). */
+  /** Reads, and drains of queued request bytes, since the pool last looked (body timeout). */
   reads = 0;
   stalledTicks = 0;
   /** For HTTP/1.0 clients: chunked bodies are handed on without their framing. */
@@ -132,9 +132,13 @@ export class UpstreamConnection implements ChunkSink {
     this.socket.resume();
   }
 
-  /** Waiting on the upstream for body bytes (not on a slow client): what bodyTimeout limits. */
+  /**
+   * Waiting on the upstream (not on a slow client): for response body bytes, or to take
+   * request bytes queued for it (an upload to an upstream that stopped reading). What
+   * bodyTimeout limits.
+   */
   get stalling(): boolean {
-    return this.state === BODY && !this.paused;
+    return (this.state === BODY && !this.paused) || this.socket.writableLength > 0;
   }
 
   /** Hands an unused connection back (its user finished before it was ready). */
@@ -289,6 +293,7 @@ export class UpstreamConnection implements ChunkSink {
   }
 
   private readonly onDrain = (): void => {
+    this.reads++;
     this.user?.upstreamDrained();
   };
 }
