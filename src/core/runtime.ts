@@ -169,6 +169,7 @@ export class Runtime {
         listener: listener.name,
         connectTimeoutMs: ms(listener.connectTimeout),
         idleTimeoutMs: ms(listener.idleTimeout),
+        logsEachConnection: () => this.log.isLevelEnabled('info'),
       },
       cluster,
       stats,

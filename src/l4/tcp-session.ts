@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { adoptWithReadBuffer } from '../listeners/adopt-socket.js';
@@ -20,6 +21,8 @@ export interface TcpSessionSettings {
   listener: string;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Whether every connection is logged (else only rejections): names the client only then. */
+  logsEachConnection: () => boolean;
 }
 
 export interface TcpSessionSummary {
@@ -42,6 +45,9 @@ export class TcpSession {
   private upstream: Socket | undefined;
   private endpoint: Endpoint | undefined;
   private readonly tried = new Set<Endpoint>();
+  private readonly pickContext: PickContext;
+  /** `address:port` of the client, read at the start when every connection is logged. */
+  private readonly clientName: string | undefined;
   private readonly startedAt = performance.now();
   private connectTimer: NodeJS.Timeout | undefined;
   private connectedAt = 0;
@@ -69,6 +75,14 @@ export class TcpSession {
     );
     const client = adopted ?? accepted;
     this.client = client;
+    this.clientName = settings.logsEachConnection() ? nameOf(client) : undefined;
+    // The client address costs a system call (getpeername): only pickers that hash on it ask.
+    this.pickContext = {
+      tried: this.tried,
+      get clientAddress() {
+        return client.remoteAddress;
+      },
+    };
     this.clientReadsIntoBuffer = adopted !== undefined;
     this.toUpstream.source = client;
     this.toClient.destination = client;
@@ -85,7 +99,7 @@ export class TcpSession {
   }
 
   private connectNext(): void {
-    const endpoint = this.cluster.pick({ clientAddress: this.client.remoteAddress, tried: this.tried });
+    const endpoint = this.cluster.pick(this.pickContext);
     if (!endpoint) {
       this.finish(this.tried.size === 0 ? 'no_endpoint' : 'connect_failed');
       return;
@@ -188,6 +202,9 @@ export class TcpSession {
     this.idleWatch?.stop();
     const upstream = this.upstream;
     const endpoint = this.endpoint;
+    // Rejections are always logged; the client is still connected when they happen.
+    const rejected = end === 'no_endpoint' || end === 'connect_failed';
+    const client = this.clientName ?? (rejected ? nameOf(this.client) : '');
     // A reset on one side is passed on as a reset, so the peer sees an abnormal end, not a clean FIN.
     if (end === 'upstream_error' && !this.client.destroyed) this.client.resetAndDestroy();
     else this.client.destroy();
@@ -205,7 +222,7 @@ export class TcpSession {
     }
     this.onDone(this, {
       listener: this.settings.listener,
-      client: `${this.client.remoteAddress}:${this.client.remotePort}`,
+      client,
       endpoint: this.connectedAt > 0 ? endpoint?.id : undefined,
       attempts: this.tried.size,
       bytesFromClient: this.client.bytesRead,
@@ -215,4 +232,8 @@ export class TcpSession {
       error: this.error,
     });
   }
+}
+
+function nameOf(socket: Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
 }
