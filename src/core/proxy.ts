@@ -1,6 +1,7 @@
 import { AffinityRegistry } from '../balancing/index.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
+import { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import { HealthRegistry } from '../health/registry.js';
 import { ensureHttpProxyLoaded } from '../l7/load.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
@@ -28,6 +29,7 @@ export class ProxyServer {
   readonly affinity = new AffinityRegistry();
   readonly health = new HealthRegistry();
   readonly events = new ProxyEvents();
+  readonly syncs = new DiscoverySyncCounts();
   private readonly listeners = new Map<string, Listener>();
   /** Listeners a reload removed, until their open connections finish or drainTimeout cuts them. */
   private readonly retiring = new Map<Listener, Promise<number>>();
@@ -85,6 +87,7 @@ export class ProxyServer {
       affinity: this.affinity,
       health: this.health,
       events: this.events,
+      syncs: this.syncs,
       createSource: this.options.createSource,
     });
     const previous = this.runtime;

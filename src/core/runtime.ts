@@ -8,6 +8,7 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { createDiscoverySource, processKubernetesWatches } from '../discovery/index.js';
 import type { DiscoveredEndpoint, DiscoverySource } from '../discovery/source.js';
+import type { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import { type ClusterHealth, startHealth } from '../health/cluster-health.js';
 import type { HealthRegistry } from '../health/registry.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
@@ -28,6 +29,8 @@ export interface RuntimeDeps {
   /** Health counters and ejections that must outlive a generation (as `states` does). */
   health: HealthRegistry;
   events: ProxyEvents;
+  /** Snapshots delivered per cluster and source, across generations. */
+  syncs: DiscoverySyncCounts;
   /** Makes each cluster's discovery source; tests inject sources they control. */
   createSource?: typeof createDiscoverySource;
 }
@@ -44,7 +47,6 @@ export class Runtime {
   private readonly warm = new Set<string>();
   private warmWaiters: (() => void)[] = [];
   /** Snapshots each cluster's source delivered in this generation, and when the last came. */
-  private readonly snapshots = new Map<string, { count: number; lastAt: number }>();
   private health = new Map<string, ClusterHealth>();
   private readonly log: Logger;
 
@@ -86,8 +88,7 @@ export class Runtime {
     for (const [name, source] of this.sources) {
       const cluster = this.clusters.get(name)!;
       source.start((endpoints) => {
-        const seen = this.snapshots.get(name);
-        this.snapshots.set(name, { count: (seen?.count ?? 0) + 1, lastAt: Date.now() });
+        this.deps.syncs.record(name, source.description);
         this.markWarm(name);
         if (cluster.setEndpoints(endpoints)) {
           this.log.debug(
@@ -147,9 +148,10 @@ export class Runtime {
     return true;
   }
 
-  /** How many snapshots the cluster's source delivered in this generation, and when the last arrived. */
+  /** How many snapshots the cluster's source delivered (in every generation), and when the last arrived. */
   snapshotStats(cluster: string): { count: number; lastAt: number } | undefined {
-    return this.snapshots.get(cluster);
+    const source = this.sources.get(cluster);
+    return source && this.deps.syncs.of(cluster, source.description);
   }
 
   discoverySources(): ReadonlyMap<string, DiscoverySource> {

@@ -86,6 +86,12 @@ clusters:
   writeFileSync(file, config('b'));
   await cli.waitForLog((l) => l.msg === 'config reloaded: v2: listeners ~1 (web)');
   assert.equal(await whoAnswers(port), 'B');
+  // The new generation's static source synced once more: counters carry over reloads.
+  const afterReload = parsePrometheusText(await (await admin('/metrics')).text());
+  assert.equal(
+    sampleValue(afterReload, 'portside_discovery_syncs_total', { cluster: 'a', source: 'static' }),
+    2,
+  );
 
   // SIGHUP reloads too (here: nothing changed).
   cli.child.kill('SIGHUP');
