@@ -4,8 +4,9 @@
  * replaced rather than overwritten: any mix-up shows as a different hash.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startTcpServer, type TestServer } from '../helpers/servers.js';
@@ -42,6 +43,24 @@ async function startSource(
   return { server, digest };
 }
 
+/**
+ * Hashes what `socket` delivers, stalling 10 ms every 64 KiB: slower than the proxy can
+ * send, so the kernel buffers fill up and the proxy's writes to this side queue (the
+ * reused-buffer hazard).
+ */
+function readSlowly(socket: Socket): { hash: Hash; received: number } {
+  const reader = { hash: createHash('sha256'), received: 0 };
+  socket.on('data', (chunk: Buffer) => {
+    reader.hash.update(chunk);
+    reader.received += chunk.length;
+    if (reader.received % (64 << 10) < chunk.length) {
+      socket.pause();
+      setTimeout(() => socket.resume(), 10);
+    }
+  });
+  return reader;
+}
+
 describe('L4 proxy read buffers', { timeout: 60_000 }, () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
@@ -63,44 +82,24 @@ drainTimeout: 1s
     cleanups.push(() => source.server.close());
     const p = await proxyTo(source.server.port);
     const socket = await openConnection(p.port('l4'));
-    const hash = createHash('sha256');
-    let received = 0;
-    socket.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      received += chunk.length;
-      // Stall now and then so the proxy's writes to us queue up (the reused-buffer hazard).
-      // Slower than the proxy can send, so the kernel buffers between us fill up.
-      if (received % (64 << 10) < chunk.length) {
-        socket.pause();
-        setTimeout(() => socket.resume(), 10);
-      }
-    });
+    const reader = readSlowly(socket);
     await once(socket, 'end');
     socket.destroy();
-    assert.equal(received, 6 << 20);
-    assert.equal(hash.digest('hex'), await source.digest);
+    assert.equal(reader.received, 6 << 20);
+    assert.equal(reader.hash.digest('hex'), await source.digest);
   });
 
   it('delivers every byte in order to an upstream that reads slowly', async () => {
     // The other direction: client bytes are read into the client side's reused buffer.
     const sink = await startTcpServer((socket) => {
-      const hash = createHash('sha256');
-      let received = 0;
-      socket.on('data', (chunk: Buffer) => {
-        hash.update(chunk);
-        received += chunk.length;
-        if (received % (64 << 10) < chunk.length) {
-          socket.pause();
-          setTimeout(() => socket.resume(), 10);
-        }
-      });
-      socket.on('end', () => socket.end(`${received} ${hash.digest('hex')}`));
+      const reader = readSlowly(socket);
+      socket.on('end', () => socket.end(`${reader.received} ${reader.hash.digest('hex')}`));
     });
     cleanups.push(() => sink.close());
     const p = await proxyTo(sink.port);
     const socket = await openConnection(p.port('l4'));
     const hash = createHash('sha256');
-    const total = 6 << 20;
+    const total = 16 << 20;
     let sent = 0;
     while (sent < total) {
       const chunk = randomBytes(Math.min(total - sent, 1 + Math.floor(Math.random() * 9000)));
