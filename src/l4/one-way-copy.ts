@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { ReusableReadBuffer } from '../core/read-buffer.js';
 
 /**
  * Read buffers are reused while writes complete at once, instead of a fresh 64 KiB buffer
@@ -21,31 +22,20 @@ export class OneWayCopy {
   destination: Socket | undefined;
   /** Reads so far; the session's idle timeout watches it. */
   reads = 0;
-  private buffer: Buffer | undefined;
-  private bufferBusy = false;
-  private bufferBytes = FIRST_READ_BUFFER_BYTES;
+  private readonly buffer = new ReusableReadBuffer(FIRST_READ_BUFFER_BYTES, BULK_READ_BUFFER_BYTES);
 
   /** Node asks for the buffer of the next read after each one. */
-  readonly nextBuffer = (): Buffer => {
-    if (this.buffer === undefined || this.bufferBusy) {
-      this.buffer = Buffer.allocUnsafe(this.bufferBytes);
-      this.bufferBusy = false;
-    }
-    return this.buffer;
-  };
+  readonly nextBuffer = this.buffer.next;
 
   /** Returning false pauses the source until the destination drains. */
   readonly onRead = (length: number, buffer: Buffer): boolean => {
     this.reads++;
-    if (length === this.bufferBytes && length < BULK_READ_BUFFER_BYTES) {
-      this.bufferBytes = BULK_READ_BUFFER_BYTES;
-      this.bufferBusy = true; // so that the next read gets a buffer of the new size
-    }
+    this.buffer.read(length);
     const destination = this.destination;
     if (destination === undefined || destination.destroyed) return true;
     const more = destination.write(length === buffer.length ? buffer : buffer.subarray(0, length));
     // Anything still queued may point into `buffer`: the next read must not overwrite it.
-    if (destination.writableLength > 0) this.bufferBusy = true;
+    if (destination.writableLength > 0) this.buffer.retain();
     if (more) return true;
     destination.once('drain', this.resume);
     return false;

@@ -6,10 +6,10 @@
  * and the connection can be reused.
  */
 import { connect, type Socket } from 'node:net';
+import { ReusableReadBuffer } from '../../core/read-buffer.js';
 import type { EndpointPool } from '../upstream-pools.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner, type ChunkSink } from './chunked.js';
-import { ReusableReadBuffer } from './read-buffer.js';
 import { BodyKind, type ResponseHead, ResponseHeadReader } from './response-head.js';
 import { type UpstreamError, type UpstreamUser, upstreamError } from './upstream-user.js';
 
