@@ -38,11 +38,13 @@ listeners:
     address: 127.0.0.1:${httpPort}
     protocol: http
     routes:
-      - match: { pathPrefix: /api/ }
+      - name: api
+        match: { pathPrefix: /api/ }
         cluster: demo
         rewrite: { pathPrefix: / }
         requestHeaders: { set: { x-via: portside-demo } }
-      - match: { pathPrefix: / }
+      - name: everything-else
+        match: { pathPrefix: / }
         cluster: demo
 clusters:
   - name: demo
