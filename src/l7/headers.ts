@@ -5,6 +5,7 @@
  * latin1 string (so every byte a client sent reaches the upstream unchanged).
  */
 import type { HeaderEditsConfig } from '../config/http-schema.js';
+import type { MessageHead } from './h1/fields.js';
 import type { RequestHead } from './h1/request-head.js';
 import type { ResponseHead } from './h1/response-head.js';
 import { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
@@ -58,13 +59,7 @@ export function upstreamRequestHead(head: RequestHead, path: string, context: Fo
   // No host (an HTTP/1.0 client): an empty one, as RFC 9112 §3.2 says for a URI without authority.
   out += `host: ${context.host ?? ''}\r\n`;
   const drop = context.edits.drop;
-  const extraHop = head.connectionNames;
-  const fields = head.fields;
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i]!;
-    if (REQUEST_SKIP.has(name) || drop.has(name) || extraHop?.includes(name)) continue;
-    out += `${name}: ${fields[i + 1]}\r\n`;
-  }
+  out += forwardedFields(head, REQUEST_SKIP, drop);
   if (!drop.has('x-forwarded-for')) {
     const client = context.clientAddress ?? 'unknown';
     const chain = head.forwardedFor;
@@ -86,14 +81,23 @@ export function upstreamRequestHead(head: RequestHead, path: string, context: Fo
  * lines that the client connection adds, without hop-by-hop fields.
  */
 export function clientResponseFields(head: ResponseHead, edits: HeaderEdits): string {
-  let out = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
-  const drop = edits.drop;
+  const status = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
+  return status + forwardedFields(head, RESPONSE_SKIP, edits.drop) + edits.addLines;
+}
+
+/**
+ * A message's field lines as they are forwarded: without the fields in `skip`, those a
+ * route's edits drop, and those the message's own Connection header names (hop-by-hop
+ * for this message only).
+ */
+function forwardedFields(head: MessageHead, skip: ReadonlySet<string>, drop: ReadonlySet<string>): string {
   const extraHop = head.connectionNames;
   const fields = head.fields;
+  let out = '';
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
-    if (RESPONSE_SKIP.has(name) || drop.has(name) || extraHop?.includes(name)) continue;
+    if (skip.has(name) || drop.has(name) || extraHop?.includes(name)) continue;
     out += `${name}: ${fields[i + 1]}\r\n`;
   }
-  return out + edits.addLines;
+  return out;
 }
