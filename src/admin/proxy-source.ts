@@ -51,15 +51,18 @@ export class ProxyAdminSource implements AdminSource {
   discovery(): DiscoveryStatus[] {
     const runtime = this.proxy.current;
     const sources = runtime?.discoverySources() ?? new Map();
-    return [...sources].map(([cluster, source]) => ({
-      cluster,
-      description: source.description,
-      synced: source.synced,
-      syncsTotal: runtime?.snapshotStats(cluster)?.count ?? 0,
-      lastSyncAt: runtime?.snapshotStats(cluster)?.lastAt,
-      ...(source.stale !== undefined ? { stale: source.stale } : {}),
-      ...(source.lastError !== undefined ? { lastError: source.lastError } : {}),
-    }));
+    return [...sources].map(([cluster, source]) => {
+      const syncs = runtime?.snapshotStats(cluster);
+      return {
+        cluster,
+        description: source.description,
+        synced: source.synced,
+        syncsTotal: syncs?.count ?? 0,
+        lastSyncAt: syncs?.lastAt,
+        ...(source.stale !== undefined ? { stale: source.stale } : {}),
+        ...(source.lastError !== undefined ? { lastError: source.lastError } : {}),
+      };
+    });
   }
 
   draining() {
