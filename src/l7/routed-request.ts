@@ -4,7 +4,6 @@
  * with Portside's own errors, and write the access log line. Exchange adds the attempts.
  * Timers get the exchange as their argument instead of a closure.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
@@ -15,6 +14,7 @@ import { HTTP_ERRORS, type HttpError } from './errors.js';
 import type { ClientConnection } from './h1/client-connection.js';
 import type { RequestHead } from './h1/request-head.js';
 import { upstreamRequestHead } from './headers.js';
+import { newRequestId } from './request-id.js';
 import type { CompiledRoute } from './route-table.js';
 import { splitTarget } from './route-table.js';
 
@@ -71,7 +71,7 @@ export abstract class RoutedRequest {
     const { head, ctx } = this;
     let requestId = head.requestId;
     if (requestId === undefined) {
-      requestId = randomUUID();
+      requestId = newRequestId();
       head.requestId = requestId;
       head.fields.push('x-request-id', requestId);
     }
