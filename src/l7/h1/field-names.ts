@@ -54,8 +54,8 @@ interface KnownName {
 /** By length, then by first letter. */
 const BY_LENGTH: (KnownName[] | undefined)[] = [];
 for (const name of COMMON) {
-  const list = (BY_LENGTH[name.length] ??= []);
-  list.push({ name, bytes: Buffer.from(name, 'latin1') });
+  BY_LENGTH[name.length] ??= [];
+  BY_LENGTH[name.length]!.push({ name, bytes: Buffer.from(name, 'latin1') });
 }
 
 /**
