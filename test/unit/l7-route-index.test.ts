@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import type { RouteMatchConfig } from '../../src/config/http-schema.js';
+import { config as configSchema } from '../../src/config/schema.js';
+import { RouteIndex } from '../../src/l7/route-index.js';
+import { hostOf, RouteMatcher } from '../../src/l7/route-match.js';
+import { RouteTable } from '../../src/l7/route-table.js';
+
+/** A route table as a listener builds it, from `match` objects run through the config schema. */
+function table(matches: readonly Record<string, unknown>[]): RouteTable {
+  const parsed = configSchema.parse({
+    listeners: [
+      {
+        name: 'web',
+        address: '127.0.0.1:0',
+        protocol: 'http',
+        routes: matches.map((match) => ({ match, cluster: 'c' })),
+      },
+    ],
+    clusters: [{ name: 'c', endpoints: ['127.0.0.1:1'] }],
+  });
+  const listener = parsed.listeners[0]!;
+  if (!('routes' in listener)) throw new Error('the schema did not produce an http listener');
+  return new RouteTable(listener.routes);
+}
+
+/** The order rule without an index: the first matcher, in order, that accepts the request. */
+function linearFirstMatch(
+  matchers: readonly RouteMatcher[],
+  method: string,
+  host: string,
+  path: string,
+  headers: IncomingHttpHeaders,
+): number {
+  return matchers.findIndex((m) => m.matches({ method, host, path, headers }));
+}
+
+const find = (
+  routes: RouteTable,
+  path: string,
+  host?: string,
+  method = 'GET',
+  headers: IncomingHttpHeaders = {},
+) => routes.find(method, host, path, headers)?.index;
+
+describe('L7 route index keeps first-match order', () => {
+  it('ignores the port and case of the Host header', () => {
+    const routes = table([{ host: 'api.example.com' }, { pathPrefix: '/' }]);
+    assert.equal(find(routes, '/x', 'API.Example.com:8080'), 0);
+    assert.equal(find(routes, '/x', 'api.example.com'), 0);
+    assert.equal(find(routes, '/x', 'web.example.com'), 1);
+    assert.equal(find(routes, '/x', undefined), 1);
+  });
+
+  it('takes a wildcard host before an exact one when it comes first, and the other way round', () => {
+    const wildcardFirst = table([
+      { host: '*.example.com' },
+      { host: 'api.example.com' },
+      { host: '*.a.example.com' },
+    ]);
+    assert.equal(find(wildcardFirst, '/', 'api.example.com'), 0);
+    assert.equal(find(wildcardFirst, '/', 'x.a.example.com'), 0);
+    assert.equal(find(wildcardFirst, '/', 'example.com'), undefined);
+    const exactFirst = table([
+      { host: 'api.example.com' },
+      { host: '*.a.example.com' },
+      { host: '*.example.com' },
+    ]);
+    assert.equal(find(exactFirst, '/', 'api.example.com'), 0);
+    assert.equal(find(exactFirst, '/', 'x.a.example.com'), 1);
+    assert.equal(find(exactFirst, '/', 'a.example.com'), 2);
+  });
+
+  it('takes prefix "/" before "/api" when it comes first, and the other way round', () => {
+    const slashFirst = table([{ pathPrefix: '/' }, { pathPrefix: '/api' }]);
+    assert.equal(find(slashFirst, '/api/x'), 0);
+    const apiFirst = table([{ pathPrefix: '/api' }, { pathPrefix: '/' }]);
+    assert.equal(find(apiFirst, '/api'), 0);
+    assert.equal(find(apiFirst, '/api/x'), 0);
+    assert.equal(find(apiFirst, '/apix'), 1);
+  });
+
+  it('keeps a regex route before a prefix route on the same segment', () => {
+    const routes = table([{ pathRegex: '/api/[0-9]+' }, { pathPrefix: '/api' }, { pathRegex: '.*' }]);
+    assert.equal(find(routes, '/api/12'), 0);
+    assert.equal(find(routes, '/api/x'), 1);
+    assert.equal(find(routes, '/other'), 2);
+  });
+
+  it('tells apart routes that share a first segment', () => {
+    const routes = table([
+      { path: '/api/v1' },
+      { pathPrefix: '/api/' },
+      { pathPrefix: '/api' },
+      { pathPrefix: '/api/v1/users' },
+    ]);
+    assert.equal(find(routes, '/api/v1'), 0);
+    assert.equal(find(routes, '/api/v1/users/3'), 1);
+    assert.equal(find(routes, '/api'), 2);
+    assert.equal(find(routes, '/apix'), undefined);
+  });
+
+  it('still checks methods and headers of each candidate', () => {
+    const routes = table([
+      { pathPrefix: '/api', methods: ['POST'] },
+      { pathPrefix: '/api', headers: { 'x-t': '1' } },
+      { pathPrefix: '/api' },
+    ]);
+    assert.equal(find(routes, '/api', 'h', 'POST'), 0);
+    assert.equal(find(routes, '/api', 'h', 'GET', { 'x-t': '1' }), 1);
+    assert.equal(find(routes, '/api', 'h', 'GET', { 'x-t': '2' }), 2);
+  });
+
+  it('pins a regex to its first segment only when no other segment can match', () => {
+    const segment = (pathRegex: string) => new RouteMatcher({ pathRegex }).firstSegment;
+    assert.equal(segment('/re/[0-9]+'), 're');
+    assert.equal(segment('/re'), 're');
+    assert.equal(segment('/re/?x'), undefined); // also accepts /rex
+    assert.equal(segment('/re/*'), undefined);
+    assert.equal(segment('/re|/x'), undefined);
+    assert.equal(segment('/r.e/'), undefined);
+    assert.equal(segment('.*'), undefined);
+    assert.equal(new RouteMatcher({ pathPrefix: '/' }).firstSegment, undefined);
+    assert.equal(new RouteMatcher({ pathPrefix: '/api/v1' }).firstSegment, 'api');
+  });
+
+  it('gives right answers when two keys share a hash (collisions only add candidates)', () => {
+    // "Aa" and "BB" hash alike read left to right; ".aA" and ".BB" alike read right to left.
+    const matchers = [
+      { pathPrefix: '/Aa' },
+      { path: '/Aa' },
+      { path: '/BB' },
+      { host: '*.aA' },
+      { host: '*.BB', pathPrefix: '/BB' },
+      { host: '*.BB' },
+    ].map((m) => new RouteMatcher(m));
+    const index = new RouteIndex(matchers);
+    const check = (host: string, path: string) =>
+      assert.equal(
+        index.firstMatch('GET', host, path, {}),
+        linearFirstMatch(matchers, 'GET', host, path, {}),
+      );
+    assert.equal(index.firstMatch('GET', '', '/BB', {}), 2);
+    assert.equal(index.firstMatch('GET', 'x.BB', '/BB/1', {}), 4);
+    assert.equal(index.firstMatch('GET', 'x.BB', '/x', {}), 5);
+    assert.equal(index.firstMatch('GET', 'x.aA', '/x', {}), 3);
+    for (const host of ['', 'x.aA', 'x.BB', '.BB', 'BB'])
+      for (const path of ['/Aa', '/BB', '/Aa/1', '/x']) check(host, path);
+  });
+});
+
+const HOSTS = ['a.test', 'b.a.test', 'x.b.a.test', 'test', 'other.org'];
+const routeHost = fc.constantFrom(undefined, '*', ...HOSTS, '*.test', '*.a.test', '*.b.a.test', 'A.Test');
+const PATHS = ['/', '/api', '/api/', '/api/v1', '/apix', '/v1', '/api/v1/users', '//', '/a-b'];
+const REGEXES = [
+  '/api/.*',
+  '/api',
+  '/api/?x',
+  '/ap?i/.*',
+  '/api|/v1',
+  '/api/*',
+  '/v1/[0-9]+',
+  '.*',
+  '/api/{0,1}x',
+];
+const pathCondition = fc.oneof(
+  fc.constant({}),
+  fc.constantFrom(...PATHS).map((path) => ({ path })),
+  fc.constantFrom(...PATHS).map((pathPrefix) => ({ pathPrefix })),
+  fc.constantFrom(...REGEXES).map((pathRegex) => ({ pathRegex })),
+);
+const routeMatch = fc
+  .record(
+    {
+      host: routeHost,
+      methods: fc.subarray(['GET', 'POST'], { minLength: 1 }),
+      headers: fc.constantFrom({ 'x-t': '1' }, { 'x-t': { present: true } }, { 'x-t': { present: false } }),
+    },
+    { requiredKeys: [] },
+  )
+  .chain((m) => pathCondition.map((p) => ({ ...m, ...p })))
+  .map((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)));
+
+const requestPath = fc.oneof(
+  fc.constantFrom(...PATHS, '/api/x', '/apix/y', '/v1/42', '/ap', '', 'api', '/api/v1/users/7'),
+  fc
+    .array(fc.constantFrom('api', 'v1', 'x', '', 'apix', '12'), { maxLength: 4 })
+    .map((s) => `/${s.join('/')}`),
+);
+const request = fc.record({
+  method: fc.constantFrom('GET', 'POST', 'DELETE'),
+  host: fc.constantFrom(undefined, ...HOSTS, 'A.TEST:8080', 'y.x.b.a.test', '.test', '[::1]:80', 'a.test.'),
+  path: requestPath,
+  headers: fc.constantFrom<IncomingHttpHeaders>({}, { 'x-t': '1' }, { 'x-t': '2' }),
+});
+
+describe('L7 route index against a linear scan (property)', () => {
+  it('finds the same route as trying every route in order', () => {
+    fc.assert(
+      fc.property(
+        fc.array(routeMatch, { minLength: 1, maxLength: 12 }),
+        fc.array(request, { minLength: 1, maxLength: 20 }),
+        (matches, requests) => {
+          const routes = table(matches);
+          const matchers = routes.routes.map((r) => r.matcher);
+          for (const r of requests) {
+            const expected = linearFirstMatch(matchers, r.method, hostOf(r.host), r.path, r.headers);
+            assert.equal(
+              routes.find(r.method, r.host, r.path, r.headers)?.index ?? -1,
+              expected,
+              JSON.stringify(r),
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees for matchers the schema would refuse (odd hosts and paths)', () => {
+    const oddHost = fc.constantFrom(undefined, '', '*.', 'A.test', '*.Test', 'a:1', ...HOSTS, '*.a.test');
+    const oddPath = fc.constantFrom('', 'api', '/', '/api', 'x/y', '/api/', '//');
+    const oddMatch = fc
+      .record(
+        { host: oddHost, path: oddPath, pathPrefix: oddPath, pathRegex: fc.constantFrom(...REGEXES, 'api') },
+        { requiredKeys: [] },
+      )
+      .map(
+        (m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) as RouteMatchConfig,
+      );
+    const oddRequest = fc.record({
+      host: fc.constantFrom('', 'a.test', 'A.test', 'x.Test', 'a:1', 'x.', '.', 'b.a.test'),
+      path: fc.oneof(oddPath, requestPath),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(oddMatch, { maxLength: 10 }),
+        fc.array(oddRequest, { maxLength: 20 }),
+        (matches, requests) => {
+          const matchers = matches.map((m) => new RouteMatcher(m));
+          const index = new RouteIndex(matchers);
+          for (const { host, path } of requests) {
+            assert.equal(
+              index.firstMatch('GET', host, path, {}),
+              linearFirstMatch(matchers, 'GET', host, path, {}),
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
