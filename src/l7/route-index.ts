@@ -6,10 +6,15 @@
  * walks them merged in route order. Built once per config generation; lookups allocate
  * nothing.
  *
- * Lists are keyed by a 32-bit hash of the path (or segment, or host suffix) read straight
- * from the request's strings, so a lookup slices no substrings. Two keys sharing a hash
- * only share a list: every candidate still goes through its full matcher, so a collision
- * costs a matcher call, never a wrong answer.
+ * Keys are 30-bit hashes computed in plain loops over the request's own strings. Cutting
+ * out substrings and hashing them in a `Map` costs more per lookup (each fresh string is
+ * hashed by a runtime call), and allocates. Two keys sharing a hash only share a list:
+ * every candidate still runs its full matcher, so a collision costs a matcher call, never
+ * a wrong answer.
+ *
+ * Small tables skip the index: hashing the host and path costs about as much as 20-30
+ * failed matcher calls (bench/route-matching.ts), so below `INDEX_FROM` routes a plain scan
+ * in order is faster.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteMatcher } from './route-match.js';
@@ -17,34 +22,45 @@ import type { RouteMatcher } from './route-match.js';
 const SLASH = 47;
 const DOT = 46;
 const SEED = 0x811c9dc5 | 0;
+/** Keys stay small integers: V8 boxes numbers past 31 bits, which makes them slow Map keys. */
+const SMALL = 0x3fffffff;
+/** Not a key (keys are ≥ 0): the request has no such part to look up. */
+const NONE = -1;
+/** Tables with fewer routes are scanned in order (see above). */
+export const INDEX_FROM = 24;
 
-/** Hash of `text[start..end)`, read left to right. */
-function hashRange(text: string, start: number, end: number): number {
-  let hash = SEED;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
-  return hash;
+function mix(hash: number, code: number): number {
+  return (Math.imul(hash, 31) + code) | 0;
 }
 
-/** Hash of `text[start..]` read right to left, so a lookup can hash every suffix of a host in one pass. */
-function hashSuffix(text: string, start: number): number {
+/** Key of `text[start..end)` read left to right (paths, segments). */
+function forwardKey(text: string, start: number, end: number): number {
   let hash = SEED;
-  for (let i = text.length - 1; i >= start; i--) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
-  return hash;
+  for (let i = start; i < end; i++) hash = mix(hash, text.charCodeAt(i));
+  return hash & SMALL;
 }
 
-/** Route positions, ascending, for one host bucket. */
+/** Key of `text` read right to left (hosts, wildcard suffixes): one pass over a host keys all its suffixes. */
+function backwardKey(text: string): number {
+  let hash = SEED;
+  for (let i = text.length - 1; i >= 0; i--) hash = mix(hash, text.charCodeAt(i));
+  return hash & SMALL;
+}
+
+/** Routes of one host (exact name, wildcard suffix, or any), as ascending route positions. */
 class HostBucket {
   readonly byPath = new Map<number, number[]>();
   readonly bySegment = new Map<number, number[]>();
   readonly anyPath: number[] = [];
 
-  constructor(readonly suffix = '') {}
+  /** `name` is the exact host or the suffix (`.example.com`); '' for any host. */
+  constructor(readonly name: string) {}
 
   add(position: number, matcher: RouteMatcher): void {
-    if (matcher.path !== undefined)
-      push(this.byPath, hashRange(matcher.path, 0, matcher.path.length), position);
-    else if (matcher.firstSegment !== undefined) {
-      push(this.bySegment, hashRange(matcher.firstSegment, 0, matcher.firstSegment.length), position);
+    const { path, firstSegment } = matcher;
+    if (path !== undefined) push(this.byPath, forwardKey(path, 0, path.length), position);
+    else if (firstSegment !== undefined) {
+      push(this.bySegment, forwardKey(firstSegment, 0, firstSegment.length), position);
     } else this.anyPath.push(position);
   }
 }
@@ -56,35 +72,59 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 export class RouteIndex {
-  private readonly exactHosts = new Map<string, HostBucket>();
-  /** By the hash of the suffix (`.example.com`); more than one bucket only on a hash collision. */
+  /** By key of the host (several buckets only when names share a key). */
+  private readonly exactHosts = new Map<number, HostBucket[]>();
+  /** By key of the suffix: `.example.com` for `*.example.com`. */
   private readonly wildcardHosts = new Map<number, HostBucket[]>();
-  private readonly anyHost = new HostBucket();
+  private readonly anyHost = new HostBucket('');
+  /** False for small tables: every lookup scans all routes in order. */
+  private readonly indexed: boolean;
+  private readonly usesPaths: boolean;
+  private readonly usesSegments: boolean;
   /** Scratch for one lookup: the candidate lists and a cursor into each (lookups never overlap). */
   private readonly lists: (readonly number[])[];
   private readonly cursors: Int32Array;
 
-  constructor(private readonly matchers: readonly RouteMatcher[]) {
-    const suffixes = new Map<string, HostBucket>();
+  /** `indexFrom` is for tests, which check the index on small tables too. */
+  constructor(
+    private readonly matchers: readonly RouteMatcher[],
+    indexFrom = INDEX_FROM,
+  ) {
+    this.indexed = matchers.length >= indexFrom;
+    const named = new Map<string, HostBucket>();
     matchers.forEach((matcher, position) => {
+      if (!this.indexed) return;
       let bucket = this.anyHost;
-      if (matcher.hostExact !== undefined) {
-        bucket = this.exactHosts.get(matcher.hostExact) ?? new HostBucket();
-        this.exactHosts.set(matcher.hostExact, bucket);
-      } else if (matcher.hostSuffix !== undefined) {
-        const suffix = matcher.hostSuffix;
-        bucket = suffixes.get(suffix) ?? new HostBucket(suffix);
-        if (!suffixes.has(suffix)) {
-          suffixes.set(suffix, bucket);
-          push(this.wildcardHosts, hashSuffix(suffix, 0), bucket);
-        }
+      if (matcher.hostExact !== undefined)
+        bucket = this.bucket(named, this.exactHosts, matcher.hostExact, '=');
+      else if (matcher.hostSuffix !== undefined) {
+        bucket = this.bucket(named, this.wildcardHosts, matcher.hostSuffix, '*');
       }
       bucket.add(position, matcher);
     });
-    // Three lists per bucket: the exact host, each matching wildcard, and any host.
-    const most = 3 * (2 + suffixes.size);
+    this.usesPaths = matchers.some((m) => m.path !== undefined);
+    this.usesSegments = matchers.some((m) => m.path === undefined && m.firstSegment !== undefined);
+    // At most three lists from each bucket a request can reach: its exact host, each
+    // wildcard suffix (one per `.` at most, so never more than all of them), any host.
+    const wildcards = matchers.filter((m) => m.hostSuffix !== undefined).length;
+    const most = this.indexed ? 3 * (2 + wildcards) : 0;
     this.lists = Array.from({ length: most }, () => []);
     this.cursors = new Int32Array(most);
+  }
+
+  private bucket(
+    named: Map<string, HostBucket>,
+    byKey: Map<number, HostBucket[]>,
+    name: string,
+    kind: string,
+  ) {
+    let bucket = named.get(kind + name);
+    if (bucket === undefined) {
+      bucket = new HostBucket(name);
+      named.set(kind + name, bucket);
+      push(byKey, backwardKey(name), bucket);
+    }
+    return bucket;
   }
 
   /**
@@ -92,52 +132,74 @@ export class RouteIndex {
    * matchers compare: lower case, no port (`hostOf`), or '' when no route looks at it.
    */
   firstMatch(method: string, host: string, path: string, headers: IncomingHttpHeaders): number {
-    const pathHash = hashRange(path, 0, path.length);
-    let segmentHash: number | undefined;
-    if (path.charCodeAt(0) === SLASH) {
-      const end = path.indexOf('/', 1);
-      segmentHash = hashRange(path, 1, end < 0 ? path.length : end);
+    if (!this.indexed) return this.scan(method, host, path, headers);
+    const pathKey = this.usesPaths ? forwardKey(path, 0, path.length) : NONE;
+    let segmentKey = NONE;
+    if (this.usesSegments && path.charCodeAt(0) === SLASH) {
+      let hash = SEED;
+      for (let i = 1; i < path.length; i++) {
+        const code = path.charCodeAt(i);
+        if (code === SLASH) break;
+        hash = mix(hash, code);
+      }
+      segmentKey = hash & SMALL;
     }
     let count = 0;
-    if (this.exactHosts.size > 0) {
-      const exact = this.exactHosts.get(host);
-      if (exact !== undefined) count = this.gather(exact, pathHash, segmentHash, count);
-    }
-    if (this.wildcardHosts.size > 0) {
-      // Every `.` but a leading one starts a suffix a wildcard could name (`*.b.c` wants more than `.b.c`).
+    if (this.exactHosts.size > 0 || this.wildcardHosts.size > 0) {
+      // Right to left: at each `.` (but a leading one: `*.b.c` wants more than `.b.c`) the
+      // hash so far is the key of a suffix a wildcard could name; at the end, of the host.
       let hash = SEED;
-      for (let i = host.length - 1; i >= 1; i--) {
+      for (let i = host.length - 1; i >= 0; i--) {
         const code = host.charCodeAt(i);
-        hash = (Math.imul(hash, 31) + code) | 0;
-        if (code !== DOT) continue;
-        const buckets = this.wildcardHosts.get(hash);
-        if (buckets === undefined) continue;
-        for (const bucket of buckets) {
-          if (bucket.suffix.length === host.length - i && host.endsWith(bucket.suffix)) {
-            count = this.gather(bucket, pathHash, segmentHash, count);
-          }
+        hash = mix(hash, code);
+        if (code === DOT && i > 0 && this.wildcardHosts.size > 0) {
+          count = this.gatherHost(this.wildcardHosts.get(hash & SMALL), host, i, pathKey, segmentKey, count);
         }
       }
+      count = this.gatherHost(this.exactHosts.get(hash & SMALL), host, 0, pathKey, segmentKey, count);
     }
-    count = this.gather(this.anyHost, pathHash, segmentHash, count);
+    count = this.gather(this.anyHost, pathKey, segmentKey, count);
     return this.walk(count, method, host, path, headers);
   }
 
-  /** Adds the bucket's non-empty candidate lists for this path to the scratch; returns the new count. */
-  private gather(
-    bucket: HostBucket,
-    pathHash: number,
-    segmentHash: number | undefined,
+  /** Gathers the buckets whose name is `host` from `start` on (the key only narrows them down). */
+  private gatherHost(
+    buckets: readonly HostBucket[] | undefined,
+    host: string,
+    start: number,
+    pathKey: number,
+    segmentKey: number,
     count: number,
   ): number {
+    if (buckets === undefined) return count;
+    for (let b = 0; b < buckets.length; b++) {
+      const bucket = buckets[b]!;
+      const name = bucket.name;
+      if (start === 0 ? name === host : name.length === host.length - start && host.endsWith(name)) {
+        count = this.gather(bucket, pathKey, segmentKey, count);
+      }
+    }
+    return count;
+  }
+
+  /** Adds the bucket's non-empty candidate lists for this path to the scratch; returns the new count. */
+  private gather(bucket: HostBucket, pathKey: number, segmentKey: number, count: number): number {
     const lists = this.lists;
-    const byPath = bucket.byPath.size > 0 ? bucket.byPath.get(pathHash) : undefined;
+    const byPath = pathKey !== NONE && bucket.byPath.size > 0 ? bucket.byPath.get(pathKey) : undefined;
     if (byPath !== undefined) lists[count++] = byPath;
     const bySegment =
-      segmentHash !== undefined && bucket.bySegment.size > 0 ? bucket.bySegment.get(segmentHash) : undefined;
+      segmentKey !== NONE && bucket.bySegment.size > 0 ? bucket.bySegment.get(segmentKey) : undefined;
     if (bySegment !== undefined) lists[count++] = bySegment;
     if (bucket.anyPath.length > 0) lists[count++] = bucket.anyPath;
     return count;
+  }
+
+  private scan(method: string, host: string, path: string, headers: IncomingHttpHeaders): number {
+    const matchers = this.matchers;
+    for (let i = 0; i < matchers.length; i++) {
+      if (matchers[i]!.matchesRequest(method, host, path, headers)) return i;
+    }
+    return -1;
   }
 
   /** Runs the candidates of the first `count` lists merged in route order; the first match wins. */
@@ -149,15 +211,7 @@ export class RouteIndex {
     headers: IncomingHttpHeaders,
   ): number {
     const { lists, cursors, matchers } = this;
-    if (count === 1) {
-      const only = lists[0]!;
-      for (let i = 0; i < only.length; i++) {
-        const position = only[i]!;
-        if (matchers[position]!.matchesRequest(method, host, path, headers)) return position;
-      }
-      return -1;
-    }
-    cursors.fill(0, 0, count);
+    for (let l = 0; l < count; l++) cursors[l] = 0;
     for (;;) {
       let next = -1;
       let nextPosition = matchers.length;

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { RouteMatchConfig } from '../../src/config/http-schema.js';
 import { config as configSchema } from '../../src/config/schema.js';
-import { RouteIndex } from '../../src/l7/route-index.js';
+import { INDEX_FROM, RouteIndex } from '../../src/l7/route-index.js';
 import { hostOf, RouteMatcher } from '../../src/l7/route-match.js';
 import { RouteTable } from '../../src/l7/route-table.js';
 
@@ -37,80 +37,90 @@ function linearFirstMatch(
   return matchers.findIndex((m) => m.matches({ method, host, path, headers }));
 }
 
-const find = (
-  routes: RouteTable,
-  path: string,
-  host?: string,
-  method = 'GET',
-  headers: IncomingHttpHeaders = {},
-) => routes.find(method, host, path, headers)?.index;
+/** Tables this small are scanned in order; this one is forced onto the index, and checked against the table. */
+function indexed(matches: readonly Record<string, unknown>[]) {
+  const routes = table(matches);
+  const index = new RouteIndex(
+    routes.routes.map((r) => r.matcher),
+    0,
+  );
+  return (path: string, host?: string, method = 'GET', headers: IncomingHttpHeaders = {}) => {
+    const position = index.firstMatch(method, hostOf(host), path, headers);
+    assert.equal(
+      position,
+      routes.find(method, host, path, headers)?.index ?? -1,
+      'index and in-order scan differ',
+    );
+    return position < 0 ? undefined : position;
+  };
+}
 
 describe('L7 route index keeps first-match order', () => {
   it('ignores the port and case of the Host header', () => {
-    const routes = table([{ host: 'api.example.com' }, { pathPrefix: '/' }]);
-    assert.equal(find(routes, '/x', 'API.Example.com:8080'), 0);
-    assert.equal(find(routes, '/x', 'api.example.com'), 0);
-    assert.equal(find(routes, '/x', 'web.example.com'), 1);
-    assert.equal(find(routes, '/x', undefined), 1);
+    const routes = indexed([{ host: 'api.example.com' }, { pathPrefix: '/' }]);
+    assert.equal(routes('/x', 'API.Example.com:8080'), 0);
+    assert.equal(routes('/x', 'api.example.com'), 0);
+    assert.equal(routes('/x', 'web.example.com'), 1);
+    assert.equal(routes('/x', undefined), 1);
   });
 
   it('takes a wildcard host before an exact one when it comes first, and the other way round', () => {
-    const wildcardFirst = table([
+    const wildcardFirst = indexed([
       { host: '*.example.com' },
       { host: 'api.example.com' },
       { host: '*.a.example.com' },
     ]);
-    assert.equal(find(wildcardFirst, '/', 'api.example.com'), 0);
-    assert.equal(find(wildcardFirst, '/', 'x.a.example.com'), 0);
-    assert.equal(find(wildcardFirst, '/', 'example.com'), undefined);
-    const exactFirst = table([
+    assert.equal(wildcardFirst('/', 'api.example.com'), 0);
+    assert.equal(wildcardFirst('/', 'x.a.example.com'), 0);
+    assert.equal(wildcardFirst('/', 'example.com'), undefined);
+    const exactFirst = indexed([
       { host: 'api.example.com' },
       { host: '*.a.example.com' },
       { host: '*.example.com' },
     ]);
-    assert.equal(find(exactFirst, '/', 'api.example.com'), 0);
-    assert.equal(find(exactFirst, '/', 'x.a.example.com'), 1);
-    assert.equal(find(exactFirst, '/', 'a.example.com'), 2);
+    assert.equal(exactFirst('/', 'api.example.com'), 0);
+    assert.equal(exactFirst('/', 'x.a.example.com'), 1);
+    assert.equal(exactFirst('/', 'a.example.com'), 2);
   });
 
   it('takes prefix "/" before "/api" when it comes first, and the other way round', () => {
-    const slashFirst = table([{ pathPrefix: '/' }, { pathPrefix: '/api' }]);
-    assert.equal(find(slashFirst, '/api/x'), 0);
-    const apiFirst = table([{ pathPrefix: '/api' }, { pathPrefix: '/' }]);
-    assert.equal(find(apiFirst, '/api'), 0);
-    assert.equal(find(apiFirst, '/api/x'), 0);
-    assert.equal(find(apiFirst, '/apix'), 1);
+    const slashFirst = indexed([{ pathPrefix: '/' }, { pathPrefix: '/api' }]);
+    assert.equal(slashFirst('/api/x'), 0);
+    const apiFirst = indexed([{ pathPrefix: '/api' }, { pathPrefix: '/' }]);
+    assert.equal(apiFirst('/api'), 0);
+    assert.equal(apiFirst('/api/x'), 0);
+    assert.equal(apiFirst('/apix'), 1);
   });
 
   it('keeps a regex route before a prefix route on the same segment', () => {
-    const routes = table([{ pathRegex: '/api/[0-9]+' }, { pathPrefix: '/api' }, { pathRegex: '.*' }]);
-    assert.equal(find(routes, '/api/12'), 0);
-    assert.equal(find(routes, '/api/x'), 1);
-    assert.equal(find(routes, '/other'), 2);
+    const routes = indexed([{ pathRegex: '/api/[0-9]+' }, { pathPrefix: '/api' }, { pathRegex: '.*' }]);
+    assert.equal(routes('/api/12'), 0);
+    assert.equal(routes('/api/x'), 1);
+    assert.equal(routes('/other'), 2);
   });
 
   it('tells apart routes that share a first segment', () => {
-    const routes = table([
+    const routes = indexed([
       { path: '/api/v1' },
       { pathPrefix: '/api/' },
       { pathPrefix: '/api' },
       { pathPrefix: '/api/v1/users' },
     ]);
-    assert.equal(find(routes, '/api/v1'), 0);
-    assert.equal(find(routes, '/api/v1/users/3'), 1);
-    assert.equal(find(routes, '/api'), 2);
-    assert.equal(find(routes, '/apix'), undefined);
+    assert.equal(routes('/api/v1'), 0);
+    assert.equal(routes('/api/v1/users/3'), 1);
+    assert.equal(routes('/api'), 2);
+    assert.equal(routes('/apix'), undefined);
   });
 
   it('still checks methods and headers of each candidate', () => {
-    const routes = table([
+    const routes = indexed([
       { pathPrefix: '/api', methods: ['POST'] },
       { pathPrefix: '/api', headers: { 'x-t': '1' } },
       { pathPrefix: '/api' },
     ]);
-    assert.equal(find(routes, '/api', 'h', 'POST'), 0);
-    assert.equal(find(routes, '/api', 'h', 'GET', { 'x-t': '1' }), 1);
-    assert.equal(find(routes, '/api', 'h', 'GET', { 'x-t': '2' }), 2);
+    assert.equal(routes('/api', 'h', 'POST'), 0);
+    assert.equal(routes('/api', 'h', 'GET', { 'x-t': '1' }), 1);
+    assert.equal(routes('/api', 'h', 'GET', { 'x-t': '2' }), 2);
   });
 
   it('pins a regex to its first segment only when no other segment can match', () => {
@@ -127,7 +137,7 @@ describe('L7 route index keeps first-match order', () => {
   });
 
   it('gives right answers when two keys share a hash (collisions only add candidates)', () => {
-    // "Aa" and "BB" hash alike read left to right; ".aA" and ".BB" alike read right to left.
+    // "Aa" and "BB" hash alike read left to right; "aA" and "BB" alike read right to left.
     const matchers = [
       { pathPrefix: '/Aa' },
       { path: '/Aa' },
@@ -135,6 +145,8 @@ describe('L7 route index keeps first-match order', () => {
       { host: '*.aA' },
       { host: '*.BB', pathPrefix: '/BB' },
       { host: '*.BB' },
+      { host: 'aA' },
+      { host: 'BB' },
     ].map((m) => new RouteMatcher(m));
     const index = new RouteIndex(matchers);
     const check = (host: string, path: string) =>
@@ -146,7 +158,9 @@ describe('L7 route index keeps first-match order', () => {
     assert.equal(index.firstMatch('GET', 'x.BB', '/BB/1', {}), 4);
     assert.equal(index.firstMatch('GET', 'x.BB', '/x', {}), 5);
     assert.equal(index.firstMatch('GET', 'x.aA', '/x', {}), 3);
-    for (const host of ['', 'x.aA', 'x.BB', '.BB', 'BB'])
+    assert.equal(index.firstMatch('GET', 'BB', '/x', {}), 7);
+    assert.equal(index.firstMatch('GET', 'aA', '/x', {}), 6);
+    for (const host of ['', 'x.aA', 'x.BB', '.BB', 'BB', 'aA', 'x.aB'])
       for (const path of ['/Aa', '/BB', '/Aa/1', '/x']) check(host, path);
   });
 });
@@ -196,6 +210,28 @@ const request = fc.record({
   headers: fc.constantFrom<IncomingHttpHeaders>({}, { 'x-t': '1' }, { 'x-t': '2' }),
 });
 
+describe('L7 route index on a large table', () => {
+  it('runs a handful of matchers, not every route before the match', () => {
+    const routes = table([
+      ...Array.from({ length: 999 }, (_, i) => ({ host: `host${i}.example.com`, pathPrefix: `/p${i % 7}` })),
+      { pathPrefix: '/' },
+    ]);
+    let calls = 0;
+    for (const { matcher } of routes.routes) {
+      const matches = matcher.matchesRequest.bind(matcher);
+      matcher.matchesRequest = (...args) => {
+        calls++;
+        return matches(...args);
+      };
+    }
+    assert.equal(routes.find('GET', 'HOST998.example.com:443', '/p4/x', {})?.index, 998);
+    assert.equal(calls, 1);
+    calls = 0;
+    assert.equal(routes.find('GET', 'host998.example.com', '/p5', {})?.index, 999);
+    assert.equal(calls, 1);
+  });
+});
+
 describe('L7 route index against a linear scan (property)', () => {
   it('finds the same route as trying every route in order', () => {
     fc.assert(
@@ -203,15 +239,17 @@ describe('L7 route index against a linear scan (property)', () => {
         fc.array(routeMatch, { minLength: 1, maxLength: 12 }),
         fc.array(request, { minLength: 1, maxLength: 20 }),
         (matches, requests) => {
-          const routes = table(matches);
+          // Repeated up to INDEX_FROM routes, the table uses its index; a repeat never beats its original.
+          const repeated = Array.from({ length: INDEX_FROM }, (_, i) => matches[i % matches.length]!);
+          const routes = table(repeated);
           const matchers = routes.routes.map((r) => r.matcher);
+          const small = new RouteIndex(matchers.slice(0, matches.length), 0);
           for (const r of requests) {
-            const expected = linearFirstMatch(matchers, r.method, hostOf(r.host), r.path, r.headers);
-            assert.equal(
-              routes.find(r.method, r.host, r.path, r.headers)?.index ?? -1,
-              expected,
-              JSON.stringify(r),
-            );
+            const host = hostOf(r.host);
+            const expected = linearFirstMatch(matchers, r.method, host, r.path, r.headers);
+            const found = routes.find(r.method, r.host, r.path, r.headers)?.index ?? -1;
+            assert.equal(found, expected, JSON.stringify(r));
+            assert.equal(small.firstMatch(r.method, host, r.path, r.headers), expected, JSON.stringify(r));
           }
         },
       ),
