@@ -79,8 +79,14 @@ export class RouteIndex {
   private readonly anyHost = new HostBucket('');
   /** False for small tables: every lookup scans all routes in order. */
   private readonly indexed: boolean;
-  private readonly usesPaths: boolean;
-  private readonly usesSegments: boolean;
+  /**
+   * Lengths of the longest exact path, first segment and host name (exact or suffix) the
+   * routes name, or -1: a lookup hashes no further, so a long path or Host header costs
+   * no more than the longest name in the config.
+   */
+  private readonly longestPath: number;
+  private readonly longestSegment: number;
+  private readonly longestHost: number;
   /** Scratch for one lookup: the candidate lists and a cursor into each (lookups never overlap). */
   private readonly lists: (readonly number[])[];
   private readonly cursors: Int32Array;
@@ -102,8 +108,11 @@ export class RouteIndex {
       }
       bucket.add(position, matcher);
     });
-    this.usesPaths = matchers.some((m) => m.path !== undefined);
-    this.usesSegments = matchers.some((m) => m.path === undefined && m.firstSegment !== undefined);
+    const longest = (length: (m: RouteMatcher) => number | undefined) =>
+      this.indexed ? matchers.reduce((most, m) => Math.max(most, length(m) ?? -1), -1) : -1;
+    this.longestPath = longest((m) => m.path?.length);
+    this.longestSegment = longest((m) => (m.path === undefined ? m.firstSegment?.length : undefined));
+    this.longestHost = longest((m) => (m.hostExact ?? m.hostSuffix)?.length);
     // At most three lists from each bucket a request can reach: its exact host, each
     // wildcard suffix (one per `.` at most, so never more than all of them), any host.
     const wildcards = matchers.filter((m) => m.hostSuffix !== undefined).length;
@@ -133,30 +142,36 @@ export class RouteIndex {
    */
   firstMatch(method: string, host: string, path: string, headers: IncomingHttpHeaders): number {
     if (!this.indexed) return this.scan(method, host, path, headers);
-    const pathKey = this.usesPaths ? forwardKey(path, 0, path.length) : NONE;
+    const pathKey = path.length <= this.longestPath ? forwardKey(path, 0, path.length) : NONE;
     let segmentKey = NONE;
-    if (this.usesSegments && path.charCodeAt(0) === SLASH) {
+    if (this.longestSegment >= 0 && path.charCodeAt(0) === SLASH) {
+      // Reads no more than the longest segment: a longer one has no key to find.
+      const stop = Math.min(path.length, this.longestSegment + 1);
       let hash = SEED;
-      for (let i = 1; i < path.length; i++) {
+      let i = 1;
+      for (; i < stop; i++) {
         const code = path.charCodeAt(i);
         if (code === SLASH) break;
         hash = mix(hash, code);
       }
-      segmentKey = hash & SMALL;
+      if (i === path.length || path.charCodeAt(i) === SLASH) segmentKey = hash & SMALL;
     }
     let count = 0;
-    if (this.exactHosts.size > 0 || this.wildcardHosts.size > 0) {
+    if (this.longestHost >= 0) {
       // Right to left: at each `.` (but a leading one: `*.b.c` wants more than `.b.c`) the
       // hash so far is the key of a suffix a wildcard could name; at the end, of the host.
+      const stop = Math.max(0, host.length - this.longestHost);
       let hash = SEED;
-      for (let i = host.length - 1; i >= 0; i--) {
+      for (let i = host.length - 1; i >= stop; i--) {
         const code = host.charCodeAt(i);
         hash = mix(hash, code);
         if (code === DOT && i > 0 && this.wildcardHosts.size > 0) {
           count = this.gatherHost(this.wildcardHosts.get(hash & SMALL), host, i, pathKey, segmentKey, count);
         }
       }
-      count = this.gatherHost(this.exactHosts.get(hash & SMALL), host, 0, pathKey, segmentKey, count);
+      if (stop === 0 && this.exactHosts.size > 0) {
+        count = this.gatherHost(this.exactHosts.get(hash & SMALL), host, 0, pathKey, segmentKey, count);
+      }
     }
     count = this.gather(this.anyHost, pathKey, segmentKey, count);
     return this.walk(count, method, host, path, headers);

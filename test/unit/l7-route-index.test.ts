@@ -123,6 +123,20 @@ describe('L7 route index keeps first-match order', () => {
     assert.equal(routes('/api', 'h', 'GET', { 'x-t': '2' }), 2);
   });
 
+  it('finds routes for Host headers and paths far longer than any name in the config', () => {
+    const find = indexed([
+      { host: '*.example.com', pathPrefix: '/api' },
+      { path: '/x' },
+      { pathPrefix: '/' },
+    ]);
+    const long = 'a'.repeat(5000);
+    assert.equal(find('/api/1', `${long}.example.com`), 0);
+    assert.equal(find(`/api/${long}`, 'b.example.com'), 0);
+    assert.equal(find(`/${long}`, `${long}.example.com`), 2);
+    assert.equal(find('/x', `${long}.example.org`), 1);
+    assert.equal(find(`/x${long}`, 'b.example.com'), 2);
+  });
+
   it('pins a regex to its first segment only when no other segment can match', () => {
     const segment = (pathRegex: string) => new RouteMatcher({ pathRegex }).firstSegment;
     assert.equal(segment('/re/[0-9]+'), 're');
