@@ -1,45 +1,13 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
-import type { RouteMatchConfig } from '../../src/config/http-schema.js';
-import { config as configSchema } from '../../src/config/schema.js';
-import { INDEX_FROM, RouteIndex } from '../../src/l7/route-index.js';
+import { RouteIndex } from '../../src/l7/route-index.js';
 import { hostOf, RouteMatcher } from '../../src/l7/route-match.js';
-import { RouteTable } from '../../src/l7/route-table.js';
-
-/** A route table as a listener builds it, from `match` objects run through the config schema. */
-function table(matches: readonly Record<string, unknown>[]): RouteTable {
-  const parsed = configSchema.parse({
-    listeners: [
-      {
-        name: 'web',
-        address: '127.0.0.1:0',
-        protocol: 'http',
-        routes: matches.map((match) => ({ match, cluster: 'c' })),
-      },
-    ],
-    clusters: [{ name: 'c', endpoints: ['127.0.0.1:1'] }],
-  });
-  const listener = parsed.listeners[0]!;
-  if (!('routes' in listener)) throw new Error('the schema did not produce an http listener');
-  return new RouteTable(listener.routes);
-}
-
-/** The order rule without an index: the first matcher, in order, that accepts the request. */
-function linearFirstMatch(
-  matchers: readonly RouteMatcher[],
-  method: string,
-  host: string,
-  path: string,
-  headers: IncomingHttpHeaders,
-): number {
-  return matchers.findIndex((m) => m.matches({ method, host, path, headers }));
-}
+import { linearFirstMatch, routeTable } from '../helpers/route-table.js';
 
 /** Tables this small are scanned in order; this one is forced onto the index, and checked against the table. */
 function indexed(matches: readonly Record<string, unknown>[]) {
-  const routes = table(matches);
+  const routes = routeTable(matches);
   const index = new RouteIndex(
     routes.routes.map((r) => r.matcher),
     0,
@@ -179,54 +147,9 @@ describe('L7 route index keeps first-match order', () => {
   });
 });
 
-const HOSTS = ['a.test', 'b.a.test', 'x.b.a.test', 'test', 'other.org'];
-const routeHost = fc.constantFrom(undefined, '*', ...HOSTS, '*.test', '*.a.test', '*.b.a.test', 'A.Test');
-const PATHS = ['/', '/api', '/api/', '/api/v1', '/apix', '/v1', '/api/v1/users', '//', '/a-b'];
-const REGEXES = [
-  '/api/.*',
-  '/api',
-  '/api/?x',
-  '/ap?i/.*',
-  '/api|/v1',
-  '/api/*',
-  '/v1/[0-9]+',
-  '.*',
-  '/api/{0,1}x',
-];
-const pathCondition = fc.oneof(
-  fc.constant({}),
-  fc.constantFrom(...PATHS).map((path) => ({ path })),
-  fc.constantFrom(...PATHS).map((pathPrefix) => ({ pathPrefix })),
-  fc.constantFrom(...REGEXES).map((pathRegex) => ({ pathRegex })),
-);
-const routeMatch = fc
-  .record(
-    {
-      host: routeHost,
-      methods: fc.subarray(['GET', 'POST'], { minLength: 1 }),
-      headers: fc.constantFrom({ 'x-t': '1' }, { 'x-t': { present: true } }, { 'x-t': { present: false } }),
-    },
-    { requiredKeys: [] },
-  )
-  .chain((m) => pathCondition.map((p) => ({ ...m, ...p })))
-  .map((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)));
-
-const requestPath = fc.oneof(
-  fc.constantFrom(...PATHS, '/api/x', '/apix/y', '/v1/42', '/ap', '', 'api', '/api/v1/users/7'),
-  fc
-    .array(fc.constantFrom('api', 'v1', 'x', '', 'apix', '12'), { maxLength: 4 })
-    .map((s) => `/${s.join('/')}`),
-);
-const request = fc.record({
-  method: fc.constantFrom('GET', 'POST', 'DELETE'),
-  host: fc.constantFrom(undefined, ...HOSTS, 'A.TEST:8080', 'y.x.b.a.test', '.test', '[::1]:80', 'a.test.'),
-  path: requestPath,
-  headers: fc.constantFrom<IncomingHttpHeaders>({}, { 'x-t': '1' }, { 'x-t': '2' }),
-});
-
 describe('L7 route index on a large table', () => {
   it('runs a handful of matchers, not every route before the match', () => {
-    const routes = table([
+    const routes = routeTable([
       ...Array.from({ length: 999 }, (_, i) => ({ host: `host${i}.example.com`, pathPrefix: `/p${i % 7}` })),
       { pathPrefix: '/' },
     ]);
@@ -243,65 +166,5 @@ describe('L7 route index on a large table', () => {
     calls = 0;
     assert.equal(routes.find('GET', 'host998.example.com', '/p5', {})?.index, 999);
     assert.equal(calls, 1);
-  });
-});
-
-describe('L7 route index against a linear scan (property)', () => {
-  it('finds the same route as trying every route in order', () => {
-    fc.assert(
-      fc.property(
-        fc.array(routeMatch, { minLength: 1, maxLength: 12 }),
-        fc.array(request, { minLength: 1, maxLength: 20 }),
-        (matches, requests) => {
-          // Repeated up to INDEX_FROM routes, the table uses its index; a repeat never beats its original.
-          const repeated = Array.from({ length: INDEX_FROM }, (_, i) => matches[i % matches.length]!);
-          const routes = table(repeated);
-          const matchers = routes.routes.map((r) => r.matcher);
-          const small = new RouteIndex(matchers.slice(0, matches.length), 0);
-          for (const r of requests) {
-            const host = hostOf(r.host);
-            const expected = linearFirstMatch(matchers, r.method, host, r.path, r.headers);
-            const found = routes.find(r.method, r.host, r.path, r.headers)?.index ?? -1;
-            assert.equal(found, expected, JSON.stringify(r));
-            assert.equal(small.firstMatch(r.method, host, r.path, r.headers), expected, JSON.stringify(r));
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-
-  it('agrees for matchers the schema would refuse (odd hosts and paths)', () => {
-    const oddHost = fc.constantFrom(undefined, '', '*.', 'A.test', '*.Test', 'a:1', ...HOSTS, '*.a.test');
-    const oddPath = fc.constantFrom('', 'api', '/', '/api', 'x/y', '/api/', '//');
-    const oddMatch = fc
-      .record(
-        { host: oddHost, path: oddPath, pathPrefix: oddPath, pathRegex: fc.constantFrom(...REGEXES, 'api') },
-        { requiredKeys: [] },
-      )
-      .map(
-        (m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) as RouteMatchConfig,
-      );
-    const oddRequest = fc.record({
-      host: fc.constantFrom('', 'a.test', 'A.test', 'x.Test', 'a:1', 'x.', '.', 'b.a.test'),
-      path: fc.oneof(oddPath, requestPath),
-    });
-    fc.assert(
-      fc.property(
-        fc.array(oddMatch, { maxLength: 10 }),
-        fc.array(oddRequest, { maxLength: 20 }),
-        (matches, requests) => {
-          const matchers = matches.map((m) => new RouteMatcher(m));
-          const index = new RouteIndex(matchers);
-          for (const { host, path } of requests) {
-            assert.equal(
-              index.firstMatch('GET', host, path, {}),
-              linearFirstMatch(matchers, 'GET', host, path, {}),
-            );
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
   });
 });
