@@ -1,15 +1,17 @@
 /** One measured run: a scenario against a target with one load tool, plus the proxy's RSS. */
 import { holdConnections, type LoadTool, runBulk, runHttp } from './load.js';
 import type { BulkResult, HttpJob, HttpResult } from './load-types.js';
-import { cpuSeconds, type Pinning, rssBytes } from './processes.js';
+import { cpuSeconds, type Pinning, type Resident, residentBytes, rssBytes } from './processes.js';
 import type { HttpLoad, Scenario } from './scenarios.js';
 import type { Target } from './targets.js';
 
 export interface MemorySample {
-  /** Before this run (after the earlier scenarios, so not a fresh process). */
+  /** Before this run: a fresh process that has answered one request (the bench restarts it). */
   rssIdleBytes: number;
   /** Peak during the load. */
   rssUnderLoadBytes: number;
+  /** Peak of the private part (RssAnon) during the load. */
+  privateUnderLoadBytes: number;
   /** Connections actually held open for the per-connection figure. */
   held: number;
   heldFailed: number;
@@ -39,16 +41,20 @@ export interface MeasureContext {
   hold: number;
 }
 
-/** Polls the proxy's RSS every 100 ms; the returned function stops and gives the peak. */
-function watchRss(pid: number | undefined): () => number | undefined {
+/** Polls the proxy's memory every 100 ms; the returned function stops and gives the peaks. */
+function watchMemory(pid: number | undefined): () => Resident | undefined {
   if (pid === undefined) return () => undefined;
-  let peak = rssBytes(pid);
-  const timer = setInterval(() => {
-    peak = Math.max(peak, rssBytes(pid));
-  }, 100);
+  const peak = residentBytes(pid);
+  const sample = () => {
+    const now = residentBytes(pid);
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.anon = Math.max(peak.anon, now.anon);
+  };
+  const timer = setInterval(sample, 100);
   return () => {
     clearInterval(timer);
-    return Math.max(peak, rssBytes(pid));
+    sample();
+    return peak;
   };
 }
 
@@ -75,7 +81,7 @@ export async function measure(
       ? await measureHeld(pid, target.httpPort, context)
       : undefined;
   const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
-  const stopWatching = watchRss(pid);
+  const stopWatching = watchMemory(pid);
   try {
     if (scenario.kind === 'bulk') {
       sample.bulk = await runBulk(target.bulkPort!, durationSec, context.pinning);
@@ -86,10 +92,17 @@ export async function measure(
   } catch (error) {
     sample.error = (error as Error).message;
   }
-  sample.rssMaxBytes = stopWatching();
+  const peak = stopWatching();
+  sample.rssMaxBytes = peak?.rss;
   if (pid !== undefined) sample.cpuSeconds = cpuSeconds(pid) - cpuBefore;
-  if (held && !sample.error)
-    sample.memory = { rssIdleBytes: rssBefore, rssUnderLoadBytes: sample.rssMaxBytes!, ...held };
+  if (held && peak && !sample.error) {
+    sample.memory = {
+      rssIdleBytes: rssBefore,
+      rssUnderLoadBytes: peak.rss,
+      privateUnderLoadBytes: peak.anon,
+      ...held,
+    };
+  }
   return sample;
 }
 

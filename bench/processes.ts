@@ -185,14 +185,28 @@ function processTree(pid: number): number[] {
   return pids;
 }
 
+export interface Resident {
+  /** VmRSS: every resident page, including the clean pages of the executable and libraries. */
+  rss: number;
+  /** RssAnon: the process's own memory (heaps, stacks, buffers), which no other process shares. */
+  anon: number;
+}
+
 /** Resident memory of a process tree, in bytes. */
-export function rssBytes(pid: number): number {
-  let total = 0;
+export function residentBytes(pid: number): Resident {
+  const total = { rss: 0, anon: 0 };
   for (const current of processTree(pid)) {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readIfExists(`/proc/${current}/status`) ?? '');
-    if (match) total += Number(match[1]) * 1024;
+    const status = readIfExists(`/proc/${current}/status`) ?? '';
+    total.rss += kilobytes(/^VmRSS:\s+(\d+) kB/m.exec(status));
+    total.anon += kilobytes(/^RssAnon:\s+(\d+) kB/m.exec(status));
   }
   return total;
+}
+
+const kilobytes = (match: RegExpExecArray | null) => (match ? Number(match[1]) * 1024 : 0);
+
+export function rssBytes(pid: number): number {
+  return residentBytes(pid).rss;
 }
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;

@@ -115,6 +115,9 @@ async function main(): Promise<number> {
       for (let run = 1; run <= options.runs; run++) {
         for (const target of group) {
           for (const tool of groupTools) {
+            // Memory is measured on a fresh process, as a user who starts Portside and loads it
+            // would see it, not after the churn of the scenarios that ran before.
+            if (scenario.kind === 'memory') await target.restart?.();
             progress.start(`${scenario.name} · ${target.name} · ${tool} · run ${run}/${options.runs}`);
             const sample = await measure(scenario, target, tool, run, context);
             samples.push(sample);

@@ -19,6 +19,7 @@ export interface Row {
   cpuMsPerMb?: Spread;
   rssIdleBytes?: Spread;
   rssUnderLoadBytes?: Spread;
+  privateUnderLoadBytes?: Spread;
   perConnectionBytes?: Spread;
   errors: number;
   failedRuns: number;
@@ -52,6 +53,7 @@ export function summarise(samples: Sample[]): Row[] {
       ),
       rssIdleBytes: pick((s) => s.memory?.rssIdleBytes),
       rssUnderLoadBytes: pick((s) => s.memory?.rssUnderLoadBytes),
+      privateUnderLoadBytes: pick((s) => s.memory?.privateUnderLoadBytes),
       perConnectionBytes: pick((s) => s.memory?.perConnectionBytes),
       errors: ok.reduce((sum, s) => sum + (s.http ? s.http.errors + s.http.non2xx : 0), 0),
       failedRuns: group.length - ok.length,

@@ -24,6 +24,7 @@ import {
   rssBytes,
   type Started,
   startProcess,
+  stopProcess,
   waitForPort,
 } from './processes.js';
 import type { Upstreams } from './upstreams.js';
@@ -41,6 +42,8 @@ export interface Target {
   process?: Started;
   /** RSS right after start and one request, before any load. */
   rssFresh?: number;
+  /** Replaces `process` with a fresh one on the same ports and config (proxies only). */
+  restart?(): Promise<void>;
 }
 
 export interface TargetContext {
@@ -88,17 +91,26 @@ async function launch(
   args: string[],
   context: TargetContext,
 ): Promise<Target> {
-  const started = startProcess(spec.name, command, args, context.pinning.proxy);
-  await waitForPort(started, ports.httpPort);
-  if (ports.bulkPort) await waitForPort(started, ports.bulkPort);
-  await checkGet(spec.name, ports.httpPort);
-  return {
+  const start = async () => {
+    const started = startProcess(spec.name, command, args, context.pinning.proxy);
+    await waitForPort(started, ports.httpPort);
+    if (ports.bulkPort) await waitForPort(started, ports.bulkPort);
+    await checkGet(spec.name, ports.httpPort);
+    return started;
+  };
+  const started = await start();
+  const target: Target = {
     name: spec.name,
     layers: spec.layers,
     ...ports,
     process: started,
     rssFresh: rssBytes(started.child.pid!),
+    restart: async () => {
+      await stopProcess(target.process!);
+      target.process = await start();
+    },
   };
+  return target;
 }
 
 /** One GET /small through the target must answer 200, or the target is misconfigured. */

@@ -1,9 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '../core/log.js';
-import { demoCommand } from './demo.js';
-import { runCommand } from './run.js';
-import { validateCommand } from './validate.js';
 import { packageVersion } from './version.js';
 
 const HELP = `portside — a node-local L4/L7 proxy with service discovery and load balancing
@@ -52,17 +49,22 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const configFile = values.config ?? positionals[1];
       if (!configFile) return usage('run needs --config FILE');
+      // Each command loads only its own modules: `run` keeps the YAML parser and the schema
+      // out of the proxy's thread (see config/load-in-worker.ts).
+      const { runCommand } = await import('./run.js');
       return runCommand({ configFile, logLevel, logPretty: values['log-pretty'] === true });
     }
     case 'validate': {
       const file = positionals[1] ?? values.config;
       if (!file) return usage('validate needs a FILE');
+      const { validateCommand } = await import('./validate.js');
       return validateCommand({ file, printEffective: values['print-defaults'] === true });
     }
     case 'demo': {
       const port = Number(values.port ?? '10000');
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         return usage(`--port must be 0-65535; got "${values.port}"`);
+      const { demoCommand } = await import('./demo.js');
       return demoCommand({ port, logLevel });
     }
     default:

@@ -4,7 +4,7 @@
  */
 
 import type { AdminServer } from '../admin/server.js';
-import { adminToken } from '../config/admin-schema.js';
+import { adminToken } from '../config/admin-token.js';
 import type { Config } from '../config/schema.js';
 import { type ConfigWatcher, watchConfigFile } from '../core/config-watcher.js';
 import type { Logger } from '../core/log.js';

@@ -1,4 +1,5 @@
-import { formatProblem, loadConfigFile } from '../config/load.js';
+import { loadConfigFileInWorker } from '../config/load-in-worker.js';
+import { formatProblem, type LoadResult } from '../config/problem.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
@@ -58,7 +59,14 @@ export async function startPortside(
 
 /** `portside run -c FILE`: serve until SIGTERM/SIGINT, then drain and exit 0. */
 export async function runCommand(options: RunOptions): Promise<number> {
-  const { config, problems } = await loadConfigFile(options.configFile);
+  let loaded: LoadResult;
+  try {
+    loaded = await loadConfigFileInWorker(options.configFile);
+  } catch (error) {
+    process.stderr.write(`${options.configFile}: cannot load the config: ${(error as Error).message}\n`);
+    return 1;
+  }
+  const { config, problems } = loaded;
   for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
   if (!config) {
     process.stderr.write(`${options.configFile}: invalid config; nothing started\n`);

@@ -3,10 +3,11 @@
  * that guards them. It lives apart from schema.ts so the sections merge independently.
  */
 import { z } from 'zod';
+import { ADMIN_TOKEN_ENV } from './admin-token.js';
 import { formatAddress, parseAddress } from './values.js';
 
-/** Environment variable that supplies the admin token when the config file has none. */
-export const ADMIN_TOKEN_ENV = 'PORTSIDE_ADMIN_TOKEN';
+export { ADMIN_TOKEN_ENV, adminToken } from './admin-token.js';
+
 export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:9901';
 
 /** True for hosts only this machine can reach: 127.0.0.0/8, ::1 and "localhost". */
@@ -42,8 +43,3 @@ export const admin = z
   });
 
 export type AdminConfig = z.output<typeof admin>;
-
-/** The token in force: the config's, else the environment's, else none. */
-export function adminToken(config: AdminConfig): string | undefined {
-  return config.token ?? (process.env[ADMIN_TOKEN_ENV] || undefined);
-}

@@ -4,7 +4,8 @@
  * inside a section has a default. Percentages accept "50%" or 50 and come out as numbers.
  */
 import { z } from 'zod';
-import { type Parsed, parseDuration } from './values.js';
+import { parseStatusRange } from './status-range.js';
+import { parseDuration } from './values.js';
 
 /** "10%", "10" or 10 → 10 (0 to 100). */
 export const percent = z
@@ -20,21 +21,6 @@ export const percent = z
     });
     return z.NEVER;
   });
-
-/** "200-399" → [200, 399]; "204" or 204 → [204, 204]. */
-export function parseStatusRange(input: string | number): Parsed<readonly [number, number]> {
-  const text = String(input).trim();
-  const match = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(text);
-  if (!match) {
-    return { ok: false, message: `invalid status "${text}"; write a code (200) or a range ("200-399")` };
-  }
-  const from = Number(match[1]);
-  const to = match[2] === undefined ? from : Number(match[2]);
-  if (from < 100 || to > 599) return { ok: false, message: `status "${text}" is outside 100-599` };
-  if (from > to)
-    return { ok: false, message: `status range "${text}" is backwards; write the lower code first` };
-  return { ok: true, value: [from, to] };
-}
 
 /** One expected status: a number stays a number, a range is normalised to "200-399". */
 const statusRange = z

@@ -4,41 +4,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  type ConfigProblem,
+  formatPath,
+  formatProblem,
+  type LoadResult,
+  type PathSegment,
+} from './problem.js';
 import { checkReferences } from './references.js';
-import { type Config, config as configSchema } from './schema.js';
+import { config as configSchema } from './schema.js';
 
-export type PathSegment = string | number;
-
-export interface ConfigProblem {
-  file: string;
-  line: number;
-  col: number;
-  /** Dotted field path with indexes, e.g. `listeners[0].address`; empty for the whole file. */
-  path: string;
-  message: string;
-  severity: 'error' | 'warning';
-}
-
-export interface LoadResult {
-  /** Present only when there is no error (warnings allowed). */
-  config?: Config;
-  problems: ConfigProblem[];
-}
-
-export function formatProblem(p: ConfigProblem): string {
-  const where = p.path ? ` ${p.path}:` : '';
-  const tag = p.severity === 'warning' ? ' warning:' : '';
-  return `${p.file}:${p.line}:${p.col}${where}${tag} ${p.message}`;
-}
-
-export function formatPath(path: readonly PathSegment[]): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out ? `.${segment}` : segment;
-  }
-  return out;
-}
+// Callers that load configs in this thread find the problem types and formatting here too.
+export * from './problem.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: ConfigProblem[]) {

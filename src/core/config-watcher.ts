@@ -3,10 +3,9 @@
  * content. It watches the directory rather than the file: editors that save by writing a
  * new file and renaming it over the old one (vim), and Kubernetes ConfigMap volumes (which
  * swap a `..data` symlink), replace the file's inode, and a watch on the old inode would
- * never fire again. Comparing a hash of the content filters out unrelated files in the
- * directory and saves that changed nothing.
+ * never fire again. Comparing the content with the last one read filters out unrelated
+ * files in the directory and saves that changed nothing.
  */
-import { createHash } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -24,13 +23,11 @@ export interface ConfigWatcher {
   close(): void;
 }
 
-const hashOf = (text: Buffer) => createHash('sha256').update(text).digest('hex');
-
 export async function watchConfigFile(options: ConfigWatcherOptions): Promise<ConfigWatcher> {
   const file = resolve(options.file);
   const debounceMs = options.debounceMs ?? 150;
   const log = options.log;
-  let lastHash = await readFile(file).then(hashOf, () => undefined);
+  let lastContent: Buffer | undefined = await readFile(file).catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let missingLogged = false;
@@ -73,9 +70,9 @@ export async function watchConfigFile(options: ConfigWatcherOptions): Promise<Co
   const check = async () => {
     if (closed) return;
     await followSymlink();
-    let hash: string;
+    let content: Buffer;
     try {
-      hash = hashOf(await readFile(file));
+      content = await readFile(file);
     } catch (error) {
       // Mid-swap the file can be briefly missing; the event that brings it back triggers again.
       if (!missingLogged)
@@ -84,8 +81,8 @@ export async function watchConfigFile(options: ConfigWatcherOptions): Promise<Co
       return;
     }
     missingLogged = false;
-    if (hash === lastHash) return;
-    lastHash = hash;
+    if (lastContent?.equals(content)) return;
+    lastContent = content;
     options.onChange();
   };
 

@@ -3,7 +3,8 @@
  * (a port that cannot be bound) leaves the running generation serving; either way the
  * outcome is logged, kept as `lastResult` and emitted as a `reload` event.
  */
-import { formatProblem, loadConfigFile } from '../config/load.js';
+import { loadConfigFileInWorker } from '../config/load-in-worker.js';
+import { formatProblem, type LoadResult } from '../config/problem.js';
 import type { Config } from '../config/schema.js';
 import { diffConfigs, hasChanges, summarizeChanges } from './config-diff.js';
 import type { ReloadResult } from './events.js';
@@ -54,7 +55,15 @@ export class ConfigReloader {
 
   private async reloadNow(trigger: string): Promise<ReloadResult | undefined> {
     const running = this.proxy.version;
-    const { config, problems } = await loadConfigFile(this.file);
+    let loaded: LoadResult;
+    try {
+      loaded = await loadConfigFileInWorker(this.file);
+    } catch (error) {
+      const message = `cannot load the config: ${(error as Error).message}`;
+      this.log.error({ trigger, err: error }, `config reload rejected: ${message}`);
+      return this.fail(trigger, [message], message);
+    }
+    const { config, problems } = loaded;
     for (const p of problems) if (p.severity === 'warning') this.log.warn({ trigger }, formatProblem(p));
     if (!config) {
       const errors = problems.filter((p) => p.severity === 'error').map(formatProblem);

@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { HttpCheckConfig } from '../config/health-schema.js';
-import { parseStatusRange } from '../config/health-schema.js';
+import { parseStatusRange } from '../config/status-range.js';
 import type { Endpoint } from '../core/endpoint.js';
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };

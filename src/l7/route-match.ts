@@ -1,7 +1,8 @@
 /**
  * A route's match, compiled once per config generation into plain fields so that matching
  * a request allocates nothing: host exact or `*.` suffix, path exact / segment-aware
- * prefix / regex, methods, and headers (exact value or present/absent).
+ * prefix / regex, methods, and headers (exact value or present/absent). The host and path
+ * fields are public so that `RouteIndex` can bucket routes by them.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteMatchConfig } from '../config/http-schema.js';
@@ -20,6 +21,33 @@ export function pathHasPrefix(path: string, prefix: string): boolean {
     prefix.charCodeAt(prefix.length - 1) === SLASH ||
     path.charCodeAt(prefix.length) === SLASH
   );
+}
+
+/**
+ * A regex whose source starts with a literal segment (`/users/...`, or is just `/users`) pins
+ * every path it accepts to that first segment. Conservative on purpose: no `|` anywhere (an
+ * alternative could start elsewhere), only plain characters in the segment, and the closing
+ * `/` must not be quantified (`/re/?x` also accepts `/rex`).
+ */
+const REGEX_FIRST_SEGMENT = /^\/([A-Za-z0-9_~-]*)(?:\/(?![?*+{])|$)/;
+
+/** The text between a path's first and second `/` (`/api/v1` → `api`, `/` → ``). */
+export function firstSegmentOf(path: string): string | undefined {
+  if (path.charCodeAt(0) !== SLASH) return undefined;
+  const end = path.indexOf('/', 1);
+  return path.slice(1, end < 0 ? path.length : end);
+}
+
+/** The first segment every path matching `match` must have, or undefined when any may match. */
+function requiredFirstSegment(match: RouteMatchConfig): string | undefined {
+  if (match.path !== undefined) return firstSegmentOf(match.path);
+  // `/` accepts every path; `/api`, `/api/` and `/api/v1` only paths under `/api`.
+  if (match.pathPrefix !== undefined)
+    return match.pathPrefix === '/' ? undefined : firstSegmentOf(match.pathPrefix);
+  if (match.pathRegex !== undefined && !match.pathRegex.includes('|')) {
+    return REGEX_FIRST_SEGMENT.exec(match.pathRegex)?.[1];
+  }
+  return undefined;
 }
 
 /** `Host` header → lower-case name without port (`[::1]:80` → `[::1]`); '' when absent. */
@@ -54,15 +82,17 @@ export interface MatchInput {
 }
 
 export class RouteMatcher {
-  private readonly hostExact: string | undefined;
+  readonly hostExact: string | undefined;
   /** `.example.com` for `*.example.com`. */
-  private readonly hostSuffix: string | undefined;
-  private readonly path: string | undefined;
+  readonly hostSuffix: string | undefined;
+  readonly path: string | undefined;
   /** Also used by rewrite: the part of the path that is replaced. */
   readonly pathPrefix: string | undefined;
   private readonly pathRegex: RegExp | undefined;
   private readonly methods: ReadonlySet<string> | undefined;
   private readonly headers: readonly HeaderCondition[];
+  /** The first segment of every path this accepts (see `requiredFirstSegment`), if pinned. */
+  readonly firstSegment: string | undefined;
 
   constructor(match: RouteMatchConfig) {
     if (match.host !== undefined && match.host !== '*') {
@@ -73,6 +103,7 @@ export class RouteMatcher {
     this.pathPrefix = match.pathPrefix;
     // Anchored: like Envoy's safe_regex, the whole path must match.
     this.pathRegex = match.pathRegex === undefined ? undefined : new RegExp(`^(?:${match.pathRegex})$`);
+    this.firstSegment = requiredFirstSegment(match);
     this.methods = match.methods ? new Set(match.methods) : undefined;
     this.headers = Object.entries(match.headers ?? {}).map(([name, m]) =>
       typeof m === 'string'
@@ -94,20 +125,25 @@ export class RouteMatcher {
   }
 
   matches(input: MatchInput): boolean {
-    if (this.hostExact !== undefined && input.host !== this.hostExact) return false;
+    return this.matchesRequest(input.method, input.host, input.path, input.headers);
+  }
+
+  /** `matches` with the fields as arguments, so the route lookup allocates no input object. */
+  matchesRequest(method: string, host: string, path: string, headers: IncomingHttpHeaders): boolean {
+    if (this.hostExact !== undefined && host !== this.hostExact) return false;
     if (
       this.hostSuffix !== undefined &&
-      !(input.host.length > this.hostSuffix.length && input.host.endsWith(this.hostSuffix))
+      !(host.length > this.hostSuffix.length && host.endsWith(this.hostSuffix))
     ) {
       return false;
     }
-    if (this.path !== undefined && input.path !== this.path) return false;
-    if (this.pathPrefix !== undefined && !pathHasPrefix(input.path, this.pathPrefix)) return false;
-    if (this.pathRegex !== undefined && !this.pathRegex.test(input.path)) return false;
-    if (this.methods !== undefined && !this.methods.has(input.method)) return false;
+    if (this.path !== undefined && path !== this.path) return false;
+    if (this.pathPrefix !== undefined && !pathHasPrefix(path, this.pathPrefix)) return false;
+    if (this.pathRegex !== undefined && !this.pathRegex.test(path)) return false;
+    if (this.methods !== undefined && !this.methods.has(method)) return false;
     for (let i = 0; i < this.headers.length; i++) {
       const condition = this.headers[i]!;
-      const actual = input.headers[condition.name];
+      const actual = headers[condition.name];
       if (actual === undefined) {
         if (condition.present) return false;
       } else if (!condition.present || (condition.value !== undefined && actual !== condition.value)) {

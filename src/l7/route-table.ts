@@ -1,7 +1,8 @@
 /**
  * A listener's routes compiled for one config generation: matcher, target cluster(s),
  * rewrite, header edits, retry and timeout policy. `find` returns the first route that
- * matches (the order rule), allocating nothing.
+ * matches (the order rule), allocating nothing; a `RouteIndex` keeps it from trying routes
+ * whose host or path cannot match.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig } from '../config/http-schema.js';
@@ -10,7 +11,8 @@ import { ms } from '../config/values.js';
 import { type ListenerStats, RouteCounters } from '../listeners/listener.js';
 import { HeaderEdits } from './headers.js';
 import { RetryPolicy } from './retry-policy.js';
-import { hostOf, type MatchInput, RouteMatcher } from './route-match.js';
+import { RouteIndex } from './route-index.js';
+import { hostOf, RouteMatcher } from './route-match.js';
 import { WeightedChoice } from './weighted.js';
 
 export class CompiledRoute {
@@ -102,11 +104,13 @@ export class RouteTable {
   private readonly usesHost: boolean;
   /** Whether any route matches on headers (else `find` may be given none). */
   readonly usesHeaders: boolean;
+  private readonly index: RouteIndex;
 
   constructor(configs: readonly RouteConfig[], stats?: ListenerStats) {
     this.routes = configs.map((config, i) => new CompiledRoute(i, config, stats));
     this.usesHost = this.routes.some((r) => r.matcher.usesHost);
     this.usesHeaders = this.routes.some((r) => r.matcher.usesHeaders);
+    this.index = new RouteIndex(this.routes.map((r) => r.matcher));
   }
 
   find(
@@ -115,11 +119,8 @@ export class RouteTable {
     path: string,
     headers: IncomingHttpHeaders,
   ): CompiledRoute | undefined {
-    const input: MatchInput = { method, host: this.usesHost ? hostOf(hostHeader) : '', path, headers };
-    for (let i = 0; i < this.routes.length; i++) {
-      const route = this.routes[i]!;
-      if (route.matcher.matches(input)) return route;
-    }
-    return undefined;
+    const host = this.usesHost ? hostOf(hostHeader) : '';
+    const position = this.index.firstMatch(method, host, path, headers);
+    return position < 0 ? undefined : this.routes[position];
   }
 }

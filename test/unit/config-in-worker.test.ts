@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import test from 'node:test';
+import { loadConfigFile } from '../../src/config/load.js';
+import { loadConfigFileInWorker } from '../../src/config/load-in-worker.js';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+
+test('the worker returns what loading in this thread returns, for every example config', async () => {
+  for (const name of ['portside.yaml', 'http-example.yaml']) {
+    const file = join(repo, 'config', name);
+    const inWorker = await loadConfigFileInWorker(file);
+    assert.ok(inWorker.config, `${name} should be valid`);
+    assert.deepEqual(inWorker, await loadConfigFile(file));
+  }
+});
+
+test('problems come back from the worker with file, line and column', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'portside-worker-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'listeners:\n  - name: a\n    address: 127.0.0.1:99999\n    cluster: web\n');
+  const result = await loadConfigFileInWorker(file);
+  assert.equal(result.config, undefined);
+  assert.deepEqual(result, await loadConfigFile(file));
+  assert.ok(result.problems.some((p) => p.line === 3 && p.path === 'listeners[0].address'));
+
+  const missing = await loadConfigFileInWorker(join(dir, 'absent.yaml'));
+  assert.equal(missing.config, undefined);
+  assert.match(missing.problems[0]!.message, /file not found/);
+});
+
+/** Relative modules that `file` imports for their values (type-only imports are erased). */
+function valueImports(file: string): { local: string[]; packages: string[] } {
+  const local: string[] = [];
+  const packages: string[] = [];
+  const source = readFileSync(file, 'utf8');
+  for (const match of source.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)';/gms)) {
+    const [, typeOnly, specifier] = match;
+    if (typeOnly || specifier!.startsWith('node:')) continue;
+    if (specifier!.startsWith('.')) local.push(resolve(dirname(file), specifier!.replace(/\.js$/, '.ts')));
+    else packages.push(specifier!);
+  }
+  return { local, packages };
+}
+
+test('the proxy thread never imports the YAML parser or the schema library', () => {
+  // Everything `portside run` imports statically; dynamic imports (admin, Kubernetes) are lazy.
+  const seen = new Set<string>();
+  const pending = [join(repo, 'src', 'cli', 'main.ts'), join(repo, 'src', 'cli', 'run.ts')];
+  const offenders: string[] = [];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const { local, packages } = valueImports(file);
+    for (const name of packages) if (name === 'zod' || name === 'yaml') offenders.push(`${file}: ${name}`);
+    pending.push(...local);
+  }
+  assert.ok(seen.size > 30, `walked only ${seen.size} modules`);
+  assert.deepEqual(offenders, []);
+});
