@@ -25,7 +25,10 @@ describe('newRequestId', { timeout: 10_000 }, () => {
 
   it('uses every hex digit in every free position (no stuck bits)', () => {
     const digits = Array.from({ length: 36 }, () => new Set<string>());
-    for (let i = 0; i < 3000; i++) [...newRequestId()].forEach((c, at) => digits[at]!.add(c));
+    for (let i = 0; i < 3000; i++) {
+      const id = newRequestId();
+      for (let at = 0; at < id.length; at++) digits[at]!.add(id[at]!);
+    }
     for (const at of [0, 7, 9, 15, 20, 35]) assert.equal(digits[at]!.size, 16, `position ${at}`);
     assert.deepEqual([...digits[14]!], ['4']);
     assert.deepEqual([...digits[19]!].sort(), ['8', '9', 'a', 'b']);
