@@ -5,6 +5,7 @@
  */
 import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
+import type { Deadlines } from './deadlines.js';
 import type { ClientConnection } from './h1/client-connection.js';
 import type { RouteTable } from './route-table.js';
 import type { UpstreamPools } from './upstream-pools.js';
@@ -13,6 +14,8 @@ import type { UpstreamPools } from './upstream-pools.js';
 export interface ExchangeContext {
   readonly routes: RouteTable;
   readonly pools: UpstreamPools;
+  /** Route timeouts of the handler's requests. */
+  readonly deadlines: Deadlines;
   readonly clusters: (name: string) => Cluster | undefined;
   readonly log: Logger;
   /** Evaluated once per request: access log on and the level lets it through. */

@@ -81,8 +81,21 @@ export function upstreamRequestHead(head: RequestHead, path: string, context: Fo
  * lines that the client connection adds, without hop-by-hop fields.
  */
 export function clientResponseFields(head: ResponseHead, edits: HeaderEdits): string {
-  const status = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
-  return status + forwardedFields(head, RESPONSE_SKIP, edits.drop) + edits.addLines;
+  return (
+    statusLine(head.status, head.reason) + forwardedFields(head, RESPONSE_SKIP, edits.drop) + edits.addLines
+  );
+}
+
+/** The last status line made for each status code, with the reason phrase it was made from. */
+const statusLines: ({ reason: string; line: string } | undefined)[] = new Array(1000);
+
+/** `HTTP/1.1 200 OK\r\n`, built once per status code and reason (upstreams repeat theirs). */
+function statusLine(status: number, reason: string): string {
+  const cached = statusLines[status];
+  if (cached !== undefined && cached.reason === reason) return cached.line;
+  const line = `HTTP/1.1 ${status} ${reason}\r\n`;
+  statusLines[status] = { reason, line };
+  return line;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { accessLogEnabled } from './access-log.js';
 import type { ConnectionOwner, HttpHandlerContext, UpgradeSettings } from './context.js';
+import { Deadlines } from './deadlines.js';
 import { ClientConnection } from './h1/client-connection.js';
 import { RouteTable } from './route-table.js';
 import { UpstreamPools } from './upstream-pools.js';
@@ -23,6 +24,7 @@ export type ClusterLookup = (name: string) => Cluster | undefined;
 export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, ConnectionOwner {
   readonly routes: RouteTable;
   readonly pools: UpstreamPools;
+  readonly deadlines = new Deadlines();
   readonly maxHeaders: number;
   readonly maxHeaderBytes: number;
   readonly upgradeSettings: UpgradeSettings;
@@ -137,6 +139,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   private drained(): void {
     void this.pools.close();
     clearInterval(this.clock);
+    this.deadlines.stop();
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
@@ -145,5 +148,6 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     for (const connection of this.connections) connection.close();
     this.pools.destroy();
     clearInterval(this.clock);
+    this.deadlines.stop();
   }
 }

@@ -1,27 +1,30 @@
 /**
  * What every exchange does before and around its upstream attempts: route the request
- * (route, cluster, the head for the upstream, each attempt's endpoint), keep the route and per-try timers, answer
+ * (route, cluster, the head for the upstream, each attempt's endpoint), keep the route and per-try timeouts, answer
  * with Portside's own errors, and write the access log line. Exchange adds the attempts.
- * Timers get the exchange as their argument instead of a closure.
+ * The route timeout is an entry in the handler's deadline lists (deadlines.ts), not a Node
+ * timer; the per-try timer (set only on routes with perTryTimeout) gets the exchange as its
+ * argument instead of a closure.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { type AccessRecord, writeAccessLog } from './access-log.js';
 import type { ExchangeContext } from './context.js';
+import type { DeadlineList, Timed } from './deadlines.js';
 import { HTTP_ERRORS, type HttpError } from './errors.js';
 import type { ClientConnection } from './h1/client-connection.js';
 import type { RequestHead } from './h1/request-head.js';
 import { upstreamRequestHead } from './headers.js';
+import { newRequestId } from './request-id.js';
 import type { CompiledRoute } from './route-table.js';
 import { splitTarget } from './route-table.js';
 
 /** Given to route matching when no route matches on headers, so none are collected. */
 const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 
-export abstract class RoutedRequest {
+export abstract class RoutedRequest implements Timed {
   protected readonly started = performance.now();
   protected requestId: string | undefined;
   protected route: CompiledRoute | undefined;
@@ -31,7 +34,11 @@ export abstract class RoutedRequest {
   /** Endpoints already tried (retries go elsewhere). */
   protected tried: Set<Endpoint> | undefined;
   protected attempts = 0;
-  private timer: NodeJS.Timeout | undefined;
+  // Linked by the route's DeadlineList while the route timeout runs.
+  deadlineAt = 0;
+  prevTimed: Timed | null = null;
+  nextTimed: Timed | null = null;
+  timedList: DeadlineList | null = null;
   private perTryTimer: NodeJS.Timeout | undefined;
   protected timedOut = false;
   private timerStarted = false;
@@ -54,9 +61,8 @@ export abstract class RoutedRequest {
   /** The current attempt passed perTryTimeout. */
   protected abstract perTryTimeout(): void;
 
-  /** @internal called by the route timer */
-  routeTimerFired(): void {
-    this.timer = undefined;
+  /** @internal called by the handler's deadline list */
+  deadlinePassed(): void {
     this.timeout();
   }
 
@@ -71,7 +77,7 @@ export abstract class RoutedRequest {
     const { head, ctx } = this;
     let requestId = head.requestId;
     if (requestId === undefined) {
-      requestId = randomUUID();
+      requestId = newRequestId();
       head.requestId = requestId;
       head.fields.push('x-request-id', requestId);
     }
@@ -145,16 +151,13 @@ export abstract class RoutedRequest {
   protected startTimer(): void {
     if (this.timerStarted || this.finished) return;
     this.timerStarted = true;
-    this.timer = setTimeout(onRouteTimeout, this.route!.timeoutMs, this);
+    this.ctx.deadlines.add(this, this.route!.timeoutMs);
   }
 
   /** Stops the route timeout for good (response headers arrived, or the exchange ended). */
   protected clearTimer(): void {
     this.timerStarted = true;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.timedList?.remove(this);
   }
 
   protected clearPerTryTimer(): void {
@@ -191,10 +194,6 @@ export abstract class RoutedRequest {
       error: this.errorCode,
     };
   }
-}
-
-function onRouteTimeout(exchange: RoutedRequest): void {
-  exchange.routeTimerFired();
 }
 
 function onPerTryTimeout(exchange: RoutedRequest): void {

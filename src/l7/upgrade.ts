@@ -4,7 +4,6 @@
  * headers, then pipe raw bytes both ways. The upstream's answer (101, or a refusal) reaches
  * the client untouched, so nothing WebSocket-specific needs parsing here.
  */
-import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
@@ -13,6 +12,7 @@ import type { HttpHandlerContext } from './context.js';
 import { HTTP_ERRORS, type HttpError, writeRawError } from './errors.js';
 import type { RequestHead } from './h1/request-head.js';
 import { upstreamRequestHead } from './headers.js';
+import { newRequestId } from './request-id.js';
 import { classifyError } from './retry-policy.js';
 import { splitTarget } from './route-table.js';
 
@@ -71,7 +71,7 @@ export class UpgradeTunnel {
     const { req, ctx } = this;
     if (req.requestId === undefined) {
       // Before the head is written, so the upstream sees the same id as the access log.
-      req.requestId = randomUUID();
+      req.requestId = newRequestId();
       req.fields.push('x-request-id', req.requestId);
     }
     this.client.on('error', () => this.close());

@@ -120,6 +120,31 @@ describe('L7 HTTP/1.1 request heads', () => {
     ];
     for (const text of refused) assert.equal(typeof parseRequest(text), 'string', JSON.stringify(text));
   });
+
+  it('lower-cases common names (recognised on their bytes) exactly like any other name', () => {
+    const common = ['Accept', 'User-Agent', 'X-Forwarded-For', 'Cookie', 'Cache-Control', 'TE', 'X-Real-IP'];
+    // Each common name in random case, or with one character swapped for another token character.
+    const name = fc
+      .tuple(
+        fc.constantFrom(...common),
+        fc.array(fc.boolean(), { minLength: 20, maxLength: 20 }),
+        fc.nat(),
+        fc.option(fc.constantFrom(...TCHARS)),
+      )
+      .map(([n, upper, at, swap]) => {
+        let out = [...n].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join('');
+        if (swap !== null) out = out.slice(0, at % out.length) + swap + out.slice((at % out.length) + 1);
+        return out;
+      });
+    fc.assert(
+      fc.property(name, fieldValue, (n, v) => {
+        const head = parseRequest(`GET / HTTP/1.1\r\nHost: h\r\n${n}: ${v}\r\n`);
+        assert.ok(head instanceof RequestHead, String(head));
+        assert.deepEqual(head.fields, ['host', 'h', n.toLowerCase(), v]);
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });
 
 describe('L7 HTTP/1.1 response heads', () => {

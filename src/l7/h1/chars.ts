@@ -31,13 +31,21 @@ export const HTAB = 0x09;
 export const CR = 0x0d;
 export const LF = 0x0a;
 
-/** True when every char of `text[from, to)` is in `allowed`. */
-export function allIn(allowed: Uint8Array, text: string, from: number, to: number): boolean {
+/**
+ * True when every byte of `bytes[from, to)` is in `allowed`. Heads are checked on their
+ * bytes, not on their latin1 text: an array read per byte is 2-3 times cheaper than
+ * `charCodeAt`, and this loop sees every byte of every head.
+ */
+export function allIn(allowed: Uint8Array, bytes: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
-    // charCodeAt above 0xff cannot occur: heads are decoded as latin1.
-    if (allowed[text.charCodeAt(i)] !== 1) return false;
+    if (allowed[bytes[i]!] !== 1) return false;
   }
   return true;
+}
+
+/** The latin1 bytes of a head given as text (tests, and callers without the bytes). */
+export function latin1Bytes(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
 }
 
 /** Parses a Content-Length value: 1 to 15 digits (safe integers), or -1 when invalid. */

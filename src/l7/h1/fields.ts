@@ -5,7 +5,10 @@
  * (obs-fold, bare CR/LF, whitespace before the colon, conflicting lengths, CL with TE) is
  * an error, because a proxy that is lenient here is one half of a smuggling attack.
  */
-import { allIn, FIELD_VALUE, HTAB, parseLength, SP, TOKEN } from './chars.js';
+import { allIn, CR, FIELD_VALUE, HTAB, LF, parseLength, SP, TOKEN } from './chars.js';
+import { knownName } from './field-names.js';
+
+const COLON = 0x3a;
 
 /** Why a head was refused (logged at debug; the client sees a 400 or the request a 502). */
 export type HeadError = string;
@@ -31,33 +34,37 @@ export abstract class MessageHead {
 
   /**
    * Parses the field lines of `text` from `pos` (each line ends with CRLF; the empty line
-   * that ends the head is not part of `text`).
+   * that ends the head is not part of `text`). `bytes[base + i]` is the byte of `text[i]`:
+   * lines are scanned on the bytes, each byte once, without string searches (V8's
+   * `indexOf` on strings cost more than all the rest of this loop).
    */
-  protected parseFields(text: string, pos: number): HeadError | undefined {
-    const end = text.length;
+  protected parseFields(text: string, pos: number, bytes: Uint8Array, base: number): HeadError | undefined {
+    const end = base + text.length;
     const fields = this.fields;
-    while (pos < end) {
-      const eol = text.indexOf('\r\n', pos);
-      if (eol < 0) return 'field line without CRLF';
-      const colon = text.indexOf(':', pos);
-      if (colon <= pos || colon > eol) {
-        return text.charCodeAt(pos) === SP || text.charCodeAt(pos) === HTAB
-          ? 'obs-fold (a field line starting with whitespace)'
-          : 'field line without a name and colon';
-      }
-      if (!allIn(TOKEN, text, pos, colon)) return 'invalid character in a field name';
+    let at = base + pos;
+    while (at < end) {
+      const nameStart = at;
+      while (at < end && TOKEN[bytes[at]!] === 1) at++;
+      if (at === nameStart || at === end || bytes[at] !== COLON)
+        return lineError(text, nameStart - base, bytes, base);
+      const colon = at;
+      at++;
+      while (at < end && FIELD_VALUE[bytes[at]!] === 1) at++;
+      // Values hold no CR or LF, so the scan stops at the line's end unless a byte is invalid.
+      if (at + 1 >= end || bytes[at] !== CR || bytes[at + 1] !== LF)
+        return lineError(text, nameStart - base, bytes, base);
       let from = colon + 1;
-      let to = eol;
-      while (from < to && isOws(text.charCodeAt(from))) from++;
-      while (to > from && isOws(text.charCodeAt(to - 1))) to--;
-      if (!allIn(FIELD_VALUE, text, from, to)) return 'invalid character in a field value';
-      const name = text.slice(pos, colon).toLowerCase();
-      const value = text.slice(from, to);
+      let to = at;
+      while (from < to && isOws(bytes[from]!)) from++;
+      while (to > from && isOws(bytes[to - 1]!)) to--;
+      const name =
+        knownName(bytes, nameStart, colon) ?? text.slice(nameStart - base, colon - base).toLowerCase();
+      const value = text.slice(from - base, to - base);
       fields.push(name, value);
       this.fieldCount++;
       const error = this.framingField(name, value) ?? this.onField(name, value);
       if (error !== undefined) return error;
-      pos = eol + 2;
+      at += 2;
     }
     if (this.chunked && this.contentLength >= 0) return 'both content-length and transfer-encoding';
     return undefined;
@@ -113,6 +120,20 @@ export abstract class MessageHead {
     for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
     return undefined;
   }
+}
+
+/** Why the field line at `text[pos]` is refused (the fast scan only knows that it is). */
+function lineError(text: string, pos: number, bytes: Uint8Array, base: number): HeadError {
+  const eol = text.indexOf('\r\n', pos);
+  if (eol < 0) return 'field line without CRLF';
+  const colon = text.indexOf(':', pos);
+  if (colon <= pos || colon > eol) {
+    return text.charCodeAt(pos) === SP || text.charCodeAt(pos) === HTAB
+      ? 'obs-fold (a field line starting with whitespace)'
+      : 'field line without a name and colon';
+  }
+  if (!allIn(TOKEN, bytes, base + pos, base + colon)) return 'invalid character in a field name';
+  return 'invalid character in a field value';
 }
 
 function isOws(c: number): boolean {

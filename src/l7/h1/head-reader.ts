@@ -46,7 +46,7 @@ export class HeadReader {
       return undefined;
     }
     const head = new RequestHead();
-    const error = head.parse(buf.toString('latin1', pos, end + 2));
+    const error = head.parse(buf.toString('latin1', pos, end + 2), buf, pos);
     if (error !== undefined) this.refuse(HTTP_ERRORS.badRequest, error);
     else if (head.fieldCount > this.maxHeaders) this.refuse(HTTP_ERRORS.headersTooLarge, 'too many fields');
     else return head;

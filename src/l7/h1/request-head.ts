@@ -4,7 +4,7 @@
  * x-request-id, x-forwarded-for), so they need no second lookup.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { allIn, TARGET, TOKEN } from './chars.js';
+import { allIn, latin1Bytes, TARGET, TOKEN } from './chars.js';
 import { type HeadError, MessageHead } from './fields.js';
 
 export class RequestHead extends MessageHead {
@@ -80,22 +80,25 @@ export class RequestHead extends MessageHead {
     }
   }
 
-  /** Parses `text`: the request line and field lines, each ending with CRLF. */
-  parse(text: string): HeadError | undefined {
+  /**
+   * Parses `text`: the request line and field lines, each ending with CRLF. `bytes` from
+   * `base` holds the same head as bytes (the reader has them; validation reads them).
+   */
+  parse(text: string, bytes: Uint8Array = latin1Bytes(text), base = 0): HeadError | undefined {
     const eol = text.indexOf('\r\n');
     const sp1 = text.indexOf(' ');
     if (sp1 <= 0 || sp1 > eol) return 'invalid request line';
     const sp2 = text.indexOf(' ', sp1 + 1);
     if (sp2 < 0 || sp2 > eol || sp2 === sp1 + 1) return 'invalid request line';
-    if (!allIn(TOKEN, text, 0, sp1)) return 'invalid method';
-    if (!allIn(TARGET, text, sp1 + 1, sp2)) return 'invalid request target';
+    if (!allIn(TOKEN, bytes, base, base + sp1)) return 'invalid method';
+    if (!allIn(TARGET, bytes, base + sp1 + 1, base + sp2)) return 'invalid request target';
     const version = text.slice(sp2 + 1, eol);
     if (version === 'HTTP/1.1') this.http11 = true;
     else if (version === 'HTTP/1.0') this.http11 = false;
     else return 'unsupported HTTP version';
     this.method = text.slice(0, sp1);
     this.target = text.slice(sp1 + 1, sp2);
-    const error = this.parseFields(text, eol + 2);
+    const error = this.parseFields(text, eol + 2, bytes, base);
     if (error !== undefined) return error;
     if (this.http11 && this.host === undefined) return 'HTTP/1.1 request without host';
     if (!this.http11 && this.chunked) return 'transfer-encoding in an HTTP/1.0 request';

@@ -3,7 +3,7 @@
  * request head. The body framing follows RFC 9112 §6.3 and depends on the request too
  * (HEAD, and statuses that never have a body).
  */
-import { allIn, REASON } from './chars.js';
+import { allIn, latin1Bytes, REASON } from './chars.js';
 import { type HeadError, MessageHead } from './fields.js';
 
 /** How a response body ends. */
@@ -27,8 +27,8 @@ export class ResponseHead extends MessageHead {
     return undefined;
   }
 
-  /** Parses `text`: the status line and field lines, each ending with CRLF. */
-  parse(text: string): HeadError | undefined {
+  /** Parses `text`: the status line and field lines, each ending with CRLF (`bytes` from `base`: the same). */
+  parse(text: string, bytes: Uint8Array = latin1Bytes(text), base = 0): HeadError | undefined {
     const eol = text.indexOf('\r\n');
     if (eol < 12 || text.charCodeAt(8) !== 0x20) return 'invalid status line';
     const version = text.slice(0, 8);
@@ -39,10 +39,11 @@ export class ResponseHead extends MessageHead {
     if (status < 0) return 'invalid status code';
     this.status = status;
     if (eol > 12) {
-      if (text.charCodeAt(12) !== 0x20 || !allIn(REASON, text, 13, eol)) return 'invalid reason phrase';
+      if (text.charCodeAt(12) !== 0x20 || !allIn(REASON, bytes, base + 13, base + eol))
+        return 'invalid reason phrase';
       this.reason = text.slice(13, eol);
     }
-    return this.parseFields(text, eol + 2);
+    return this.parseFields(text, eol + 2, bytes, base);
   }
 
   /** The body framing, given the request method (RFC 9112 §6.3). */
@@ -114,7 +115,7 @@ export class ResponseHeadReader {
         return undefined;
       }
       const head = new ResponseHead();
-      this.error = head.parse(buf.toString('latin1', pos, end + 2));
+      this.error = head.parse(buf.toString('latin1', pos, end + 2), buf, pos);
       pos = end + 4;
       if (this.error !== undefined) return undefined;
       if (head.status >= 200) {
