@@ -3,7 +3,7 @@
  * minRefresh/maxRefresh) or on a fixed interval. A failed refresh keeps the last good answer
  * (static stability), marks the source stale and says so in the log.
  */
-import { Resolver } from 'node:dns/promises';
+import type { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger } from '../core/log.js';
 import { type DiscoveredEndpoint, type DiscoverySource, sortEndpoints } from './source.js';
@@ -51,6 +51,8 @@ export class DnsSource implements DiscoverySource {
     this.description = `dns ${options.type} ${options.name}`;
     this.log = options.logger.child({ discovery: this.description });
     // tries: 2 so one lost UDP packet is not a failed refresh.
+    // node:dns/promises is loaded by the first DNS source, not at start (see health/probes.ts).
+    const { Resolver } = process.getBuiltinModule('node:dns/promises');
     this.resolver = new Resolver({ timeout: options.timeoutMs, tries: 2 });
     if (options.servers) this.resolver.setServers([...options.servers]);
     this.answerKey = JSON.stringify([options.type, options.name, options.port, options.servers ?? []]);

@@ -2,7 +2,6 @@
  * Active health probes: one attempt against one endpoint, bounded by a timeout and
  * cancellable. A probe never throws and never leaves a socket open.
  */
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { HttpCheckConfig } from '../config/health-schema.js';
 import { parseStatusRange } from '../config/status-range.js';
@@ -77,7 +76,9 @@ export function httpProbe(config: HttpCheckConfig): Probe {
   });
   return (endpoint, timeoutMs, signal) =>
     bounded(timeoutMs, signal, (finish) => {
-      const req = request({
+      // node:http is loaded by the first HTTP check, not at start: a proxy without HTTP
+      // checks never holds it (about 1 MB).
+      const req = process.getBuiltinModule('node:http').request({
         host: endpoint.host,
         port: endpoint.port,
         path: config.path,
