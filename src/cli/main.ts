@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
       const configFile = values.config ?? positionals[1];
       if (!configFile) return usage('run needs --config FILE');
       // Each command loads only its own modules: `run` keeps the YAML parser and the schema
-      // out of the proxy's thread (see config/load-in-worker.ts).
+      // out of the proxy's process (see config/load-in-child.ts).
       const { runCommand } = await import('./run.js');
       return runCommand({ configFile, logLevel, logPretty: values['log-pretty'] === true });
     }

@@ -1,4 +1,4 @@
-import { loadConfigFileInWorker } from '../config/load-in-worker.js';
+import { loadConfigFileInChild } from '../config/load-in-child.js';
 import { formatProblem, type LoadResult } from '../config/problem.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
@@ -61,7 +61,7 @@ export async function startPortside(
 export async function runCommand(options: RunOptions): Promise<number> {
   let loaded: LoadResult;
   try {
-    loaded = await loadConfigFileInWorker(options.configFile);
+    loaded = await loadConfigFileInChild(options.configFile);
   } catch (error) {
     process.stderr.write(`${options.configFile}: cannot load the config: ${(error as Error).message}\n`);
     return 1;

@@ -1,7 +1,7 @@
 /**
  * A config problem and how it is printed (`FILE:LINE:COL field.path: message`). Kept apart
- * from the loader so that the proxy's own thread can report problems without loading the
- * YAML parser and the schema (see load-in-worker.ts).
+ * from the loader so that the proxy's own process can report problems without loading the
+ * YAML parser and the schema (see load-in-child.ts).
  */
 import type { Config } from './schema.js';
 

@@ -3,7 +3,7 @@
  * (a port that cannot be bound) leaves the running generation serving; either way the
  * outcome is logged, kept as `lastResult` and emitted as a `reload` event.
  */
-import { loadConfigFileInWorker } from '../config/load-in-worker.js';
+import { loadConfigFileInChild } from '../config/load-in-child.js';
 import { formatProblem, type LoadResult } from '../config/problem.js';
 import type { Config } from '../config/schema.js';
 import { diffConfigs, hasChanges, summarizeChanges } from './config-diff.js';
@@ -57,7 +57,7 @@ export class ConfigReloader {
     const running = this.proxy.version;
     let loaded: LoadResult;
     try {
-      loaded = await loadConfigFileInWorker(this.file);
+      loaded = await loadConfigFileInChild(this.file);
     } catch (error) {
       const message = `cannot load the config: ${(error as Error).message}`;
       this.log.error({ trigger, err: error }, `config reload rejected: ${message}`);

@@ -4,30 +4,30 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import test from 'node:test';
 import { loadConfigFile } from '../../src/config/load.js';
-import { loadConfigFileInWorker } from '../../src/config/load-in-worker.js';
+import { loadConfigFileInChild } from '../../src/config/load-in-child.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 
-test('the worker returns what loading in this thread returns, for every example config', async () => {
+test('the child process returns what loading in this process returns, for every example config', async () => {
   for (const name of ['portside.yaml', 'http-example.yaml']) {
     const file = join(repo, 'config', name);
-    const inWorker = await loadConfigFileInWorker(file);
-    assert.ok(inWorker.config, `${name} should be valid`);
-    assert.deepEqual(inWorker, await loadConfigFile(file));
+    const inChild = await loadConfigFileInChild(file);
+    assert.ok(inChild.config, `${name} should be valid`);
+    assert.deepEqual(inChild, await loadConfigFile(file));
   }
 });
 
-test('problems come back from the worker with file, line and column', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'portside-worker-'));
+test('problems come back from the child process with file, line and column', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'portside-child-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'listeners:\n  - name: a\n    address: 127.0.0.1:99999\n    cluster: web\n');
-  const result = await loadConfigFileInWorker(file);
+  const result = await loadConfigFileInChild(file);
   assert.equal(result.config, undefined);
   assert.deepEqual(result, await loadConfigFile(file));
   assert.ok(result.problems.some((p) => p.line === 3 && p.path === 'listeners[0].address'));
 
-  const missing = await loadConfigFileInWorker(join(dir, 'absent.yaml'));
+  const missing = await loadConfigFileInChild(join(dir, 'absent.yaml'));
   assert.equal(missing.config, undefined);
   assert.match(missing.problems[0]!.message, /file not found/);
 });
@@ -46,7 +46,7 @@ function valueImports(file: string): { local: string[]; packages: string[] } {
   return { local, packages };
 }
 
-test('the proxy thread never imports the YAML parser or the schema library', () => {
+test('the proxy process never imports the YAML parser or the schema library', () => {
   // Everything `portside run` imports statically; dynamic imports (admin, Kubernetes) are lazy.
   const seen = new Set<string>();
   const pending = [join(repo, 'src', 'cli', 'main.ts'), join(repo, 'src', 'cli', 'run.ts')];
