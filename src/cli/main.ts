@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 import { parseArgs } from 'node:util';
-import { LOG_LEVELS, type LogLevel } from '../core/log.js';
+import { LOG_LEVELS, type LogLevel } from '../core/log-levels.js';
+import { pauseOptimizingCompiler } from './optimizing-compiler.js';
 import { packageVersion } from './version.js';
 
 const HELP = `portside — a node-local L4/L7 proxy with service discovery and load balancing
@@ -50,9 +51,16 @@ async function main(argv: string[]): Promise<number> {
       const configFile = values.config ?? positionals[1];
       if (!configFile) return usage('run needs --config FILE');
       // Each command loads only its own modules: `run` keeps the YAML parser and the schema
-      // out of the proxy's process (see config/load-in-child.ts).
+      // out of the proxy's process (see config/load-in-child.ts), and starts with the
+      // optimizing compiler paused (see optimizing-compiler.ts).
+      const resumeOptimizingCompiler = pauseOptimizingCompiler();
       const { runCommand } = await import('./run.js');
-      return runCommand({ configFile, logLevel, logPretty: values['log-pretty'] === true });
+      return runCommand({
+        configFile,
+        logLevel,
+        logPretty: values['log-pretty'] === true,
+        afterStart: resumeOptimizingCompiler,
+      });
     }
     case 'validate': {
       const file = positionals[1] ?? values.config;

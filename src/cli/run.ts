@@ -10,6 +10,8 @@ export interface RunOptions {
   configFile: string;
   logLevel: LogLevel;
   logPretty: boolean;
+  /** Called once starting has succeeded or failed, before serving or exiting. */
+  afterStart?: () => void;
 }
 
 /** A started Portside: the proxy and what `run` needs to stop it. */
@@ -84,6 +86,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
     log.fatal({ err: error }, 'cannot start');
     process.stderr.write(`portside: ${(error as Error).message}\n`);
     return 1;
+  } finally {
+    options.afterStart?.();
   }
   return signals.drainOnSignal(portside);
 }

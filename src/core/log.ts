@@ -2,8 +2,9 @@ import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import type { LogLevel } from './log-levels.js';
+
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 /** JSON lines on stdout (pino); `pretty` pipes through pino-pretty for humans. */
 export function createLogger(level: LogLevel = 'info', pretty = false): Logger {
