@@ -72,14 +72,17 @@ export async function measure(
   durationSec = context.durationSec,
 ): Promise<Sample> {
   const sample: Sample = { scenario: scenario.name, target: target.name, tool, run };
-  const pid = target.process?.child.pid;
-  const rssBefore = pid === undefined ? 0 : rssBytes(pid);
+  const first = target.process?.child.pid;
+  const rssBefore = first === undefined ? 0 : rssBytes(first);
   // Held connections first, while the process is quiet: after a load run its RSS moves with
-  // garbage collection by more than 1,000 idle connections cost.
-  const held =
-    scenario.kind === 'memory' && pid !== undefined
-      ? await measureHeld(pid, target.httpPort, context)
-      : undefined;
+  // garbage collection by more than 1,000 idle connections cost. Then a fresh process again,
+  // so that the peak under load does not carry the garbage of the held connections.
+  let held: Awaited<ReturnType<typeof measureHeld>> | undefined;
+  if (scenario.kind === 'memory' && first !== undefined) {
+    held = await measureHeld(first, target.httpPort, context);
+    await target.restart?.();
+  }
+  const pid = target.process?.child.pid;
   const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
   const stopWatching = watchMemory(pid);
   try {
@@ -106,11 +109,17 @@ export async function measure(
   return sample;
 }
 
+/**
+ * What one more open connection costs. The first round of connections on a fresh process
+ * also pays one-time costs (the heap growing, the accept path compiled), so it only warms
+ * up; the figure comes from a second round.
+ */
 async function measureHeld(
   pid: number,
   port: number,
   context: MeasureContext,
 ): Promise<Pick<MemorySample, 'held' | 'heldFailed' | 'perConnectionBytes'>> {
+  await (await holdConnections(port, context.hold, context.pinning)).release();
   const before = rssBytes(pid);
   const held = await holdConnections(port, context.hold, context.pinning);
   const after = rssBytes(pid);
@@ -120,4 +129,19 @@ async function measureHeld(
     heldFailed: held.failed,
     perConnectionBytes: held.open > 0 ? (after - before) / held.open : Number.NaN,
   };
+}
+
+/**
+ * Restarts each target, lets them all sit idle for `seconds`, then records each one's RSS:
+ * what an idle proxy holds once the runtime has trimmed what start-up left. For Node, V8's
+ * memory reducer runs a compacting collection about 8 s after start and shrinks the young
+ * generation that start-up grew (`--trace-gc`: "Mark-Compact (reduce)").
+ */
+export async function measureSettledIdle(targets: Target[], seconds: number): Promise<void> {
+  for (const target of targets) await target.restart?.();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  for (const target of targets) {
+    const pid = target.process?.child.pid;
+    if (pid !== undefined) target.rssSettled = rssBytes(pid);
+  }
 }

@@ -9,6 +9,8 @@ export interface BenchOptions {
   /** Overrides the connection count of every scenario that uses more than one. */
   connections: number | undefined;
   hold: number;
+  /** Seconds a fresh proxy sits idle before its settled RSS is read (memory scenario). */
+  settleSec: number;
   only: string[] | undefined;
   targets: string[] | undefined;
   tools: LoadTool[] | undefined;
@@ -30,6 +32,7 @@ export const USAGE = `npm run bench -- [options]
   --runs N            interleaved runs per configuration (default 3)
   --connections N     connections for every scenario that uses more than one
   --hold N            idle connections opened for the memory-per-connection figure (default 1000)
+  --settle SEC        idle seconds after a fresh start before the settled RSS is read (default 20)
   --only a,b          scenarios whose name starts with a or b (e.g. l7-small, l4, memory)
   --targets a,b       only these targets (direct, portside-l4, portside-l7, nginx, nginx-stream,
                       haproxy, haproxy-tcp, http-proxy, http-proxy-ka, undici-floor)
@@ -71,6 +74,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       runs: { type: 'string' },
       connections: { type: 'string' },
       hold: { type: 'string' },
+      settle: { type: 'string' },
       only: { type: 'string' },
       targets: { type: 'string' },
       tools: { type: 'string' },
@@ -104,6 +108,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     runs,
     connections: connections === undefined ? undefined : Math.max(1, Math.round(connections)),
     hold: Math.round(positive('hold', values.hold, quick ? 200 : 1000)),
+    settleSec: positive('settle', values.settle, quick ? 2 : 20),
     only: list(values.only),
     targets: list(values.targets),
     tools: tools as LoadTool[] | undefined,

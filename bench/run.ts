@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadTool } from './load.js';
-import { type MeasureContext, measure, type Sample } from './measure.js';
+import { type MeasureContext, measure, measureSettledIdle, type Sample } from './measure.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
 import { choosePinning, commandExists, stopAll } from './processes.js';
 import { Progress } from './progress.js';
@@ -105,6 +105,10 @@ async function main(): Promise<number> {
       plan.reduce((sum, p) => sum + p.targets.length * p.tools.length * options.runs, 0),
     );
     for (const { scenario, targets: group, tools: groupTools } of plan) {
+      if (scenario.kind === 'memory') {
+        progress.note(`${scenario.name} · every target idle for ${options.settleSec} s after a fresh start`);
+        await measureSettledIdle(group, options.settleSec);
+      }
       if (options.warmupSec > 0 && scenario.kind !== 'memory') {
         for (const target of group) {
           progress.note(`${scenario.name} · ${target.name} · warm-up`);
@@ -134,7 +138,11 @@ async function main(): Promise<number> {
       out: options.out ?? join(root, 'bench'),
       machine: { ...machine, upstream: upstreams.kind, tools },
       options,
-      targets: targets.map((t) => ({ name: t.name, rssFreshBytes: t.rssFresh })),
+      targets: targets.map((t) => ({
+        name: t.name,
+        rssFreshBytes: t.rssFresh,
+        rssSettledBytes: t.rssSettled,
+      })),
       skipped,
       samples,
     };

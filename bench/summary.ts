@@ -3,6 +3,7 @@
  * and checks the issue's targets against them.
  */
 import type { Sample } from './measure.js';
+import type { TargetMemory } from './report.js';
 import { type Spread, spread } from './stats.js';
 
 export interface Row {
@@ -73,7 +74,7 @@ export interface Check {
 const MB = 1024 * 1024;
 
 /** The floors from the issue; a check whose inputs were not measured reports `pass: undefined`. */
-export function checkTargets(rows: Row[], rssFresh: Record<string, number | undefined>): Check[] {
+export function checkTargets(rows: Row[], idle: Record<string, TargetMemory>): Check[] {
   const find = (scenario: string, target: string, tool: string) =>
     rows.find((r) => r.scenario === scenario && r.target === target && r.tool === tool);
   const ratio = (scenario: string, a: string, b: string, tool: string, field: 'reqPerSec' | 'mbPerSec') => {
@@ -137,8 +138,11 @@ export function checkTargets(rows: Row[], rssFresh: Record<string, number | unde
   for (const target of ['portside-l7', 'portside-l4']) {
     const underLoad = find('memory', target, 'autocannon')?.rssUnderLoadBytes?.median;
     add(`${target} RSS under 50-conn load`, 'autocannon', underLoad && underLoad / MB, 80, true, 'MB');
-    const fresh = rssFresh[target];
-    add(`${target} RSS idle (fresh)`, '-', fresh && fresh / MB, 50, true, 'MB');
+    // Idle is read twice: settled (the process a user leaves idle) and right after start.
+    const settled = idle[target]?.rssSettledBytes;
+    add(`${target} RSS idle (settled)`, '-', settled && settled / MB, 50, true, 'MB');
+    const fresh = idle[target]?.rssFreshBytes;
+    add(`${target} RSS idle (right after start)`, '-', fresh && fresh / MB, 50, true, 'MB');
   }
   return checks;
 }

@@ -42,6 +42,8 @@ export interface Target {
   process?: Started;
   /** RSS right after start and one request, before any load. */
   rssFresh?: number;
+  /** RSS of a fresh process after sitting idle (`--settle` seconds), once V8 has trimmed its start-up heap. */
+  rssSettled?: number;
   /** Replaces `process` with a fresh one on the same ports and config (proxies only). */
   restart?(): Promise<void>;
 }
