@@ -5,8 +5,8 @@
  * worker thread they still left about 3.5 MB behind in the proxy (the worker's heap and the
  * machine code its compilers mapped). A child process gives back everything when it exits,
  * at the price of one Node start-up per load (a load takes about 170 ms instead of 120 ms),
- * and a hostile or broken file cannot exhaust the proxy's own heap. The result crosses back as plain data, serialized
- * with V8's structured clone.
+ * and a hostile or broken file cannot exhaust the proxy's own heap. The result crosses back
+ * as plain data, serialized with V8's structured clone.
  */
 import { type ForkOptions, fork } from 'node:child_process';
 import type { LoadResult } from './problem.js';

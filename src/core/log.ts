@@ -1,10 +1,8 @@
 import { type Logger, pino } from 'pino';
-
-export type { Logger };
-
 import type { LogLevel } from './log-levels.js';
 
 export { LOG_LEVELS, type LogLevel } from './log-levels.js';
+export type { Logger };
 
 /** JSON lines on stdout (pino); `pretty` pipes through pino-pretty for humans. */
 export function createLogger(level: LogLevel = 'info', pretty = false): Logger {

@@ -50,9 +50,9 @@ export class DnsSource implements DiscoverySource {
   constructor(private readonly options: DnsSourceOptions) {
     this.description = `dns ${options.type} ${options.name}`;
     this.log = options.logger.child({ discovery: this.description });
-    // tries: 2 so one lost UDP packet is not a failed refresh.
     // node:dns/promises is loaded by the first DNS source, not at start (see health/probes.ts).
     const { Resolver } = process.getBuiltinModule('node:dns/promises');
+    // tries: 2 so one lost UDP packet is not a failed refresh.
     this.resolver = new Resolver({ timeout: options.timeoutMs, tries: 2 });
     if (options.servers) this.resolver.setServers([...options.servers]);
     this.answerKey = JSON.stringify([options.type, options.name, options.port, options.servers ?? []]);
