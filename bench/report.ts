@@ -176,7 +176,7 @@ function checksTable(checks: Check[]): string[] {
       c.measured === undefined
         ? 'not measured'
         : `${c.measured.toFixed(2)}${c.unit === 'x' ? '×' : ` ${c.unit}`}`;
-    const status = c.pass === undefined ? '–' : c.pass ? 'pass' : '**FAIL**';
+    const status = c.note ?? (c.pass === undefined ? '–' : c.pass ? 'pass' : '**FAIL**');
     lines.push(`| ${c.what} | ${c.tool} | ${measured} | ${c.floor} | ${status} |`);
   }
   return lines;
