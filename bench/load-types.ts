@@ -11,6 +11,8 @@ export type LoadJob =
       durationSec: number;
       /** Close and reopen the connection after every request. */
       newConnection?: boolean;
+      /** Requests per second offered in all, paced (bench/paced-load.ts). */
+      ratePerSec?: number;
     }
   | { kind: 'bulk'; port: number; durationSec: number }
   | { kind: 'hold'; port: number; connections: number };

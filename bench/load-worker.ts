@@ -6,12 +6,14 @@
  *          (its `reconnectRate` drops the responses it resets on, and on server-closed
  *          connections it pairs responses with the wrong start times);
  *   bulk — one TCP connection, read as fast as possible, report MB/s;
+ *   http with `ratePerSec` — an open loop at a fixed rate (paced-load.ts);
  *   hold — open N keep-alive connections (one request each), print when ready, hold until stdin ends.
  */
 import { connect, type Socket } from 'node:net';
 import autocannon from 'autocannon';
 import { LatencyHistogram } from './latency.js';
 import type { BulkResult, HttpResult, LoadJob } from './load-types.js';
+import { pacedRequests } from './paced-load.js';
 
 const job = JSON.parse(process.argv[2]!) as LoadJob;
 
@@ -163,6 +165,9 @@ async function hold(job: Extract<LoadJob, { kind: 'hold' }>): Promise<void> {
   });
 }
 
-if (job.kind === 'http') done(await (job.newConnection ? newConnections(job) : http(job)));
-else if (job.kind === 'bulk') done(await bulk(job));
+if (job.kind === 'http') {
+  const { ratePerSec } = job;
+  if (ratePerSec) done(await pacedRequests({ ...job, ratePerSec }));
+  else done(await (job.newConnection ? newConnections(job) : http(job)));
+} else if (job.kind === 'bulk') done(await bulk(job));
 else await hold(job);

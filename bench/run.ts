@@ -38,6 +38,8 @@ function toolsFor(scenario: Scenario, tools: LoadTool[]): (LoadTool | 'node')[] 
   if (scenario.kind === 'memory') return ['autocannon'];
   // autocannon cannot open a connection per request; the worker's own loop ("node") does.
   if (scenario.load.newConnection) return tools.map((tool) => (tool === 'autocannon' ? 'node' : tool));
+  // A fixed rate: the worker's own paced loop (wrk cannot pace; that is wrk2, not packaged here).
+  if (scenario.load.ratePerSec) return ['node'];
   return tools;
 }
 

@@ -11,6 +11,8 @@ export interface HttpLoad {
   bodyBytes?: number;
   connections: number;
   newConnection?: boolean;
+  /** Requests per second offered in all: an open loop below saturation (bench/paced-load.ts). */
+  ratePerSec?: number;
 }
 
 export type Scenario =
@@ -40,6 +42,15 @@ export const SCENARIOS: Scenario[] = [
     kind: 'http',
     layer: 'l7',
     load: small(50),
+  },
+  {
+    // At 50 connections with no rate, p99 measures queueing on the proxy's saturated core;
+    // at a fixed rate well below every target's capacity it is the latency a request gets.
+    name: 'l7-rate-50',
+    title: 'L7 small responses, 50 connections at a fixed 5,000 req/s',
+    kind: 'http',
+    layer: 'l7',
+    load: small(50, { ratePerSec: 5000 }),
   },
   {
     name: 'l7-64k',
