@@ -62,3 +62,18 @@ test('the proxy process never imports the YAML parser or the schema library', ()
   assert.ok(seen.size > 30, `walked only ${seen.size} modules`);
   assert.deepEqual(offenders, []);
 });
+
+test('a loader process that dies without answering rejects the load, naming how it ended', async () => {
+  // The child inherits the environment: a preload that does not exist makes it exit at once.
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${saved ?? ''} --require=/nonexistent/portside-preload.cjs`;
+  try {
+    await assert.rejects(
+      loadConfigFileInChild(join(repo, 'config', 'portside.yaml')),
+      /the config loader process exited \(code 1\) without a result/,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+});
