@@ -68,11 +68,10 @@ export class TcpSession {
     private readonly settings: TcpSessionSettings,
     private readonly onDone: (session: TcpSession, summary: TcpSessionSummary) => void,
   ) {
-    const adopted = adoptWithReadBuffer(
-      accepted,
-      { buffer: this.toUpstream.nextBuffer, callback: this.toUpstream.onRead },
-      { allowHalfOpen: true },
-    );
+    const adopted = adoptWithReadBuffer(accepted, {
+      buffer: this.toUpstream.nextBuffer,
+      callback: this.toUpstream.onRead,
+    });
     const client = adopted ?? accepted;
     this.client = client;
     this.clientName = settings.logsEachConnection() ? nameOf(client) : undefined;

@@ -49,7 +49,7 @@ export class Listener {
     /** Configured address, as normalised by the schema (`host:port`, port may be 0). */
     readonly configuredAddress: string,
   ) {
-    // Sockets arrive unread, so a handler can re-wrap one to read into its own buffers
+    // Sockets arrive unread, so a handler can make one read into its own buffers
     // (see adopt-socket.ts); a handler that does not starts reading with resume().
     this.server = createServer(
       { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },

@@ -1,6 +1,6 @@
 /**
  * A client socket read into a reused buffer: the listener's accepted socket (unread, with
- * pauseOnConnect) is re-wrapped with Node's `onread` (listeners/adopt-socket.ts), so a
+ * pauseOnConnect) is given Node's `onread` behaviour in place (listeners/adopt-socket.ts), so a
  * read allocates nothing and skips stream events. The bytes handed to onBytes() are
  * borrowed: kept ones go through own(), and a write still queued with them calls
  * readBufferRetained(). Falls back to 'data' events where the socket cannot be adopted.
@@ -22,7 +22,7 @@ export abstract class ClientSocket {
 
   constructor(accepted: Socket) {
     const onread = { buffer: this.readBuffer.next, callback: this.onRead };
-    const adopted = adoptWithReadBuffer(accepted, onread, { allowHalfOpen: true });
+    const adopted = adoptWithReadBuffer(accepted, onread);
     this.socket = adopted ?? accepted;
     if (adopted === undefined) this.socket.on('data', this.onData);
   }
