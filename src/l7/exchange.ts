@@ -3,7 +3,7 @@
  * connection, send the head and body, relay the response back through the client
  * connection, retry on another endpoint when the policy allows. The exchange is itself the
  * connection's user (its callbacks are methods), so a request costs this object, its head
- * and two head strings. Routing, timers and the access log are in RoutedRequest.
+ * and the upstream's head string (the response head is copied as bytes). Routing, timers and the access log are in RoutedRequest.
  *
  * A retry starts only after the previous attempt's last callback (done or failed), so
  * callbacks of two attempts never interleave.
@@ -12,7 +12,6 @@ import { ERROR_FOR_FAILURE, HTTP_ERRORS, type HttpError } from './errors.js';
 import type { BodyKind, ResponseHead } from './h1/response-head.js';
 import type { UpstreamConnection } from './h1/upstream-connection.js';
 import { type UpstreamError, type UpstreamUser, upstreamError } from './h1/upstream-user.js';
-import { clientResponseFields } from './headers.js';
 import { worthBuffering } from './request-body.js';
 import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
 import { RoutedRequest } from './routed-request.js';
@@ -113,7 +112,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     }
     this.clearTimer();
     this.status = status;
-    this.client.startResponse(response, clientResponseFields(response, route.responseEdits), kind);
+    this.client.startResponse(response, route.responseEdits, kind);
   }
 
   upstreamBody(buf: Buffer, start: number, end: number): void {

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionOwner, HttpHandlerContext } from '../context.js';
 import { errorResponse, HTTP_ERRORS, type HttpError } from '../errors.js';
 import { Exchange } from '../exchange.js';
+import type { HeaderEdits } from '../headers.js';
 import { UpgradeTunnel } from '../upgrade.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner } from './chunked.js';
@@ -186,9 +187,9 @@ export class ClientConnection extends ClientSocket {
     return !this.keepAlive || this.phase === BODY || (this.ctx?.draining ?? false);
   }
 
-  /** The upstream's response head (status line and forwarded fields in `fields`). */
-  startResponse(response: ResponseHead, fields: string, kind: BodyKind): void {
-    this.closeAfter = this.writer.start(response, fields, kind, this.http11, this.closing);
+  /** The upstream's response head, forwarded with the route's response edits. */
+  startResponse(response: ResponseHead, edits: HeaderEdits, kind: BodyKind): void {
+    this.closeAfter = this.writer.start(response, edits, kind, this.http11, this.closing);
   }
 
   /** Whether chunked upstream bodies must be decoded (an HTTP/1.0 client). */
