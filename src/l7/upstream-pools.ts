@@ -5,6 +5,7 @@
  * when it has drained. One timer per handler enforces idle and body timeouts.
  */
 import type { Endpoint } from '../core/endpoint.js';
+import { turnNow } from '../core/turn-clock.js';
 import { UpstreamConnection } from './h1/upstream-connection.js';
 import { type UpstreamUser, upstreamError } from './h1/upstream-user.js';
 
@@ -45,7 +46,7 @@ export class EndpointPool {
     let connection = this.idle.pop();
     if (connection !== undefined) {
       // The timer closes expired sockets once a second; the last second is checked here.
-      const now = Date.now();
+      const now = turnNow();
       while (connection !== undefined && now - connection.idleSince >= connection.idleLimitMs) {
         connection.close();
         connection = this.idle.pop();
@@ -80,7 +81,7 @@ export class EndpointPool {
       connection.assign(next);
       return;
     }
-    connection.idleSince = Date.now();
+    connection.idleSince = turnNow();
     this.idle.push(connection);
   }
 
@@ -167,7 +168,7 @@ export class UpstreamPools {
   }
 
   private tick(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const pool of this.pools.values()) pool.tick(now);
   }
 
