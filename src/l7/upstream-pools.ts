@@ -5,7 +5,6 @@
  * when it has drained. One timer per handler enforces idle and body timeouts.
  */
 import type { Endpoint } from '../core/endpoint.js';
-import { turnNow } from '../core/turn-clock.js';
 import { UpstreamConnection } from './h1/upstream-connection.js';
 import { type UpstreamUser, upstreamError } from './h1/upstream-user.js';
 
@@ -50,7 +49,7 @@ export class EndpointPool {
     let connection = this.idle.pop();
     if (connection !== undefined) {
       // The timer closes expired sockets once a second; the last second is checked here.
-      const now = turnNow();
+      const now = Date.now();
       while (connection !== undefined && now - connection.idleSince >= connection.idleLimitMs) {
         connection.close();
         connection = this.idle.pop();
@@ -85,7 +84,7 @@ export class EndpointPool {
       connection.assign(next);
       return;
     }
-    connection.idleSince = turnNow();
+    connection.idleSince = Date.now();
     this.idle.push(connection);
   }
 
@@ -190,7 +189,7 @@ export class UpstreamPools {
   }
 
   private tick(): void {
-    const now = performance.now();
+    const now = Date.now();
     for (const pool of this.pools.values()) pool.tick(now);
   }
 

@@ -6,7 +6,6 @@
  * Exchange created for each request; upgrades are handed to an UpgradeTunnel.
  */
 import type { Socket } from 'node:net';
-import { turnNow } from '../../core/turn-clock.js';
 import type { ConnectionOwner, HttpHandlerContext } from '../context.js';
 import { errorResponse, HTTP_ERRORS, type HttpError } from '../errors.js';
 import { Exchange } from '../exchange.js';
@@ -33,7 +32,7 @@ const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 export class ClientConnection extends ClientSocket {
   private phase = HEAD;
   /** When the current head started arriving (or the connection went idle). */
-  since = turnNow();
+  since = Date.now();
   private headStarted = false;
   private requests = 0;
   /** A partial head, body bytes nobody asked for yet, or a pipelined next request. */
@@ -114,7 +113,7 @@ export class ClientConnection extends ClientSocket {
     if (reader.start === buf.length) return;
     if (!this.headStarted) {
       this.headStarted = true;
-      this.since = turnNow();
+      this.since = Date.now();
     }
     if (head !== undefined) this.startRequest(head, buf, reader.end);
     else if (reader.error !== undefined) this.refuse(reader.error, reader.reason);
@@ -229,7 +228,7 @@ export class ClientConnection extends ClientSocket {
       return;
     }
     this.phase = HEAD;
-    this.since = turnNow();
+    this.since = Date.now();
     this.resumeReading();
     if (this.held !== null) process.nextTick(this.parseHeld);
   }
@@ -264,7 +263,7 @@ export class ClientConnection extends ClientSocket {
    */
   private endGracefully(last?: string): void {
     this.phase = CLOSED;
-    this.since = turnNow();
+    this.since = Date.now();
     this.held = null;
     this.resumeReading();
     if (last === undefined) this.socket.end();
