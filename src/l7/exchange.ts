@@ -41,7 +41,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     const head = this.head;
     if (!head.hasBody) {
       this.requestComplete = true;
-      this.startTimer();
+      this.startTimer(this.started);
       this.attempt();
     } else if (worthBuffering(head, this.route!.retry)) {
       this.bodyParts = [];
@@ -64,14 +64,14 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     this.attempts++;
     this.attemptStarted = performance.now();
     this.pool = this.ctx.pools.get(endpoint);
-    this.borrow();
+    this.borrow(false, this.attemptStarted);
   }
 
   /** Asks the endpoint's pool for a connection (again, after a stale keep-alive socket). */
-  private borrow(fresh = false): void {
+  private borrow(fresh: boolean, now: number): void {
     this.inAttempt = true;
     this.endpoint!.state.active++;
-    const connection = this.pool!.acquire(this, fresh);
+    const connection = this.pool!.acquire(this, fresh, now);
     if (connection === undefined) this.queued = true;
     else this.connection ??= connection;
   }
@@ -159,7 +159,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
       // A keep-alive socket the upstream had just closed: try once more on a fresh one.
       this.staleRetried = true;
       this.discarding = false;
-      this.borrow(true);
+      this.borrow(true, performance.now());
       return;
     }
     if (this.discarding) {
@@ -208,13 +208,13 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     if (this.bodyParts !== null) {
       this.body = Buffer.concat(this.bodyParts);
       this.bodyParts = null;
-      this.startTimer();
+      this.startTimer(performance.now());
       this.attempt();
       return;
     }
     this.connection?.endRequest();
     // The whole request went upstream: the route timeout runs from here (as Envoy's does).
-    this.startTimer();
+    this.startTimer(performance.now());
   }
 
   /** The client sent a malformed chunked body. */

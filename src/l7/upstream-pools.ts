@@ -42,14 +42,14 @@ export class EndpointPool {
   /**
    * Gets `user` a connection: an idle one now, a new one once connected, or the next one
    * freed. Returns the connection unless `user` waits in the queue. `fresh` prefers a new
-   * connection (after a reused one turned out closed, its idle siblings may be too).
+   * connection (after a reused one turned out closed, its idle siblings may be too). `now`
+   * is `performance.now()`, read by the caller for its own timing too.
    */
-  acquire(user: UpstreamUser, fresh = false): UpstreamConnection | undefined {
+  acquire(user: UpstreamUser, fresh = false, now = performance.now()): UpstreamConnection | undefined {
     if (fresh && this.open < this.settings.maxConnections) return this.connect(user);
     let connection = this.idle.pop();
     if (connection !== undefined) {
       // The timer closes expired sockets once a second; the last second is checked here.
-      const now = Date.now();
       while (connection !== undefined && now - connection.idleSince >= connection.idleLimitMs) {
         connection.close();
         connection = this.idle.pop();
@@ -84,7 +84,7 @@ export class EndpointPool {
       connection.assign(next);
       return;
     }
-    connection.idleSince = Date.now();
+    connection.idleSince = performance.now();
     this.idle.push(connection);
   }
 
@@ -189,7 +189,7 @@ export class UpstreamPools {
   }
 
   private tick(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const pool of this.pools.values()) pool.tick(now);
   }
 
