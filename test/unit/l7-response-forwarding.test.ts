@@ -118,4 +118,32 @@ describe('L7 response heads forwarded to the client', () => {
     const head = 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nContent-Length: 9\r\n\r\n';
     assert.equal(forward(head), 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\ncontent-length: 9\r\n\r\n');
   });
+
+  it('never rewrites a head buffer that a queued write still holds', () => {
+    // Keeps the written buffers themselves, and reports every write as still queued.
+    const held: Buffer[] = [];
+    const socket = {
+      writableLength: 1,
+      write: (data: Buffer) => held.push(data) > 0,
+      cork() {},
+      uncork() {},
+    };
+    const writer = new ResponseWriter(socket as unknown as Socket);
+    for (const body of ['first', 'second']) {
+      const read = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1');
+      const reader = new ResponseHeadReader();
+      const head = reader.read(read, read.length)!;
+      writer.reset();
+      writer.start(head, HeaderEdits.NONE, head.bodyKind('GET'), true, false);
+      writer.body(reader.buffer, reader.bodyStart, reader.limit);
+      writer.end();
+    }
+    assert.deepEqual(
+      held.map((b) => b.toString('latin1')),
+      [
+        'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst',
+        'HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nsecond',
+      ],
+    );
+  });
 });

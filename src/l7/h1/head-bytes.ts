@@ -2,36 +2,43 @@
  * A message head written as bytes into a buffer that is reused from one message to the
  * next. Response heads are copied from the upstream's read buffer line by line instead of
  * being rebuilt as strings: the strings were a third of what a small request allocated,
- * and writing them made V8 flatten them first. A write still queued may hold the buffer
- * (retain()): the next head then gets a new one.
+ * and writing them made V8 flatten them first.
+ *
+ * Buffers are shared, not kept per connection: a head takes a spare one when it starts
+ * and gives it back once written (written()), unless the write is still queued and holds
+ * it. So an idle keep-alive connection keeps no buffer, and a busy proxy cycles a few.
  */
 
 /** Copies this short are cheaper as a loop than as a call into `Buffer#copy`. */
 const LOOP_COPY_BYTES = 32;
+/** Buffers of written heads, ready for the next head of any connection. */
+const spare: Buffer[] = [];
+const MAX_SPARE = 16;
 
 export class HeadBytes {
   private buffer: Buffer | null = null;
-  private retained = false;
   /** Bytes written since reset(). */
   length = 0;
 
   constructor(private readonly initialSize: number) {}
 
-  /** Starts a new head (allocates the buffer on first use: idle connections keep none). */
+  /** Starts a new head (in the buffer it still has, or a spare one on its first byte). */
   reset(): void {
-    if (this.retained) {
-      this.buffer = null;
-      this.retained = false;
-    }
     this.length = 0;
   }
 
-  /** A write that is still queued points into the buffer: the next head uses another. */
-  retain(): void {
-    this.retained = true;
+  /**
+   * The head was written, or dropped: its buffer goes back to the spares, unless `queued`
+   * (a write still pending holds it; it is then left to that write and the GC).
+   */
+  written(queued: boolean): void {
+    const buffer = this.buffer;
+    this.buffer = null;
+    this.length = 0;
+    if (buffer !== null && !queued && spare.length < MAX_SPARE) spare.push(buffer);
   }
 
-  /** The bytes written so far (a view: retain() if the write that takes it stays queued). */
+  /** The bytes written so far (a view: pass whether its write is queued to written()). */
   view(): Buffer {
     return this.room(0).subarray(0, this.length);
   }
@@ -62,7 +69,8 @@ export class HeadBytes {
   /** The buffer, with room for `n` more bytes (grown by doubling, the bytes so far kept). */
   private room(n: number): Buffer {
     const needed = this.length + n;
-    let buffer = this.buffer;
+    let buffer = this.buffer ?? spare.pop() ?? null;
+    this.buffer = buffer;
     if (buffer === null || needed > buffer.length) {
       let size = buffer === null ? this.initialSize : buffer.length * 2;
       while (size < needed) size *= 2;

@@ -103,7 +103,7 @@ export class ResponseWriter {
     let more = socket.write(buf.subarray(start, end));
     if (this.rechunk) more = socket.write('\r\n', 'latin1');
     socket.uncork();
-    if (pending) this.keepIfQueued();
+    if (pending) this.headWritten();
     return more;
   }
 
@@ -120,17 +120,18 @@ export class ResponseWriter {
   /** Writes the prepared head (with whatever was appended to it). */
   private writeHead(): boolean {
     const more = this.socket.write(this.head.view());
-    this.keepIfQueued();
+    this.headWritten();
     return more;
   }
 
-  /** A write of the head's buffer that is still queued holds it: the next head takes another. */
-  private keepIfQueued(): void {
-    if (this.socket.writableLength > 0) this.head.retain();
+  /** The head's buffer is free again unless its write is still queued. */
+  private headWritten(): void {
+    this.head.written(this.socket.writableLength > 0);
   }
 
   /** Portside's own answer instead of the response (check `replaceable` first). */
   error(error: HttpError, requestId: string | undefined, close: boolean): void {
+    if (this.headPending) this.head.written(false);
     this.headPending = false;
     this.started = true;
     this.socket.write(errorResponse(error, requestId, close), 'latin1');
