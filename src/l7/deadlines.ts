@@ -23,9 +23,8 @@ export class DeadlineList {
 
   constructor(readonly ms: number) {}
 
-  /** `entry` expires `ms` from now unless removed first. */
-  add(entry: Timed): void {
-    const now = performance.now();
+  /** `entry` expires `ms` after `now` (`performance.now()`, just read) unless removed first. */
+  add(entry: Timed, now = performance.now()): void {
     entry.deadlineAt = now + this.ms;
     entry.timedList = this;
     entry.prevTimed = this.tail;
@@ -77,13 +76,13 @@ export class DeadlineList {
 export class Deadlines {
   private readonly lists = new Map<number, DeadlineList>();
 
-  add(entry: Timed, ms: number): void {
+  add(entry: Timed, ms: number, now?: number): void {
     let list = this.lists.get(ms);
     if (list === undefined) {
       list = new DeadlineList(ms);
       this.lists.set(ms, list);
     }
-    list.add(entry);
+    list.add(entry, now);
   }
 
   stop(): void {

@@ -3,7 +3,7 @@
  * connection, send the head and body, relay the response back through the client
  * connection, retry on another endpoint when the policy allows. The exchange is itself the
  * connection's user (its callbacks are methods), so a request costs this object, its head
- * and two head strings. Routing, timers and the access log are in RoutedRequest.
+ * and the upstream's head string (the response head is copied as bytes). Routing, timers and the access log are in RoutedRequest.
  *
  * A retry starts only after the previous attempt's last callback (done or failed), so
  * callbacks of two attempts never interleave.
@@ -12,7 +12,6 @@ import { ERROR_FOR_FAILURE, HTTP_ERRORS, type HttpError } from './errors.js';
 import type { BodyKind, ResponseHead } from './h1/response-head.js';
 import type { UpstreamConnection } from './h1/upstream-connection.js';
 import { type UpstreamError, type UpstreamUser, upstreamError } from './h1/upstream-user.js';
-import { clientResponseFields } from './headers.js';
 import { worthBuffering } from './request-body.js';
 import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
 import { RoutedRequest } from './routed-request.js';
@@ -42,7 +41,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     const head = this.head;
     if (!head.hasBody) {
       this.requestComplete = true;
-      this.startTimer();
+      this.startTimer(this.started);
       this.attempt();
     } else if (worthBuffering(head, this.route!.retry)) {
       this.bodyParts = [];
@@ -65,14 +64,14 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     this.attempts++;
     this.attemptStarted = performance.now();
     this.pool = this.ctx.pools.get(endpoint);
-    this.borrow();
+    this.borrow(false, this.attemptStarted);
   }
 
   /** Asks the endpoint's pool for a connection (again, after a stale keep-alive socket). */
-  private borrow(fresh = false): void {
+  private borrow(fresh: boolean, now: number): void {
     this.inAttempt = true;
     this.endpoint!.state.active++;
-    const connection = this.pool!.acquire(this, fresh);
+    const connection = this.pool!.acquire(this, fresh, now);
     if (connection === undefined) this.queued = true;
     else this.connection ??= connection;
   }
@@ -113,7 +112,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     }
     this.clearTimer();
     this.status = status;
-    this.client.startResponse(response, clientResponseFields(response, route.responseEdits), kind);
+    this.client.startResponse(response, route.responseEdits, kind);
   }
 
   upstreamBody(buf: Buffer, start: number, end: number): void {
@@ -160,7 +159,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
       // A keep-alive socket the upstream had just closed: try once more on a fresh one.
       this.staleRetried = true;
       this.discarding = false;
-      this.borrow(true);
+      this.borrow(true, performance.now());
       return;
     }
     if (this.discarding) {
@@ -209,13 +208,13 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     if (this.bodyParts !== null) {
       this.body = Buffer.concat(this.bodyParts);
       this.bodyParts = null;
-      this.startTimer();
+      this.startTimer(performance.now());
       this.attempt();
       return;
     }
     this.connection?.endRequest();
     // The whole request went upstream: the route timeout runs from here (as Envoy's does).
-    this.startTimer();
+    this.startTimer(performance.now());
   }
 
   /** The client sent a malformed chunked body. */

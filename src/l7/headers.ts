@@ -6,6 +6,7 @@
  */
 import type { HeaderEditsConfig } from '../config/http-schema.js';
 import type { MessageHead } from './h1/fields.js';
+import type { HeadBytes } from './h1/head-bytes.js';
 import type { RequestHead } from './h1/request-head.js';
 import type { ResponseHead } from './h1/response-head.js';
 import { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
@@ -29,8 +30,9 @@ export class HeaderEdits {
   readonly drop: ReadonlySet<string>;
   /** [name, value, ...] with values as latin1 wire text (UTF-8 in the config stays UTF-8 on the wire). */
   readonly add: readonly string[];
-  /** The added fields as head lines, ready to append. */
+  /** The added fields as head lines, ready to append (as text and as bytes). */
   readonly addLines: string;
+  readonly addBytes: Buffer;
 
   constructor(config: HeaderEditsConfig | undefined) {
     const set = Object.entries(config?.set ?? {}).map(
@@ -39,6 +41,7 @@ export class HeaderEdits {
     this.drop = new Set([...(config?.remove ?? []), ...set.map(([name]) => name)]);
     this.add = set.flat();
     this.addLines = set.map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    this.addBytes = Buffer.from(this.addLines, 'latin1');
   }
 
   static readonly NONE = new HeaderEdits(undefined);
@@ -76,26 +79,40 @@ export function upstreamRequestHead(head: RequestHead, path: string, context: Fo
   return `${out}\r\n`;
 }
 
+const HTTP11 = Buffer.from('HTTP/1.1', 'latin1');
+const SP_CRLF = Buffer.from(' \r\n', 'latin1');
+
 /**
  * The response head for the client, up to (not including) the framing and connection
- * lines that the client connection adds, without hop-by-hop fields.
+ * lines that the writer adds: the status line and the kept field lines copied as the
+ * upstream sent them (names in its case: field names are case-insensitive, and nginx and
+ * HAProxy forward them as received too), then the route's added fields.
  */
-export function clientResponseFields(head: ResponseHead, edits: HeaderEdits): string {
-  return (
-    statusLine(head.status, head.reason) + forwardedFields(head, RESPONSE_SKIP, edits.drop) + edits.addLines
-  );
-}
-
-/** The last status line made for each status code, with the reason phrase it was made from. */
-const statusLines: ({ reason: string; line: string } | undefined)[] = new Array(1000);
-
-/** `HTTP/1.1 200 OK\r\n`, built once per status code and reason (upstreams repeat theirs). */
-function statusLine(status: number, reason: string): string {
-  const cached = statusLines[status];
-  if (cached !== undefined && cached.reason === reason) return cached.line;
-  const line = `HTTP/1.1 ${status} ${reason}\r\n`;
-  statusLines[status] = { reason, line };
-  return line;
+export function copyClientResponseFields(out: HeadBytes, head: ResponseHead, edits: HeaderEdits): void {
+  const { bytes, start, lines, fields } = head;
+  // Always HTTP/1.1 to the client (the writer frames for HTTP/1.0 clients), then " 200 OK\r\n".
+  out.copy(HTTP11);
+  if (lines[0]! - start > 14) out.copy(bytes, start + 8, lines[0]!);
+  else {
+    // No reason phrase: the SP before it is still required (RFC 9112 §4).
+    out.copy(bytes, start + 8, start + 12);
+    out.copy(SP_CRLF);
+  }
+  // Runs of kept lines are contiguous in the upstream's bytes: one copy each.
+  const drop = edits.drop;
+  const extraHop = head.connectionNames;
+  let run = -1;
+  for (let k = 0; k < head.fieldCount; k++) {
+    const name = fields[2 * k]!;
+    const kept = !(RESPONSE_SKIP.has(name) || drop.has(name) || extraHop?.includes(name));
+    if (kept && run < 0) run = lines[k]!;
+    else if (!kept && run >= 0) {
+      out.copy(bytes, run, lines[k]!);
+      run = -1;
+    }
+  }
+  if (run >= 0) out.copy(bytes, run, lines[head.fieldCount]!);
+  out.copy(edits.addBytes);
 }
 
 /**

@@ -101,7 +101,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   }
 
   private checkTimeouts(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const connection of this.connections) {
       connection.checkTimeouts(now, this.headersTimeoutMs, this.keepAliveTimeoutMs);
     }

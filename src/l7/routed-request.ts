@@ -25,7 +25,6 @@ import { splitTarget } from './route-table.js';
 const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
 
 export abstract class RoutedRequest implements Timed {
-  protected readonly started = performance.now();
   protected requestId: string | undefined;
   protected route: CompiledRoute | undefined;
   protected cluster: Cluster | undefined;
@@ -54,6 +53,8 @@ export abstract class RoutedRequest implements Timed {
     protected readonly ctx: ExchangeContext,
     protected readonly client: ClientConnection,
     protected readonly head: RequestHead,
+    /** When the request's head was complete (`performance.now()`, read once for the head). */
+    protected readonly started: number,
   ) {}
 
   /** The route timeout fired (before response headers). */
@@ -148,10 +149,10 @@ export abstract class RoutedRequest implements Timed {
    * Starts the route timeout once, when the client's request is complete, so a long upload
    * is not cut by it; from then on it covers every attempt until response headers.
    */
-  protected startTimer(): void {
+  protected startTimer(now: number): void {
     if (this.timerStarted || this.finished) return;
     this.timerStarted = true;
-    this.ctx.deadlines.add(this, this.route!.timeoutMs);
+    this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
   }
 
   /** Stops the route timeout for good (response headers arrived, or the exchange ended). */

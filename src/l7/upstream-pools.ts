@@ -24,7 +24,11 @@ export class EndpointPool {
   /** Idle connections, most recently used last (reused first: its socket is the warmest). */
   private readonly idle: UpstreamConnection[] = [];
   private readonly waiting: UpstreamUser[] = [];
-  private readonly busy = new Set<UpstreamConnection>();
+  /**
+   * Connections carrying a request or connecting, each knowing its slot (swap-remove):
+   * a Set's add and delete on every request reallocated its table every few dozen.
+   */
+  private readonly busy: UpstreamConnection[] = [];
   /** Connections open or connecting. */
   open = 0;
   private closing = false;
@@ -38,21 +42,21 @@ export class EndpointPool {
   /**
    * Gets `user` a connection: an idle one now, a new one once connected, or the next one
    * freed. Returns the connection unless `user` waits in the queue. `fresh` prefers a new
-   * connection (after a reused one turned out closed, its idle siblings may be too).
+   * connection (after a reused one turned out closed, its idle siblings may be too). `now`
+   * is `performance.now()`, read by the caller for its own timing too.
    */
-  acquire(user: UpstreamUser, fresh = false): UpstreamConnection | undefined {
+  acquire(user: UpstreamUser, fresh = false, now = performance.now()): UpstreamConnection | undefined {
     if (fresh && this.open < this.settings.maxConnections) return this.connect(user);
     let connection = this.idle.pop();
     if (connection !== undefined) {
       // The timer closes expired sockets once a second; the last second is checked here.
-      const now = Date.now();
       while (connection !== undefined && now - connection.idleSince >= connection.idleLimitMs) {
         connection.close();
         connection = this.idle.pop();
       }
     }
     if (connection !== undefined) {
-      this.busy.add(connection);
+      this.markBusy(connection);
       connection.assign(user);
       return connection;
     }
@@ -69,25 +73,25 @@ export class EndpointPool {
 
   /** A connection finished a request; reused for the next waiter or kept idle unless `reusable` is false. */
   release(connection: UpstreamConnection, reusable: boolean): void {
-    this.busy.delete(connection);
+    this.unmarkBusy(connection);
     if (!reusable || this.closing) {
       connection.close();
       return;
     }
     const next = this.waiting.shift();
     if (next !== undefined) {
-      this.busy.add(connection);
+      this.markBusy(connection);
       connection.assign(next);
       return;
     }
-    connection.idleSince = Date.now();
+    connection.idleSince = performance.now();
     this.idle.push(connection);
   }
 
   /** A connection's socket closed. */
   closed(connection: UpstreamConnection): void {
     this.open--;
-    this.busy.delete(connection);
+    this.unmarkBusy(connection);
     const i = this.idle.indexOf(connection);
     if (i >= 0) this.idle.splice(i, 1);
     if (this.waiting.length > 0 && !this.closing) this.connect(this.waiting.shift()!);
@@ -105,7 +109,9 @@ export class EndpointPool {
       if (now - connection.idleSince >= connection.idleLimitMs) connection.close();
     }
     const stallTicks = Math.max(1, Math.ceil(this.settings.bodyTimeoutMs / TICK_MS));
-    for (const connection of this.busy) {
+    // Backwards: a connection leaving the list meanwhile is replaced by one already seen.
+    for (let i = this.busy.length - 1; i >= 0; i--) {
+      const connection = this.busy[i]!;
       if (connection.reads > 0 || !connection.stalling) {
         connection.reads = 0;
         connection.stalledTicks = 0;
@@ -118,8 +124,24 @@ export class EndpointPool {
   private connect(user: UpstreamUser): UpstreamConnection {
     this.open++;
     const connection = new UpstreamConnection(this, user);
-    this.busy.add(connection);
+    this.markBusy(connection);
     return connection;
+  }
+
+  private markBusy(connection: UpstreamConnection): void {
+    if (connection.busySlot >= 0) return;
+    connection.busySlot = this.busy.length;
+    this.busy.push(connection);
+  }
+
+  private unmarkBusy(connection: UpstreamConnection): void {
+    const slot = connection.busySlot;
+    if (slot < 0) return;
+    connection.busySlot = -1;
+    const last = this.busy.pop()!;
+    if (last === connection) return;
+    this.busy[slot] = last;
+    last.busySlot = slot;
   }
 
   /** Closes idle connections now and busy ones when their response ends. */
@@ -134,7 +156,7 @@ export class EndpointPool {
 
   destroy(): void {
     void this.close();
-    for (const connection of this.busy) connection.close();
+    for (const connection of [...this.busy]) connection.close();
   }
 }
 
@@ -167,7 +189,7 @@ export class UpstreamPools {
   }
 
   private tick(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const pool of this.pools.values()) pool.tick(now);
   }
 

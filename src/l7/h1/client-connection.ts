@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionOwner, HttpHandlerContext } from '../context.js';
 import { errorResponse, HTTP_ERRORS, type HttpError } from '../errors.js';
 import { Exchange } from '../exchange.js';
+import type { HeaderEdits } from '../headers.js';
 import { UpgradeTunnel } from '../upgrade.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner } from './chunked.js';
@@ -30,8 +31,8 @@ const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 export class ClientConnection extends ClientSocket {
   private phase = HEAD;
-  /** When the current head started arriving (or the connection went idle). */
-  since = Date.now();
+  /** When the current head started arriving (or the connection went idle), `performance.now()`. */
+  since = performance.now();
   private headStarted = false;
   private requests = 0;
   /** A partial head, body bytes nobody asked for yet, or a pipelined next request. */
@@ -110,16 +111,20 @@ export class ClientConnection extends ClientSocket {
     const reader = this.reader;
     const head = reader.read(buf);
     if (reader.start === buf.length) return;
+    // One clock read for a head that arrives in one piece: its start is the request's.
+    let now = -1;
     if (!this.headStarted) {
       this.headStarted = true;
-      this.since = Date.now();
+      now = performance.now();
+      this.since = now;
     }
-    if (head !== undefined) this.startRequest(head, buf, reader.end);
+    if (head !== undefined) this.startRequest(head, buf, reader.end, now < 0 ? performance.now() : now);
     else if (reader.error !== undefined) this.refuse(reader.error, reader.reason);
     else this.held = this.own(reader.start === 0 ? buf : buf.subarray(reader.start));
   }
 
-  private startRequest(head: RequestHead, buf: Buffer, pos: number): void {
+  /** `started`: when the complete head was read (`performance.now()`). */
+  private startRequest(head: RequestHead, buf: Buffer, pos: number, started: number): void {
     this.requests++;
     this.headStarted = false;
     const ctx = this.owner.current;
@@ -142,7 +147,7 @@ export class ClientConnection extends ClientSocket {
     this.phase = this.framer === null ? RESPONSE : BODY;
     if (pos < buf.length) this.held = this.own(buf.subarray(pos));
     if (this.phase === BODY && head.expectContinue) this.socket.write(CONTINUE, 'latin1');
-    const exchange = new Exchange(ctx, this, head);
+    const exchange = new Exchange(ctx, this, head, started);
     this.exchange = exchange;
     exchange.start();
   }
@@ -186,9 +191,9 @@ export class ClientConnection extends ClientSocket {
     return !this.keepAlive || this.phase === BODY || (this.ctx?.draining ?? false);
   }
 
-  /** The upstream's response head (status line and forwarded fields in `fields`). */
-  startResponse(response: ResponseHead, fields: string, kind: BodyKind): void {
-    this.closeAfter = this.writer.start(response, fields, kind, this.http11, this.closing);
+  /** The upstream's response head, forwarded with the route's response edits. */
+  startResponse(response: ResponseHead, edits: HeaderEdits, kind: BodyKind): void {
+    this.closeAfter = this.writer.start(response, edits, kind, this.http11, this.closing);
   }
 
   /** Whether chunked upstream bodies must be decoded (an HTTP/1.0 client). */
@@ -227,7 +232,7 @@ export class ClientConnection extends ClientSocket {
       return;
     }
     this.phase = HEAD;
-    this.since = Date.now();
+    this.since = performance.now();
     this.resumeReading();
     if (this.held !== null) process.nextTick(this.parseHeld);
   }
@@ -262,7 +267,7 @@ export class ClientConnection extends ClientSocket {
    */
   private endGracefully(last?: string): void {
     this.phase = CLOSED;
-    this.since = Date.now();
+    this.since = performance.now();
     this.held = null;
     this.resumeReading();
     if (last === undefined) this.socket.end();

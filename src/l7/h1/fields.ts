@@ -28,6 +28,12 @@ export abstract class MessageHead {
   connectionNames: string[] | undefined = undefined;
   /** HTTP/1.1 (false: HTTP/1.0). */
   http11 = true;
+  /**
+   * Where each field line starts in the parsed bytes, and one entry past the last line:
+   * line `k` (fields `2k`, `2k + 1`) is `bytes[lines[k], lines[k + 1])` with its CRLF.
+   * Kept only by heads that forward their lines as bytes (null: not recorded).
+   */
+  lines: number[] | null = null;
 
   /** Handles fields this kind of message cares about; returns an error to refuse the head. */
   protected abstract onField(name: string, value: string): HeadError | undefined;
@@ -41,9 +47,11 @@ export abstract class MessageHead {
   protected parseFields(text: string, pos: number, bytes: Uint8Array, base: number): HeadError | undefined {
     const end = base + text.length;
     const fields = this.fields;
+    const lines = this.lines;
     let at = base + pos;
     while (at < end) {
       const nameStart = at;
+      lines?.push(nameStart);
       while (at < end && TOKEN[bytes[at]!] === 1) at++;
       if (at === nameStart || at === end || bytes[at] !== COLON)
         return lineError(text, nameStart - base, bytes, base);
@@ -66,6 +74,7 @@ export abstract class MessageHead {
       if (error !== undefined) return error;
       at += 2;
     }
+    lines?.push(end);
     if (this.chunked && this.contentLength >= 0) return 'both content-length and transfer-encoding';
     return undefined;
   }

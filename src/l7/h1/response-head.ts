@@ -16,11 +16,21 @@ export const BodyKind = {
 } as const;
 export type BodyKind = (typeof BodyKind)[keyof typeof BodyKind];
 
+const EMPTY = new Uint8Array(0);
+
 export class ResponseHead extends MessageHead {
   status = 0;
   reason = '';
   /** Seconds from `keep-alive: timeout=N`, -1 when absent: the upstream's idle limit. */
   keepAliveTimeout = -1;
+  /**
+   * The bytes the head was parsed from, and where its status line starts in them: the
+   * head's lines are forwarded from there. Valid only while the upstreamHead callback runs
+   * (read buffers are reused).
+   */
+  bytes: Uint8Array = EMPTY;
+  start = 0;
+  override lines: number[] = [];
 
   protected onField(name: string, value: string): HeadError | undefined {
     if (name === 'keep-alive') this.keepAliveTimeout = keepAliveTimeoutOf(value);
@@ -29,6 +39,8 @@ export class ResponseHead extends MessageHead {
 
   /** Parses `text`: the status line and field lines, each ending with CRLF (`bytes` from `base`: the same). */
   parse(text: string, bytes: Uint8Array = latin1Bytes(text), base = 0): HeadError | undefined {
+    this.bytes = bytes;
+    this.start = base;
     const eol = text.indexOf('\r\n');
     if (eol < 12 || text.charCodeAt(8) !== 0x20) return 'invalid status line';
     const version = text.slice(0, 8);

@@ -1,34 +1,47 @@
 /**
  * Writes responses to one client socket, one at a time. The head is held back until the
- * first body bytes so that a small response leaves in one write (and one string); the
+ * first body bytes so that a small response leaves in one write (and one buffer); the
  * framing is what the client can read: the upstream's content-length or chunked bytes as
  * they are, a close-delimited upstream body re-chunked for HTTP/1.1, chunked bodies
  * decoded and ended by closing for HTTP/1.0.
  */
 import type { Socket } from 'node:net';
 import { errorResponse, type HttpError } from '../errors.js';
+import { copyClientResponseFields, type HeaderEdits } from '../headers.js';
+import { HeadBytes } from './head-bytes.js';
 import { BodyKind, type ResponseHead } from './response-head.js';
 
-/** Bodies this small go out in the same write (and string) as their response head. */
+/** Bodies this small go out in the same write (and buffer) as their response head. */
 const COALESCE_BYTES = 2048;
+/** A typical head and a coalesced small body fit; larger ones grow it. */
+const HEAD_BUFFER_BYTES = 1024;
 const LAST_CHUNK = '0\r\n\r\n';
+const LAST_CHUNK_BYTES = Buffer.from(LAST_CHUNK, 'latin1');
+const latin1 = (text: string) => Buffer.from(text, 'latin1');
+const CONTENT_LENGTH = latin1('content-length: ');
+const CRLF = latin1('\r\n');
+const CHUNKED = latin1('transfer-encoding: chunked\r\n');
+const CLOSE = latin1('connection: close\r\n');
+const KEEP_ALIVE = latin1('connection: keep-alive\r\n');
 
 export class ResponseWriter {
-  private pendingHead: string | null = null;
+  /** The prepared head, until the first body bytes (or the end) are written with it. */
+  private readonly head = new HeadBytes(HEAD_BUFFER_BYTES);
+  private headPending = false;
   private rechunk = false;
   private started = false;
 
   constructor(private readonly socket: Socket) {}
 
   reset(): void {
-    this.pendingHead = null;
+    this.headPending = false;
     this.rechunk = false;
     this.started = false;
   }
 
   /** Nothing of the response was written yet: an error answer can still replace it. */
   get replaceable(): boolean {
-    return !this.started || this.pendingHead !== null;
+    return !this.started || this.headPending;
   }
 
   /** Bytes are still queued for the client (a buffer given to body() may be held). */
@@ -37,65 +50,89 @@ export class ResponseWriter {
   }
 
   /**
-   * Prepares the head: `fields` is the status line and forwarded fields; framing and
-   * connection lines are added here. Returns whether the connection must close after it.
+   * Prepares the head: the status line and forwarded fields of `response` (which must be
+   * the head being handed over: its bytes are copied now), the route's added fields, then
+   * framing and connection lines. Returns whether the connection must close after it.
    */
-  start(response: ResponseHead, fields: string, kind: BodyKind, http11: boolean, close: boolean): boolean {
-    let framing = '';
-    if (response.contentLength >= 0 && !response.chunked)
-      framing = `content-length: ${response.contentLength}\r\n`;
-    else if (kind === BodyKind.chunked || (kind === BodyKind.none && response.chunked)) {
-      if (http11) framing = 'transfer-encoding: chunked\r\n';
+  start(
+    response: ResponseHead,
+    edits: HeaderEdits,
+    kind: BodyKind,
+    http11: boolean,
+    close: boolean,
+  ): boolean {
+    const head = this.head;
+    head.reset();
+    copyClientResponseFields(head, response, edits);
+    if (response.contentLength >= 0 && !response.chunked) {
+      head.copy(CONTENT_LENGTH);
+      head.decimal(response.contentLength);
+      head.copy(CRLF);
+    } else if (kind === BodyKind.chunked || (kind === BodyKind.none && response.chunked)) {
+      if (http11) head.copy(CHUNKED);
       else close = true; // decoded, and ended by closing
     } else if (kind === BodyKind.close) {
       if (http11) {
-        framing = 'transfer-encoding: chunked\r\n';
+        head.copy(CHUNKED);
         this.rechunk = true;
       } else close = true;
     }
-    const connection = close ? 'connection: close\r\n' : http11 ? '' : 'connection: keep-alive\r\n';
-    this.pendingHead = `${fields}${framing}${connection}\r\n`;
+    if (close) head.copy(CLOSE);
+    else if (!http11) head.copy(KEEP_ALIVE);
+    head.copy(CRLF);
+    this.headPending = true;
     this.started = true;
     return close;
   }
 
-  /** Writes body bytes; false when the client is slower than the upstream. */
+  /** Body bytes; false when the client is slower than the upstream. */
   body(buf: Buffer, start: number, end: number): boolean {
     if (end <= start) return true;
     const socket = this.socket;
-    const head = this.pendingHead;
-    this.pendingHead = null;
-    if (this.rechunk) {
-      socket.cork();
-      if (head !== null) socket.write(head, 'latin1');
-      socket.write(`${(end - start).toString(16)}\r\n`, 'latin1');
-      socket.write(buf.subarray(start, end));
-      const more = socket.write('\r\n', 'latin1');
-      socket.uncork();
-      return more;
-    }
-    if (head === null)
+    const pending = this.headPending;
+    this.headPending = false;
+    if (!pending && !this.rechunk)
       return socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
-    if (end - start <= COALESCE_BYTES)
-      return socket.write(head + buf.toString('latin1', start, end), 'latin1');
+    if (!this.rechunk && end - start <= COALESCE_BYTES) {
+      this.head.copy(buf, start, end);
+      return this.writeHead();
+    }
     socket.cork();
-    socket.write(head, 'latin1');
-    const more = socket.write(buf.subarray(start, end));
+    if (pending) socket.write(this.head.view());
+    if (this.rechunk) socket.write(`${(end - start).toString(16)}\r\n`, 'latin1');
+    let more = socket.write(buf.subarray(start, end));
+    if (this.rechunk) more = socket.write('\r\n', 'latin1');
     socket.uncork();
+    if (pending) this.headWritten();
     return more;
   }
 
   /** The response is complete: writes what is left (a head without body, the last chunk). */
   end(): void {
-    let tail = this.pendingHead ?? '';
-    this.pendingHead = null;
-    if (this.rechunk) tail += LAST_CHUNK;
-    if (tail !== '') this.socket.write(tail, 'latin1');
+    const pending = this.headPending;
+    this.headPending = false;
+    if (pending) {
+      if (this.rechunk) this.head.copy(LAST_CHUNK_BYTES);
+      this.writeHead();
+    } else if (this.rechunk) this.socket.write(LAST_CHUNK, 'latin1');
+  }
+
+  /** Writes the prepared head (with whatever was appended to it). */
+  private writeHead(): boolean {
+    const more = this.socket.write(this.head.view());
+    this.headWritten();
+    return more;
+  }
+
+  /** The head's buffer is free again unless its write is still queued. */
+  private headWritten(): void {
+    this.head.written(this.socket.writableLength > 0);
   }
 
   /** Portside's own answer instead of the response (check `replaceable` first). */
   error(error: HttpError, requestId: string | undefined, close: boolean): void {
-    this.pendingHead = null;
+    if (this.headPending) this.head.written(false);
+    this.headPending = false;
     this.started = true;
     this.socket.write(errorResponse(error, requestId, close), 'latin1');
   }

@@ -44,6 +44,8 @@ export class UpstreamConnection implements ChunkSink {
   /** When it went idle (pool idle timeout), and its own idle limit from `keep-alive: timeout`. */
   idleSince = 0;
   idleLimitMs: number;
+  /** Its place in the pool's list of busy connections, -1 when not busy. */
+  busySlot = -1;
   /** Reads, and drains of queued request bytes, since the pool last looked (body timeout). */
   reads = 0;
   stalledTicks = 0;
