@@ -3,7 +3,8 @@
  * connection, send the head and body, relay the response back through the client
  * connection, retry on another endpoint when the policy allows. The exchange is itself the
  * connection's user (its callbacks are methods), so a request costs this object, its head
- * and the upstream's head string (the response head is copied as bytes). Routing, timers and the access log are in RoutedRequest.
+ * and the upstream request head's string (the response head is copied as bytes). Routing,
+ * timers and the access log are in RoutedRequest.
  *
  * A retry starts only after the previous attempt's last callback (done or failed), so
  * callbacks of two attempts never interleave.

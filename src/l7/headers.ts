@@ -99,12 +99,9 @@ export function copyClientResponseFields(out: HeadBytes, head: ResponseHead, edi
     out.copy(SP_CRLF);
   }
   // Runs of kept lines are contiguous in the upstream's bytes: one copy each.
-  const drop = edits.drop;
-  const extraHop = head.connectionNames;
   let run = -1;
   for (let k = 0; k < head.fieldCount; k++) {
-    const name = fields[2 * k]!;
-    const kept = !(RESPONSE_SKIP.has(name) || drop.has(name) || extraHop?.includes(name));
+    const kept = isForwarded(fields[2 * k]!, head, RESPONSE_SKIP, edits.drop);
     if (kept && run < 0) run = lines[k]!;
     else if (!kept && run >= 0) {
       out.copy(bytes, run, lines[k]!);
@@ -121,13 +118,21 @@ export function copyClientResponseFields(out: HeadBytes, head: ResponseHead, edi
  * for this message only).
  */
 function forwardedFields(head: MessageHead, skip: ReadonlySet<string>, drop: ReadonlySet<string>): string {
-  const extraHop = head.connectionNames;
   const fields = head.fields;
   let out = '';
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
-    if (skip.has(name) || drop.has(name) || extraHop?.includes(name)) continue;
-    out += `${name}: ${fields[i + 1]}\r\n`;
+    if (isForwarded(name, head, skip, drop)) out += `${name}: ${fields[i + 1]}\r\n`;
   }
   return out;
+}
+
+/** Whether field `name` of `head` is forwarded: not in `skip`, not dropped by the route, not named by the head's Connection. */
+function isForwarded(
+  name: string,
+  head: MessageHead,
+  skip: ReadonlySet<string>,
+  drop: ReadonlySet<string>,
+): boolean {
+  return !(skip.has(name) || drop.has(name) || head.connectionNames?.includes(name));
 }
