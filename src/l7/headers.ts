@@ -28,9 +28,10 @@ const RESPONSE_SKIP = new Set([...HOP_BY_HOP_HEADERS, 'content-length']);
 /** A route's header edits, compiled: names to drop (removed or overridden) and pairs to add. */
 export class HeaderEdits {
   readonly drop: ReadonlySet<string>;
-  /** [name, value, ...] with values as latin1 wire text (UTF-8 in the config stays UTF-8 on the wire). */
-  readonly add: readonly string[];
-  /** The added fields as head lines, ready to append (as text and as bytes). */
+  /**
+   * The added fields as head lines, ready to append (as text and as bytes); values are latin1
+   * wire text, so UTF-8 in the config stays UTF-8 on the wire.
+   */
   readonly addLines: string;
   readonly addBytes: Buffer;
 
@@ -39,7 +40,6 @@ export class HeaderEdits {
       ([name, value]) => [name, Buffer.from(value, 'utf8').toString('latin1')] as const,
     );
     this.drop = new Set([...(config?.remove ?? []), ...set.map(([name]) => name)]);
-    this.add = set.flat();
     this.addLines = set.map(([name, value]) => `${name}: ${value}\r\n`).join('');
     this.addBytes = Buffer.from(this.addLines, 'latin1');
   }
