@@ -87,7 +87,8 @@ export class RequestHead extends MessageHead {
     const sp1 = text.indexOf(' ');
     if (sp1 <= 0 || sp1 > eol) return 'invalid request line';
     const sp2 = text.indexOf(' ', sp1 + 1);
-    if (sp2 < 0 || sp2 > eol || sp2 === sp1 + 1) return 'invalid request line';
+    if (sp2 === sp1 + 1) return 'more than one space in the request line';
+    if (sp2 < 0 || sp2 > eol) return 'invalid request line';
     if (!allIn(TOKEN, bytes, base, base + sp1)) return 'invalid method';
     if (!allIn(TARGET, bytes, base + sp1 + 1, base + sp2)) return 'invalid request target';
     const version = text.slice(sp2 + 1, eol);
