@@ -4,6 +4,7 @@
  * inside a section has a default. Percentages accept "50%" or 50 and come out as numbers.
  */
 import { z } from 'zod';
+import { hasControl, hostHeader } from './http-schema.js';
 import { parseStatusRange } from './status-range.js';
 import { parseDuration } from './values.js';
 
@@ -41,6 +42,7 @@ export const httpCheck = z.strictObject({
   path: z
     .string({ error: 'expected a path starting with "/"' })
     .regex(/^\/\S*$/, 'expected a path starting with "/" and without spaces, e.g. "/healthz"')
+    .refine((p) => !hasControl(p), 'a path has no control characters (CR, LF, NUL…)')
     .default('/'),
   /** `[200-399]`, `[200, 204]` or a single code; a lone value need not be in a list. */
   expectedStatus: z
@@ -50,7 +52,7 @@ export const httpCheck = z.strictObject({
     )
     .default(DEFAULT_EXPECTED_STATUS),
   /** Host header; defaults to the endpoint's host:port. */
-  host: z.string().min(1).optional(),
+  host: hostHeader.optional(),
 });
 
 type Duration = z.ZodType<string, string>;

@@ -4,6 +4,7 @@
  * Imported by schema.ts, which puts it beside the tcp listener in one discriminated union.
  */
 import { z } from 'zod';
+import { isHostValue } from '../l7/h1/chars.js';
 import { HOP_BY_HOP_HEADERS } from '../l7/hop-by-hop.js';
 import type { duration as Duration, listenAddress as ListenAddress, name as Name } from './schema.js';
 
@@ -14,16 +15,31 @@ export interface BaseTypes {
   listenAddress: typeof ListenAddress;
 }
 
+/** Whether `text` has a control character other than HTAB: never valid in a head. */
+export function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const headerName = z
   .string({ error: 'expected a header name' })
   .regex(HEADER_NAME, "not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~-)")
   .transform((s) => s.toLowerCase());
-/** A header value as sent on the wire: no CR, LF or NUL (header injection). */
+/**
+ * A header value as sent on the wire: no CR, LF, NUL (header injection) or other control
+ * characters but HTAB, which an upstream's parser would refuse (RFC 9110 §5.5).
+ */
 const headerValue = z
   .union([z.string(), z.number(), z.boolean()], { error: 'expected a header value (a string)' })
   .transform((v) => String(v))
-  .refine((v) => !/[\r\n\0]/.test(v), 'header values cannot contain CR, LF or NUL');
+  .refine(
+    (v) => !hasControl(v),
+    'header values cannot contain CR, LF, NUL or other control characters (only tabs)',
+  );
 
 /** Connection and framing headers: the proxy writes them itself on each hop. */
 const RESERVED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'content-length', 'expect']);
@@ -31,7 +47,9 @@ const RESERVED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'content-length', 'expe
 const path = z
   .string({ error: 'expected a path starting with "/"' })
   .refine((p) => p.startsWith('/'), 'paths start with "/"')
-  .refine((p) => !/[?#\s]/.test(p), 'a path to match has no query ("?"), fragment ("#") or spaces');
+  .refine((p) => !/[?#\s]/.test(p), 'a path to match has no query ("?"), fragment ("#") or spaces')
+  // A rewritten prefix goes into the request line: CR, LF or NUL there would inject.
+  .refine((p) => !hasControl(p), 'a path has no control characters (CR, LF, NUL…)');
 
 /** `api.example.com`, `*.example.com` or `*`; compared case-insensitively, port ignored. */
 const host = z
@@ -41,6 +59,14 @@ const host = z
     (h) =>
       h === '*' || /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/.test(h),
     'a host is a name like "api.example.com", a wildcard "*.example.com" or "*" (no port, no scheme)',
+  );
+
+/** A Host header to send: `host[:port]`, checked like a client's Host (CR/LF would inject fields). */
+export const hostHeader = z
+  .string({ error: 'expected a Host header value, e.g. "api.internal" or "10.0.0.1:8080"' })
+  .refine(
+    isHostValue,
+    'a Host header value is host[:port], e.g. "api.internal", "10.0.0.1:8080" or "[::1]:80" (no scheme, path, spaces, CR or LF)',
   );
 
 const regex = z.string({ error: 'expected a regular expression' }).superRefine((source, ctx) => {
@@ -155,7 +181,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
           /** Replaces the part of the path that `match.pathPrefix` (or `match.path`) matched. */
           pathPrefix: path.optional(),
           /** Replaces the Host header sent upstream. */
-          host: z.string().min(1).optional(),
+          host: hostHeader.optional(),
         })
         .optional(),
       /** From the end of the client's request to the upstream's response headers, all attempts together → 504. */

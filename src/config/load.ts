@@ -3,7 +3,17 @@
  * between its sections, and reports every problem as `FILE:LINE:COL field.path: message`.
  */
 import { readFile } from 'node:fs/promises';
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from 'yaml';
 import {
   type ConfigProblem,
   formatPath,
@@ -78,7 +88,24 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
     severity,
   });
 
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // The yaml library limits alias expansion (billion laughs) and throws on an unknown alias.
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (error) {
+    const message = (error as Error).message;
+    return {
+      problems: [
+        {
+          file,
+          ...at(aliasOffset(doc, message)),
+          path: '',
+          message: `YAML alias error: ${message}`,
+          severity: 'error' as const,
+        },
+      ],
+    };
+  }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const problems: ConfigProblem[] = [];
@@ -101,6 +128,28 @@ export function loadConfigText(text: string, file = '<config>'): LoadResult {
   return hasError
     ? { problems: sortProblems(problems) }
     : { config: parsed.data, problems: sortProblems(problems) };
+}
+
+/** Alias nodes a config may expand (a real config uses a few; billion laughs uses millions). */
+const MAX_ALIAS_COUNT = 100;
+
+/** Where the alias toJS() refused is: the first unresolved one, else the first one (too many). */
+function aliasOffset(doc: Document, message: string): number {
+  let first = -1;
+  let unresolved = -1;
+  visit(doc, {
+    Alias(_key, node) {
+      const offset = node.range?.[0] ?? 0;
+      if (first < 0) first = offset;
+      if (unresolved < 0 && node.resolve(doc) === undefined) {
+        unresolved = offset;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (/unresolved/i.test(message) && unresolved >= 0) return unresolved;
+  return Math.max(first, 0);
 }
 
 function valueAt(root: unknown, path: readonly PathSegment[]): unknown {

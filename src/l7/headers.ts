@@ -13,7 +13,7 @@ import { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
 
 /**
  * Never forwarded as they are: hop-by-hop, `expect` (answered by the proxy), and the
- * fields the proxy writes itself (host, framing, x-forwarded-for/proto).
+ * fields the proxy writes itself (host, framing, x-forwarded-for/host/proto).
  */
 const REQUEST_SKIP = new Set([
   ...HOP_BY_HOP_HEADERS,
@@ -21,6 +21,8 @@ const REQUEST_SKIP = new Set([
   'host',
   'content-length',
   'x-forwarded-for',
+  // Set from the Host the proxy received, replacing a client's (a forged one included).
+  'x-forwarded-host',
   'x-forwarded-proto',
 ]);
 const RESPONSE_SKIP = new Set([...HOP_BY_HOP_HEADERS, 'content-length']);
@@ -69,7 +71,7 @@ export function upstreamRequestHead(head: RequestHead, path: string, context: Fo
     out += `x-forwarded-for: ${chain ? `${chain}, ${client}` : client}\r\n`;
   }
   if (!drop.has('x-forwarded-proto')) out += 'x-forwarded-proto: http\r\n';
-  if (!head.hasForwardedHost && head.host !== undefined && !drop.has('x-forwarded-host')) {
+  if (head.host !== undefined && !drop.has('x-forwarded-host')) {
     out += `x-forwarded-host: ${head.host}\r\n`;
   }
   if (context.upgrade) out += `connection: upgrade\r\nupgrade: ${head.upgrade ?? 'websocket'}\r\n`;

@@ -91,9 +91,11 @@ export interface SplitTarget {
 export function splitTarget(url: string): SplitTarget | undefined {
   if (url.charCodeAt(0) !== 47 /* / */) {
     if (!ABSOLUTE_FORM.test(url)) return undefined;
-    const start = url.indexOf('/', url.indexOf('//') + 2);
-    if (start < 0) return { path: '/', query: '' };
-    url = url.slice(start);
+    // The authority ends at the first "/" or "?": `http://a.example?id=7` is `/?id=7`.
+    let start = url.indexOf('//') + 2;
+    while (start < url.length && url.charCodeAt(start) !== 47 && url.charCodeAt(start) !== 63 /* ? */)
+      start++;
+    url = url.charCodeAt(start) === 47 ? url.slice(start) : `/${url.slice(start)}`;
   }
   const q = url.indexOf('?');
   return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q) };

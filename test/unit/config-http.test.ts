@@ -171,6 +171,38 @@ describe('config: http listeners', () => {
     );
   });
 
+  it('refuses config values that would inject into a request head: rewrite.host, edits, paths', () => {
+    const problems = problemsOf(
+      http(`      - match: {}
+        cluster: api
+        rewrite: { host: "api.internal\\r\\nx-injected: 1" }
+      - match: {}
+        cluster: api
+        rewrite: { host: "a b" }
+      - match: { pathPrefix: /a }
+        cluster: api
+        rewrite: { pathPrefix: "/b\\0" }
+        requestHeaders: { set: { x-a: "1\\u0001" } }
+        responseHeaders: { set: { x-b: "1\\r\\nset-cookie: a=b" } }`),
+    );
+    const text = problems.join('\n');
+    assert.match(
+      text,
+      /f\.yaml:8:26 listeners\[0\]\.routes\[0\]\.rewrite\.host: a Host header value is host\[:port\]/,
+    );
+    assert.match(text, /listeners\[0\]\.routes\[1\]\.rewrite\.host: a Host header value is host\[:port\]/);
+    assert.match(text, /routes\[2\]\.rewrite\.pathPrefix: a path has no control characters/);
+    assert.match(text, /routes\[2\]\.requestHeaders\.set\.x-a: header values cannot contain CR, LF, NUL/);
+    assert.match(text, /routes\[2\]\.responseHeaders\.set\.x-b: header values cannot contain CR, LF, NUL/);
+    for (const host of ['api.internal', 'api.internal:8080', '10.0.0.1:80', '[::1]:8080']) {
+      assert.deepEqual(
+        problemsOf(http(`      - match: {}\n        cluster: api\n        rewrite: { host: "${host}" }`)),
+        [],
+        host,
+      );
+    }
+  });
+
   it('warns about a route that an earlier route shadows completely', () => {
     const { config, problems } = loadConfigText(
       http(`      - match: { pathPrefix: /api }

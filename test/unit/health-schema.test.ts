@@ -138,3 +138,12 @@ test('bad values get an error naming the field and its place in the file', () =>
   ];
   for (const [yaml, expected] of cases) assert.deepEqual(load(yaml).errors, [expected], yaml);
 });
+
+test('an HTTP check refuses a host or path that would inject into its request head', () => {
+  const { errors } = load(`    healthCheck:
+      http: { path: "/healthz\\0", host: "api.local\\r\\nx-injected: 1" }
+`);
+  assert.equal(errors.length, 2, errors.join('\n'));
+  assert.match(errors.join('\n'), /healthCheck\.http\.path: a path has no control characters/);
+  assert.match(errors.join('\n'), /healthCheck\.http\.host: a Host header value is host\[:port\]/);
+});

@@ -121,6 +121,58 @@ describe('L7 HTTP/1.1 request heads', () => {
     for (const text of refused) assert.equal(typeof parseRequest(text), 'string', JSON.stringify(text));
   });
 
+  it('refuses an HTTP/1.1 request without exactly one valid Host (RFC 9112 §3.2)', () => {
+    for (const host of [
+      '',
+      ' ',
+      'a/b',
+      'a b',
+      'a@b',
+      'a:80x',
+      ':80',
+      '[::1',
+      '[]',
+      'a:123456',
+      'ex\u00e4mple',
+    ]) {
+      const text = `GET / HTTP/1.1\r\nHost: ${host}\r\n`;
+      assert.equal(typeof parseRequest(text), 'string', JSON.stringify(text));
+    }
+    assert.equal(typeof parseRequest('GET / HTTP/1.0\r\nHost: a/b\r\n'), 'string');
+    for (const host of [
+      'h',
+      'api.example.com',
+      '127.0.0.1:8080',
+      '[::1]',
+      '[::1]:80',
+      'my_host.local.',
+      'a:0',
+    ]) {
+      const head = parseRequest(`GET / HTTP/1.1\r\nHost: ${host}\r\n`);
+      assert.ok(head instanceof RequestHead, `${host}: ${String(head)}`);
+      assert.equal(head.host, host);
+    }
+    // HTTP/1.0 needs no Host: an empty one is the same as none.
+    const old = parseRequest('GET / HTTP/1.0\r\nHost:\r\n');
+    assert.ok(old instanceof RequestHead, String(old));
+    assert.equal(old.host, undefined);
+  });
+
+  it('accepts leading zeros in content-length, as llhttp, nginx and HAProxy do', () => {
+    for (const [value, length] of [
+      ['005', 5],
+      ['00', 0],
+      [`${'0'.repeat(20)}7`, 7],
+      ['0123456789012345', 123456789012345],
+      ['007, 7', 7],
+    ] as const) {
+      const head = parseRequest(request(`Content-Length: ${value}\r\n`));
+      assert.ok(head instanceof RequestHead, `${value}: ${String(head)}`);
+      assert.equal(head.contentLength, length);
+    }
+    assert.equal(typeof parseRequest(request('Content-Length: 01234567890123456\r\n')), 'string');
+  });
+
   it('lower-cases common names (recognised on their bytes) exactly like any other name', () => {
     const common = ['Accept', 'User-Agent', 'X-Forwarded-For', 'Cookie', 'Cache-Control', 'TE', 'X-Real-IP'];
     // Each common name in random case, or with one character swapped for another token character.
@@ -298,9 +350,30 @@ describe('L7 chunked bodies', () => {
       '5;a\0b\r\nhello\r\n0\r\n\r\n',
       '0\r\n folded: trailer\r\n\r\n',
       '0\r\n\n',
+      '+5\r\nhello\r\n0\r\n\r\n',
+      '0 5\r\nhello\r\n0\r\n\r\n',
+      '0000fffffffffffff\r\n',
+      // Trailer lines are field lines: a name, a colon, a value.
+      '0\r\nno colon\r\n\r\n',
+      '0\r\n: no name\r\n\r\n',
+      '0\r\nX A: space in name\r\n\r\n',
+      '0\r\nX-A : space before colon\r\n\r\n',
+      '0\r\nX-A: nul\0\r\n\r\n',
+      '0\r\nX-A: 1\r\n\tfolded\r\n\r\n',
     ]) {
       const buf = Buffer.from(text, 'latin1');
       assert.equal(new ChunkedScanner().scan(buf, 0, buf.length), BODY_ERROR, JSON.stringify(text));
+    }
+  });
+
+  it('accepts leading zeros in chunk sizes and well-formed trailers', () => {
+    for (const text of [
+      '000a\r\n0123456789\r\n0\r\n\r\n',
+      `${'0'.repeat(20)}5\r\nhello\r\n000\r\n\r\n`,
+      '5\r\nhello\r\n0\r\nX-A: 1\r\nX-B:\r\nX-C:  a b \r\n\r\n',
+    ]) {
+      const buf = Buffer.from(text, 'latin1');
+      assert.equal(new ChunkedScanner().scan(buf, 0, buf.length), buf.length, JSON.stringify(text));
     }
   });
 });

@@ -1,12 +1,12 @@
 /**
  * Tracks the boundaries of a chunked body (RFC 9112 §7.1) as its bytes pass through, so
  * the proxy forwards the bytes as they came (no re-chunking) and still knows exactly where
- * the body ends. Strict: hex sizes without whitespace, CRLF everywhere, extensions and
- * trailers limited to field characters. With a sink it also hands out the chunk data
+ * the body ends. Strict: hex sizes without whitespace, CRLF everywhere, extensions limited
+ * to field characters, trailers checked as field lines. With a sink it also hands out the chunk data
  * alone (decoding, for HTTP/1.0 peers).
  */
 import { BODY_ERROR, BODY_MORE, type BodyFramer } from './body-framer.js';
-import { CR, FIELD_VALUE, LF } from './chars.js';
+import { CR, FIELD_VALUE, LF, TOKEN } from './chars.js';
 
 export interface ChunkSink {
   chunkData(buf: Buffer, start: number, end: number): void;
@@ -20,10 +20,12 @@ const DATA = 4;
 const DATA_CR = 5;
 const DATA_LF = 6;
 const TRAILER_START = 7;
-const TRAILER_LINE = 8;
-const TRAILER_LF = 9;
-const FINAL_LF = 10;
-const DONE = 11;
+const TRAILER_NAME = 8;
+const TRAILER_VALUE = 9;
+const TRAILER_LF = 10;
+const FINAL_LF = 11;
+const DONE = 12;
+const COLON = 0x3a;
 
 /** Chunk sizes up to 2^48: more hex digits than that is an attack, not a body. */
 const MAX_SIZE_DIGITS = 12;
@@ -64,7 +66,10 @@ export class ChunkedScanner implements BodyFramer {
         case SIZE_MORE: {
           const digit = hexValue(c);
           if (digit >= 0) {
-            if (++this.digits > MAX_SIZE_DIGITS) return BODY_ERROR;
+            // Leading zeros (`000a`, accepted by llhttp, nginx and HAProxy) are not size digits.
+            if (this.size === 0 && digit === 0) {
+              if (++this.metadata > MAX_METADATA) return BODY_ERROR;
+            } else if (++this.digits > MAX_SIZE_DIGITS) return BODY_ERROR;
             this.size = this.size * 16 + digit;
             this.state = SIZE_MORE;
           } else if (state === SIZE) return BODY_ERROR;
@@ -90,12 +95,17 @@ export class ChunkedScanner implements BodyFramer {
           if (c !== LF) return BODY_ERROR;
           this.state = SIZE;
           break;
+        // Trailer lines are field lines (RFC 9112 §7.1.2): the same rules as in a head.
         case TRAILER_START:
           if (c === CR) this.state = FINAL_LF;
-          else if (FIELD_VALUE[c] !== 1 || c === 0x20 || c === 0x09) return BODY_ERROR;
-          else this.state = TRAILER_LINE;
+          else if (TOKEN[c] !== 1) return BODY_ERROR;
+          else this.state = TRAILER_NAME;
           break;
-        case TRAILER_LINE:
+        case TRAILER_NAME:
+          if (c === COLON) this.state = TRAILER_VALUE;
+          else if (TOKEN[c] !== 1 || ++this.metadata > MAX_METADATA) return BODY_ERROR;
+          break;
+        case TRAILER_VALUE:
           if (c === CR) this.state = TRAILER_LF;
           else if (FIELD_VALUE[c] !== 1 || ++this.metadata > MAX_METADATA) return BODY_ERROR;
           break;

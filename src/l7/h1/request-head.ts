@@ -4,7 +4,7 @@
  * x-request-id, x-forwarded-for), so they need no second lookup.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { allIn, latin1Bytes, TARGET, TOKEN } from './chars.js';
+import { allIn, isHostValue, latin1Bytes, TARGET, TOKEN } from './chars.js';
 import { type HeadError, MessageHead } from './fields.js';
 
 export class RequestHead extends MessageHead {
@@ -16,7 +16,6 @@ export class RequestHead extends MessageHead {
   expectContinue = false;
   requestId: string | undefined = undefined;
   forwardedFor: string | undefined = undefined;
-  hasForwardedHost = false;
   private record: IncomingHttpHeaders | undefined = undefined;
 
   /** The target, for pickers that hash on the path (with its query, as before). */
@@ -59,6 +58,8 @@ export class RequestHead extends MessageHead {
       case 'host':
         if (this.host !== undefined) return 'more than one host';
         this.host = value;
+        // Empty is checked once the version is known (allowed, as no host, in HTTP/1.0).
+        if (value !== '' && !isHostValue(value)) return 'invalid host';
         return undefined;
       case 'upgrade':
         this.upgrade = value;
@@ -71,9 +72,6 @@ export class RequestHead extends MessageHead {
         return undefined;
       case 'x-forwarded-for':
         this.forwardedFor = this.forwardedFor === undefined ? value : `${this.forwardedFor}, ${value}`;
-        return undefined;
-      case 'x-forwarded-host':
-        this.hasForwardedHost = true;
         return undefined;
       default:
         return undefined;
@@ -89,7 +87,8 @@ export class RequestHead extends MessageHead {
     const sp1 = text.indexOf(' ');
     if (sp1 <= 0 || sp1 > eol) return 'invalid request line';
     const sp2 = text.indexOf(' ', sp1 + 1);
-    if (sp2 < 0 || sp2 > eol || sp2 === sp1 + 1) return 'invalid request line';
+    if (sp2 === sp1 + 1) return 'more than one space in the request line';
+    if (sp2 < 0 || sp2 > eol) return 'invalid request line';
     if (!allIn(TOKEN, bytes, base, base + sp1)) return 'invalid method';
     if (!allIn(TARGET, bytes, base + sp1 + 1, base + sp2)) return 'invalid request target';
     const version = text.slice(sp2 + 1, eol);
@@ -100,7 +99,9 @@ export class RequestHead extends MessageHead {
     this.target = text.slice(sp1 + 1, sp2);
     const error = this.parseFields(text, eol + 2, bytes, base);
     if (error !== undefined) return error;
-    if (this.http11 && this.host === undefined) return 'HTTP/1.1 request without host';
+    // RFC 9112 §3.2: an HTTP/1.1 request needs exactly one valid Host; nginx refuses an empty one too.
+    if (this.http11 && (this.host === undefined || this.host === '')) return 'HTTP/1.1 request without host';
+    if (this.host === '') this.host = undefined;
     if (!this.http11 && this.chunked) return 'transfer-encoding in an HTTP/1.0 request';
     return undefined;
   }
