@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { HOP_BY_HOP_HEADERS } from '../l7/hop-by-hop.js';
+import { pathRegexProblem } from '../l7/path-regex.js';
 import type { duration as Duration, listenAddress as ListenAddress, name as Name } from './schema.js';
 
 /** The shared value types of schema.ts, passed in because schema.ts imports this file. */
@@ -43,12 +44,10 @@ const host = z
     'a host is a name like "api.example.com", a wildcard "*.example.com" or "*" (no port, no scheme)',
   );
 
+/** Checked by the engine that will run it (RE2: linear time, no backreferences or lookaround). */
 const regex = z.string({ error: 'expected a regular expression' }).superRefine((source, ctx) => {
-  try {
-    new RegExp(source);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-  }
+  const problem = pathRegexProblem(source);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const METHOD = /^[A-Z]+$/;

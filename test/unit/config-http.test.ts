@@ -136,7 +136,7 @@ describe('config: http listeners', () => {
     );
     assert.match(
       text,
-      /f\.yaml:12:29 listeners\[0\]\.routes\[3\]\.match\.pathRegex: Invalid regular expression: \/\/d\(\/: Unterminated group/,
+      /f\.yaml:12:29 listeners\[0\]\.routes\[3\]\.match\.pathRegex: missing closing \): `\/d\(` \(route regexes use RE2 syntax, matched in linear time\)/,
     );
     assert.match(
       text,
@@ -169,6 +169,29 @@ describe('config: http listeners', () => {
       text,
       /routes\[1\]\.requestHeaders\.set\.transfer-encoding: "transfer-encoding" is managed by the proxy/,
     );
+  });
+
+  it('takes only RE2 route regexes, and says why a backtracking construct is refused', () => {
+    const problems = problemsOf(
+      http(`      - match: { pathRegex: "/a(?=b)" }
+        cluster: api
+      - match: { pathRegex: "/a(?!b)" }
+        cluster: api
+      - match: { pathRegex: "(?<=x)/a" }
+        cluster: api
+      - match: { pathRegex: "/(a)\\\\1" }
+        cluster: api
+      - match: { pathRegex: "/files/(a+)+b" }
+        cluster: api
+      - match: { pathRegex: "(?i)/Users/[0-9]+" }
+        cluster: api`),
+    );
+    assert.deepEqual(problems, [
+      'f.yaml:6:29 listeners[0].routes[0].match.pathRegex: lookahead is not supported: route regexes use RE2 syntax, matched in linear time',
+      'f.yaml:8:29 listeners[0].routes[1].match.pathRegex: lookahead is not supported: route regexes use RE2 syntax, matched in linear time',
+      'f.yaml:10:29 listeners[0].routes[2].match.pathRegex: lookbehind is not supported: route regexes use RE2 syntax, matched in linear time',
+      'f.yaml:12:29 listeners[0].routes[3].match.pathRegex: backreferences are not supported: route regexes use RE2 syntax, matched in linear time',
+    ]);
   });
 
   it('warns about a route that an earlier route shadows completely', () => {
