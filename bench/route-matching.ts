@@ -81,7 +81,7 @@ function time(
 ): number {
   const headers = { ...request.headers, host: request.host };
   const lookup = () => {
-    const target = splitTarget(request.url)!;
+    const target = splitTarget(request.url, routes.paths)!;
     return routes.find(request.method, request.host, target.path, headers);
   };
   const found = lookup();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { HOP_BY_HOP_HEADERS } from '../l7/hop-by-hop.js';
+import { normalizePath } from '../l7/path-normalize.js';
 import { pathRegexProblem } from '../l7/path-regex.js';
 import type { duration as Duration, listenAddress as ListenAddress, name as Name } from './schema.js';
 
@@ -32,7 +33,20 @@ const RESERVED_HEADERS = new Set([...HOP_BY_HOP_HEADERS, 'content-length', 'expe
 const path = z
   .string({ error: 'expected a path starting with "/"' })
   .refine((p) => p.startsWith('/'), 'paths start with "/"')
-  .refine((p) => !/[?#\s]/.test(p), 'a path to match has no query ("?"), fragment ("#") or spaces');
+  .refine((p) => !/[?#\s]/.test(p), 'a path to match has no query ("?"), fragment ("#") or spaces')
+  .superRefine((p, ctx) => {
+    // Requests are matched and forwarded normalised, so a path that is not would never match.
+    if (!p.startsWith('/')) return;
+    const normal = normalizePath(p, { escapedSlashes: 'keep', mergeSlashes: false });
+    if (normal === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a "%" in a path starts a percent-encoding such as %20' });
+    } else if (normal !== p) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `request paths are normalised before matching (dot segments removed, %-encoded letters, digits and -._~ decoded): write "${normal}"`,
+      });
+    }
+  });
 
 /** `api.example.com`, `*.example.com` or `*`; compared case-insensitively, port ignored. */
 const host = z
@@ -225,6 +239,16 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     bodyTimeout: duration.default('5m'),
   });
 
+  /** How request paths are normalised before matching and forwarding (path-normalize.ts). */
+  const httpPaths = z.strictObject({
+    /** `%2F`, `%5C` and `\` in a path: refused with 400, forwarded as they are, or turned into `/`. */
+    escapedSlashes: z
+      .enum(['reject', 'keep', 'decode'], { error: 'escapedSlashes is reject, keep or decode' })
+      .default('reject'),
+    /** `//` → `/` before matching and forwarding. */
+    mergeSlashes: z.boolean().default(false),
+  });
+
   const httpListener = z.strictObject({
     name,
     address: listenAddress,
@@ -237,6 +261,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
       .min(1, 'an http listener needs at least one route'),
     limits: httpLimits.default(() => httpLimits.parse({})),
     upstream: httpUpstream.default(() => httpUpstream.parse({})),
+    paths: httpPaths.default(() => httpPaths.parse({})),
     /** One pino line per request at level info. */
     accessLog: z.boolean().default(true),
   });

@@ -194,6 +194,44 @@ describe('config: http listeners', () => {
     ]);
   });
 
+  it('takes path normalisation settings and refuses route paths that requests can never have', () => {
+    const { config, problems } = loadConfigText(
+      http(
+        `      - match: { pathPrefix: /a }
+        cluster: api`,
+        `    paths: { escapedSlashes: keep, mergeSlashes: true }
+`,
+      ),
+      'f.yaml',
+    );
+    assert.deepEqual(problems.map(formatProblem), []);
+    const listener = config!.listeners[0]!;
+    assert.ok(listener.protocol === 'http');
+    assert.deepEqual(listener.paths, { escapedSlashes: 'keep', mergeSlashes: true });
+    const defaults = loadConfigText(http(`      - cluster: api`), 'f.yaml').config!.listeners[0]!;
+    assert.ok(defaults.protocol === 'http');
+    assert.deepEqual(defaults.paths, { escapedSlashes: 'reject', mergeSlashes: false });
+    const bad = problemsOf(
+      http(
+        `      - match: { pathPrefix: /public/../admin }
+        cluster: api
+      - match: { path: "/%7euser" }
+        cluster: api
+      - match: { path: "/100%" }
+        cluster: api`,
+        `    paths: { escapedSlashes: sometimes }
+`,
+      ),
+    ).join('\n');
+    assert.match(bad, /listeners\[0\]\.paths\.escapedSlashes: escapedSlashes is reject, keep or decode/);
+    assert.match(
+      bad,
+      /routes\[0\]\.match\.pathPrefix: request paths are normalised before matching .*: write "\/admin"/,
+    );
+    assert.match(bad, /routes\[1\]\.match\.path: request paths are normalised .*: write "\/~user"/);
+    assert.match(bad, /routes\[2\]\.match\.path: a "%" in a path starts a percent-encoding/);
+  });
+
   it('warns about a route that an earlier route shadows completely', () => {
     const { config, problems } = loadConfigText(
       http(`      - match: { pathPrefix: /api }
