@@ -69,6 +69,17 @@ clusters:
     assert.equal(pub.requests.length, seen, 'nothing reached the /public upstream');
   });
 
+  it('normalises the path of an upgrade request too', async () => {
+    const seen = pub.requests.length;
+    const { response } = await rawExchange(
+      proxy.port('strict'),
+      'GET /public/%2e%2e/admin/secret HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+      20_000,
+    );
+    assert.equal(status(response), 404);
+    assert.equal(pub.requests.length, seen);
+  });
+
   it('forwards the normalised path (and keeps the query as sent)', async () => {
     const response = await get('strict', '/public/./a/%7euser/../b/%41%2e?next=/../x&y=%2e%2F');
     assert.equal(status(response), 200);
