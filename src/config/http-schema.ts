@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { isHostValue } from '../l7/h1/chars.js';
 import { HOP_BY_HOP_HEADERS } from '../l7/hop-by-hop.js';
+import { normalizePath } from '../l7/path-normalize.js';
+import { pathRegexProblem } from '../l7/path-regex.js';
 import type { duration as Duration, listenAddress as ListenAddress, name as Name } from './schema.js';
 
 /** The shared value types of schema.ts, passed in because schema.ts imports this file. */
@@ -49,7 +51,20 @@ const path = z
   .refine((p) => p.startsWith('/'), 'paths start with "/"')
   .refine((p) => !/[?#\s]/.test(p), 'a path to match has no query ("?"), fragment ("#") or spaces')
   // A rewritten prefix goes into the request line: CR, LF or NUL there would inject.
-  .refine((p) => !hasControl(p), 'a path has no control characters (CR, LF, NUL…)');
+  .refine((p) => !hasControl(p), 'a path has no control characters (CR, LF, NUL…)')
+  .superRefine((p, ctx) => {
+    // Requests are matched and forwarded normalised, so a path that is not would never match.
+    if (!p.startsWith('/')) return;
+    const normal = normalizePath(p, { escapedSlashes: 'keep', mergeSlashes: false });
+    if (normal === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'a "%" in a path starts a percent-encoding such as %20' });
+    } else if (normal !== p) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `request paths are normalised before matching (dot segments removed, %-encoded letters, digits and -._~ decoded): write "${normal}"`,
+      });
+    }
+  });
 
 /** `api.example.com`, `*.example.com` or `*`; compared case-insensitively, port ignored. */
 const host = z
@@ -69,12 +84,10 @@ export const hostHeader = z
     'a Host header value is host[:port], e.g. "api.internal", "10.0.0.1:8080" or "[::1]:80" (no scheme, path, spaces, CR or LF)',
   );
 
+/** Checked by the engine that will run it (RE2: linear time, no backreferences or lookaround). */
 const regex = z.string({ error: 'expected a regular expression' }).superRefine((source, ctx) => {
-  try {
-    new RegExp(source);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-  }
+  const problem = pathRegexProblem(source);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const METHOD = /^[A-Z]+$/;
@@ -252,6 +265,16 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     bodyTimeout: duration.default('5m'),
   });
 
+  /** How request paths are normalised before matching and forwarding (path-normalize.ts). */
+  const httpPaths = z.strictObject({
+    /** `%2F`, `%5C` and `\` in a path: refused with 400, forwarded as they are, or turned into `/`. */
+    escapedSlashes: z
+      .enum(['reject', 'keep', 'decode'], { error: 'escapedSlashes is reject, keep or decode' })
+      .default('reject'),
+    /** `//` → `/` before matching and forwarding. */
+    mergeSlashes: z.boolean().default(false),
+  });
+
   const httpListener = z.strictObject({
     name,
     address: listenAddress,
@@ -264,6 +287,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
       .min(1, 'an http listener needs at least one route'),
     limits: httpLimits.default(() => httpLimits.parse({})),
     upstream: httpUpstream.default(() => httpUpstream.parse({})),
+    paths: httpPaths.default(() => httpPaths.parse({})),
     /** One pino line per request at level info. */
     accessLog: z.boolean().default(true),
   });

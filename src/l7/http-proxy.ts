@@ -45,7 +45,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     readonly log: Logger,
     private readonly stats?: ListenerStats,
   ) {
-    this.routes = new RouteTable(config.routes, stats);
+    this.routes = new RouteTable(config.routes, stats, config.paths);
     this.maxHeaders = config.limits.maxHeaders;
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
     this.accessLog = config.accessLog;

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteMatchConfig } from '../config/http-schema.js';
+import { compilePathRegex, type PathRegex } from './path-regex.js';
 
 const SLASH = 47;
 const UPPER_CASE = /[A-Z]/;
@@ -88,7 +89,7 @@ export class RouteMatcher {
   readonly path: string | undefined;
   /** Also used by rewrite: the part of the path that is replaced. */
   readonly pathPrefix: string | undefined;
-  private readonly pathRegex: RegExp | undefined;
+  private readonly pathRegex: PathRegex | undefined;
   private readonly methods: ReadonlySet<string> | undefined;
   private readonly headers: readonly HeaderCondition[];
   /** The first segment of every path this accepts (see `requiredFirstSegment`), if pinned. */
@@ -101,8 +102,8 @@ export class RouteMatcher {
     }
     this.path = match.path;
     this.pathPrefix = match.pathPrefix;
-    // Anchored: like Envoy's safe_regex, the whole path must match.
-    this.pathRegex = match.pathRegex === undefined ? undefined : new RegExp(`^(?:${match.pathRegex})$`);
+    // Anchored: like Envoy's safe_regex, the whole path must match (in linear time).
+    this.pathRegex = match.pathRegex === undefined ? undefined : compilePathRegex(match.pathRegex);
     this.firstSegment = requiredFirstSegment(match);
     this.methods = match.methods ? new Set(match.methods) : undefined;
     this.headers = Object.entries(match.headers ?? {}).map(([name, m]) =>
@@ -139,7 +140,7 @@ export class RouteMatcher {
     }
     if (this.path !== undefined && path !== this.path) return false;
     if (this.pathPrefix !== undefined && !pathHasPrefix(path, this.pathPrefix)) return false;
-    if (this.pathRegex !== undefined && !this.pathRegex.test(path)) return false;
+    if (this.pathRegex !== undefined && !this.pathRegex.matches(path)) return false;
     if (this.methods !== undefined && !this.methods.has(method)) return false;
     for (let i = 0; i < this.headers.length; i++) {
       const condition = this.headers[i]!;

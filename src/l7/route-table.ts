@@ -10,6 +10,7 @@ import { routeLabel } from '../config/route-label.js';
 import { ms } from '../config/values.js';
 import { type ListenerStats, RouteCounters } from '../listeners/listener.js';
 import { HeaderEdits } from './headers.js';
+import { DEFAULT_PATH_OPTIONS, normalizePath, type PathOptions } from './path-normalize.js';
 import { RetryPolicy } from './retry-policy.js';
 import { RouteIndex } from './route-index.js';
 import { hostOf, RouteMatcher } from './route-match.js';
@@ -78,17 +79,21 @@ export function joinPath(prefix: string, rest: string): string {
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
 
-/** A request target split for matching: path without query, and the query (with its "?"). */
+/**
+ * A request target split for matching: the normalised path without query (what routes
+ * match and what is forwarded), and the query as sent (with its "?").
+ */
 export interface SplitTarget {
   path: string;
   query: string;
 }
 
 /**
- * origin-form (`/a?b`) or absolute-form (`http://host/a?b`) → path and query; undefined
- * for anything else (asterisk-form, garbage), which the proxy answers with 400.
+ * origin-form (`/a?b`) or absolute-form (`http://host/a?b`) → normalised path and query
+ * (path-normalize.ts); undefined for anything else (asterisk-form, garbage) and for a path
+ * `paths` refuses (an encoded slash, a broken `%`), which the proxy answers with 400.
  */
-export function splitTarget(url: string): SplitTarget | undefined {
+export function splitTarget(url: string, paths: PathOptions): SplitTarget | undefined {
   if (url.charCodeAt(0) !== 47 /* / */) {
     if (!ABSOLUTE_FORM.test(url)) return undefined;
     // The authority ends at the first "/" or "?": `http://a.example?id=7` is `/?id=7`.
@@ -98,7 +103,9 @@ export function splitTarget(url: string): SplitTarget | undefined {
     url = url.charCodeAt(start) === 47 ? url.slice(start) : `/${url.slice(start)}`;
   }
   const q = url.indexOf('?');
-  return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q) };
+  const path = normalizePath(q < 0 ? url : url.slice(0, q), paths);
+  if (path === undefined) return undefined;
+  return { path, query: q < 0 ? '' : url.slice(q) };
 }
 
 export class RouteTable {
@@ -108,7 +115,12 @@ export class RouteTable {
   readonly usesHeaders: boolean;
   private readonly index: RouteIndex;
 
-  constructor(configs: readonly RouteConfig[], stats?: ListenerStats) {
+  constructor(
+    configs: readonly RouteConfig[],
+    stats?: ListenerStats,
+    /** How this listener normalises request paths before matching (`paths` in its config). */
+    readonly paths: PathOptions = DEFAULT_PATH_OPTIONS,
+  ) {
     this.routes = configs.map((config, i) => new CompiledRoute(i, config, stats));
     this.usesHost = this.routes.some((r) => r.matcher.usesHost);
     this.usesHeaders = this.routes.some((r) => r.matcher.usesHeaders);

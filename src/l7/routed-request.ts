@@ -83,7 +83,7 @@ export abstract class RoutedRequest implements Timed {
       head.fields.push('x-request-id', requestId);
     }
     this.requestId = requestId;
-    const target = splitTarget(head.target);
+    const target = splitTarget(head.target, ctx.routes.paths);
     if (target === undefined) {
       this.fail(HTTP_ERRORS.badRequest);
       return false;

@@ -77,7 +77,7 @@ export class UpgradeTunnel {
     this.client.on('error', () => this.close());
     this.client.on('close', () => this.close());
     this.client.on('end', () => this.upstream?.end());
-    const target = splitTarget(req.target);
+    const target = splitTarget(req.target, ctx.routes.paths);
     if (target === undefined) {
       this.refuse(HTTP_ERRORS.badRequest);
       return;

@@ -136,7 +136,7 @@ describe('config: http listeners', () => {
     );
     assert.match(
       text,
-      /f\.yaml:12:29 listeners\[0\]\.routes\[3\]\.match\.pathRegex: Invalid regular expression: \/\/d\(\/: Unterminated group/,
+      /f\.yaml:12:29 listeners\[0\]\.routes\[3\]\.match\.pathRegex: missing closing \): `\/d\(` \(route regexes use RE2 syntax, matched in linear time\)/,
     );
     assert.match(
       text,
@@ -201,6 +201,67 @@ describe('config: http listeners', () => {
         host,
       );
     }
+  });
+
+  it('takes only RE2 route regexes, and says why a backtracking construct is refused', () => {
+    const problems = problemsOf(
+      http(`      - match: { pathRegex: "/a(?=b)" }
+        cluster: api
+      - match: { pathRegex: "/a(?!b)" }
+        cluster: api
+      - match: { pathRegex: "(?<=x)/a" }
+        cluster: api
+      - match: { pathRegex: "/(a)\\\\1" }
+        cluster: api
+      - match: { pathRegex: "/files/(a+)+b" }
+        cluster: api
+      - match: { pathRegex: "(?i)/Users/[0-9]+" }
+        cluster: api`),
+    );
+    assert.deepEqual(problems, [
+      'f.yaml:6:29 listeners[0].routes[0].match.pathRegex: lookahead is not supported: route regexes use RE2 syntax, matched in linear time',
+      'f.yaml:8:29 listeners[0].routes[1].match.pathRegex: lookahead is not supported: route regexes use RE2 syntax, matched in linear time',
+      'f.yaml:10:29 listeners[0].routes[2].match.pathRegex: lookbehind is not supported: route regexes use RE2 syntax, matched in linear time',
+      'f.yaml:12:29 listeners[0].routes[3].match.pathRegex: backreferences are not supported: route regexes use RE2 syntax, matched in linear time',
+    ]);
+  });
+
+  it('takes path normalisation settings and refuses route paths that requests can never have', () => {
+    const { config, problems } = loadConfigText(
+      http(
+        `      - match: { pathPrefix: /a }
+        cluster: api`,
+        `    paths: { escapedSlashes: keep, mergeSlashes: true }
+`,
+      ),
+      'f.yaml',
+    );
+    assert.deepEqual(problems.map(formatProblem), []);
+    const listener = config!.listeners[0]!;
+    assert.ok(listener.protocol === 'http');
+    assert.deepEqual(listener.paths, { escapedSlashes: 'keep', mergeSlashes: true });
+    const defaults = loadConfigText(http(`      - cluster: api`), 'f.yaml').config!.listeners[0]!;
+    assert.ok(defaults.protocol === 'http');
+    assert.deepEqual(defaults.paths, { escapedSlashes: 'reject', mergeSlashes: false });
+    const bad = problemsOf(
+      http(
+        `      - match: { pathPrefix: /public/../admin }
+        cluster: api
+      - match: { path: "/%7euser" }
+        cluster: api
+      - match: { path: "/100%" }
+        cluster: api`,
+        `    paths: { escapedSlashes: sometimes }
+`,
+      ),
+    ).join('\n');
+    assert.match(bad, /listeners\[0\]\.paths\.escapedSlashes: escapedSlashes is reject, keep or decode/);
+    assert.match(
+      bad,
+      /routes\[0\]\.match\.pathPrefix: request paths are normalised before matching .*: write "\/admin"/,
+    );
+    assert.match(bad, /routes\[1\]\.match\.path: request paths are normalised .*: write "\/~user"/);
+    assert.match(bad, /routes\[2\]\.match\.path: a "%" in a path starts a percent-encoding/);
   });
 
   it('warns about a route that an earlier route shadows completely', () => {

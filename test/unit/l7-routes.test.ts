@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { covers } from '../../src/config/http-references.js';
 import { EndpointState } from '../../src/core/endpoint.js';
 import { HTTP_ERRORS } from '../../src/l7/errors.js';
+import { DEFAULT_PATH_OPTIONS } from '../../src/l7/path-normalize.js';
 import { classifyError, RetryPolicy } from '../../src/l7/retry-policy.js';
 import { hostOf, pathHasPrefix, RouteMatcher } from '../../src/l7/route-match.js';
 import { joinPath, splitTarget } from '../../src/l7/route-table.js';
@@ -75,10 +76,10 @@ describe('L7 route matching', () => {
   });
 
   it('splits origin-form and absolute-form targets, refuses others', () => {
-    assert.deepEqual(splitTarget('/a/b?c=1'), { path: '/a/b', query: '?c=1' });
-    assert.deepEqual(splitTarget('http://h.test/a?b'), { path: '/a', query: '?b' });
-    assert.deepEqual(splitTarget('http://h.test'), { path: '/', query: '' });
-    assert.equal(splitTarget('*'), undefined);
+    assert.deepEqual(splitTarget('/a/b?c=1', DEFAULT_PATH_OPTIONS), { path: '/a/b', query: '?c=1' });
+    assert.deepEqual(splitTarget('http://h.test/a?b', DEFAULT_PATH_OPTIONS), { path: '/a', query: '?b' });
+    assert.deepEqual(splitTarget('http://h.test', DEFAULT_PATH_OPTIONS), { path: '/', query: '' });
+    assert.equal(splitTarget('*', DEFAULT_PATH_OPTIONS), undefined);
   });
 
   it('splits weights exactly and interleaved', () => {
