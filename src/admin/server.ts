@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import { bearerMatches } from './auth.js';
 import { dashboardPage } from './dashboard/page.js';
 import { History } from './history.js';
+import { hostRefusal, sameOrigin } from './host-check.js';
 import { type AdminMetrics, createMetrics } from './metrics.js';
 import { redact } from './redact.js';
 import type { AdminSource } from './source.js';
@@ -21,6 +22,7 @@ export interface AdminServerOptions {
   /**
    * When set, every endpoint except /healthz, /ready and the dashboard page needs
    * `Authorization: Bearer <token>`. A function is asked at each request (token rotation).
+   * Without one, only requests whose Host is a loopback name are answered (host-check.ts).
    */
   token?: string | (() => string | undefined);
   source: AdminSource;
@@ -148,6 +150,11 @@ export class AdminServer {
   }
 
   private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    const refusal = token ? undefined : hostRefusal(request);
+    if (refusal !== undefined) {
+      return json(response, 403, { error: { code: 'ADMIN_HOST_REFUSED', message: refusal } });
+    }
     const path = new URL(request.url ?? '/', 'http://admin').pathname;
     const route = this.routes[path];
     if (!route)
@@ -163,10 +170,12 @@ export class AdminServer {
     if (request.method === 'POST' && !sameOrigin(request)) {
       // A web page in the operator's browser must not be able to drain a loopback proxy.
       return json(response, 403, {
-        error: { code: 'ADMIN_CROSS_ORIGIN', message: 'cross-origin POST refused' },
+        error: {
+          code: 'ADMIN_CROSS_ORIGIN',
+          message: `POST from origin ${request.headers.origin} refused: only the admin page itself or a client without Origin may change state`,
+        },
       });
     }
-    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
     if (token && !route.open && !bearerMatches(request, token)) {
       response.setHeader('www-authenticate', 'Bearer realm="portside-admin"');
       return json(response, 401, {
@@ -195,12 +204,6 @@ export class AdminServer {
 
 const DASHBOARD_CSP =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
-
-/** No Origin header (curl, kubelet) or the admin server's own origin. */
-function sameOrigin(request: IncomingMessage): boolean {
-  const origin = request.headers.origin;
-  return origin === undefined || origin === `http://${request.headers.host}`;
-}
 
 function send(response: ServerResponse, status: number, body: string, contentType: string): void {
   response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
