@@ -7,15 +7,14 @@
  * header cross-origin without a CORS preflight, which the admin never grants.
  */
 import type { IncomingMessage } from 'node:http';
-
-const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+import { isLoopbackHost } from '../config/admin-schema.js';
 
 /**
- * Whether a Host header (or an Origin's host part) names this machine's loopback:
+ * Whether a Host header names this machine's loopback:
  * `localhost`, 127.0.0.0/8 or `[::1]`, with or without a port. WHATWG URL parsing gives the
  * forms browsers send (`127.1` → `127.0.0.1`, `[0::1]` → `[::1]`).
  */
-export function isLoopbackHost(host: string): boolean {
+export function isLoopbackHostHeader(host: string): boolean {
   let url: URL;
   try {
     url = new URL(`http://${host}`);
@@ -23,8 +22,7 @@ export function isLoopbackHost(host: string): boolean {
     return false;
   }
   if (url.username || url.password || url.pathname !== '/' || url.search || url.hash) return false;
-  const name = url.hostname;
-  return name === 'localhost' || name === '[::1]' || LOOPBACK_V4.test(name);
+  return isLoopbackHost(url.hostname);
 }
 
 /**
@@ -33,7 +31,7 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function hostRefusal(request: IncomingMessage): string | undefined {
   const host = request.headers.host;
-  if (host === undefined || isLoopbackHost(host)) return undefined;
+  if (host === undefined || isLoopbackHostHeader(host)) return undefined;
   return (
     `Host ${JSON.stringify(host)} is not a loopback name: without admin.token the admin API ` +
     'answers only to localhost, 127.0.0.0/8 and [::1] (DNS rebinding protection); ' +

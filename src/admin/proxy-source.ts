@@ -7,6 +7,7 @@ import type { ListenerConfig } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ReloadResult } from '../core/events.js';
 import type { ProxyServer } from '../core/proxy.js';
+import { redactUrls } from '../core/secrets.js';
 import type { Listener, ListenerStats } from '../listeners/listener.js';
 import type { AdminSource, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
 
@@ -55,12 +56,12 @@ export class ProxyAdminSource implements AdminSource {
       const syncs = runtime?.snapshotStats(cluster);
       return {
         cluster,
-        description: source.description,
+        description: redactUrls(source.description),
         synced: source.synced,
         syncsTotal: syncs?.count ?? 0,
         lastSyncAt: syncs?.lastAt,
         ...(source.stale !== undefined ? { stale: source.stale } : {}),
-        ...(source.lastError !== undefined ? { lastError: source.lastError } : {}),
+        ...(source.lastError !== undefined ? { lastError: redactUrls(source.lastError) } : {}),
       };
     });
   }

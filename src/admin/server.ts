@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
+import { redactUrls } from '../core/secrets.js';
 import { bearerMatches } from './auth.js';
 import { dashboardPage } from './dashboard/page.js';
 import { History } from './history.js';
@@ -210,6 +211,12 @@ function send(response: ServerResponse, status: number, body: string, contentTyp
   response.end(body);
 }
 
+/** Every string the admin API answers passes here: no URL in it shows its userinfo (e.g. an error quoting an etcd URL). */
 function json(response: ServerResponse, status: number, value: unknown): void {
-  send(response, status, `${JSON.stringify(value, null, 2)}\n`, 'application/json; charset=utf-8');
+  const text = JSON.stringify(value, hideUrlCredentials, 2);
+  send(response, status, `${text}\n`, 'application/json; charset=utf-8');
+}
+
+function hideUrlCredentials(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? redactUrls(value) : value;
 }
