@@ -9,6 +9,7 @@ import type { ReloadResult } from '../core/events.js';
 import type { ProxyServer } from '../core/proxy.js';
 import { redactUrls } from '../core/secrets.js';
 import type { Listener, ListenerStats } from '../listeners/listener.js';
+import { resourceErrors } from '../listeners/resource-errors.js';
 import type { AdminSource, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
 
 export class ProxyAdminSource implements AdminSource {
@@ -68,6 +69,10 @@ export class ProxyAdminSource implements AdminSource {
 
   draining() {
     return this.proxy.isDraining;
+  }
+
+  resourceErrors() {
+    return resourceErrors.snapshot();
   }
 
   async drain() {
