@@ -103,6 +103,21 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     'Client connections closed because no endpoint could take them.',
     'rejectedTotal',
   );
+  // Process-wide: the file descriptor table is per process, whichever listener hits the limit.
+  const resourceCounter = (name: string, help: string, side: 'accept' | 'connect') =>
+    readCounter(name, help, ['code'], (set) => {
+      for (const c of source.resourceErrors?.() ?? []) if (c.side === side) set({ code: c.code }, c.count);
+    });
+  resourceCounter(
+    'portside_accept_errors_total',
+    'Client connections the proxy could not accept (EMFILE, ENFILE: out of file descriptors).',
+    'accept',
+  );
+  resourceCounter(
+    'portside_connect_local_errors_total',
+    'Upstream connections the proxy could not open for lack of its own resources (EMFILE, ENFILE, ENOBUFS, ENOMEM); never counted against an endpoint.',
+    'connect',
+  );
   listenerCounter('portside_listener_received_bytes_total', 'Bytes received from clients.', 'bytesReceived');
   listenerCounter('portside_listener_sent_bytes_total', 'Bytes sent to clients.', 'bytesSent');
   const routeCounter = (

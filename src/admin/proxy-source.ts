@@ -7,7 +7,9 @@ import type { ListenerConfig } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ReloadResult } from '../core/events.js';
 import type { ProxyServer } from '../core/proxy.js';
+import { redactUrls } from '../core/secrets.js';
 import type { Listener, ListenerStats } from '../listeners/listener.js';
+import { resourceErrors } from '../listeners/resource-errors.js';
 import type { AdminSource, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
 
 export class ProxyAdminSource implements AdminSource {
@@ -55,18 +57,22 @@ export class ProxyAdminSource implements AdminSource {
       const syncs = runtime?.snapshotStats(cluster);
       return {
         cluster,
-        description: source.description,
+        description: redactUrls(source.description),
         synced: source.synced,
         syncsTotal: syncs?.count ?? 0,
         lastSyncAt: syncs?.lastAt,
         ...(source.stale !== undefined ? { stale: source.stale } : {}),
-        ...(source.lastError !== undefined ? { lastError: source.lastError } : {}),
+        ...(source.lastError !== undefined ? { lastError: redactUrls(source.lastError) } : {}),
       };
     });
   }
 
   draining() {
     return this.proxy.isDraining;
+  }
+
+  resourceErrors() {
+    return resourceErrors.snapshot();
   }
 
   async drain() {

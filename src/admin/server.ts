@@ -7,9 +7,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
+import { redactUrls } from '../core/secrets.js';
 import { bearerMatches } from './auth.js';
 import { dashboardPage } from './dashboard/page.js';
 import { History } from './history.js';
+import { hostRefusal, sameOrigin } from './host-check.js';
 import { type AdminMetrics, createMetrics } from './metrics.js';
 import { redact } from './redact.js';
 import type { AdminSource } from './source.js';
@@ -21,6 +23,7 @@ export interface AdminServerOptions {
   /**
    * When set, every endpoint except /healthz, /ready and the dashboard page needs
    * `Authorization: Bearer <token>`. A function is asked at each request (token rotation).
+   * Without one, only requests whose Host is a loopback name are answered (host-check.ts).
    */
   token?: string | (() => string | undefined);
   source: AdminSource;
@@ -148,6 +151,11 @@ export class AdminServer {
   }
 
   private async dispatch(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    const refusal = token ? undefined : hostRefusal(request);
+    if (refusal !== undefined) {
+      return json(response, 403, { error: { code: 'ADMIN_HOST_REFUSED', message: refusal } });
+    }
     const path = new URL(request.url ?? '/', 'http://admin').pathname;
     const route = this.routes[path];
     if (!route)
@@ -163,10 +171,12 @@ export class AdminServer {
     if (request.method === 'POST' && !sameOrigin(request)) {
       // A web page in the operator's browser must not be able to drain a loopback proxy.
       return json(response, 403, {
-        error: { code: 'ADMIN_CROSS_ORIGIN', message: 'cross-origin POST refused' },
+        error: {
+          code: 'ADMIN_CROSS_ORIGIN',
+          message: `POST from origin ${request.headers.origin} refused: only the admin page itself or a client without Origin may change state`,
+        },
       });
     }
-    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
     if (token && !route.open && !bearerMatches(request, token)) {
       response.setHeader('www-authenticate', 'Bearer realm="portside-admin"');
       return json(response, 401, {
@@ -196,17 +206,17 @@ export class AdminServer {
 const DASHBOARD_CSP =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
 
-/** No Origin header (curl, kubelet) or the admin server's own origin. */
-function sameOrigin(request: IncomingMessage): boolean {
-  const origin = request.headers.origin;
-  return origin === undefined || origin === `http://${request.headers.host}`;
-}
-
 function send(response: ServerResponse, status: number, body: string, contentType: string): void {
   response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
   response.end(body);
 }
 
+/** Every string the admin API answers passes here: no URL in it shows its userinfo (e.g. an error quoting an etcd URL). */
 function json(response: ServerResponse, status: number, value: unknown): void {
-  send(response, status, `${JSON.stringify(value, null, 2)}\n`, 'application/json; charset=utf-8');
+  const text = JSON.stringify(value, hideUrlCredentials, 2);
+  send(response, status, `${text}\n`, 'application/json; charset=utf-8');
+}
+
+function hideUrlCredentials(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? redactUrls(value) : value;
 }

@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ProxyEvents, ReloadResult } from '../core/events.js';
+import type { ResourceErrorCount } from '../listeners/resource-errors.js';
 
 export interface RouteStatus {
   /** Route name, or a description of its match when unnamed. */
@@ -63,6 +64,8 @@ export interface AdminSource {
   listeners(): ListenerStatus[];
   clusters(): readonly Cluster[];
   discovery(): DiscoveryStatus[];
+  /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
+  resourceErrors?(): ResourceErrorCount[];
   /** True once drain() was called (or the process is shutting down). */
   draining(): boolean;
   /** Stop accepting everywhere and resolve once open work has finished (bounded by drainTimeout). */

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { REDACTED, redact } from '../admin/redact.js';
 import { formatProblem, loadConfigFile } from '../config/load.js';
 
 export interface ValidateOptions {
@@ -16,7 +17,10 @@ export async function validateCommand({ file, printEffective }: ValidateOptions)
     return 1;
   }
   if (printEffective) {
-    process.stdout.write(`# effective config of ${file}, defaults filled in\n${stringify(config)}`);
+    // Output like this gets pasted into tickets and chats: secrets are hidden as in GET /config.
+    process.stdout.write(
+      `# effective config of ${file}, defaults filled in, secrets shown as ${REDACTED}\n${stringify(redact(config))}`,
+    );
     return 0;
   }
   const endpoints = config.clusters.reduce((n, c) => n + (c.endpoints?.length ?? 0), 0);

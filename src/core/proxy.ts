@@ -110,7 +110,7 @@ export class ProxyServer {
     try {
       for (const [key, l] of wanted) {
         if (this.listeners.has(key)) continue;
-        const listener = new Listener(l.name, l.address);
+        const listener = new Listener(l.name, l.address, this.log);
         listener.swapHandler(next.createHandler(l, listener.stats));
         await listener.bind();
         bound.push([key, listener]);

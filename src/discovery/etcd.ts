@@ -7,6 +7,7 @@
  */
 import { parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
+import { redactedMessage } from '../core/secrets.js';
 import type { DiscoveredEndpoint, DiscoverySource } from './source.js';
 
 export interface EtcdSourceOptions {
@@ -120,7 +121,8 @@ export class EtcdSource implements DiscoverySource {
         await this.watch(revision + 1, emit);
       } catch (error) {
         if (this.abort.signal.aborted) return;
-        this.lastError = (error as Error).message;
+        // fetch's errors quote the URL, credentials included: hide them before storing or logging.
+        this.lastError = redactedMessage(error);
         this.failures++;
         this.endpointIndex++;
         const delay = Math.min(this.options.maxBackoffMs ?? 10_000, 100 * 2 ** Math.min(this.failures, 10));

@@ -7,7 +7,7 @@
  */
 import type { Cluster } from '../core/cluster.js';
 import { type Endpoint, Unavailable } from '../core/endpoint.js';
-import type { Probe, ProbeResult } from './probes.js';
+import { PROBE_OUT_OF_RESOURCES, type Probe, type ProbeResult } from './probes.js';
 import type { HealthRegistry } from './registry.js';
 import type { HealthReporter } from './reporter.js';
 
@@ -123,7 +123,8 @@ class ProbeLoop {
     }
     this.inFlight = undefined;
     if (this.stopped) return;
-    this.record(result);
+    // The proxy's own fd limit is no verdict on the endpoint: neither a pass nor a failure.
+    if (result.ok || result.reason !== PROBE_OUT_OF_RESOURCES) this.record(result);
     const elapsed = performance.now() - startedAt;
     this.schedule(Math.max(0, this.checker.jittered(intervalMs) - elapsed));
   }

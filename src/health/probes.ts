@@ -6,13 +6,18 @@ import { connect } from 'node:net';
 import type { HttpCheckConfig } from '../config/health-schema.js';
 import { parseStatusRange } from '../config/status-range.js';
 import type { Endpoint } from '../core/endpoint.js';
+import { isResourceExhaustion } from '../listeners/resource-errors.js';
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };
 
 export type Probe = (endpoint: Endpoint, timeoutMs: number, signal: AbortSignal) => Promise<ProbeResult>;
 
+/** A probe the proxy could not even start (EMFILE...): it says nothing about the endpoint. */
+export const PROBE_OUT_OF_RESOURCES = 'out-of-resources';
+
 /** Short failure code for a socket error: connect-refused, reset, unreachable, ... */
 export function socketFailure(error: NodeJS.ErrnoException): string {
+  if (isResourceExhaustion(error)) return PROBE_OUT_OF_RESOURCES;
   switch (error.code) {
     case 'ECONNREFUSED':
       return 'connect-refused';

@@ -3,6 +3,7 @@ import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
+import { resourceErrors } from '../listeners/resource-errors.js';
 import { TcpSession, type TcpSessionSettings, type TcpSessionSummary } from './tcp-session.js';
 
 /** The L4 handler of one listener in one config generation: each socket becomes a TcpSession. */
@@ -29,7 +30,9 @@ export class TcpProxyHandler implements ConnectionHandler {
     this.sessions.delete(session);
     this.stats.bytesReceived += summary.bytesFromClient;
     this.stats.bytesSent += summary.bytesToClient;
-    if (summary.end === 'no_endpoint' || summary.end === 'connect_failed') {
+    if (summary.end === 'out_of_resources') {
+      resourceErrors.record('connect', summary.error ?? 'unknown', this.log, { listener: summary.listener });
+    } else if (summary.end === 'no_endpoint' || summary.end === 'connect_failed') {
       this.stats.rejectedTotal++;
       this.log.warn(
         { ...summary, cluster: this.cluster.name },

@@ -3,6 +3,7 @@ import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
 import { adoptWithReadBuffer } from '../listeners/adopt-socket.js';
+import { isResourceExhaustion } from '../listeners/resource-errors.js';
 import { IdleWatch } from './idle-watch.js';
 import { OneWayCopy } from './one-way-copy.js';
 
@@ -15,6 +16,7 @@ export type TcpEnd =
   | 'client_error'
   | 'upstream_error'
   | 'client_gone' // client left before an upstream connection was made
+  | 'out_of_resources' // the proxy could not open an upstream socket (EMFILE...): no endpoint's fault
   | 'drain_cut'; // still open when the drain timeout expired
 
 export interface TcpSessionSettings {
@@ -120,7 +122,8 @@ export class TcpSession {
     );
     upstream.once('connect', () => this.onConnected(upstream, endpoint));
     upstream.on('error', (e: NodeJS.ErrnoException) => {
-      if (this.connectedAt === 0)
+      if (this.connectedAt === 0 && isResourceExhaustion(e)) this.outOfResources(upstream, endpoint, e.code!);
+      else if (this.connectedAt === 0)
         this.connectFailed(
           upstream,
           endpoint,
@@ -142,6 +145,20 @@ export class TcpSession {
     this.cluster.reportFailure(endpoint, reason);
     this.error = reason;
     this.connectNext();
+  }
+
+  /**
+   * The proxy is out of file descriptors (or socket buffers): not the endpoint's failure, so
+   * nothing is reported against it, and no other endpoint is tried (it would fail the same).
+   */
+  private outOfResources(upstream: Socket, endpoint: Endpoint, code: string): void {
+    if (upstream !== this.upstream || this.ended) return;
+    clearTimeout(this.connectTimer);
+    upstream.destroy();
+    endpoint.state.active--;
+    this.upstream = undefined;
+    this.error = code;
+    this.finish('out_of_resources');
   }
 
   private onConnected(upstream: Socket, endpoint: Endpoint): void {

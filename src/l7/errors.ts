@@ -36,6 +36,12 @@ export const HTTP_ERRORS = {
     code: 'upstream-protocol-error',
     message: 'the upstream sent an invalid response',
   },
+  /** The proxy ran out of file descriptors (or socket buffers) opening the upstream connection. */
+  outOfResources: {
+    status: 503,
+    code: 'proxy-out-of-resources',
+    message: 'the proxy is out of file descriptors; try again later',
+  },
   /** The route's timeout (or the last attempt's perTryTimeout) passed before response headers. */
   timeout: { status: 504, code: 'upstream-timeout', message: 'the upstream did not answer in time' },
   /** Malformed request, including conflicting content-length and transfer-encoding (smuggling). */
@@ -54,6 +60,7 @@ export const ERROR_FOR_FAILURE: Record<FailureKind, HttpError> = {
   reset: HTTP_ERRORS.upstreamReset,
   timeout: HTTP_ERRORS.timeout,
   protocol: HTTP_ERRORS.upstreamProtocol,
+  'out-of-resources': HTTP_ERRORS.outOfResources,
 };
 
 const STATUS_TEXT: Record<number, string> = {

@@ -9,6 +9,7 @@
  * A retry starts only after the previous attempt's last callback (done or failed), so
  * callbacks of two attempts never interleave.
  */
+import { resourceErrors } from '../listeners/resource-errors.js';
 import { ERROR_FOR_FAILURE, HTTP_ERRORS, type HttpError } from './errors.js';
 import type { BodyKind, ResponseHead } from './h1/response-head.js';
 import type { UpstreamConnection } from './h1/upstream-connection.js';
@@ -169,7 +170,10 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
       this.retry();
       return;
     }
-    this.cluster!.reportFailure(this.endpoint!, reason);
+    if (kind === 'out-of-resources') {
+      // The proxy's own limit: counted and logged once a second, not held against the endpoint.
+      resourceErrors.record('connect', error.code, this.ctx.log, { cluster: this.cluster!.name });
+    } else this.cluster!.reportFailure(this.endpoint!, reason);
     if (this.status === 0 && this.canRetry(kind)) {
       this.lastError = ERROR_FOR_FAILURE[kind];
       this.retry();

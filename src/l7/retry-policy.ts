@@ -4,9 +4,10 @@
  * methods whose body can be sent again (none, buffered, or not yet read).
  */
 import type { RouteConfig } from '../config/http-schema.js';
+import { isResourceExhaustion } from '../listeners/resource-errors.js';
 
 /** How an attempt failed, as far as retrying is concerned. */
-export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'protocol';
+export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'protocol' | 'out-of-resources';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -44,6 +45,8 @@ const TIMEOUT_CODES = new Set([
 /** Classifies an upstream socket error (and undici's codes, for the health checks); `reason` is the short code passed to `reportFailure`. */
 export function classifyError(error: unknown): { kind: FailureKind; reason: string } {
   const code = (error as { code?: string } | null)?.code ?? '';
+  // The proxy's own fd or buffer limit: never the endpoint's failure, never retried elsewhere.
+  if (isResourceExhaustion(error)) return { kind: 'out-of-resources', reason: 'out-of-resources' };
   if (CONNECT_CODES.has(code)) {
     return {
       kind: 'connect-failure',

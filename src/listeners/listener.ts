@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
+import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from './handler.js';
+import { resourceErrors } from './resource-errors.js';
 
 /** Counters for one HTTP route, kept by its listener under the route's label. */
 export class RouteCounters {
@@ -48,6 +50,8 @@ export class Listener {
     public name: string,
     /** Configured address, as normalised by the schema (`host:port`, port may be 0). */
     readonly configuredAddress: string,
+    /** Where accept errors (EMFILE…) are reported, at most once a second. */
+    private readonly log?: Logger,
   ) {
     // Sockets arrive unread, so a handler can make one read into its own buffers
     // (see adopt-socket.ts); a handler that does not starts reading with resume().
@@ -98,8 +102,11 @@ export class Listener {
       this.server.once('error', onError);
       this.server.listen({ host: parsed.value.host, port: parsed.value.port, backlog: 4096 }, () => {
         this.server.off('error', onError);
-        // Accept errors after bind (EMFILE...) must not crash the process.
-        this.server.on('error', () => {});
+        // Accept errors after bind (EMFILE: libuv has already accepted and closed the
+        // connection to keep the backlog moving) must not crash the process; they are counted.
+        this.server.on('error', (error: NodeJS.ErrnoException) => {
+          resourceErrors.record('accept', error.code ?? 'unknown', this.log, { listener: this.name });
+        });
         resolve();
       });
     });

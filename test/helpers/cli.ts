@@ -41,8 +41,14 @@ export interface RunningCli {
   kill(): void;
 }
 
-export function startCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `launcher` runs the CLI through another program, e.g. `prlimit --nofile=N:N node CLI`
+ * (its args must end with the node binary and CLI; `args` follow them).
+ */
+export function startCli(args: string[], launcher?: { command: string; args: string[] }): RunningCli {
+  const child = launcher
+    ? spawn(launcher.command, [...launcher.args, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<{
     match: (l: Record<string, unknown>) => boolean;

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { REDACTED } from '../../src/admin/redact.js';
 import { AdminServer } from '../../src/admin/server.js';
 import { Unavailable } from '../../src/core/endpoint.js';
+import { adminRequest } from '../helpers/admin-request.js';
 import { FakeAdminSource } from '../helpers/fake-admin-source.js';
 import { bodyOf } from '../helpers/json.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
@@ -35,7 +36,7 @@ async function start(t: { after: (fn: () => Promise<void>) => void }, token?: st
   const address = await server.start();
   t.after(() => server.close());
   const url = (path: string) => `http://${address}${path}`;
-  return { source, server, url };
+  return { source, server, url, address };
 }
 
 test('healthz, ready, config and clusters report the proxy state', { timeout: 10_000 }, async (t) => {
@@ -199,6 +200,88 @@ test('drain is POST-only, refuses cross-origin requests and makes /ready fail', 
   const missing = await fetch(url('/nope'));
   assert.equal(missing.status, 404);
   assert.equal((await bodyOf(missing)).error.code, 'ADMIN_NOT_FOUND');
+});
+
+test('without a token, only loopback Host names are answered (DNS rebinding)', {
+  timeout: 10_000,
+}, async (t) => {
+  const { source, address } = await start(t);
+  const port = address.split(':').pop();
+  for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`, '10.0.0.1']) {
+    for (const path of ['/config', '/clusters', '/api/dashboard', '/metrics', '/', '/healthz']) {
+      const reply = await adminRequest(address, path, { headers: { host } });
+      assert.equal(reply.status, 403, `${path} with Host ${host}`);
+      assert.equal(JSON.parse(reply.body).error.code, 'ADMIN_HOST_REFUSED');
+      assert.match(JSON.parse(reply.body).error.message, /not a loopback name.*admin\.token/);
+      assert.doesNotMatch(reply.body, /9001|api/, 'nothing about the proxy in the refusal');
+    }
+    const drain = await adminRequest(address, '/drain', {
+      method: 'POST',
+      headers: { host, origin: `http://${host}` },
+    });
+    assert.equal(drain.status, 403, `drain with Host ${host}`);
+  }
+  assert.equal(source.drainCalls, 0, 'a rebound page cannot drain');
+  for (const host of [
+    `127.0.0.1:${port}`,
+    `127.9.8.7:${port}`,
+    `localhost:${port}`,
+    'LOCALHOST',
+    '[::1]',
+    `[::1]:${port}`,
+  ]) {
+    const reply = await adminRequest(address, '/config', { headers: { host } });
+    assert.equal(reply.status, 200, `/config with Host ${host}`);
+  }
+  // A browser page on another origin cannot POST even though its request reaches a loopback Host.
+  for (const origin of ['http://evil.example', 'null', `http://127.0.0.1:${Number(port) + 1}`]) {
+    const reply = await adminRequest(address, '/drain', {
+      method: 'POST',
+      headers: { host: `127.0.0.1:${port}`, origin },
+    });
+    assert.equal(reply.status, 403, `drain from Origin ${origin}`);
+    assert.equal(JSON.parse(reply.body).error.code, 'ADMIN_CROSS_ORIGIN');
+  }
+  assert.equal(source.drainCalls, 0);
+  const own = await adminRequest(address, '/drain', {
+    method: 'POST',
+    headers: { host: `localhost:${port}`, origin: `http://localhost:${port}` },
+  });
+  assert.equal(own.status, 200, "the admin page's own origin may POST");
+  assert.equal(source.drainCalls, 1);
+});
+
+test('with a token, the token is the check and no CORS preflight is granted', {
+  timeout: 10_000,
+}, async (t) => {
+  const { source, address } = await start(t, TOKEN);
+  const bearer = { authorization: `Bearer ${TOKEN}` };
+  const config = await adminRequest(address, '/config', {
+    headers: { host: 'portside.internal:9901', ...bearer },
+  });
+  assert.equal(config.status, 200, 'any Host name with the token (admin on a non-loopback address)');
+  const unauthorized = await adminRequest(address, '/config', { headers: { host: 'evil.example' } });
+  assert.equal(unauthorized.status, 401);
+  // A page would need a preflight to send Authorization cross-origin; the admin grants none.
+  const preflight = await adminRequest(address, '/drain', {
+    method: 'OPTIONS',
+    headers: {
+      host: 'evil.example',
+      origin: 'http://evil.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization',
+    },
+  });
+  assert.notEqual(preflight.status, 200);
+  assert.notEqual(preflight.status, 204);
+  assert.equal(preflight.headers['access-control-allow-origin'], undefined);
+  assert.equal(preflight.headers['access-control-allow-headers'], undefined);
+  const crossOrigin = await adminRequest(address, '/drain', {
+    method: 'POST',
+    headers: { host: 'evil.example', origin: 'http://evil.example:1', ...bearer },
+  });
+  assert.equal(crossOrigin.status, 403, 'a foreign Origin is refused even with the token');
+  assert.equal(source.drainCalls, 0);
 });
 
 test('with a token, everything but probes and the page needs the bearer token', {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { REDACTED, redact } from '../../src/admin/redact.js';
 import { ADMIN_TOKEN_ENV, adminToken, isLoopbackHost } from '../../src/config/admin-schema.js';
 import { formatProblem, loadConfigText } from '../../src/config/load.js';
+import { redactUrls } from '../../src/core/secrets.js';
 
 const withEnv = (value: string | undefined, fn: () => void) => {
   const before = process.env[ADMIN_TOKEN_ENV];
@@ -66,4 +67,33 @@ test('redact hides secret-named keys at any depth and keeps everything else', ()
     n: 1,
   });
   assert.equal(input.admin.token, 'x', 'the input is not modified');
+});
+
+test('redact shows header edit names only, and no URL userinfo in any string', () => {
+  const input = {
+    routes: [
+      {
+        requestHeaders: { set: { 'x-api-key': 'k-123', cookie: 's=1' }, remove: ['x-debug'] },
+        responseHeaders: { set: { 'set-cookie': 'a=b' }, remove: [] },
+      },
+    ],
+    discovery: { etcd: { endpoints: ['http://user:pw@127.0.0.1:2379', 'https://10.0.0.1:2379/'] } },
+    note: 'from https://token@host.example/x and mail a@b.example',
+  };
+  assert.deepEqual(redact(input), {
+    routes: [
+      {
+        requestHeaders: { set: { 'x-api-key': REDACTED, cookie: REDACTED }, remove: ['x-debug'] },
+        responseHeaders: { set: { 'set-cookie': REDACTED }, remove: [] },
+      },
+    ],
+    discovery: { etcd: { endpoints: [`http://${REDACTED}@127.0.0.1:2379`, 'https://10.0.0.1:2379/'] } },
+    note: `from https://${REDACTED}@host.example/x and mail a@b.example`,
+  });
+});
+
+test('redactUrls hides the whole userinfo, up to the last @ before the path', () => {
+  assert.equal(redactUrls('GET http://u:p@ss@h:1/x?y=a@b'), `GET http://${REDACTED}@h:1/x?y=a@b`);
+  assert.equal(redactUrls('HTTP://U:P@H'), `HTTP://${REDACTED}@H`);
+  assert.equal(redactUrls('http://h/a@b and http://x y@z'), 'http://h/a@b and http://x y@z');
 });

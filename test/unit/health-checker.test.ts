@@ -6,7 +6,7 @@ import { Cluster } from '../../src/core/cluster.js';
 import { EndpointStateRegistry } from '../../src/core/endpoint.js';
 import { ProxyEvents } from '../../src/core/events.js';
 import { ActiveChecker, type ActiveCheckSettings } from '../../src/health/active-checker.js';
-import type { Probe } from '../../src/health/probes.js';
+import { type Probe, socketFailure } from '../../src/health/probes.js';
 import { HealthRegistry } from '../../src/health/registry.js';
 import { HealthReporter } from '../../src/health/reporter.js';
 import { isDown, nextTransition } from '../helpers/health.js';
@@ -34,7 +34,7 @@ function checkerWith(probe: Probe, settings: Partial<ActiveCheckSettings>) {
     new HealthRegistry(),
   );
   checker.sync();
-  return { checker, events };
+  return { checker, events, cluster };
 }
 
 test('a slow probe is never overlapped by the next check of the same endpoint', {
@@ -102,4 +102,17 @@ test('jitter spreads each wait within interval ± jitter%', () => {
   const waits = Array.from({ length: 200 }, () => checker.jittered(1000));
   assert.ok(waits.every((w) => w >= 900 && w <= 1100));
   assert.ok(new Set(waits.map(Math.round)).size > 10, 'waits differ');
+});
+
+test('a probe the proxy cannot open for lack of file descriptors is no verdict on the endpoint', {
+  timeout: 10_000,
+}, async (t) => {
+  let probes = 0;
+  const { checker, cluster } = checkerWith(async () => {
+    probes++;
+    return { ok: false, reason: socketFailure(Object.assign(new Error('EMFILE'), { code: 'EMFILE' })) };
+  }, {});
+  t.after(() => checker.stop());
+  await eventually(() => probes >= 5, { what: 'five probes' });
+  assert.equal(cluster.endpoints[0]!.state.flags, 0, 'still available');
 });
