@@ -6,7 +6,7 @@
 import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
 import type { Deadlines } from './deadlines.js';
-import type { ClientConnection } from './h1/client-connection.js';
+import type { ClientConnection } from './http-connection.js';
 import type { RouteTable } from './route-table.js';
 import type { UpstreamPools } from './upstream-pools.js';
 

@@ -15,7 +15,7 @@ import type { ListenerStats } from '../listeners/listener.js';
 import { accessLogEnabled } from './access-log.js';
 import type { ConnectionOwner, HttpHandlerContext, UpgradeSettings } from './context.js';
 import { Deadlines } from './deadlines.js';
-import { ClientConnection } from './h1/client-connection.js';
+import { ClientConnection } from './http-connection.js';
 import { RouteTable } from './route-table.js';
 import { UpstreamPools } from './upstream-pools.js';
 

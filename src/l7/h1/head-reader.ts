@@ -1,11 +1,14 @@
 /**
  * Finds and parses a request head at the start of a client's buffered bytes, enforcing the
- * listener's limits: `limits.maxHeaderBytes` and `limits.maxHeaders` (431), a malformed
- * head or a bare LF (400, so no later parser can disagree about where lines end).
+ * listener's limits: `limits.maxHeaderBytes` and `limits.maxHeaders` ('too-large'), a
+ * malformed head or a bare LF ('malformed', so no later parser can disagree about where
+ * lines end).
  */
-import { HTTP_ERRORS, type HttpError } from '../errors.js';
 import { CR, LF } from './chars.js';
 import { RequestHead } from './request-head.js';
+
+/** Why a head is refused: the connection manager answers 431 or 400. */
+export type HeadRefusal = 'too-large' | 'malformed';
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 
@@ -14,7 +17,7 @@ export class HeadReader {
   start = 0;
   end = 0;
   /** Set when read() refuses the bytes, with the reason for the debug log. */
-  error: HttpError | undefined = undefined;
+  error: HeadRefusal | undefined = undefined;
   reason = '';
 
   constructor(
@@ -36,24 +39,24 @@ export class HeadReader {
     if (pos === buf.length) return undefined;
     const end = buf.indexOf(HEAD_END, pos);
     if (end < 0) {
-      if (buf.length - pos > this.maxHeaderBytes) this.refuse(HTTP_ERRORS.headersTooLarge, 'head too large');
-      else if (hasBareLf(buf, pos)) this.refuse(HTTP_ERRORS.badRequest, 'bare LF');
+      if (buf.length - pos > this.maxHeaderBytes) this.refuse('too-large', 'head too large');
+      else if (hasBareLf(buf, pos)) this.refuse('malformed', 'bare LF');
       return undefined;
     }
     this.end = end + 4;
     if (this.end - pos > this.maxHeaderBytes) {
-      this.refuse(HTTP_ERRORS.headersTooLarge, 'head too large');
+      this.refuse('too-large', 'head too large');
       return undefined;
     }
     const head = new RequestHead();
     const error = head.parse(buf.toString('latin1', pos, end + 2), buf, pos);
-    if (error !== undefined) this.refuse(HTTP_ERRORS.badRequest, error);
-    else if (head.fieldCount > this.maxHeaders) this.refuse(HTTP_ERRORS.headersTooLarge, 'too many fields');
+    if (error !== undefined) this.refuse('malformed', error);
+    else if (head.fieldCount > this.maxHeaders) this.refuse('too-large', 'too many fields');
     else return head;
     return undefined;
   }
 
-  private refuse(error: HttpError, reason: string): void {
+  private refuse(error: HeadRefusal, reason: string): void {
     this.error = error;
     this.reason = reason;
   }

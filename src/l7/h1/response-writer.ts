@@ -6,10 +6,16 @@
  * decoded and ended by closing for HTTP/1.0.
  */
 import type { Socket } from 'node:net';
-import { errorResponse, type HttpError } from '../errors.js';
-import { copyClientResponseFields, type HeaderEdits } from '../headers.js';
 import { HeadBytes } from './head-bytes.js';
 import { BodyKind, type ResponseHead } from './response-head.js';
+
+/**
+ * Writes the status line and the fields of a response head that the client gets (the
+ * proxy's header policy and a route's edits live above the codec and implement this).
+ */
+export interface ResponseFields {
+  copyResponseFields(out: HeadBytes, response: ResponseHead): void;
+}
 
 /** Bodies this small go out in the same write (and buffer) as their response head. */
 const COALESCE_BYTES = 2048;
@@ -50,20 +56,20 @@ export class ResponseWriter {
   }
 
   /**
-   * Prepares the head: the status line and forwarded fields of `response` (which must be
-   * the head being handed over: its bytes are copied now), the route's added fields, then
+   * Prepares the head: the status line and fields of `response` as `fields` copies them
+   * (`response` must be the head being handed over: its bytes are copied now), then
    * framing and connection lines. Returns whether the connection must close after it.
    */
   start(
     response: ResponseHead,
-    edits: HeaderEdits,
+    fields: ResponseFields,
     kind: BodyKind,
     http11: boolean,
     close: boolean,
   ): boolean {
     const head = this.head;
     head.reset();
-    copyClientResponseFields(head, response, edits);
+    fields.copyResponseFields(head, response);
     if (response.contentLength >= 0 && !response.chunked) {
       head.copy(CONTENT_LENGTH);
       head.decimal(response.contentLength);
@@ -129,11 +135,11 @@ export class ResponseWriter {
     this.head.written(this.socket.writableLength > 0);
   }
 
-  /** Portside's own answer instead of the response (check `replaceable` first). */
-  error(error: HttpError, requestId: string | undefined, close: boolean): void {
+  /** A whole response (latin1 text: the proxy's own answer) instead of the upstream's (check `replaceable` first). */
+  error(response: string): void {
     if (this.headPending) this.head.written(false);
     this.headPending = false;
     this.started = true;
-    this.socket.write(errorResponse(error, requestId, close), 'latin1');
+    this.socket.write(response, 'latin1');
   }
 }

@@ -7,7 +7,6 @@
  */
 import { connect, type Socket } from 'node:net';
 import { ReusableReadBuffer } from '../../core/read-buffer.js';
-import type { EndpointPool } from '../upstream-pools.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner, type ChunkSink } from './chunked.js';
 import { BodyKind, type ResponseHead, ResponseHeadReader } from './response-head.js';
@@ -22,6 +21,20 @@ const IDLE = 1;
 const HEAD = 2;
 const BODY = 3;
 const CLOSED = 4;
+
+/** What a connection needs from the pool that owns it (upstream-pools.ts implements it). */
+export interface ConnectionPool {
+  readonly endpoint: {
+    readonly host: string;
+    readonly port: number;
+    readonly state: { connectionsTotal: number };
+  };
+  readonly settings: { readonly connectTimeoutMs: number; readonly idleTimeoutMs: number };
+  /** The connection finished a request: kept for the next unless `reusable` is false. */
+  release(connection: UpstreamConnection, reusable: boolean): void;
+  /** The connection's socket closed. */
+  closed(connection: UpstreamConnection): void;
+}
 
 export class UpstreamConnection implements ChunkSink {
   readonly socket: Socket;
@@ -55,7 +68,7 @@ export class UpstreamConnection implements ChunkSink {
   private readonly readBuffer = new ReusableReadBuffer(READ_BUFFER_BYTES, READ_BUFFER_MAX);
 
   constructor(
-    private readonly pool: EndpointPool,
+    private readonly pool: ConnectionPool,
     user: UpstreamUser,
   ) {
     this.user = user;

@@ -6,18 +6,18 @@
  * Exchange created for each request; upgrades are handed to an UpgradeTunnel.
  */
 import type { Socket } from 'node:net';
-import type { ConnectionOwner, HttpHandlerContext } from '../context.js';
-import { errorResponse, HTTP_ERRORS, type HttpError } from '../errors.js';
-import { Exchange } from '../exchange.js';
-import type { HeaderEdits } from '../headers.js';
-import { UpgradeTunnel } from '../upgrade.js';
-import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
-import { ChunkedScanner } from './chunked.js';
 import { ClientSocket } from './client-socket.js';
-import { HeadReader } from './head-reader.js';
-import type { RequestHead } from './request-head.js';
-import type { BodyKind, ResponseHead } from './response-head.js';
-import { ResponseWriter } from './response-writer.js';
+import type { ConnectionOwner, HttpHandlerContext } from './context.js';
+import { errorResponse, HTTP_ERRORS, type HttpError } from './errors.js';
+import { Exchange } from './exchange.js';
+import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './h1/body-framer.js';
+import { ChunkedScanner } from './h1/chunked.js';
+import { HeadReader, type HeadRefusal } from './h1/head-reader.js';
+import type { RequestHead } from './h1/request-head.js';
+import type { BodyKind, ResponseHead } from './h1/response-head.js';
+import { ResponseWriter } from './h1/response-writer.js';
+import type { HeaderEdits } from './headers.js';
+import { UpgradeTunnel } from './upgrade.js';
 
 const HEAD = 0;
 const BODY = 1;
@@ -28,6 +28,11 @@ const CLOSED = 4;
 /** Held bytes of a next request beyond which the socket is paused. */
 const HOLD_LIMIT = 64 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** The answer to each way the codec refuses a request head. */
+const HEAD_ERRORS: Record<HeadRefusal, HttpError> = {
+  'too-large': HTTP_ERRORS.headersTooLarge,
+  malformed: HTTP_ERRORS.badRequest,
+};
 
 export class ClientConnection extends ClientSocket {
   private phase = HEAD;
@@ -119,7 +124,7 @@ export class ClientConnection extends ClientSocket {
       this.since = now;
     }
     if (head !== undefined) this.startRequest(head, buf, reader.end, now < 0 ? performance.now() : now);
-    else if (reader.error !== undefined) this.refuse(reader.error, reader.reason);
+    else if (reader.error !== undefined) this.refuse(HEAD_ERRORS[reader.error], reader.reason);
     else this.held = this.own(reader.start === 0 ? buf : buf.subarray(reader.start));
   }
 
@@ -214,7 +219,7 @@ export class ClientConnection extends ClientSocket {
       return;
     }
     this.closeAfter = this.closing;
-    this.writer.error(error, requestId, this.closeAfter);
+    this.writer.error(errorResponse(error, requestId, this.closeAfter));
     this.finishExchange();
   }
 
