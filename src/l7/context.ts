@@ -1,5 +1,5 @@
 /**
- * What every request (and upgrade) of one HTTP handler shares: the compiled routes, the
+ * What every request (and tunnel) of one HTTP handler shares: the compiled routes, the
  * upstream pools, the cluster lookup of its config generation, logging and drain state.
  * HttpProxyHandler implements it; exchanges and tunnels only read it.
  */
@@ -27,7 +27,8 @@ export interface ExchangeContext {
 }
 
 export interface UpgradeSettings {
-  connectTimeoutMs: number;
+  /** `limits.tunnelIdleTimeout`: a tunnel with no byte either way this long is closed. */
+  idleTimeoutMs: number;
 }
 
 /** What a client connection needs from the handler serving its current request. */

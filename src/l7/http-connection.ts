@@ -3,7 +3,9 @@
  * writes responses, and keeps the connection alive between requests. One request at a
  * time: bytes of a pipelined next request are held (and the socket paused if they pile
  * up) until the current response is complete. Routing and upstream work belong to the
- * Exchange created for each request; upgrades are handed to an UpgradeTunnel.
+ * Exchange created for each request, upgrade requests included; only after the upstream's
+ * parsed `101` does the connection become one end of a byte Tunnel (upgrade.ts). Any other
+ * answer to an upgrade request is an ordinary response, and the connection stays HTTP.
  */
 import type { Socket } from 'node:net';
 import { ClientSocket } from './client-socket.js';
@@ -16,8 +18,9 @@ import { HeadReader, type HeadRefusal } from './h1/head-reader.js';
 import type { RequestHead } from './h1/request-head.js';
 import type { BodyKind, ResponseHead } from './h1/response-head.js';
 import { ResponseWriter } from './h1/response-writer.js';
+import type { UpstreamConnection } from './h1/upstream-connection.js';
 import type { HeaderEdits } from './headers.js';
-import { UpgradeTunnel } from './upgrade.js';
+import { Tunnel, type TunnelClient, type TunnelOwner } from './upgrade.js';
 
 const HEAD = 0;
 const BODY = 1;
@@ -34,7 +37,7 @@ const HEAD_ERRORS: Record<HeadRefusal, HttpError> = {
   malformed: HTTP_ERRORS.badRequest,
 };
 
-export class ClientConnection extends ClientSocket {
+export class ClientConnection extends ClientSocket implements TunnelClient {
   private phase = HEAD;
   /** When the current head started arriving (or the connection went idle), `performance.now()`. */
   since = performance.now();
@@ -54,7 +57,8 @@ export class ClientConnection extends ClientSocket {
   private readonly reader: HeadReader;
   private closeAfter = false;
 
-  private tunnelTo: UpgradeTunnel | null = null;
+  private tunnelTo: Tunnel | null = null;
+  private expectContinue = false;
 
   constructor(
     private readonly owner: ConnectionOwner,
@@ -104,7 +108,7 @@ export class ClientConnection extends ClientSocket {
       }
     } else if (phase === BODY && this.bodyFlowing) this.feedBody(chunk, 0);
     else if (phase === BODY || phase === RESPONSE) this.hold(chunk);
-    else if (phase === TUNNEL) this.tunnelTo?.fromClient(this.own(chunk));
+    else if (phase === TUNNEL) this.tunnelTo?.fromClient(chunk);
   }
 
   private hold(chunk: Buffer): void {
@@ -134,10 +138,6 @@ export class ClientConnection extends ClientSocket {
     this.headStarted = false;
     const ctx = this.owner.current;
     this.ctx = ctx;
-    if (head.isUpgrade) {
-      this.tunnel(ctx, head, this.own(buf.subarray(pos)));
-      return;
-    }
     if (head.method === 'CONNECT') {
       this.refuse(HTTP_ERRORS.badRequest, 'CONNECT');
       return;
@@ -151,7 +151,8 @@ export class ClientConnection extends ClientSocket {
     else this.framer = null;
     this.phase = this.framer === null ? RESPONSE : BODY;
     if (pos < buf.length) this.held = this.own(buf.subarray(pos));
-    if (this.phase === BODY && head.expectContinue) this.socket.write(CONTINUE, 'latin1');
+    // Sent once the exchange asks for the body (routed, and not refused): readBody().
+    this.expectContinue = this.phase === BODY && head.expectContinue && head.http11;
     const exchange = new Exchange(ctx, this, head, started);
     this.exchange = exchange;
     exchange.start();
@@ -161,6 +162,10 @@ export class ClientConnection extends ClientSocket {
   readBody(): void {
     if (this.phase !== BODY || this.bodyFlowing) return;
     this.bodyFlowing = true;
+    if (this.expectContinue) {
+      this.expectContinue = false;
+      this.socket.write(CONTINUE, 'latin1');
+    }
     const held = this.held;
     this.held = null;
     if (held !== null) this.feedBody(held, 0);
@@ -250,14 +255,44 @@ export class ClientConnection extends ClientSocket {
     this.parseHead(held);
   };
 
-  private tunnel(ctx: HttpHandlerContext, head: RequestHead, early: Buffer): void {
+  /**
+   * The upstream answered the upgrade request with `101`: writes that head and makes this
+   * connection and `upstream` a byte tunnel. False (nothing done) if the request body is
+   * still arriving: a switch in the middle of it is refused.
+   */
+  upgrade(
+    response: ResponseHead,
+    edits: HeaderEdits,
+    upstream: UpstreamConnection,
+    rest: Buffer,
+    owner: TunnelOwner,
+  ): boolean {
+    if (this.phase !== RESPONSE) return false;
+    this.exchange = null;
     this.phase = TUNNEL;
+    this.writer.switchProtocols(response, edits, response.upgrade ?? 'websocket');
+    const tunnel = new Tunnel(this, upstream, owner);
+    this.tunnelTo = tunnel;
+    // A tunnel idle this long either way is closed (a socket's timer sees reads and writes).
+    this.socket.setTimeout(this.ctx!.upgradeSettings.idleTimeoutMs, this.close.bind(this));
+    if (rest.length > 0) tunnel.tunnelData(rest, 0, rest.length);
+    const early = this.held;
     this.held = null;
-    this.pauseReading();
-    this.socket.removeListener('end', this.onEnd);
-    this.socket.removeListener('drain', this.onDrain);
-    this.tunnelTo = new UpgradeTunnel(ctx, head, this, early);
-    this.tunnelTo.start();
+    if (early !== null) this.withOwnedBytes(() => tunnel.fromClient(early));
+    this.resumeReading();
+    return true;
+  }
+
+  writeTunnel(buf: Buffer): boolean {
+    return this.socket.write(buf);
+  }
+
+  get writingTunnel(): boolean {
+    return this.socket.writableLength > 0;
+  }
+
+  endTunnel(): void {
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   private refuse(error: HttpError, reason: string): void {
@@ -280,6 +315,10 @@ export class ClientConnection extends ClientSocket {
   }
 
   private readonly onEnd = (): void => {
+    if (this.phase === TUNNEL) {
+      this.tunnelTo?.clientEnded();
+      return;
+    }
     // As Node's server does: a client that ends its side gives up on its request.
     if (this.exchange !== null) this.socket.destroy();
     // Ending twice would only build an error; a socket ended both ways closes by itself.
@@ -291,11 +330,13 @@ export class ClientConnection extends ClientSocket {
     const exchange = this.exchange;
     this.exchange = null;
     exchange?.clientGone();
+    this.tunnelTo?.clientClosed();
     this.owner.connectionClosed(this);
   };
 
   private readonly onDrain = (): void => {
-    this.exchange?.clientDrained();
+    if (this.tunnelTo !== null) this.tunnelTo.clientDrained();
+    else this.exchange?.clientDrained();
   };
 }
 

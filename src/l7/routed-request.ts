@@ -110,7 +110,7 @@ export abstract class RoutedRequest implements Timed {
       clientAddress: this.client.remoteAddress,
       host: route.rewriteHost ?? head.host,
       edits: route.requestEdits,
-      upgrade: false,
+      upgrade: head.isUpgrade,
     });
     return true;
   }

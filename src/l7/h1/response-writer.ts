@@ -29,6 +29,7 @@ const CRLF = latin1('\r\n');
 const CHUNKED = latin1('transfer-encoding: chunked\r\n');
 const CLOSE = latin1('connection: close\r\n');
 const KEEP_ALIVE = latin1('connection: keep-alive\r\n');
+const SWITCH = latin1('connection: upgrade\r\nupgrade: ');
 
 export class ResponseWriter {
   /** The prepared head, until the first body bytes (or the end) are written with it. */
@@ -89,6 +90,19 @@ export class ResponseWriter {
     this.headPending = true;
     this.started = true;
     return close;
+  }
+
+  /** Writes a `101` head: its fields as `fields` copies them, then the protocol switched to. */
+  switchProtocols(response: ResponseHead, fields: ResponseFields, protocol: string): void {
+    const head = this.head;
+    head.reset();
+    fields.copyResponseFields(head, response);
+    head.copy(SWITCH);
+    head.copy(latin1(protocol));
+    head.copy(CRLF);
+    head.copy(CRLF);
+    this.started = true;
+    this.writeHead();
   }
 
   /** Body bytes; false when the client is slower than the upstream. */
