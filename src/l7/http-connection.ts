@@ -28,6 +28,8 @@ const RESPONSE = 2;
 const TUNNEL = 3;
 const CLOSED = 4;
 
+/** The first room for a partial head (not from Node's shared pool: it grows in place). */
+const ROOM_BYTES = 4096;
 /** Held bytes of a next request beyond which the socket is paused. */
 const HOLD_LIMIT = 64 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
@@ -45,6 +47,9 @@ export class ClientConnection extends ClientSocket implements TunnelClient {
   private requests = 0;
   /** A partial head, body bytes nobody asked for yet, or a pipelined next request. */
   private held: Buffer | null = null;
+  /** Where a partial head grows (appendToHeld), and how much of it is used. */
+  private room: Buffer | null = null;
+  private roomUsed = 0;
   private exchange: Exchange | null = null;
   private ctx: HttpHandlerContext | null = null;
   private http11 = true;
@@ -102,13 +107,41 @@ export class ClientConnection extends ClientSocket implements TunnelClient {
     if (phase === HEAD) {
       if (this.held === null) this.parseHead(chunk);
       else {
-        const buf = Buffer.concat([this.held, chunk]);
+        const buf = this.appendToHeld(chunk);
         this.held = null;
         this.withOwnedBytes(() => this.parseHead(buf));
       }
     } else if (phase === BODY && this.bodyFlowing) this.feedBody(chunk, 0);
     else if (phase === BODY || phase === RESPONSE) this.hold(chunk);
     else if (phase === TUNNEL) this.tunnelTo?.fromClient(chunk);
+  }
+
+  /**
+   * The held bytes of a partial head with `chunk` after them. They grow in a buffer with
+   * room to spare (doubling), so a head sent in many small pieces is not copied whole on
+   * every read.
+   */
+  private appendToHeld(chunk: Buffer): Buffer {
+    const held = this.held!;
+    const length = held.length + chunk.length;
+    let room = this.room;
+    const used = this.roomUsed;
+    if (
+      room !== null &&
+      held.buffer === room.buffer &&
+      held.byteOffset + held.length === room.byteOffset + used &&
+      used + chunk.length <= room.length
+    ) {
+      room.set(chunk, used);
+      this.roomUsed = used + chunk.length;
+      return room.subarray(this.roomUsed - length, this.roomUsed);
+    }
+    room = Buffer.allocUnsafe(Math.max(ROOM_BYTES, 2 * length));
+    room.set(held, 0);
+    room.set(chunk, held.length);
+    this.room = room;
+    this.roomUsed = length;
+    return room.subarray(0, length);
   }
 
   private hold(chunk: Buffer): void {
@@ -127,6 +160,7 @@ export class ClientConnection extends ClientSocket implements TunnelClient {
       now = performance.now();
       this.since = now;
     }
+    if (head !== undefined || reader.error !== undefined) this.room = null;
     if (head !== undefined) this.startRequest(head, buf, reader.end, now < 0 ? performance.now() : now);
     else if (reader.error !== undefined) this.refuse(HEAD_ERRORS[reader.error], reader.reason);
     else this.held = this.own(reader.start === 0 ? buf : buf.subarray(reader.start));

@@ -19,6 +19,12 @@ export class HeadReader {
   /** Set when read() refuses the bytes, with the reason for the debug log. */
   error: HeadRefusal | undefined = undefined;
   reason = '';
+  /**
+   * Bytes of the current incomplete head already searched (for its end and for bare LFs):
+   * the next read, given the same head with more bytes after, resumes there instead of
+   * rescanning from its start (a head sent byte by byte would cost quadratic time).
+   */
+  private scanned = 0;
 
   constructor(
     private readonly maxHeaderBytes: number,
@@ -28,7 +34,8 @@ export class HeadReader {
   /**
    * The head at the start of `buf`, or undefined: incomplete (wait for more bytes from
    * `start`) unless `error` is set. Returns undefined with start === buf.length when `buf`
-   * holds only empty lines.
+   * holds only empty lines. After an incomplete head, the next call must get that head's
+   * bytes (from `start`) with more after them.
    */
   read(buf: Buffer): RequestHead | undefined {
     this.error = undefined;
@@ -36,11 +43,15 @@ export class HeadReader {
     // Empty lines before a request line are allowed (RFC 9112 §2.2), e.g. after a POST body.
     while (pos + 1 < buf.length && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
     this.start = pos;
+    const scanned = this.scanned;
+    this.scanned = 0;
     if (pos === buf.length) return undefined;
-    const end = buf.indexOf(HEAD_END, pos);
+    // The end's four bytes may straddle the bytes scanned before and the new ones.
+    const end = buf.indexOf(HEAD_END, Math.max(pos, pos + scanned - 3));
     if (end < 0) {
       if (buf.length - pos > this.maxHeaderBytes) this.refuse('too-large', 'head too large');
-      else if (hasBareLf(buf, pos)) this.refuse('malformed', 'bare LF');
+      else if (hasBareLf(buf, pos, Math.max(pos, pos + scanned))) this.refuse('malformed', 'bare LF');
+      else this.scanned = buf.length - pos;
       return undefined;
     }
     this.end = end + 4;
@@ -62,10 +73,10 @@ export class HeadReader {
   }
 }
 
-/** A LF not preceded by CR: some parsers end lines there, so it is refused. */
-function hasBareLf(buf: Buffer, from: number): boolean {
+/** A LF not preceded by CR in the head starting at `start` (searched from `from`): some parsers end lines there, so it is refused. */
+function hasBareLf(buf: Buffer, start: number, from: number): boolean {
   for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) {
-    if (i === from || buf[i - 1] !== CR) return true;
+    if (i === start || buf[i - 1] !== CR) return true;
   }
   return false;
 }
