@@ -207,8 +207,9 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
       this.retry();
       return;
     }
-    // Mid-body failure: the only honest signal left is to cut the response.
-    if (this.status !== 0) this.cut(ERROR_FOR_FAILURE[kind].code);
+    // Mid-body failure: the only honest signal left is to cut the response. A head still
+    // held back (no body byte came) was never sent: the client gets a 502 instead.
+    if (this.status !== 0 && !this.client.writer.replaceable) this.cut(ERROR_FOR_FAILURE[kind].code);
     else this.fail(ERROR_FOR_FAILURE[kind]);
   }
 

@@ -240,7 +240,10 @@ export class UpstreamConnection implements ChunkSink {
       return;
     }
     const kind = head.bodyKind(this.method);
-    this.keepAlive = head.keepAlive && kind !== BodyKind.close;
+    // A bodiless answer (HEAD, 204, 304) whose head announces a body: the upstream may send
+    // that body anyway, after the response ended, where the next request would read it.
+    const announced = kind === BodyKind.none && (head.chunked || head.contentLength > 0);
+    this.keepAlive = head.keepAlive && kind !== BodyKind.close && !announced;
     if (head.keepAliveTimeout > 0) {
       // Give up on the socket a second before the upstream would, as undici does.
       this.idleLimitMs = Math.min(this.pool.settings.idleTimeoutMs, (head.keepAliveTimeout - 1) * 1000);
