@@ -250,6 +250,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     headersTimeout: duration.default('10s'),
     /** How long an idle client keep-alive connection stays open. */
     keepAliveTimeout: duration.default('60s'),
+    /** How long an upgraded connection (WebSocket…) stays open with no byte either way. */
+    tunnelIdleTimeout: duration.default('1h'),
   });
 
   const httpUpstream = z.strictObject({

@@ -1,12 +1,12 @@
 /**
- * What every request (and upgrade) of one HTTP handler shares: the compiled routes, the
+ * What every request (and tunnel) of one HTTP handler shares: the compiled routes, the
  * upstream pools, the cluster lookup of its config generation, logging and drain state.
  * HttpProxyHandler implements it; exchanges and tunnels only read it.
  */
 import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
 import type { Deadlines } from './deadlines.js';
-import type { ClientConnection } from './h1/client-connection.js';
+import type { ClientConnection } from './http-connection.js';
 import type { RouteTable } from './route-table.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -27,7 +27,8 @@ export interface ExchangeContext {
 }
 
 export interface UpgradeSettings {
-  connectTimeoutMs: number;
+  /** `limits.tunnelIdleTimeout`: a tunnel with no byte either way this long is closed. */
+  idleTimeoutMs: number;
 }
 
 /** What a client connection needs from the handler serving its current request. */

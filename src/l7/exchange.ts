@@ -17,9 +17,10 @@ import { type UpstreamError, type UpstreamUser, upstreamError } from './h1/upstr
 import { worthBuffering } from './request-body.js';
 import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
 import { RoutedRequest } from './routed-request.js';
+import type { TunnelOwner } from './upgrade.js';
 import type { EndpointPool } from './upstream-pools.js';
 
-export class Exchange extends RoutedRequest implements UpstreamUser {
+export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner {
   /** A body kept in memory (resendable), or its parts while it arrives. */
   private body: Buffer | null = null;
   private bodyParts: Buffer[] | null = null;
@@ -89,7 +90,15 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     this.connection = connection;
     const body = this.body;
     const complete = !this.streamed || this.requestComplete;
-    connection.send(this.head.method, this.upstreamHeadText, body, complete, this.client.wantsDecodedChunks);
+    const head = this.head;
+    connection.send(
+      head.method,
+      this.upstreamHeadText,
+      body,
+      complete,
+      this.client.wantsDecodedChunks,
+      head.isUpgrade,
+    );
     if (body !== null) this.endpoint!.state.bytesToUpstream += body.length;
     if (this.streamed) {
       this.bodyTouched = true;
@@ -115,6 +124,29 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
     this.clearTimer();
     this.status = status;
     this.client.startResponse(response, route.responseEdits, kind);
+  }
+
+  upstreamUpgrade(response: ResponseHead, rest: Buffer): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    if (this.finished || connection === undefined) return;
+    this.clearPerTryTimer();
+    this.clearTimer();
+    this.cluster!.reportSuccess(this.endpoint!, performance.now() - this.attemptStarted);
+    this.status = 101;
+    // The attempt (the endpoint's active count) lasts as long as the tunnel.
+    if (!this.client.upgrade(response, this.route!.responseEdits, connection, rest, this)) {
+      this.status = 0;
+      this.upstreamFailed(upstreamError('PORTSIDE_UPSTREAM_PROTOCOL', '101 before the request body ended'));
+    }
+  }
+
+  tunnelClosed(bytesIn: number, bytesOut: number): void {
+    this.bytesIn += bytesIn;
+    this.bytesOut += bytesOut;
+    this.endAttempt();
+    this.finished = true;
+    this.done();
   }
 
   upstreamBody(buf: Buffer, start: number, end: number): void {
@@ -179,8 +211,9 @@ export class Exchange extends RoutedRequest implements UpstreamUser {
       this.retry();
       return;
     }
-    // Mid-body failure: the only honest signal left is to cut the response.
-    if (this.status !== 0) this.cut(ERROR_FOR_FAILURE[kind].code);
+    // Mid-body failure: the only honest signal left is to cut the response. A head still
+    // held back (no body byte came) was never sent: the client gets a 502 instead.
+    if (this.status !== 0 && !this.client.writer.replaceable) this.cut(ERROR_FOR_FAILURE[kind].code);
     else this.fail(ERROR_FOR_FAILURE[kind]);
   }
 

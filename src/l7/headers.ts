@@ -47,6 +47,11 @@ export class HeaderEdits {
   }
 
   static readonly NONE = new HeaderEdits(undefined);
+
+  /** The response head for the client with these edits (the codec's ResponseFields). */
+  copyResponseFields(out: HeadBytes, response: ResponseHead): void {
+    copyClientResponseFields(out, response, this);
+  }
 }
 
 export interface ForwardContext {

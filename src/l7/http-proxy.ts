@@ -15,7 +15,7 @@ import type { ListenerStats } from '../listeners/listener.js';
 import { accessLogEnabled } from './access-log.js';
 import type { ConnectionOwner, HttpHandlerContext, UpgradeSettings } from './context.js';
 import { Deadlines } from './deadlines.js';
-import { ClientConnection } from './h1/client-connection.js';
+import { ClientConnection } from './http-connection.js';
 import { RouteTable } from './route-table.js';
 import { UpstreamPools } from './upstream-pools.js';
 
@@ -49,10 +49,9 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.maxHeaders = config.limits.maxHeaders;
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
     this.accessLog = config.accessLog;
-    const connectTimeoutMs = ms(config.upstream.connectTimeout);
-    this.upgradeSettings = { connectTimeoutMs };
+    this.upgradeSettings = { idleTimeoutMs: ms(config.limits.tunnelIdleTimeout) };
     this.pools = new UpstreamPools({
-      connectTimeoutMs,
+      connectTimeoutMs: ms(config.upstream.connectTimeout),
       maxConnections: config.upstream.maxConnectionsPerEndpoint,
       idleTimeoutMs: ms(config.upstream.idleTimeout),
       bodyTimeoutMs: ms(config.upstream.bodyTimeout),

@@ -14,9 +14,9 @@ import { type AccessRecord, writeAccessLog } from './access-log.js';
 import type { ExchangeContext } from './context.js';
 import type { DeadlineList, Timed } from './deadlines.js';
 import { HTTP_ERRORS, type HttpError } from './errors.js';
-import type { ClientConnection } from './h1/client-connection.js';
 import type { RequestHead } from './h1/request-head.js';
 import { upstreamRequestHead } from './headers.js';
+import type { ClientConnection } from './http-connection.js';
 import { newRequestId } from './request-id.js';
 import type { CompiledRoute } from './route-table.js';
 import { splitTarget } from './route-table.js';
@@ -110,7 +110,7 @@ export abstract class RoutedRequest implements Timed {
       clientAddress: this.client.remoteAddress,
       host: route.rewriteHost ?? head.host,
       edits: route.requestEdits,
-      upgrade: false,
+      upgrade: head.isUpgrade,
     });
     return true;
   }

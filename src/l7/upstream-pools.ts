@@ -5,7 +5,7 @@
  * when it has drained. One timer per handler enforces idle and body timeouts.
  */
 import type { Endpoint } from '../core/endpoint.js';
-import { UpstreamConnection } from './h1/upstream-connection.js';
+import { type ConnectionPool, UpstreamConnection } from './h1/upstream-connection.js';
 import { type UpstreamUser, upstreamError } from './h1/upstream-user.js';
 
 export interface PoolSettings {
@@ -20,7 +20,7 @@ const SWEEP_INTERVAL_MS = 60_000;
 /** Granularity of the idle and body timeouts. */
 const TICK_MS = 1000;
 
-export class EndpointPool {
+export class EndpointPool implements ConnectionPool {
   /** Idle connections, most recently used last (reused first: its socket is the warmest). */
   private readonly idle: UpstreamConnection[] = [];
   private readonly waiting: UpstreamUser[] = [];

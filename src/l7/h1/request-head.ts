@@ -27,9 +27,12 @@ export class RequestHead extends MessageHead {
     return this.chunked || this.contentLength > 0;
   }
 
-  /** A protocol switch (WebSocket and the like): tunnelled, not proxied request by request. */
+  /**
+   * Asks for a protocol switch (WebSocket and the like): forwarded with its upgrade fields,
+   * and tunnelled only if the upstream answers 101. HTTP/1.0 has no upgrades (RFC 9110 §7.8).
+   */
   get isUpgrade(): boolean {
-    return this.connectionUpgrade && this.upgrade !== undefined;
+    return this.http11 && this.connectionUpgrade && this.upgrade !== undefined;
   }
 
   /**

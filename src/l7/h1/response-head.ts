@@ -21,6 +21,8 @@ const EMPTY = new Uint8Array(0);
 export class ResponseHead extends MessageHead {
   status = 0;
   reason = '';
+  /** The `upgrade` field of a 101 (the protocol switched to). */
+  upgrade: string | undefined = undefined;
   /** Seconds from `keep-alive: timeout=N`, -1 when absent: the upstream's idle limit. */
   keepAliveTimeout = -1;
   /**
@@ -34,6 +36,7 @@ export class ResponseHead extends MessageHead {
 
   protected onField(name: string, value: string): HeadError | undefined {
     if (name === 'keep-alive') this.keepAliveTimeout = keepAliveTimeoutOf(value);
+    else if (name === 'upgrade') this.upgrade = value;
     return undefined;
   }
 
@@ -99,10 +102,14 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 
 /**
  * Finds the final response head in an upstream's reads, skipping interim 1xx heads and
- * keeping a copy of an incomplete head between reads (read buffers are reused).
+ * keeping a copy of an incomplete head between reads (read buffers are reused). A `101
+ * Switching Protocols` ends the HTTP exchange only when the request asked for an upgrade;
+ * otherwise it is a protocol error.
  */
 export class ResponseHeadReader {
   private partial: Buffer | null = null;
+  /** The request being answered asked for an upgrade: a 101 is its final head. */
+  upgrade = false;
   /** After a head was read: the buffer it was found in, where its body starts, where the read ends. */
   buffer: Buffer = Buffer.alloc(0);
   bodyStart = 0;
@@ -130,13 +137,12 @@ export class ResponseHeadReader {
       this.error = head.parse(buf.toString('latin1', pos, end + 2), buf, pos);
       pos = end + 4;
       if (this.error !== undefined) return undefined;
-      if (head.status >= 200) {
+      if (head.status >= 200 || (head.status === 101 && this.upgrade)) {
         this.buffer = buf;
         this.bodyStart = pos;
         this.limit = limit;
         return head;
       }
-      // 101 is only valid for upgrades, which do not use pooled connections.
       if (head.status === 101) {
         this.error = 'unexpected 101 response';
         return undefined;

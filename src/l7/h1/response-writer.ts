@@ -6,10 +6,16 @@
  * decoded and ended by closing for HTTP/1.0.
  */
 import type { Socket } from 'node:net';
-import { errorResponse, type HttpError } from '../errors.js';
-import { copyClientResponseFields, type HeaderEdits } from '../headers.js';
 import { HeadBytes } from './head-bytes.js';
 import { BodyKind, type ResponseHead } from './response-head.js';
+
+/**
+ * Writes the status line and the fields of a response head that the client gets (the
+ * proxy's header policy and a route's edits live above the codec and implement this).
+ */
+export interface ResponseFields {
+  copyResponseFields(out: HeadBytes, response: ResponseHead): void;
+}
 
 /** Bodies this small go out in the same write (and buffer) as their response head. */
 const COALESCE_BYTES = 2048;
@@ -23,6 +29,7 @@ const CRLF = latin1('\r\n');
 const CHUNKED = latin1('transfer-encoding: chunked\r\n');
 const CLOSE = latin1('connection: close\r\n');
 const KEEP_ALIVE = latin1('connection: keep-alive\r\n');
+const SWITCH = latin1('connection: upgrade\r\nupgrade: ');
 
 export class ResponseWriter {
   /** The prepared head, until the first body bytes (or the end) are written with it. */
@@ -50,20 +57,20 @@ export class ResponseWriter {
   }
 
   /**
-   * Prepares the head: the status line and forwarded fields of `response` (which must be
-   * the head being handed over: its bytes are copied now), the route's added fields, then
+   * Prepares the head: the status line and fields of `response` as `fields` copies them
+   * (`response` must be the head being handed over: its bytes are copied now), then
    * framing and connection lines. Returns whether the connection must close after it.
    */
   start(
     response: ResponseHead,
-    edits: HeaderEdits,
+    fields: ResponseFields,
     kind: BodyKind,
     http11: boolean,
     close: boolean,
   ): boolean {
     const head = this.head;
     head.reset();
-    copyClientResponseFields(head, response, edits);
+    fields.copyResponseFields(head, response);
     if (response.contentLength >= 0 && !response.chunked) {
       head.copy(CONTENT_LENGTH);
       head.decimal(response.contentLength);
@@ -83,6 +90,19 @@ export class ResponseWriter {
     this.headPending = true;
     this.started = true;
     return close;
+  }
+
+  /** Writes a `101` head: its fields as `fields` copies them, then the protocol switched to. */
+  switchProtocols(response: ResponseHead, fields: ResponseFields, protocol: string): void {
+    const head = this.head;
+    head.reset();
+    fields.copyResponseFields(head, response);
+    head.copy(SWITCH);
+    head.copy(latin1(protocol));
+    head.copy(CRLF);
+    head.copy(CRLF);
+    this.started = true;
+    this.writeHead();
   }
 
   /** Body bytes; false when the client is slower than the upstream. */
@@ -129,11 +149,11 @@ export class ResponseWriter {
     this.head.written(this.socket.writableLength > 0);
   }
 
-  /** Portside's own answer instead of the response (check `replaceable` first). */
-  error(error: HttpError, requestId: string | undefined, close: boolean): void {
+  /** A whole response (latin1 text: the proxy's own answer) instead of the upstream's (check `replaceable` first). */
+  error(response: string): void {
     if (this.headPending) this.head.written(false);
     this.headPending = false;
     this.started = true;
-    this.socket.write(errorResponse(error, requestId, close), 'latin1');
+    this.socket.write(response, 'latin1');
   }
 }

@@ -3,15 +3,15 @@
  * (no pipelining). It writes what its user (an exchange) gives it and parses the response:
  * head, then body bytes handed on as they arrive (chunked bodies with their framing, so
  * they are forwarded untouched), then hands itself back to its pool when the response ends
- * and the connection can be reused.
+ * and the connection can be reused. A `101` to an upgrade request takes it out of its pool
+ * for good: from then on it is one end of a byte tunnel (a TunnelSink gets its events).
  */
 import { connect, type Socket } from 'node:net';
 import { ReusableReadBuffer } from '../../core/read-buffer.js';
-import type { EndpointPool } from '../upstream-pools.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner, type ChunkSink } from './chunked.js';
 import { BodyKind, type ResponseHead, ResponseHeadReader } from './response-head.js';
-import { type UpstreamError, type UpstreamUser, upstreamError } from './upstream-user.js';
+import { type TunnelSink, type UpstreamError, type UpstreamUser, upstreamError } from './upstream-user.js';
 
 /** Responses start small; bodies that fill a read get Node's own read size. */
 const READ_BUFFER_BYTES = 4 * 1024;
@@ -22,6 +22,22 @@ const IDLE = 1;
 const HEAD = 2;
 const BODY = 3;
 const CLOSED = 4;
+/** After a 101: bytes go to the tunnel as they are. */
+const TUNNEL = 5;
+
+/** What a connection needs from the pool that owns it (upstream-pools.ts implements it). */
+export interface ConnectionPool {
+  readonly endpoint: {
+    readonly host: string;
+    readonly port: number;
+    readonly state: { connectionsTotal: number };
+  };
+  readonly settings: { readonly connectTimeoutMs: number; readonly idleTimeoutMs: number };
+  /** The connection finished a request: kept for the next unless `reusable` is false. */
+  release(connection: UpstreamConnection, reusable: boolean): void;
+  /** The connection's socket closed. */
+  closed(connection: UpstreamConnection): void;
+}
 
 export class UpstreamConnection implements ChunkSink {
   readonly socket: Socket;
@@ -53,9 +69,13 @@ export class UpstreamConnection implements ChunkSink {
   private decodeChunked = false;
   private paused = false;
   private readonly readBuffer = new ReusableReadBuffer(READ_BUFFER_BYTES, READ_BUFFER_MAX);
+  private sink: TunnelSink | null = null;
+  /** Left its pool after a 101 (the pool no longer counts it). */
+  private detached = false;
+  private ended = false;
 
   constructor(
-    private readonly pool: EndpointPool,
+    private readonly pool: ConnectionPool,
     user: UpstreamUser,
   ) {
     this.user = user;
@@ -94,8 +114,10 @@ export class UpstreamConnection implements ChunkSink {
     body: Buffer | null,
     requestComplete: boolean,
     decodeChunked: boolean,
+    upgrade = false,
   ): void {
     this.method = method;
+    this.headReader.upgrade = upgrade;
     this.state = HEAD;
     this.received = 0;
     this.requestDone = requestComplete;
@@ -160,6 +182,16 @@ export class UpstreamConnection implements ChunkSink {
     this.socket.destroy();
   }
 
+  /** After upstreamUpgrade(): the connection's bytes and ends go to `sink` from now on. */
+  tunnel(sink: TunnelSink): void {
+    this.sink = sink;
+  }
+
+  /** Ends our side of a tunnel (the client ended its side). */
+  endWrites(): void {
+    if (!this.socket.writableEnded) this.socket.end();
+  }
+
   chunkData(buf: Buffer, start: number, end: number): void {
     this.user?.upstreamBody(buf, start, end);
   }
@@ -189,6 +221,7 @@ export class UpstreamConnection implements ChunkSink {
     this.received += length;
     if (this.state === BODY) this.body(buf, 0, length);
     else if (this.state === HEAD) this.head(buf, length);
+    else if (this.state === TUNNEL) this.sink?.tunnelData(buf, 0, length);
     // Bytes nobody asked for: the connection is out of step and cannot be reused.
     else this.socket.destroy();
     return true;
@@ -202,8 +235,15 @@ export class UpstreamConnection implements ChunkSink {
   }
 
   private startBody(head: ResponseHead, buf: Buffer, pos: number, limit: number): void {
+    if (head.status === 101) {
+      this.switchProtocols(head, buf, pos, limit);
+      return;
+    }
     const kind = head.bodyKind(this.method);
-    this.keepAlive = head.keepAlive && kind !== BodyKind.close;
+    // A bodiless answer (HEAD, 204, 304) whose head announces a body: the upstream may send
+    // that body anyway, after the response ended, where the next request would read it.
+    const announced = kind === BodyKind.none && (head.chunked || head.contentLength > 0);
+    this.keepAlive = head.keepAlive && kind !== BodyKind.close && !announced;
     if (head.keepAliveTimeout > 0) {
       // Give up on the socket a second before the upstream would, as undici does.
       this.idleLimitMs = Math.min(this.pool.settings.idleTimeoutMs, (head.keepAliveTimeout - 1) * 1000);
@@ -240,6 +280,18 @@ export class UpstreamConnection implements ChunkSink {
     if (stop !== BODY_MORE && this.user === user) this.complete(end, limit);
   }
 
+  /** A 101 to an upgrade request: the connection leaves its pool and becomes a tunnel end. */
+  private switchProtocols(head: ResponseHead, buf: Buffer, pos: number, limit: number): void {
+    const user = this.user!;
+    this.user = null;
+    this.state = TUNNEL;
+    this.framer = null;
+    this.detached = true;
+    this.pool.closed(this);
+    user.upstreamUpgrade(head, Buffer.from(buf.subarray(pos, limit)));
+    if (this.sink === null) this.socket.destroy();
+  }
+
   /** The response ended at `pos`; bytes up to `limit` after it were never asked for. */
   private complete(pos: number, limit: number): void {
     const user = this.user!;
@@ -264,6 +316,11 @@ export class UpstreamConnection implements ChunkSink {
   }
 
   private readonly onEnd = (): void => {
+    if (this.state === TUNNEL) {
+      this.ended = true;
+      this.sink?.tunnelEnd();
+      return;
+    }
     if (this.state === BODY && this.framer === null && this.user !== null) {
       this.keepAlive = false;
       this.complete(0, 0);
@@ -277,9 +334,11 @@ export class UpstreamConnection implements ChunkSink {
   };
 
   private readonly onClose = (): void => {
+    const sink = this.state === TUNNEL ? this.sink : null;
     this.state = CLOSED;
-    this.pool.closed(this);
+    if (!this.detached) this.pool.closed(this);
     this.closedEarly();
+    sink?.tunnelClosed(this.ended && this.failure === undefined);
   };
 
   /** The socket ended or closed while a request was waiting for its response. */
@@ -296,6 +355,7 @@ export class UpstreamConnection implements ChunkSink {
 
   private readonly onDrain = (): void => {
     this.reads++;
-    this.user?.upstreamDrained();
+    if (this.state === TUNNEL) this.sink?.tunnelDrained();
+    else this.user?.upstreamDrained();
   };
 }

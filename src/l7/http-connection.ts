@@ -3,21 +3,24 @@
  * writes responses, and keeps the connection alive between requests. One request at a
  * time: bytes of a pipelined next request are held (and the socket paused if they pile
  * up) until the current response is complete. Routing and upstream work belong to the
- * Exchange created for each request; upgrades are handed to an UpgradeTunnel.
+ * Exchange created for each request, upgrade requests included; only after the upstream's
+ * parsed `101` does the connection become one end of a byte Tunnel (upgrade.ts). Any other
+ * answer to an upgrade request is an ordinary response, and the connection stays HTTP.
  */
 import type { Socket } from 'node:net';
-import type { ConnectionOwner, HttpHandlerContext } from '../context.js';
-import { errorResponse, HTTP_ERRORS, type HttpError } from '../errors.js';
-import { Exchange } from '../exchange.js';
-import type { HeaderEdits } from '../headers.js';
-import { UpgradeTunnel } from '../upgrade.js';
-import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
-import { ChunkedScanner } from './chunked.js';
 import { ClientSocket } from './client-socket.js';
-import { HeadReader } from './head-reader.js';
-import type { RequestHead } from './request-head.js';
-import type { BodyKind, ResponseHead } from './response-head.js';
-import { ResponseWriter } from './response-writer.js';
+import type { ConnectionOwner, HttpHandlerContext } from './context.js';
+import { errorResponse, HTTP_ERRORS, type HttpError } from './errors.js';
+import { Exchange } from './exchange.js';
+import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './h1/body-framer.js';
+import { ChunkedScanner } from './h1/chunked.js';
+import { HeadReader, type HeadRefusal } from './h1/head-reader.js';
+import type { RequestHead } from './h1/request-head.js';
+import type { BodyKind, ResponseHead } from './h1/response-head.js';
+import { ResponseWriter } from './h1/response-writer.js';
+import type { UpstreamConnection } from './h1/upstream-connection.js';
+import type { HeaderEdits } from './headers.js';
+import { Tunnel, type TunnelClient, type TunnelOwner } from './upgrade.js';
 
 const HEAD = 0;
 const BODY = 1;
@@ -25,11 +28,18 @@ const RESPONSE = 2;
 const TUNNEL = 3;
 const CLOSED = 4;
 
+/** The first room for a partial head (not from Node's shared pool: it grows in place). */
+const ROOM_BYTES = 4096;
 /** Held bytes of a next request beyond which the socket is paused. */
 const HOLD_LIMIT = 64 * 1024;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** The answer to each way the codec refuses a request head. */
+const HEAD_ERRORS: Record<HeadRefusal, HttpError> = {
+  'too-large': HTTP_ERRORS.headersTooLarge,
+  malformed: HTTP_ERRORS.badRequest,
+};
 
-export class ClientConnection extends ClientSocket {
+export class ClientConnection extends ClientSocket implements TunnelClient {
   private phase = HEAD;
   /** When the current head started arriving (or the connection went idle), `performance.now()`. */
   since = performance.now();
@@ -37,6 +47,9 @@ export class ClientConnection extends ClientSocket {
   private requests = 0;
   /** A partial head, body bytes nobody asked for yet, or a pipelined next request. */
   private held: Buffer | null = null;
+  /** Where a partial head grows (appendToHeld), and how much of it is used. */
+  private room: Buffer | null = null;
+  private roomUsed = 0;
   private exchange: Exchange | null = null;
   private ctx: HttpHandlerContext | null = null;
   private http11 = true;
@@ -49,7 +62,8 @@ export class ClientConnection extends ClientSocket {
   private readonly reader: HeadReader;
   private closeAfter = false;
 
-  private tunnelTo: UpgradeTunnel | null = null;
+  private tunnelTo: Tunnel | null = null;
+  private expectContinue = false;
 
   constructor(
     private readonly owner: ConnectionOwner,
@@ -93,13 +107,41 @@ export class ClientConnection extends ClientSocket {
     if (phase === HEAD) {
       if (this.held === null) this.parseHead(chunk);
       else {
-        const buf = Buffer.concat([this.held, chunk]);
+        const buf = this.appendToHeld(chunk);
         this.held = null;
         this.withOwnedBytes(() => this.parseHead(buf));
       }
     } else if (phase === BODY && this.bodyFlowing) this.feedBody(chunk, 0);
     else if (phase === BODY || phase === RESPONSE) this.hold(chunk);
-    else if (phase === TUNNEL) this.tunnelTo?.fromClient(this.own(chunk));
+    else if (phase === TUNNEL) this.tunnelTo?.fromClient(chunk);
+  }
+
+  /**
+   * The held bytes of a partial head with `chunk` after them. They grow in a buffer with
+   * room to spare (doubling), so a head sent in many small pieces is not copied whole on
+   * every read.
+   */
+  private appendToHeld(chunk: Buffer): Buffer {
+    const held = this.held!;
+    const length = held.length + chunk.length;
+    let room = this.room;
+    const used = this.roomUsed;
+    if (
+      room !== null &&
+      held.buffer === room.buffer &&
+      held.byteOffset + held.length === room.byteOffset + used &&
+      used + chunk.length <= room.length
+    ) {
+      room.set(chunk, used);
+      this.roomUsed = used + chunk.length;
+      return room.subarray(this.roomUsed - length, this.roomUsed);
+    }
+    room = Buffer.allocUnsafe(Math.max(ROOM_BYTES, 2 * length));
+    room.set(held, 0);
+    room.set(chunk, held.length);
+    this.room = room;
+    this.roomUsed = length;
+    return room.subarray(0, length);
   }
 
   private hold(chunk: Buffer): void {
@@ -118,8 +160,9 @@ export class ClientConnection extends ClientSocket {
       now = performance.now();
       this.since = now;
     }
+    if (head !== undefined || reader.error !== undefined) this.room = null;
     if (head !== undefined) this.startRequest(head, buf, reader.end, now < 0 ? performance.now() : now);
-    else if (reader.error !== undefined) this.refuse(reader.error, reader.reason);
+    else if (reader.error !== undefined) this.refuse(HEAD_ERRORS[reader.error], reader.reason);
     else this.held = this.own(reader.start === 0 ? buf : buf.subarray(reader.start));
   }
 
@@ -129,10 +172,6 @@ export class ClientConnection extends ClientSocket {
     this.headStarted = false;
     const ctx = this.owner.current;
     this.ctx = ctx;
-    if (head.isUpgrade) {
-      this.tunnel(ctx, head, this.own(buf.subarray(pos)));
-      return;
-    }
     if (head.method === 'CONNECT') {
       this.refuse(HTTP_ERRORS.badRequest, 'CONNECT');
       return;
@@ -146,7 +185,8 @@ export class ClientConnection extends ClientSocket {
     else this.framer = null;
     this.phase = this.framer === null ? RESPONSE : BODY;
     if (pos < buf.length) this.held = this.own(buf.subarray(pos));
-    if (this.phase === BODY && head.expectContinue) this.socket.write(CONTINUE, 'latin1');
+    // Sent once the exchange asks for the body (routed, and not refused): readBody().
+    this.expectContinue = this.phase === BODY && head.expectContinue && head.http11;
     const exchange = new Exchange(ctx, this, head, started);
     this.exchange = exchange;
     exchange.start();
@@ -156,6 +196,10 @@ export class ClientConnection extends ClientSocket {
   readBody(): void {
     if (this.phase !== BODY || this.bodyFlowing) return;
     this.bodyFlowing = true;
+    if (this.expectContinue) {
+      this.expectContinue = false;
+      this.socket.write(CONTINUE, 'latin1');
+    }
     const held = this.held;
     this.held = null;
     if (held !== null) this.feedBody(held, 0);
@@ -214,7 +258,7 @@ export class ClientConnection extends ClientSocket {
       return;
     }
     this.closeAfter = this.closing;
-    this.writer.error(error, requestId, this.closeAfter);
+    this.writer.error(errorResponse(error, requestId, this.closeAfter));
     this.finishExchange();
   }
 
@@ -245,14 +289,44 @@ export class ClientConnection extends ClientSocket {
     this.parseHead(held);
   };
 
-  private tunnel(ctx: HttpHandlerContext, head: RequestHead, early: Buffer): void {
+  /**
+   * The upstream answered the upgrade request with `101`: writes that head and makes this
+   * connection and `upstream` a byte tunnel. False (nothing done) if the request body is
+   * still arriving: a switch in the middle of it is refused.
+   */
+  upgrade(
+    response: ResponseHead,
+    edits: HeaderEdits,
+    upstream: UpstreamConnection,
+    rest: Buffer,
+    owner: TunnelOwner,
+  ): boolean {
+    if (this.phase !== RESPONSE) return false;
+    this.exchange = null;
     this.phase = TUNNEL;
+    this.writer.switchProtocols(response, edits, response.upgrade ?? 'websocket');
+    const tunnel = new Tunnel(this, upstream, owner);
+    this.tunnelTo = tunnel;
+    // A tunnel idle this long either way is closed (a socket's timer sees reads and writes).
+    this.socket.setTimeout(this.ctx!.upgradeSettings.idleTimeoutMs, this.close.bind(this));
+    if (rest.length > 0) tunnel.tunnelData(rest, 0, rest.length);
+    const early = this.held;
     this.held = null;
-    this.pauseReading();
-    this.socket.removeListener('end', this.onEnd);
-    this.socket.removeListener('drain', this.onDrain);
-    this.tunnelTo = new UpgradeTunnel(ctx, head, this, early);
-    this.tunnelTo.start();
+    if (early !== null) this.withOwnedBytes(() => tunnel.fromClient(early));
+    this.resumeReading();
+    return true;
+  }
+
+  writeTunnel(buf: Buffer): boolean {
+    return this.socket.write(buf);
+  }
+
+  get writingTunnel(): boolean {
+    return this.socket.writableLength > 0;
+  }
+
+  endTunnel(): void {
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   private refuse(error: HttpError, reason: string): void {
@@ -275,6 +349,10 @@ export class ClientConnection extends ClientSocket {
   }
 
   private readonly onEnd = (): void => {
+    if (this.phase === TUNNEL) {
+      this.tunnelTo?.clientEnded();
+      return;
+    }
     // As Node's server does: a client that ends its side gives up on its request.
     if (this.exchange !== null) this.socket.destroy();
     // Ending twice would only build an error; a socket ended both ways closes by itself.
@@ -286,11 +364,13 @@ export class ClientConnection extends ClientSocket {
     const exchange = this.exchange;
     this.exchange = null;
     exchange?.clientGone();
+    this.tunnelTo?.clientClosed();
     this.owner.connectionClosed(this);
   };
 
   private readonly onDrain = (): void => {
-    this.exchange?.clientDrained();
+    if (this.tunnelTo !== null) this.tunnelTo.clientDrained();
+    else this.exchange?.clientDrained();
   };
 }
 

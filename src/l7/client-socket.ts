@@ -6,8 +6,8 @@
  * readBufferRetained(). Falls back to 'data' events where the socket cannot be adopted.
  */
 import type { Socket } from 'node:net';
-import { ReusableReadBuffer } from '../../core/read-buffer.js';
-import { adoptWithReadBuffer } from '../../listeners/adopt-socket.js';
+import { ReusableReadBuffer } from '../core/read-buffer.js';
+import { adoptWithReadBuffer } from '../listeners/adopt-socket.js';
 
 /** Requests are small; uploads that fill a read get Node's own read size. */
 const READ_BUFFER_BYTES = 4 * 1024;
