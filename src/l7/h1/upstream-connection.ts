@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { ReusableReadBuffer } from '../../core/read-buffer.js';
-import type { EndpointPool } from '../upstream-pools.js';
+import type { ClientShare, EndpointPool } from '../upstream-pools.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner, type ChunkSink } from './chunked.js';
 import { BodyKind, type ResponseHead, ResponseHeadReader } from './response-head.js';
@@ -46,6 +46,8 @@ export class UpstreamConnection implements ChunkSink {
   idleLimitMs: number;
   /** Its place in the pool's list of busy connections, -1 when not busy. */
   busySlot = -1;
+  /** While busy: the share of the client it serves (written by the pool only). */
+  clientShare: ClientShare | null = null;
   /** Reads, and drains of queued request bytes, since the pool last looked (body timeout). */
   reads = 0;
   stalledTicks = 0;
