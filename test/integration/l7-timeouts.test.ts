@@ -24,8 +24,11 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { HttpProxyHandler } from '../../src/l7/http-proxy.js';
-import { type HttpUpstream, startHttpUpstream } from '../helpers/http.js';
+import { startBlackhole } from '../helpers/blackhole.js';
+import { type HttpUpstream, rawExchange, startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { startNamedServer } from '../helpers/servers.js';
+import { whoAnswers } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
 
 /** A client connection from `localAddress` (127.0.0.x: a distinct client address on loopback). */
@@ -171,5 +174,86 @@ clusters:
     });
     assert.equal(pool.queued, 1);
     assert.ok(up.open() <= 3, `${up.open()} upstream connections open`);
+  });
+
+  it('client body: a body that keeps arriving slowly is not cut by limits.bodyTimeout', async () => {
+    const up = await upstream();
+    const p = await proxy(up.port, '    limits: { bodyTimeout: 2s }\n');
+    const socket = await client(p.port('web'));
+    const answer = readToClose(socket);
+    socket.write('POST /slow HTTP/1.1\r\nHost: h\r\nConnection: close\r\nContent-Length: 40\r\n\r\n');
+    // 40 bytes over about 3 s: longer than the timeout, never silent for long.
+    for (let i = 0; i < 40; i++) {
+      socket.write('z');
+      await new Promise((resolve) => setTimeout(resolve, 75));
+    }
+    assert.match(await answer, /^HTTP\/1\.1 200 [\s\S]*got 40 bytes$/);
+  });
+
+  it('waiting for a pooled connection: an upload waits at most the route timeout (504)', async () => {
+    const up = await upstream();
+    const p = await proxy(up.port, '    upstream: { maxConnectionsPerEndpoint: 1 }\n', ', timeout: 300ms');
+    const stalled = await client(p.port('web'), '127.0.0.1');
+    stalled.write(STALLED_UPLOAD);
+    await eventually(() => up.requests.length === 1, {
+      what: 'the stalled upload to hold the only connection',
+    });
+    // Its body is not read while it waits, so no other timer covers the wait.
+    const waiting = await rawExchange(
+      p.port('web'),
+      'POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello',
+      10_000,
+    );
+    assert.equal(waiting.closedBy, 'server');
+    assert.match(waiting.response, /^HTTP\/1\.1 504 /);
+    assert.match(waiting.response, /x-portside-error: upstream-timeout/);
+    assert.equal(up.requests.length, 1);
+  });
+
+  it('upstream connect: upstream.connectTimeout fails an attempt that cannot connect (502)', async () => {
+    const blackhole = await startBlackhole();
+    cleanups.push(() => blackhole.close());
+    const p = await proxy(blackhole.port, '    upstream: { connectTimeout: 300ms }\n', ', timeout: 10s');
+    const reply = await getFrom(p.port('web'), '/', '127.0.0.1');
+    assert.equal(reply.status, 502);
+    assert.equal(reply.headers['x-portside-error'], 'upstream-connect-failed');
+    const endpoint = p.proxy.current!.clusters.get('up')!.endpoints[0]!;
+    // The route retries a connect failure once (on the same, only endpoint).
+    assert.equal(endpoint.state.failuresTotal, 2);
+  });
+
+  it('L4 connect: connectTimeout moves on to the next endpoint', async () => {
+    const blackhole = await startBlackhole();
+    cleanups.push(() => blackhole.close());
+    const live = await startNamedServer('live');
+    cleanups.push(() => live.close());
+    const p = await startProxy(`listeners:
+  - { name: l4, address: 127.0.0.1:0, cluster: up, connectTimeout: 300ms }
+clusters:
+  - { name: up, endpoints: [127.0.0.1:${blackhole.port}, 127.0.0.1:${live.port}] }
+`);
+    cleanups.push(() => p.stop());
+    assert.equal(await whoAnswers(p.port('l4')), 'live');
+    assert.equal(await whoAnswers(p.port('l4')), 'live');
+    const dead = p.proxy.current!.clusters.get('up')!.endpoints[0]!;
+    assert.ok(dead.state.failuresTotal >= 1, 'the blackholed endpoint was tried and timed out');
+  });
+
+  it('client keep-alive: limits.keepAliveTimeout closes an idle client connection', async () => {
+    const up = await upstream();
+    const p = await proxy(up.port, '    limits: { keepAliveTimeout: 300ms }\n');
+    const socket = await client(p.port('web'));
+    const text = readToClose(socket);
+    socket.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+    // The answer, then the proxy closes the idle connection (the test's own timeout is 60 s).
+    assert.match(await text, /^HTTP\/1\.1 200 [\s\S]*got 0 bytes$/);
+  });
+
+  it('upstream keep-alive: upstream.idleTimeout closes an idle pooled connection', async () => {
+    const up = await upstream();
+    const p = await proxy(up.port, '    upstream: { idleTimeout: 200ms }\n');
+    const reply = await getFrom(p.port('web'), '/', '127.0.0.1');
+    assert.equal(reply.status, 200);
+    await eventually(() => up.closed() === 1, { what: 'the pooled connection to close', timeoutMs: 10_000 });
   });
 });
