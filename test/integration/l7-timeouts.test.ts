@@ -173,7 +173,17 @@ clusters:
       what: 'a waiting upload of the same client to get the freed connection',
     });
     assert.equal(pool.queued, 1);
-    assert.ok(up.open() <= 3, `${up.open()} upstream connections open`);
+    // A waiting request whose client goes away leaves the queue; the shares come back to nothing.
+    for (const socket of greedy) socket.destroy();
+    await eventually(() => pool.queued === 0 && endpoint.state.active === 0, {
+      what: 'the greedy client’s requests to leave the pool',
+    });
+    // Its share is whole again: two new stalled uploads both get a connection.
+    const uploads = up.requests.filter((r) => r.url === '/upload').length;
+    for (const socket of await Promise.all([client(port), client(port)])) socket.write(STALLED_UPLOAD);
+    await eventually(() => up.requests.filter((r) => r.url === '/upload').length === uploads + 2, {
+      what: 'two new uploads of the client to reach the upstream',
+    });
   });
 
   it('client body: a body that keeps arriving slowly is not cut by limits.bodyTimeout', async () => {
