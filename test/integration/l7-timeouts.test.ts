@@ -186,6 +186,18 @@ clusters:
     });
   });
 
+  it('issue 14 defect 2 with default settings: 130 stalled uploads from one client leave others served', async () => {
+    const up = await upstream();
+    const p = await proxy(up.port, '');
+    const port = p.port('web');
+    const stalled = await Promise.all(Array.from({ length: 130 }, () => client(port, '127.0.0.1')));
+    for (const socket of stalled) socket.write(STALLED_UPLOAD);
+    // The default share: half of the 128 connections of the endpoint's pool.
+    await eventually(() => up.requests.length === 64, { what: '64 stalled uploads to reach the upstream' });
+    const other = await getFrom(port, '/other', '127.0.0.2');
+    assert.equal(other.status, 200, other.body);
+  });
+
   it('client body: a body that keeps arriving slowly is not cut by limits.bodyTimeout', async () => {
     const up = await upstream();
     const p = await proxy(up.port, '    limits: { bodyTimeout: 2s }\n');
