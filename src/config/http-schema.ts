@@ -248,6 +248,11 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     maxHeaders: z.number().int().min(1).max(10_000).default(100),
     /** Time a client has to send the complete request headers (slowloris) → 408 and close. */
     headersTimeout: duration.default('10s'),
+    /**
+     * Longest silence between two reads of a request body while Portside is reading it
+     * (nginx's client_body_timeout) → 408 and close; the upstream attempt is aborted.
+     */
+    bodyTimeout: duration.default('60s'),
     /** How long an idle client keep-alive connection stays open. */
     keepAliveTimeout: duration.default('60s'),
     /** How long an upgraded connection (WebSocket…) stays open with no byte either way. */
@@ -258,6 +263,11 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     connectTimeout: duration.default('5s'),
     /** Keep-alive connections per endpoint (the pool bound); further requests queue. */
     maxConnectionsPerEndpoint: z.number().int().min(1).max(10_000).default(128),
+    /**
+     * Connections of one endpoint's pool that requests from one client address may hold at
+     * once; its further requests wait behind other clients'. Default: half the pool.
+     */
+    maxConnectionsPerClient: z.number().int().min(1).max(10_000).optional(),
     /** How long an idle upstream keep-alive connection is kept. */
     idleTimeout: duration.default('30s'),
     /**

@@ -59,6 +59,11 @@ export abstract class ClientSocket {
     this.borrowed = borrowed;
   }
 
+  /** Reading was paused (backpressure, or bytes held until the exchange wants them). */
+  get readingPaused(): boolean {
+    return this.paused;
+  }
+
   pauseReading(): void {
     if (!this.paused) {
       this.paused = true;

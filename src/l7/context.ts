@@ -36,6 +36,13 @@ export interface HttpHandlerContext extends ExchangeContext {
   readonly upgradeSettings: UpgradeSettings;
 }
 
+/** The client-side timeouts the handler's clock enforces (`limits.*`, in ms). */
+export interface ClientTimeouts {
+  readonly headersMs: number;
+  readonly keepAliveMs: number;
+  readonly bodyMs: number;
+}
+
 /** The handler that accepted a client connection (it keeps owning it across reloads). */
 export interface ConnectionOwner {
   /** The handler serving the connection's next request (a reload's successor, or itself). */

@@ -50,6 +50,8 @@ export const HTTP_ERRORS = {
   headersTooLarge: { status: 431, code: 'headers-too-large', message: 'request headers are too large' },
   /** The client did not send complete headers within `limits.headersTimeout`. */
   headersTimeout: { status: 408, code: 'headers-timeout', message: 'request headers took too long' },
+  /** The client sent no request body bytes for `limits.bodyTimeout` while Portside was reading them. */
+  bodyTimeout: { status: 408, code: 'body-timeout', message: 'the request body stopped arriving' },
   /** A request body larger than the retry buffer arrived with a smaller content-length (or similar). */
   requestBody: { status: 400, code: 'bad-request-body', message: 'the request body could not be read' },
 } as const satisfies Record<string, HttpError>;

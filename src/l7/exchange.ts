@@ -74,15 +74,19 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
   private borrow(fresh: boolean, now: number): void {
     this.inAttempt = true;
     this.endpoint!.state.active++;
-    const connection = this.pool!.acquire(this, fresh, now);
-    if (connection === undefined) this.queued = true;
-    else this.connection ??= connection;
+    const connection = this.pool!.acquire(this, this.client.remoteAddress ?? '', fresh, now);
+    if (connection === undefined) {
+      this.queued = true;
+      // An upload not read yet has no route timeout running: bound its wait by one.
+      if (!this.requestComplete) this.startWaitTimer(now);
+    } else this.connection ??= connection;
   }
 
   // ---- the upstream connection's callbacks ----
 
   upstreamReady(connection: UpstreamConnection): void {
     this.queued = false;
+    this.stopWaitTimer();
     if (this.finished) {
       connection.giveBack();
       return;
@@ -262,6 +266,14 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     else this.fail(HTTP_ERRORS.requestBody);
   }
 
+  /** The client stopped sending its body (limits.bodyTimeout): its attempt's connection is not reused. */
+  requestBodyTimedOut(): void {
+    if (this.finished) return;
+    this.dropAttempt();
+    if (this.status !== 0) this.cut(HTTP_ERRORS.bodyTimeout.code);
+    else this.fail(HTTP_ERRORS.bodyTimeout);
+  }
+
   clientDrained(): void {
     if (!this.upstreamPaused) return;
     this.upstreamPaused = false;
@@ -287,7 +299,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
       this.connection.abort();
       this.connection = undefined;
     } else if (this.queued) {
-      this.pool!.cancel(this);
+      this.pool!.cancel(this, this.client.remoteAddress ?? '');
       this.queued = false;
     }
     this.endAttempt();

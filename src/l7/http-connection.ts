@@ -9,7 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { ClientSocket } from './client-socket.js';
-import type { ConnectionOwner, HttpHandlerContext } from './context.js';
+import type { ClientTimeouts, ConnectionOwner, HttpHandlerContext } from './context.js';
 import { errorResponse, HTTP_ERRORS, type HttpError } from './errors.js';
 import { Exchange } from './exchange.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './h1/body-framer.js';
@@ -20,6 +20,7 @@ import type { BodyKind, ResponseHead } from './h1/response-head.js';
 import { ResponseWriter } from './h1/response-writer.js';
 import type { UpstreamConnection } from './h1/upstream-connection.js';
 import type { HeaderEdits } from './headers.js';
+import { StallWatch } from './stall-watch.js';
 import { Tunnel, type TunnelClient, type TunnelOwner } from './upgrade.js';
 
 const HEAD = 0;
@@ -57,6 +58,8 @@ export class ClientConnection extends ClientSocket implements TunnelClient {
   private framer: BodyFramer | null = null;
   private readonly lengthFramer = new LengthFramer();
   private bodyFlowing = false;
+  /** limits.bodyTimeout: looks at socket.bytesRead on the handler's clock, never per read. */
+  private readonly bodyWatch = new StallWatch();
   /** Response writing, used by the exchange directly for body bytes. */
   readonly writer: ResponseWriter;
   private readonly reader: HeadReader;
@@ -85,17 +88,30 @@ export class ClientConnection extends ClientSocket implements TunnelClient {
     return this.phase === HEAD && this.held === null && !this.headStarted;
   }
 
-  /** Enforces limits.headersTimeout and keepAliveTimeout (called by the handler's timer). */
-  checkTimeouts(now: number, headersTimeoutMs: number, keepAliveTimeoutMs: number): void {
-    if (this.phase === CLOSED) {
+  /** Enforces limits.headersTimeout, bodyTimeout and keepAliveTimeout (called by the handler's timer). */
+  checkTimeouts(now: number, timeouts: ClientTimeouts): void {
+    const phase = this.phase;
+    if (phase === CLOSED) {
       // Closing: unread request bytes are drained for a while (so the close sends no RST).
-      if (now - this.since >= headersTimeoutMs) this.socket.destroy();
+      if (now - this.since >= timeouts.headersMs) this.socket.destroy();
       return;
     }
-    if (this.phase !== HEAD) return;
+    if (phase === BODY) {
+      // Only while the body is being read: a paused read waits on the upstream (its bodyTimeout).
+      if (!this.bodyFlowing || this.readingPaused) this.bodyWatch.reset();
+      else if (this.bodyWatch.stalled(this.socket.bytesRead, now, timeouts.bodyMs)) this.bodyTimedOut();
+      return;
+    }
+    if (phase !== HEAD) return;
     if (this.headStarted || this.requests === 0) {
-      if (now - this.since >= headersTimeoutMs) this.refuse(HTTP_ERRORS.headersTimeout, 'headers timeout');
-    } else if (now - this.since >= keepAliveTimeoutMs) this.socket.destroy();
+      if (now - this.since >= timeouts.headersMs) this.refuse(HTTP_ERRORS.headersTimeout, 'headers timeout');
+    } else if (now - this.since >= timeouts.keepAliveMs) this.socket.destroy();
+  }
+
+  private bodyTimedOut(): void {
+    this.owner.badRequest('body timeout');
+    if (this.exchange === null) this.socket.destroy();
+    else this.exchange.requestBodyTimedOut();
   }
 
   close(): void {

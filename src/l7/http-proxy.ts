@@ -13,7 +13,7 @@ import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { accessLogEnabled } from './access-log.js';
-import type { ConnectionOwner, HttpHandlerContext, UpgradeSettings } from './context.js';
+import type { ClientTimeouts, ConnectionOwner, HttpHandlerContext, UpgradeSettings } from './context.js';
 import { Deadlines } from './deadlines.js';
 import { ClientConnection } from './http-connection.js';
 import { RouteTable } from './route-table.js';
@@ -34,9 +34,8 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   private readonly connections = new Set<ClientConnection>();
   private readonly drainWaiters: (() => void)[] = [];
   private readonly accessLog: boolean;
-  private readonly headersTimeoutMs: number;
-  private readonly keepAliveTimeoutMs: number;
-  /** Checks headersTimeout and keepAliveTimeout of every connection (one timer, not one per socket). */
+  private readonly timeouts: ClientTimeouts;
+  /** Checks the client timeouts of every connection (one timer, not one per socket). */
   private readonly clock: NodeJS.Timeout;
 
   constructor(
@@ -50,16 +49,23 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
     this.accessLog = config.accessLog;
     this.upgradeSettings = { idleTimeoutMs: ms(config.limits.tunnelIdleTimeout) };
+    const maxConnections = config.upstream.maxConnectionsPerEndpoint;
     this.pools = new UpstreamPools({
       connectTimeoutMs: ms(config.upstream.connectTimeout),
-      maxConnections: config.upstream.maxConnectionsPerEndpoint,
+      maxConnections,
+      maxConnectionsPerClient: config.upstream.maxConnectionsPerClient ?? Math.ceil(maxConnections / 2),
       idleTimeoutMs: ms(config.upstream.idleTimeout),
       bodyTimeoutMs: ms(config.upstream.bodyTimeout),
     });
-    this.headersTimeoutMs = ms(config.limits.headersTimeout);
-    this.keepAliveTimeoutMs = ms(config.limits.keepAliveTimeout);
+    const timeouts: ClientTimeouts = {
+      headersMs: ms(config.limits.headersTimeout),
+      keepAliveMs: ms(config.limits.keepAliveTimeout),
+      bodyMs: ms(config.limits.bodyTimeout),
+    };
+    this.timeouts = timeouts;
     // Often enough to close slow clients close to on time.
-    const tick = Math.min(1000, Math.max(50, Math.floor(this.headersTimeoutMs / 4)));
+    const shortest = Math.min(timeouts.headersMs, timeouts.bodyMs);
+    const tick = Math.min(1000, Math.max(50, Math.floor(shortest / 4)));
     this.clock = setInterval(() => this.checkTimeouts(), tick).unref();
   }
 
@@ -101,9 +107,8 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
 
   private checkTimeouts(): void {
     const now = performance.now();
-    for (const connection of this.connections) {
-      connection.checkTimeouts(now, this.headersTimeoutMs, this.keepAliveTimeoutMs);
-    }
+    const timeouts = this.timeouts;
+    for (const connection of this.connections) connection.checkTimeouts(now, timeouts);
   }
 
   /**

@@ -41,6 +41,8 @@ export abstract class RoutedRequest implements Timed {
   private perTryTimer: NodeJS.Timeout | undefined;
   protected timedOut = false;
   private timerStarted = false;
+  /** The route timeout runs for a wait for a pooled connection only (startWaitTimer). */
+  private waitTimed = false;
   /** The client has its answer (or is gone): nothing more is written to it. */
   protected finished = false;
   private logged = false;
@@ -151,8 +153,26 @@ export abstract class RoutedRequest implements Timed {
    */
   protected startTimer(now: number): void {
     if (this.timerStarted || this.finished) return;
+    this.stopWaitTimer();
     this.timerStarted = true;
     this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
+  }
+
+  /**
+   * A request whose body is not read yet waits for a pooled connection: the route timeout
+   * bounds that wait too (as it bounds the whole wait of a request without a body), and
+   * stops when a connection comes, so the upload itself is not cut by it.
+   */
+  protected startWaitTimer(now: number): void {
+    if (this.timerStarted || this.waitTimed || this.finished) return;
+    this.waitTimed = true;
+    this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
+  }
+
+  protected stopWaitTimer(): void {
+    if (!this.waitTimed) return;
+    this.waitTimed = false;
+    this.timedList?.remove(this);
   }
 
   /** Stops the route timeout for good (response headers arrived, or the exchange ended). */

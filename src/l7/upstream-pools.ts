@@ -1,8 +1,12 @@
 /**
  * Per-endpoint pools of upstream keep-alive connections (Portside's own HTTP/1.1
  * connections on raw sockets), bounded by `upstream.maxConnectionsPerEndpoint`: further
- * requests wait in a queue for the next free connection. Owned by one HTTP handler; closed
- * when it has drained. One timer per handler enforces idle and body timeouts.
+ * requests wait in a queue for the next free connection. One client address may hold (or
+ * wait in the queue for) at most `upstream.maxConnectionsPerClient` of them; its further
+ * requests are parked and join the back of the queue as its own connections free up, so
+ * one client (stalled uploads, a flood) cannot take every connection from the others.
+ * Owned by one HTTP handler; closed when it has drained. One timer per handler enforces
+ * idle and body timeouts.
  */
 import type { Endpoint } from '../core/endpoint.js';
 import { type ConnectionPool, UpstreamConnection } from './h1/upstream-connection.js';
@@ -11,6 +15,8 @@ import { type UpstreamUser, upstreamError } from './h1/upstream-user.js';
 export interface PoolSettings {
   connectTimeoutMs: number;
   maxConnections: number;
+  /** Connections one client address may hold or wait for in one endpoint's pool. */
+  maxConnectionsPerClient: number;
   idleTimeoutMs: number;
   bodyTimeoutMs: number;
 }
@@ -20,10 +26,22 @@ const SWEEP_INTERVAL_MS = 60_000;
 /** Granularity of the idle and body timeouts. */
 const TICK_MS = 1000;
 
+/** What one client address takes of one endpoint's pool. */
+export class ClientShare {
+  /** Connections it holds plus its requests in the pool's queue (at most the per-client limit). */
+  taken = 0;
+  /** Its requests over the limit, oldest first: they enter the queue as `taken` goes down. */
+  readonly parked: UpstreamUser[] = [];
+}
+
 export class EndpointPool implements ConnectionPool {
   /** Idle connections, most recently used last (reused first: its socket is the warmest). */
   private readonly idle: UpstreamConnection[] = [];
+  /** Requests waiting for a connection, oldest first, and (same index) their client's share. */
   private readonly waiting: UpstreamUser[] = [];
+  private readonly waitingShares: ClientShare[] = [];
+  /** By client address; forgotten by the sweep once a client holds and waits for nothing. */
+  private readonly shares = new Map<string, ClientShare>();
   /**
    * Connections carrying a request or connecting, each knowing its slot (swap-remove):
    * a Set's add and delete on every request reallocated its table every few dozen.
@@ -41,12 +59,28 @@ export class EndpointPool implements ConnectionPool {
 
   /**
    * Gets `user` a connection: an idle one now, a new one once connected, or the next one
-   * freed. Returns the connection unless `user` waits in the queue. `fresh` prefers a new
+   * freed. Returns the connection unless `user` waits (in the queue, or parked behind it
+   * when its client, `client` = its address, is at its share). `fresh` prefers a new
    * connection (after a reused one turned out closed, its idle siblings may be too). `now`
    * is `performance.now()`, read by the caller for its own timing too.
    */
-  acquire(user: UpstreamUser, fresh = false, now = performance.now()): UpstreamConnection | undefined {
-    if (fresh && this.open < this.settings.maxConnections) return this.connect(user);
+  acquire(
+    user: UpstreamUser,
+    client: string,
+    fresh = false,
+    now = performance.now(),
+  ): UpstreamConnection | undefined {
+    let share = this.shares.get(client);
+    if (share === undefined) {
+      share = new ClientShare();
+      this.shares.set(client, share);
+    }
+    if (share.taken >= this.settings.maxConnectionsPerClient) {
+      share.parked.push(user);
+      return undefined;
+    }
+    share.taken++;
+    if (fresh && this.open < this.settings.maxConnections) return this.connect(user, share);
     let connection = this.idle.pop();
     if (connection !== undefined) {
       // The timer closes expired sockets once a second; the last second is checked here.
@@ -56,19 +90,36 @@ export class EndpointPool implements ConnectionPool {
       }
     }
     if (connection !== undefined) {
-      this.markBusy(connection);
+      this.markBusy(connection, share);
       connection.assign(user);
       return connection;
     }
-    if (this.open < this.settings.maxConnections) return this.connect(user);
+    if (this.open < this.settings.maxConnections) return this.connect(user, share);
     this.waiting.push(user);
+    this.waitingShares.push(share);
     return undefined;
   }
 
-  /** Forgets a user still waiting for a connection (its client went away). */
-  cancel(user: UpstreamUser): void {
+  /** Forgets a user still waiting for a connection (its client went away, or it timed out). */
+  cancel(user: UpstreamUser, client: string): void {
     const i = this.waiting.indexOf(user);
-    if (i >= 0) this.waiting.splice(i, 1);
+    if (i >= 0) {
+      this.waiting.splice(i, 1);
+      const share = this.waitingShares.splice(i, 1)[0]!;
+      share.taken--;
+      this.admitParked(share);
+      return;
+    }
+    const parked = this.shares.get(client)?.parked;
+    const j = parked?.indexOf(user) ?? -1;
+    if (j >= 0) parked!.splice(j, 1);
+  }
+
+  /** Requests waiting for a connection, in the queue or parked (the admin API, tests). */
+  get queued(): number {
+    let parked = 0;
+    for (const share of this.shares.values()) parked += share.parked.length;
+    return this.waiting.length + parked;
   }
 
   /** A connection finished a request; reused for the next waiter or kept idle unless `reusable` is false. */
@@ -80,7 +131,7 @@ export class EndpointPool implements ConnectionPool {
     }
     const next = this.waiting.shift();
     if (next !== undefined) {
-      this.markBusy(connection);
+      this.markBusy(connection, this.waitingShares.shift()!);
       connection.assign(next);
       return;
     }
@@ -94,7 +145,8 @@ export class EndpointPool implements ConnectionPool {
     this.unmarkBusy(connection);
     const i = this.idle.indexOf(connection);
     if (i >= 0) this.idle.splice(i, 1);
-    if (this.waiting.length > 0 && !this.closing) this.connect(this.waiting.shift()!);
+    if (this.waiting.length > 0 && !this.closing)
+      this.connect(this.waiting.shift()!, this.waitingShares.shift()!);
     if (this.open === 0) this.onEmpty?.();
   }
 
@@ -121,15 +173,22 @@ export class EndpointPool implements ConnectionPool {
     }
   }
 
-  private connect(user: UpstreamUser): UpstreamConnection {
+  /** Clients that hold and wait for nothing: their shares go (the handler's sweep). */
+  forgetIdleClients(): void {
+    for (const [client, share] of this.shares) if (share.taken === 0) this.shares.delete(client);
+  }
+
+  private connect(user: UpstreamUser, share: ClientShare): UpstreamConnection {
     this.open++;
     const connection = new UpstreamConnection(this, user);
-    this.markBusy(connection);
+    this.markBusy(connection, share);
     return connection;
   }
 
-  private markBusy(connection: UpstreamConnection): void {
+  /** `share`: the client the connection now serves (its `taken` already counts it). */
+  private markBusy(connection: UpstreamConnection, share: ClientShare): void {
     if (connection.busySlot >= 0) return;
+    connection.clientShare = share;
     connection.busySlot = this.busy.length;
     this.busy.push(connection);
   }
@@ -138,17 +197,36 @@ export class EndpointPool implements ConnectionPool {
     const slot = connection.busySlot;
     if (slot < 0) return;
     connection.busySlot = -1;
+    const share = connection.clientShare as ClientShare;
+    connection.clientShare = null;
+    share.taken--;
+    if (share.parked.length > 0) this.admitParked(share);
     const last = this.busy.pop()!;
     if (last === connection) return;
     this.busy[slot] = last;
     last.busySlot = slot;
   }
 
+  /**
+   * Parked requests of a client under its share again join the back of the queue, behind
+   * other clients' requests (whoever frees a connection next serves the queue's head).
+   */
+  private admitParked(share: ClientShare): void {
+    while (share.taken < this.settings.maxConnectionsPerClient && share.parked.length > 0) {
+      share.taken++;
+      this.waiting.push(share.parked.shift()!);
+      this.waitingShares.push(share);
+    }
+  }
+
   /** Closes idle connections now and busy ones when their response ends. */
   close(): Promise<void> {
     this.closing = true;
     for (const connection of this.idle.splice(0)) connection.close();
-    for (const user of this.waiting.splice(0))
+    this.waitingShares.length = 0;
+    const waiting = this.waiting.splice(0);
+    for (const share of this.shares.values()) waiting.push(...share.parked.splice(0));
+    for (const user of waiting)
       user.upstreamFailed(upstreamError('PORTSIDE_POOL_CLOSED', 'the proxy is shutting down'));
     if (this.open === 0) return Promise.resolve();
     return new Promise((resolve) => (this.onEmpty = resolve));
@@ -185,7 +263,10 @@ export class UpstreamPools {
 
   /** Drops pools that hold nothing: their keep-alive sockets timed out and no request waits. */
   sweep(): void {
-    for (const [id, pool] of this.pools) if (pool.empty) this.pools.delete(id);
+    for (const [id, pool] of this.pools) {
+      if (pool.empty) this.pools.delete(id);
+      else pool.forgetIdleClients();
+    }
   }
 
   private tick(): void {

@@ -94,7 +94,7 @@ describe('L7 connections: drain, keep-alive pools', { timeout: 30_000 }, () => {
   - name: web
     address: 127.0.0.1:0
     protocol: http
-    upstream: { maxConnectionsPerEndpoint: 3 }
+    upstream: { maxConnectionsPerEndpoint: 3, maxConnectionsPerClient: 3 }
     routes: [ { match: {}, cluster: up } ]
 clusters:
   - { name: up, endpoints: [127.0.0.1:${upstream.port}] }

@@ -151,6 +151,7 @@ describe('L7 upstream pools', () => {
     const pools = new UpstreamPools({
       connectTimeoutMs: 100,
       maxConnections: 2,
+      maxConnectionsPerClient: 1,
       idleTimeoutMs: 1000,
       bodyTimeoutMs: 1000,
     });

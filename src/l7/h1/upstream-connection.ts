@@ -62,6 +62,8 @@ export class UpstreamConnection implements ChunkSink {
   idleLimitMs: number;
   /** Its place in the pool's list of busy connections, -1 when not busy. */
   busySlot = -1;
+  /** While busy: the pool's record of the client it serves (the pool's own type; only it writes). */
+  clientShare: object | null = null;
   /** Reads, and drains of queued request bytes, since the pool last looked (body timeout). */
   reads = 0;
   stalledTicks = 0;
