@@ -1,6 +1,7 @@
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
-import { ensureHttpProxyLoaded } from '../l7/load.js';
+import { ensureHttpProxyLoaded, httpProxyModule } from '../l7/load.js';
+import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import { Listener } from '../listeners/listener.js';
 import { ClusterManager, type ClusterManagerDeps } from './cluster-manager.js';
@@ -25,6 +26,8 @@ function listenerKey(listener: ListenerConfig): string {
 export class ProxyServer {
   readonly events = new ProxyEvents();
   readonly clusters: ClusterManager;
+  /** Keep-alive pools of HTTP listeners, kept across reloads (created with the L7 proxy). */
+  private upstreamPools: UpstreamPoolOwner | undefined;
   private readonly listeners = new Map<string, Listener>();
   /** Listeners a reload removed, until their open connections finish or drainTimeout cuts them. */
   private readonly retiring = new Map<Listener, Promise<number>>();
@@ -82,6 +85,10 @@ export class ProxyServer {
     const next = new Runtime(config, this.version + 1, update.views, {
       logger: this.log,
       syncs: this.clusters.syncs,
+      upstreamPools: () => {
+        this.upstreamPools ??= new (httpProxyModule().UpstreamPoolOwner)();
+        return this.upstreamPools;
+      },
     });
     const previous = this.runtime;
     if (previous) {

@@ -5,6 +5,7 @@ import type { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import type { ClusterHealth } from '../health/cluster-health.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
 import { httpProxyModule } from '../l7/load.js';
+import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import type { Cluster } from './cluster.js';
@@ -25,7 +26,12 @@ export class Runtime {
     readonly config: Config,
     readonly version: number,
     private readonly views: ReadonlyMap<string, ClusterView>,
-    private readonly deps: { logger: Logger; syncs: DiscoverySyncCounts },
+    private readonly deps: {
+      logger: Logger;
+      syncs: DiscoverySyncCounts;
+      /** The proxy's upstream pools of HTTP listeners, kept across generations. */
+      upstreamPools?: () => UpstreamPoolOwner;
+    },
   ) {
     this.clusters = new Map([...views].map(([name, view]) => [name, view.cluster]));
   }
@@ -59,7 +65,8 @@ export class Runtime {
     if (listener.protocol === 'http') {
       const log = this.log.child({ listener: listener.name });
       const { HttpProxyHandler } = httpProxyModule();
-      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats);
+      const pools = this.deps.upstreamPools?.();
+      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools);
     }
     const cluster = this.clusters.get(listener.cluster);
     if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
