@@ -11,7 +11,7 @@ class ManualSource implements DiscoverySource {
   synced = false;
   stopped = false;
   readonly description = 'manual';
-  private deliver: ((endpoints: DiscoveredEndpoint[]) => void) | undefined;
+  deliver: ((endpoints: DiscoveredEndpoint[]) => void) | undefined;
   start(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): void {
     this.deliver = onSnapshot;
   }
@@ -144,5 +144,40 @@ test('an abandoned update stops what it built; a removed cluster releases its en
   removal.commit();
   assert.equal(m.size, 1);
   assert.equal(m.states.size, 0, 'the states of a are released');
+  m.stop();
+});
+
+test('a reload that replaces the health config takes over panic mode without announcing it again', () => {
+  const events = new ProxyEvents();
+  const panics: boolean[] = [];
+  events.on('panic', (p) => panics.push(p.panic));
+  const sources: ManualSource[] = [];
+  const m = new ClusterManager({
+    logger: captureLogger().logger,
+    events,
+    createSource: () => {
+      const source = new ManualSource();
+      sources.push(source);
+      return source;
+    },
+  });
+  const first = m.prepare(parse('  - { name: a, endpoints: [], panicThreshold: 60 }'));
+  first.commit();
+  sources[0]!.deliver?.([
+    { host: '127.0.0.1', port: 1, weight: 1, locality: {} },
+    { host: '127.0.0.1', port: 2, weight: 1, locality: {}, ready: false },
+  ]);
+  assert.deepEqual(panics, [true]);
+
+  const second = m.prepare(
+    parse('  - { name: a, endpoints: [], panicThreshold: 60, outlierDetection: { consecutiveFailures: 3 } }'),
+  );
+  second.commit();
+  assert.notEqual(second.views.get('a')!.health, first.views.get('a')!.health);
+  assert.equal(second.views.get('a')!.health.panic.active, true);
+  assert.deepEqual(panics, [true], 'still in panic, not announced twice');
+
+  m.prepare(parse('  - { name: a, endpoints: [], panicThreshold: 40 }')).commit();
+  assert.deepEqual(panics, [true, false], '1 of 2 is not below 40%');
   m.stop();
 });
