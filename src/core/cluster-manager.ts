@@ -115,6 +115,8 @@ interface Change {
   parts: Parts;
   /** A new source that must deliver before the cluster counts as warm. */
   source?: DiscoverySource;
+  /** An earlier reload's source still waiting for its first snapshot, replaced by `source` at the swap. */
+  replaces?: Incoming;
   picker?: { picker: Picker; observers: OutcomeObserver[] };
   health?: ClusterHealth;
 }
@@ -257,7 +259,7 @@ export class ClusterManager {
         change = { entry: existing, added: false, parts };
         if (existing.parts.discovery !== parts.discovery) {
           const source = this.createSource(c);
-          existing.incoming?.source.stop();
+          change.replaces = existing.incoming;
           existing.incoming = { source, snapshot: undefined, committed: false };
           change.source = source;
           this.startSource(existing, source);
@@ -289,6 +291,7 @@ export class ClusterManager {
     for (const change of changes) {
       const entry = change.entry;
       const incoming = entry.incoming;
+      change.replaces?.source.stop();
       if (!change.added && change.source && incoming?.source === change.source) {
         incoming.committed = true;
         if (incoming.snapshot) this.takeOver(entry, incoming);
@@ -327,7 +330,7 @@ export class ClusterManager {
         this.live.delete(entry.name);
       } else if (change.source && entry.incoming?.source === change.source) {
         change.source.stop();
-        entry.incoming = undefined;
+        entry.incoming = change.replaces;
       }
     }
   }

@@ -181,3 +181,23 @@ test('a reload that replaces the health config takes over panic mode without ann
   assert.deepEqual(panics, [true, false], '1 of 2 is not below 40%');
   m.stop();
 });
+
+test('an abandoned update keeps the earlier reload source that is still waiting to take over', () => {
+  const { m, latest, ports } = manager();
+  const first = m.prepare(parse('  - { name: a, endpoints: [] }'));
+  const old = latest('a');
+  old.answer(1);
+  first.commit();
+  const second = m.prepare(parse('  - { name: a, endpoints: ["127.0.0.1:9"] }'));
+  const waiting = latest('a');
+  second.commit(); // no snapshot yet: the old source serves on
+  const failed = m.prepare(parse('  - { name: a, endpoints: ["127.0.0.1:8"] }'));
+  const third = latest('a');
+  failed.abandon();
+  assert.equal(third.stopped, true);
+  assert.equal(waiting.stopped, false);
+  waiting.answer(9);
+  assert.equal(old.stopped, true);
+  assert.deepEqual(ports('a', second), [9]);
+  m.stop();
+});
