@@ -18,8 +18,28 @@ export interface OutcomeObserver {
 }
 
 /**
+ * Writes one availability reason of an endpoint. The cluster manager gives each cluster
+ * the cluster's health reporter, so discovery readiness, active checks and outlier
+ * ejection share one writer (event, log line, panic re-check). A bare cluster (tests,
+ * tools) sets the bit and says nothing.
+ */
+export interface AvailabilityWriter {
+  /** `joined`: the endpoint appeared in this very snapshot (its first flags are not news). */
+  set(endpoint: Endpoint, bit: number, on: boolean, reason: string, at?: number, joined?: boolean): boolean;
+  /** Runs `apply`, then re-checks what depends on availability (panic mode) once, not per change. */
+  batch(apply: () => void): void;
+}
+
+const silentWriter: AvailabilityWriter = {
+  set: (endpoint, bit, on, _reason, at) => endpoint.state.setFlag(bit, on, at),
+  batch: (apply) => apply(),
+};
+
+/**
  * A named set of endpoints and the policy that picks among them. Discovery replaces the
  * endpoint list atomically (one assignment); a listener picks from whatever list is current.
+ * The cluster manager keeps one per cluster name across reloads and swaps its picker when
+ * the cluster's `balancing` changes.
  */
 export class Cluster {
   private current: readonly Endpoint[] = [];
@@ -33,38 +53,77 @@ export class Cluster {
 
   constructor(
     readonly name: string,
-    private readonly picker: Picker,
+    private picker: Picker,
     private readonly states: EndpointStateRegistry,
+    private readonly availability: AvailabilityWriter = silentWriter,
   ) {}
+
+  /** A reload changed the cluster's `balancing`: picks from now on use `picker`. */
+  replacePicker(picker: Picker): void {
+    this.picker = picker;
+  }
 
   get endpoints(): readonly Endpoint[] {
     return this.current;
   }
 
-  /** Applies a discovery snapshot. Returns false (and changes nothing) when it equals the current one. */
+  /**
+   * Applies a discovery snapshot: the endpoint list, then each endpoint's discovery reasons
+   * (not ready, terminating) through the availability writer. Returns false when the list
+   * itself (members, weights, localities) equals the current one.
+   */
   setEndpoints(discovered: readonly DiscoveredEndpoint[]): boolean {
     if (this.released) return false;
     const next: Endpoint[] = [];
     const nextById = new Map<string, Endpoint>();
+    const readiness: DiscoveredEndpoint[] = [];
+    const joined = new Set<string>();
     for (const d of discovered) {
       const id = endpointId(d.host, d.port);
       if (nextById.has(id)) continue;
       const existing = this.currentById.get(id);
+      if (!existing) joined.add(id);
       const state = existing?.state ?? this.states.acquire(this.name, id);
-      state.setFlag(Unavailable.DiscoveryNotReady, d.ready === false);
-      state.setFlag(Unavailable.Draining, d.terminating === true);
       const endpoint =
         existing && existing.weight === d.weight && sameLocality(existing, d)
           ? existing
           : { id, host: d.host, port: d.port, weight: d.weight, locality: { ...d.locality }, state };
       next.push(endpoint);
+      readiness.push(d);
       nextById.set(id, endpoint);
     }
     for (const id of this.currentById.keys()) if (!nextById.has(id)) this.states.release(this.name, id);
     this.currentById = nextById;
-    if (next.length === this.current.length && next.every((e, i) => e === this.current[i])) return false;
-    this.current = next;
-    return true;
+    const changed = !(next.length === this.current.length && next.every((e, i) => e === this.current[i]));
+    if (changed) this.current = next;
+    // After the list: a panic re-check counts the endpoints this snapshot left.
+    this.availability.batch(() => {
+      for (let i = 0; i < next.length; i++) {
+        const endpoint = next[i]!;
+        const d = readiness[i]!;
+        const fresh = joined.has(endpoint.id);
+        const notReady = d.ready === false;
+        const terminating = d.terminating === true;
+        const w = this.availability;
+        w.set(
+          endpoint,
+          Unavailable.DiscoveryNotReady,
+          notReady,
+          notReady ? 'discovery: not ready' : 'discovery: ready',
+          undefined,
+          fresh,
+        );
+        w.set(
+          endpoint,
+          Unavailable.Draining,
+          terminating,
+          terminating ? 'discovery: terminating' : 'discovery: serving',
+          undefined,
+          fresh,
+        );
+      }
+    });
+    return changed;
   }
 
   /**

@@ -1,15 +1,13 @@
-import { AffinityRegistry } from '../balancing/index.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
-import { DiscoverySyncCounts } from '../discovery/sync-counts.js';
-import { HealthRegistry } from '../health/registry.js';
-import { ensureHttpProxyLoaded } from '../l7/load.js';
+import { ensureHttpProxyLoaded, httpProxyModule } from '../l7/load.js';
+import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import { Listener } from '../listeners/listener.js';
-import { EndpointStateRegistry } from './endpoint.js';
+import { ClusterManager, type ClusterManagerDeps } from './cluster-manager.js';
 import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
-import { Runtime, type RuntimeDeps } from './runtime.js';
+import { Runtime } from './runtime.js';
 
 /** How long a reload waits for the new generation's discovery before swapping anyway. */
 const WARM_UP_TIMEOUT_MS = 10_000;
@@ -20,16 +18,16 @@ function listenerKey(listener: ListenerConfig): string {
 }
 
 /**
- * The running proxy: owns the listeners (by address) and the current generation.
- * `apply` builds the next generation beside the current one, binds new listeners, swaps
- * handlers, then retires what the new config no longer has. A failed apply changes nothing.
+ * The running proxy: owns the listeners (by address), the cluster manager (clusters,
+ * discovery and health, across generations) and the current generation. `apply` has the
+ * manager prepare what the new config adds or changes, binds new listeners, swaps handlers
+ * and clusters, then retires what the new config no longer has. A failed apply changes nothing.
  */
 export class ProxyServer {
-  readonly states = new EndpointStateRegistry();
-  readonly affinity = new AffinityRegistry();
-  readonly health = new HealthRegistry();
   readonly events = new ProxyEvents();
-  readonly syncs = new DiscoverySyncCounts();
+  readonly clusters: ClusterManager;
+  /** Keep-alive pools of HTTP listeners, kept across reloads (created with the L7 proxy). */
+  private upstreamPools: UpstreamPoolOwner | undefined;
   private readonly listeners = new Map<string, Listener>();
   /** Listeners a reload removed, until their open connections finish or drainTimeout cuts them. */
   private readonly retiring = new Map<Listener, Promise<number>>();
@@ -41,8 +39,10 @@ export class ProxyServer {
 
   constructor(
     private readonly log: Logger,
-    private readonly options: Pick<RuntimeDeps, 'createSource'> = {},
-  ) {}
+    options: Pick<ClusterManagerDeps, 'createSource'> = {},
+  ) {
+    this.clusters = new ClusterManager({ logger: log, events: this.events, ...options });
+  }
 
   get current(): Runtime | undefined {
     return this.runtime;
@@ -81,21 +81,21 @@ export class ProxyServer {
   private async applyNow(config: Config): Promise<Runtime> {
     if (this.draining) throw new Error('the proxy is draining; no new config is applied');
     if (config.listeners.some((l) => l.protocol === 'http')) await ensureHttpProxyLoaded();
-    const next = new Runtime(config, this.version + 1, {
+    const update = this.clusters.prepare(config);
+    const next = new Runtime(config, this.version + 1, update.views, {
       logger: this.log,
-      states: this.states,
-      affinity: this.affinity,
-      health: this.health,
-      events: this.events,
-      syncs: this.syncs,
-      createSource: this.options.createSource,
+      syncs: this.clusters.syncs,
+      upstreamPools: () => {
+        this.upstreamPools ??= new (httpProxyModule().UpstreamPoolOwner)();
+        return this.upstreamPools;
+      },
     });
     const previous = this.runtime;
-    next.start(previous);
     if (previous) {
-      // Cluster warming: the old generation keeps serving until the new one's clusters have
-      // endpoints, so a reload never routes to a cluster whose discovery has not answered yet.
-      const cold = await next.whenWarm(WARM_UP_TIMEOUT_MS);
+      // Cluster warming: the old generation keeps serving until clusters with a new source
+      // have endpoints, so a reload never routes to a cluster whose discovery has not answered
+      // yet. Clusters the reload leaves alone are warm: they keep running as they are.
+      const cold = await update.whenWarm(WARM_UP_TIMEOUT_MS);
       if (cold.length > 0) {
         this.log.warn(
           { clusters: cold, waitedMs: WARM_UP_TIMEOUT_MS },
@@ -121,7 +121,7 @@ export class ProxyServer {
       }
     } catch (error) {
       for (const [, listener] of bound) listener.stopAccepting();
-      next.stop();
+      update.abandon();
       throw error;
     }
 
@@ -139,8 +139,7 @@ export class ProxyServer {
     }
     for (const [key, listener] of bound) this.listeners.set(key, listener);
     this.runtime = next;
-    previous?.stop();
-    this.affinity.retainOnly(config.clusters.filter((c) => c.balancing.affinity).map((c) => c.name));
+    update.commit();
 
     const drainMs = ms(config.drainTimeout);
     for (const listener of retiring) {
@@ -187,7 +186,7 @@ export class ProxyServer {
       ...this.activeListeners.map((l) => l.drain(drainMs)),
       ...this.retiring.values(),
     ]);
-    this.runtime?.stop();
+    this.clusters.stop();
     const cut = cuts.reduce((a, b) => a + b, 0);
     this.log.info({ cut }, 'drained');
     return { cut };

@@ -21,6 +21,8 @@ export interface DnsSourceOptions {
   /** `host:port` DNS servers; default: the system's. */
   servers?: readonly string[];
   logger: Logger;
+  /** Last good answers shared with other sources (a changed cluster's new source); default: its own. */
+  answers?: DnsAnswers;
 }
 
 interface Answer {
@@ -30,10 +32,42 @@ interface Answer {
 }
 
 /**
- * The last good answer per query, kept across config generations: a reload starts a new
- * source, which serves this at once instead of leaving its cluster empty until DNS answers.
+ * The last good answer per query, owned by the cluster manager: a reload that changes a
+ * cluster (its balancing, say) starts a new source for it, which serves this at once instead
+ * of leaving the cluster cold until DNS answers. A query is forgotten when the last running
+ * source that asks it stops.
  */
-const lastGoodAnswers = new Map<string, DiscoveredEndpoint[]>();
+export class DnsAnswers {
+  private readonly entries = new Map<
+    string,
+    { endpoints: DiscoveredEndpoint[] | undefined; holders: number }
+  >();
+
+  hold(key: string): DiscoveredEndpoint[] | undefined {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { endpoints: undefined, holders: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.holders++;
+    return entry.endpoints;
+  }
+
+  release(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry && --entry.holders <= 0) this.entries.delete(key);
+  }
+
+  remember(key: string, endpoints: DiscoveredEndpoint[]): void {
+    const entry = this.entries.get(key);
+    if (entry) entry.endpoints = endpoints;
+  }
+
+  /** Queries remembered now. */
+  get size(): number {
+    return this.entries.size;
+  }
+}
 
 export class DnsSource implements DiscoverySource {
   synced = false;
@@ -43,9 +77,10 @@ export class DnsSource implements DiscoverySource {
   private readonly resolver: Resolver;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private stopped = true;
   private failuresInARow = 0;
   private readonly answerKey: string;
+  private readonly answers: DnsAnswers;
 
   constructor(private readonly options: DnsSourceOptions) {
     this.description = `dns ${options.type} ${options.name}`;
@@ -56,11 +91,13 @@ export class DnsSource implements DiscoverySource {
     this.resolver = new Resolver({ timeout: options.timeoutMs, tries: 2 });
     if (options.servers) this.resolver.setServers([...options.servers]);
     this.answerKey = JSON.stringify([options.type, options.name, options.port, options.servers ?? []]);
+    this.answers = options.answers ?? new DnsAnswers();
   }
 
   start(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): void {
+    if (!this.stopped) return;
     this.stopped = false;
-    const known = lastGoodAnswers.get(this.answerKey);
+    const known = this.answers.hold(this.answerKey);
     if (known) {
       onSnapshot(known);
       this.synced = true;
@@ -69,9 +106,11 @@ export class DnsSource implements DiscoverySource {
   }
 
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.timer);
     this.resolver.cancel();
+    this.answers.release(this.answerKey);
   }
 
   private async refresh(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): Promise<void> {
@@ -89,7 +128,7 @@ export class DnsSource implements DiscoverySource {
     this.stale = false;
     this.lastError = undefined;
     this.failuresInARow = 0;
-    lastGoodAnswers.set(this.answerKey, answer.endpoints);
+    this.answers.remember(this.answerKey, answer.endpoints);
     onSnapshot(answer.endpoints);
     this.synced = true;
     this.schedule(this.nextRefreshMs(answer.ttlSeconds), onSnapshot);

@@ -1,7 +1,7 @@
 import type { ClusterConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { Logger } from '../core/log.js';
-import { DnsSource } from './dns.js';
+import { DnsAnswers, DnsSource } from './dns.js';
 import { EtcdSource } from './etcd.js';
 import { defaultNamespace } from './kubernetes/client.js';
 import { KubernetesSource } from './kubernetes/source.js';
@@ -12,21 +12,39 @@ import { StaticSource } from './static.js';
 export interface DiscoveryDeps {
   logger: Logger;
   /**
-   * Shared Kubernetes watches; owned by whoever outlives config generations (the proxy), so
-   * a reload keeps its watches. Default: one per process.
+   * Shared Kubernetes watches, owned by the cluster manager (one per proxy), so clusters
+   * naming one Service share its watch. Default: watches of this source's own.
    */
   kubernetes?: KubernetesWatches;
+  /** Last good DNS answers, owned by the cluster manager. Default: the source's own. */
+  dnsAnswers?: DnsAnswers;
 }
 
-let processWatches: KubernetesWatches | undefined;
-
 /**
- * The process-wide Kubernetes watches, created on first use with a logger that is not bound
- * to one cluster (a watch serves every cluster naming its Service).
+ * What every discovery source of one proxy shares, owned by its cluster manager (never a
+ * module: state that outlives a config generation has one owner). The Kubernetes watches
+ * are created on first use, with a logger not bound to one cluster (a watch serves every
+ * cluster naming its Service).
  */
-export function processKubernetesWatches(logger: Logger): KubernetesWatches {
-  processWatches ??= new KubernetesWatches(logger);
-  return processWatches;
+export class SharedDiscovery {
+  readonly dnsAnswers = new DnsAnswers();
+  private watches: KubernetesWatches | undefined;
+
+  constructor(private readonly logger: Logger) {}
+
+  get kubernetes(): KubernetesWatches {
+    this.watches ??= new KubernetesWatches(this.logger);
+    return this.watches;
+  }
+
+  /** The deps for one cluster's source; the watches are created only if the cluster uses Kubernetes. */
+  depsFor(cluster: ClusterConfig, logger: Logger): DiscoveryDeps {
+    return {
+      logger,
+      dnsAnswers: this.dnsAnswers,
+      ...(cluster.discovery?.kubernetes ? { kubernetes: this.kubernetes } : {}),
+    };
+  }
 }
 
 /** The discovery source a cluster's config asks for. Nothing starts until `start()`. */
@@ -43,6 +61,7 @@ export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDep
       timeoutMs: ms(dns.timeout),
       servers: dns.servers,
       logger: deps.logger,
+      answers: deps.dnsAnswers,
     });
   }
   if (kubernetes) {
@@ -54,7 +73,7 @@ export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDep
     return new KubernetesSource(
       key,
       kubernetes.port,
-      deps.kubernetes ?? processKubernetesWatches(deps.logger),
+      deps.kubernetes ?? new KubernetesWatches(deps.logger),
       deps.logger,
     );
   }

@@ -1,9 +1,10 @@
 /**
- * Active health checks for one cluster of one config generation: one probe loop per
- * endpoint, each on its own jittered timer. A loop waits for its probe to finish before
- * it schedules the next, so checks of one endpoint never overlap. The checker follows
- * the cluster's endpoint list (new endpoints get a loop, removed ones lose theirs) and
- * stops every loop when the generation retires.
+ * Active health checks for one cluster: one probe loop per endpoint, each on its own
+ * jittered timer. A loop waits for its probe to finish before it schedules the next, so
+ * checks of one endpoint never overlap. The checker follows the cluster's endpoint list
+ * (new endpoints get a loop, removed ones lose theirs) and stops every loop when the
+ * cluster is removed or a reload replaces its health config. Counters live in the
+ * HealthRegistry, so a replacing checker continues them.
  */
 import type { Cluster } from '../core/cluster.js';
 import { type Endpoint, Unavailable } from '../core/endpoint.js';
@@ -81,8 +82,6 @@ class ProbeLoop {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: AbortController | undefined;
   private stopped = false;
-  /** The first result after this loop starts decides at once; later ones need the thresholds. */
-  private checked = false;
 
   constructor(
     public endpoint: Endpoint,
@@ -134,8 +133,9 @@ class ProbeLoop {
     const endpoint = this.endpoint;
     const memory = registry.memoryFor(endpoint).active;
     const down = (endpoint.state.flags & Unavailable.ActiveCheckFailed) !== 0;
-    const first = !this.checked;
-    this.checked = true;
+    // Only the first result any checker records for the endpoint decides at once.
+    const first = !memory.checked;
+    memory.checked = true;
     if (result.ok) {
       memory.consecutiveFailures = 0;
       memory.consecutiveSuccesses++;

@@ -1,8 +1,9 @@
 /**
- * Everything health does for one cluster of one config generation: the active checker,
- * the outlier detector (as one of the cluster's outcome observers) and the panic guard.
- * Started with the generation, stopped when it retires; what must outlive it is in the
- * HealthRegistry and on each EndpointState.
+ * Everything health does for one cluster with one health config: the active checker, the
+ * outlier detector (as one of the cluster's outcome observers) and the panic guard. The
+ * cluster manager keeps it across reloads that leave the cluster's health config alone,
+ * and replaces it (stop the old, start this) when that config changes; what must outlive
+ * it is in the HealthRegistry and on each EndpointState.
  */
 import type { ClusterConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
@@ -17,11 +18,16 @@ import { httpProbe, type Probe, tcpProbe } from './probes.js';
 import type { HealthRegistry } from './registry.js';
 import { HealthReporter } from './reporter.js';
 
-/** Shared by every generation: the runtime keeps one of each. */
+/** Outlive any one ClusterHealth: the cluster manager keeps one of each. */
 export interface HealthDeps {
   registry: HealthRegistry;
   events: ProxyEvents;
   log: Logger;
+  /**
+   * The cluster's one availability writer, shared with its discovery; the owner routes its
+   * change callback to this health's panic guard. Default: a reporter of this health's own.
+   */
+  reporter?: HealthReporter;
   /** How often to re-read the endpoint list and re-count for panic mode (default 1s). */
   refreshIntervalMs?: number;
   random?: () => number;
@@ -42,7 +48,8 @@ export class ClusterHealth {
     private readonly deps: HealthDeps,
   ) {
     this.panic = new PanicGuard(cluster, config.panicThreshold, deps.events, deps.log);
-    this.reporter = new HealthReporter(cluster.name, deps.events, deps.log, () => this.panic.evaluate());
+    this.reporter =
+      deps.reporter ?? new HealthReporter(cluster.name, deps.events, deps.log, () => this.panic.evaluate());
     const check = config.healthCheck;
     if (check) {
       const probe: Probe = check.http ? httpProbe(check.http) : tcpProbe;
@@ -69,6 +76,7 @@ export class ClusterHealth {
   }
 
   start(): void {
+    this.panic.adopt();
     this.outliers?.start();
     this.refresh();
     this.timer = setInterval(() => this.refresh(), this.deps.refreshIntervalMs ?? 1000);
@@ -76,9 +84,8 @@ export class ClusterHealth {
   }
 
   /**
-   * Catches up with the cluster: endpoints added or removed by discovery, flags changed by
-   * discovery or by another generation. Call it after applying a discovery snapshot to
-   * react at once; a timer calls it anyway.
+   * Catches up with the cluster: endpoints added or removed by discovery. Call it after
+   * applying a discovery snapshot to react at once; a timer calls it anyway.
    */
   refresh(): void {
     this.checker?.sync();
@@ -93,7 +100,7 @@ export class ClusterHealth {
     this.outliers?.stop();
   }
 
-  /** A reason whose mechanism this generation turned off must not keep an endpoint out. */
+  /** A reason whose mechanism this health config turned off must not keep an endpoint out. */
   private clearUnownedFlags(): void {
     if (this.checker && this.outliers) return;
     for (const endpoint of this.cluster.endpoints) {

@@ -28,6 +28,14 @@ export class PanicGuard {
     return this.panicking;
   }
 
+  /**
+   * Takes over the cluster's panic state from the guard this one replaces (a reload changed
+   * the cluster's health settings), so staying in panic is not announced as a new panic.
+   */
+  adopt(): void {
+    this.panicking = this.cluster.excludeFlags === PANIC_EXCLUDE_FLAGS;
+  }
+
   /** Re-counts available endpoints; engages or releases panic mode when the share crosses the threshold. */
   evaluate(): void {
     const endpoints = this.cluster.endpoints;

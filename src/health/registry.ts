@@ -11,6 +11,12 @@ import type { Endpoint, EndpointState } from '../core/endpoint.js';
 export interface ActiveCheckMemory {
   consecutiveSuccesses: number;
   consecutiveFailures: number;
+  /**
+   * Some checker has recorded a result for this endpoint. Until then the first result
+   * decides at once (as Envoy does at startup); after, a checker that replaces another
+   * (a reload changed the health config) goes on counting toward the thresholds.
+   */
+  checked: boolean;
 }
 
 export interface OutlierMemory {
@@ -36,7 +42,7 @@ export class HealthRegistry {
     let memory = this.memories.get(endpoint.state);
     if (!memory) {
       memory = {
-        active: { consecutiveSuccesses: 0, consecutiveFailures: 0 },
+        active: { consecutiveSuccesses: 0, consecutiveFailures: 0, checked: false },
         outlier: { consecutiveFailures: 0, timesEjected: 0, ejectedUntil: undefined, returnedAt: undefined },
       };
       this.memories.set(endpoint.state, memory);

@@ -1,12 +1,22 @@
 /**
- * The one place health writes an endpoint's availability: sets or clears one reason bit,
- * and when that changes anything, logs one line and emits a `health` event.
+ * The one place an endpoint's availability is written: discovery readiness (through the
+ * cluster), active checks and outlier detection all set or clear their reason bit here, and
+ * when that changes anything it logs one line, emits a `health` event and re-checks panic mode.
+ * The cluster manager keeps one per cluster, for as long as the cluster exists.
  */
-import { describeFlags, type Endpoint } from '../core/endpoint.js';
+import type { AvailabilityWriter } from '../core/cluster.js';
+import { describeFlags, type Endpoint, Unavailable } from '../core/endpoint.js';
 import type { HealthTransition, PanicTransition, ProxyEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 
-export class HealthReporter {
+/** Discovery's reasons are routine (rollouts); logged at info, not warn, when set. */
+const DISCOVERY_REASONS = Unavailable.DiscoveryNotReady | Unavailable.Draining;
+
+export class HealthReporter implements AvailabilityWriter {
+  /** Inside `batch`: changes are counted and `onChange` runs once at the end. */
+  private batching = false;
+  private changedInBatch = false;
+
   constructor(
     readonly cluster: string,
     private readonly events: ProxyEvents,
@@ -17,9 +27,18 @@ export class HealthReporter {
 
   /**
    * Returns true when the endpoint's flags changed. `at` is when the deciding code read the
-   * clock, so an ejection's event and its deadline share one timestamp.
+   * clock, so an ejection's event and its deadline share one timestamp. `joined`: the endpoint
+   * just appeared in discovery; its first flags are logged at debug (a Kubernetes rollout
+   * would otherwise log a line per new pod), though still emitted as an event.
    */
-  set(endpoint: Endpoint, bit: number, on: boolean, reason: string, at = Date.now()): boolean {
+  set(
+    endpoint: Endpoint,
+    bit: number,
+    on: boolean,
+    reason: string,
+    at = Date.now(),
+    joined = false,
+  ): boolean {
     const before = endpoint.state.flags;
     if (!endpoint.state.setFlag(bit, on, at)) return false;
     const transition: HealthTransition = {
@@ -31,11 +50,28 @@ export class HealthReporter {
       at,
     };
     const line = `${this.cluster} ${endpoint.id}: ${describe(transition.from)} → ${describe(transition.to)} (${reason})`;
-    if (on) this.log.warn({ event: 'health', ...transition }, line);
+    if (joined) this.log.debug({ event: 'health', ...transition }, line);
+    else if (on && (bit & DISCOVERY_REASONS) === 0) this.log.warn({ event: 'health', ...transition }, line);
     else this.log.info({ event: 'health', ...transition }, line);
     emitSafely(this.events, this.log, 'health', transition);
-    this.onChange();
+    if (this.batching) this.changedInBatch = true;
+    else this.onChange();
     return true;
+  }
+
+  batch(apply: () => void): void {
+    if (this.batching) {
+      apply();
+      return;
+    }
+    this.batching = true;
+    this.changedInBatch = false;
+    try {
+      apply();
+    } finally {
+      this.batching = false;
+    }
+    if (this.changedInBatch) this.onChange();
   }
 }
 

@@ -17,7 +17,9 @@ import type { ClientTimeouts, ConnectionOwner, HttpHandlerContext, UpgradeSettin
 import { Deadlines } from './deadlines.js';
 import { ClientConnection } from './http-connection.js';
 import { RouteTable } from './route-table.js';
-import { UpstreamPools } from './upstream-pools.js';
+import { UpstreamPoolOwner, type UpstreamPools } from './upstream-pools.js';
+
+export { UpstreamPoolOwner };
 
 export type ClusterLookup = (name: string) => Cluster | undefined;
 
@@ -33,6 +35,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   private successor: HttpProxyHandler | undefined;
   private readonly connections = new Set<ClientConnection>();
   private readonly drainWaiters: (() => void)[] = [];
+  private poolsReleased = false;
   private readonly accessLog: boolean;
   private readonly timeouts: ClientTimeouts;
   /** Checks the client timeouts of every connection (one timer, not one per socket). */
@@ -43,6 +46,8 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     readonly clusters: ClusterLookup,
     readonly log: Logger,
     private readonly stats?: ListenerStats,
+    /** The proxy's, so pools outlive a reload; by default this handler's own. */
+    private readonly poolOwner = new UpstreamPoolOwner(),
   ) {
     this.routes = new RouteTable(config.routes, stats, config.paths);
     this.maxHeaders = config.limits.maxHeaders;
@@ -50,7 +55,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.accessLog = config.accessLog;
     this.upgradeSettings = { idleTimeoutMs: ms(config.limits.tunnelIdleTimeout) };
     const maxConnections = config.upstream.maxConnectionsPerEndpoint;
-    this.pools = new UpstreamPools({
+    this.pools = poolOwner.acquire(config.name, {
       connectTimeoutMs: ms(config.upstream.connectTimeout),
       maxConnections,
       maxConnectionsPerClient: config.upstream.maxConnectionsPerClient ?? Math.ceil(maxConnections / 2),
@@ -141,7 +146,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   }
 
   private drained(): void {
-    void this.pools.close();
+    this.releasePools(false);
     clearInterval(this.clock);
     this.deadlines.stop();
     for (const resolve of this.drainWaiters.splice(0)) resolve();
@@ -150,8 +155,15 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   close(): void {
     this.draining = true;
     for (const connection of this.connections) connection.close();
-    this.pools.destroy();
+    this.releasePools(true);
     clearInterval(this.clock);
     this.deadlines.stop();
+  }
+
+  /** Once per handler: drained() and close() may both run (a shutdown after a hand-over). */
+  private releasePools(cut: boolean): void {
+    if (this.poolsReleased) return;
+    this.poolsReleased = true;
+    void this.poolOwner.release(this.pools, cut);
   }
 }

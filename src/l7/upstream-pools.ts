@@ -294,3 +294,43 @@ export class UpstreamPools {
     clearInterval(this.ticker);
   }
 }
+
+/**
+ * Keeps each HTTP listener's pools across reloads, so keep-alive connections to upstreams
+ * outlive a generation swap: a reload's new handler gets the pools of the handler it
+ * replaces when the listener's name and upstream settings are unchanged. Held by the proxy;
+ * each handler holds its pools once and lets go when it has drained; the last one out
+ * closes them.
+ */
+export class UpstreamPoolOwner {
+  private readonly entries = new Map<string, { pools: UpstreamPools; holders: number }>();
+
+  acquire(listener: string, settings: PoolSettings): UpstreamPools {
+    const key = `${listener}\u0000${JSON.stringify(settings)}`;
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = { pools: new UpstreamPools(settings), holders: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.holders++;
+    return entry.pools;
+  }
+
+  /** One holder lets go; the last closes the pools (lets in-flight requests finish), or cuts them. */
+  release(pools: UpstreamPools, cut = false): Promise<void> {
+    for (const [key, entry] of this.entries) {
+      if (entry.pools !== pools) continue;
+      if (--entry.holders > 0) return Promise.resolve();
+      this.entries.delete(key);
+      if (!cut) return pools.close();
+      pools.destroy();
+      return Promise.resolve();
+    }
+    return Promise.resolve();
+  }
+
+  /** Listeners' pools held now. */
+  get size(): number {
+    return this.entries.size;
+  }
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { DnsSource, type DnsSourceOptions } from '../../src/discovery/dns.js';
+import { DnsAnswers, DnsSource, type DnsSourceOptions } from '../../src/discovery/dns.js';
 import type { DiscoveredEndpoint } from '../../src/discovery/source.js';
 import { Dnsmasq, dnsmasqSkipReason } from '../helpers/dnsmasq.js';
 import { eventually } from '../helpers/wait.js';
@@ -42,14 +42,17 @@ describe('DNS discovery against a real dnsmasq', { skip, timeout: 30_000 }, () =
   after(() => dns?.stop());
 
   test('A records: first answer, then a changed record is picked up after its TTL', async (t) => {
-    const { source, latest } = watch({ name: 'web.internal', type: 'A', port: 8080, servers: [dns.address] });
+    // Held by the cluster manager in the proxy.
+    const answers = new DnsAnswers();
+    const query = { name: 'web.internal', type: 'A', port: 8080, servers: [dns.address], answers } as const;
+    const { source, latest } = watch(query);
     t.after(() => source.stop());
     await eventually(() => source.synced, { what: 'first answer' });
     assert.deepEqual(latest(), ['10.0.0.1:8080 w1', '10.0.0.2:8080 w1']);
     assert.equal(source.description, 'dns A web.internal');
 
-    // A new source for the same query (a reload's new generation) serves the last good answer at once.
-    const next = watch({ name: 'web.internal', type: 'A', port: 8080, servers: [dns.address] });
+    // A new source for the same query (a reload changed the cluster) serves the last good answer at once.
+    const next = watch(query);
     t.after(() => next.source.stop());
     assert.equal(next.source.synced, true, 'synced synchronously in start()');
     assert.deepEqual(next.latest(), ['10.0.0.1:8080 w1', '10.0.0.2:8080 w1']);
