@@ -24,23 +24,43 @@ function startChild(file: string) {
   });
 }
 
-/** Like `loadConfigFile`, in a child process; rejects only when the child itself fails. */
-export function loadConfigFileInChild(file: string): Promise<LoadResult> {
+/**
+ * How long a load may take before the child is killed. A load takes well under a second
+ * even on a loaded machine; a child that hangs would otherwise hold every later reload.
+ */
+export const LOAD_TIMEOUT_MS = 20_000;
+
+/**
+ * Like `loadConfigFile`, in a child process; rejects only when the child itself fails or
+ * does not answer within `timeoutMs` (then it is killed).
+ */
+export function loadConfigFileInChild(file: string, timeoutMs = LOAD_TIMEOUT_MS): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = startChild(file);
     let answered = false;
-    child.once('message', (result) => {
+    const timer = setTimeout(() => {
+      if (answered) return;
       answered = true;
+      child.kill('SIGKILL');
+      reject(new Error(`the config loader process did not answer within ${timeoutMs} ms; killed it`));
+    }, timeoutMs);
+    child.once('message', (result) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
       resolve(result as LoadResult);
     });
     child.once('error', (error) => {
       if (answered) return;
       answered = true;
+      clearTimeout(timer);
       reject(error);
     });
     child.once('close', (code, signal) => {
-      if (!answered)
-        reject(new Error(`the config loader process exited (${signal ?? `code ${code}`}) without a result`));
+      clearTimeout(timer);
+      if (answered) return;
+      answered = true;
+      reject(new Error(`the config loader process exited (${signal ?? `code ${code}`}) without a result`));
     });
   });
 }

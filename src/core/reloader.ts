@@ -55,6 +55,7 @@ export class ConfigReloader {
 
   private async reloadNow(trigger: string): Promise<ReloadResult | undefined> {
     const running = this.proxy.version;
+    const started = performance.now();
     let loaded: LoadResult;
     try {
       loaded = await loadConfigFileInChild(this.file);
@@ -86,6 +87,7 @@ export class ConfigReloader {
     }
 
     const summary = summarizeChanges(changes);
+    const loadMs = Math.round(performance.now() - started);
     try {
       await this.proxy.apply(config);
     } catch (error) {
@@ -94,7 +96,11 @@ export class ConfigReloader {
       return this.fail(trigger, [message], `apply failed (${summary})`);
     }
     const version = this.proxy.version;
-    this.log.info({ trigger, version, previous: running }, `config reloaded: v${version}: ${summary}`);
+    const applyMs = Math.round(performance.now() - started) - loadMs;
+    this.log.info(
+      { trigger, version, previous: running, loadMs, applyMs },
+      `config reloaded: v${version}: ${summary}`,
+    );
     return this.record({ ok: true, version, at: Date.now(), summary });
   }
 

@@ -23,7 +23,9 @@ export class TcpProxyHandler implements ConnectionHandler {
   }
 
   handle(socket: Socket): void {
-    this.sessions.add(new TcpSession(socket, this.cluster, this.settings, this.onSessionDone));
+    const session = new TcpSession(socket, this.cluster, this.settings, this.onSessionDone);
+    // With no usable endpoint the session has already ended (and reported) in its constructor.
+    if (!session.finished) this.sessions.add(session);
   }
 
   private readonly onSessionDone = (session: TcpSession, summary: TcpSessionSummary): void => {

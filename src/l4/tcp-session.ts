@@ -94,6 +94,11 @@ export class TcpSession {
     this.connectNext();
   }
 
+  /** True once the session has ended (possibly inside its constructor, when no endpoint is usable). */
+  get finished(): boolean {
+    return this.ended !== undefined;
+  }
+
   /** Destroy both sockets now (drain timeout, process exit). */
   cut(): void {
     this.finish('drain_cut');

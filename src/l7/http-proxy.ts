@@ -33,6 +33,12 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   draining = false;
   /** Set by a reload: the handler that serves the next requests of this one's connections. */
   private successor: HttpProxyHandler | undefined;
+  /**
+   * Replaced handlers that handed over to this one and still have connections: their next
+   * requests run on this handler (or a later one), so its pools must outlive them.
+   */
+  private predecessors = 0;
+  private isDrained = false;
   private readonly connections = new Set<ClientConnection>();
   private readonly drainWaiters: (() => void)[] = [];
   private poolsReleased = false;
@@ -103,7 +109,14 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
       this.stats.bytesReceived += connection.socket.bytesRead;
       this.stats.bytesSent += connection.socket.bytesWritten;
     }
-    if (this.connections.size === 0 && (this.draining || this.successor)) this.drained();
+    if (this.draining || this.successor) this.drainedIfIdle();
+  }
+
+  /** Drained once none of its own connections and no predecessor's can run a request here. */
+  private drainedIfIdle(): boolean {
+    if (this.connections.size > 0 || this.predecessors > 0) return false;
+    this.drained();
+    return true;
   }
 
   badRequest(reason: string): void {
@@ -124,10 +137,8 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   handOver(successor: ConnectionHandler): Promise<void> | undefined {
     if (!(successor instanceof HttpProxyHandler)) return undefined;
     this.successor = successor;
-    if (this.connections.size === 0) {
-      this.drained();
-      return Promise.resolve();
-    }
+    successor.predecessors++;
+    if (this.drainedIfIdle()) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -138,18 +149,22 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   drain(): Promise<void> {
     this.draining = true;
     for (const connection of this.connections) if (connection.idle) connection.close();
-    if (this.connections.size === 0) {
-      this.drained();
-      return Promise.resolve();
-    }
+    if (this.drainedIfIdle()) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   private drained(): void {
+    if (this.isDrained) return;
+    this.isDrained = true;
     this.releasePools(false);
     clearInterval(this.clock);
     this.deadlines.stop();
     for (const resolve of this.drainWaiters.splice(0)) resolve();
+    const successor = this.successor;
+    if (successor) {
+      successor.predecessors--;
+      if (successor.draining || successor.successor) successor.drainedIfIdle();
+    }
   }
 
   close(): void {

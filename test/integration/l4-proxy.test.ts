@@ -206,4 +206,26 @@ describe('L4 TCP proxy', { timeout: 60_000 }, () => {
     logger.info({ a: 1 }, 'x');
     assert.equal(lines[0]?.a, 1);
   });
+
+  it('a connection refused for lack of endpoints is not counted as open, and drain does not wait for it', async () => {
+    // drainTimeout 10m: before the fix the refused connection stayed counted and shutdown waited for it.
+    const p = await startProxy(`listeners:
+  - { name: l4, address: 127.0.0.1:0, cluster: up }
+clusters:
+  - { name: up, endpoints: [] }
+drainTimeout: 10m
+`);
+    for (let i = 0; i < 3; i++) {
+      const socket = await openConnection(p.port('l4'));
+      socket.resume();
+      await once(socket, 'end');
+      socket.destroy();
+    }
+    assert.ok(
+      p.lines.some((l) => l.end === 'no_endpoint'),
+      'the connections ended no_endpoint',
+    );
+    assert.equal(p.proxy.listener('l4')!.openConnections, 0);
+    await p.stop(); // resolves at once; before the fix it waited the whole drainTimeout
+  });
 });

@@ -77,3 +77,26 @@ test('a loader process that dies without answering rejects the load, naming how 
     else process.env.NODE_OPTIONS = saved;
   }
 });
+
+test('a loader process that hangs is killed after the timeout, and the next load works', {
+  timeout: 60_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'portside-child-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // The child inherits the environment: a preload that blocks forever makes it hang.
+  const hang = join(dir, 'hang.cjs');
+  writeFileSync(hang, 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);\n');
+  const file = join(repo, 'config', 'portside.yaml');
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${saved ?? ''} --require=${hang}`;
+  try {
+    await assert.rejects(
+      loadConfigFileInChild(file, 2000),
+      /the config loader process did not answer within 2000 ms; killed it/,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+  assert.ok((await loadConfigFileInChild(file)).config, 'a later load works');
+});
