@@ -20,6 +20,28 @@ export function readAll(socket: Socket): Promise<Buffer> {
   });
 }
 
+/**
+ * Reads until `done(text so far)` holds, or the peer ends or closes the connection; resolves
+ * with the text either way, so the caller's assertions say what was missing.
+ */
+export function readUntil(socket: Socket, done: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (done(text)) finish();
+    };
+    const finish = () => {
+      socket.off('data', onData);
+      resolve(text);
+    };
+    socket.on('data', onData);
+    socket.once('end', finish);
+    socket.once('close', finish);
+    socket.once('error', reject);
+  });
+}
+
 /** Resolves with the first line the peer sends. */
 export function readLine(socket: Socket): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startTcpServer } from '../helpers/servers.js';
-import { openConnection } from '../helpers/tcp.js';
+import { openConnection, readUntil } from '../helpers/tcp.js';
 
 /** Everything the proxy sends until it ends the connection. */
 function readToEnd(socket: Socket): Promise<string> {
@@ -18,23 +18,6 @@ function readToEnd(socket: Socket): Promise<string> {
     socket.on('data', (chunk: Buffer) => {
       text += chunk.toString('latin1');
     });
-    socket.once('end', () => resolve(text));
-    socket.once('error', reject);
-  });
-}
-
-/** Reads until `done(text so far)` holds, or the socket ends. */
-function readUntil(socket: Socket, done: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      if (done(text)) {
-        socket.off('data', onData);
-        resolve(text);
-      }
-    };
-    socket.on('data', onData);
     socket.once('end', () => resolve(text));
     socket.once('error', reject);
   });

@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { type HttpUpstream, httpClient, rawExchange, startHttpUpstream } from '../helpers/http.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startTcpServer } from '../helpers/servers.js';
-import { openConnection } from '../helpers/tcp.js';
+import { openConnection, readUntil } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
-
-/** Reads from `socket` until `done(text so far)` holds; rejects if the socket ends first. */
-function readUntil(socket: Socket, done: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      if (done(text)) {
-        socket.off('data', onData);
-        resolve(text);
-      }
-    };
-    socket.on('data', onData);
-    socket.once('end', () => reject(new Error(`ended before the expected reply: ${JSON.stringify(text)}`)));
-  });
-}
 
 const count = (text: string, part: string) => text.split(part).length - 1;
 

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startTcpServer, type TestServer } from '../helpers/servers.js';
-import { openConnection } from '../helpers/tcp.js';
+import { openConnection, readUntil } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
 
 /**
@@ -41,25 +41,6 @@ async function recordingUpstream(switching?: string): Promise<TestServer & { hea
     });
   });
   return Object.assign(server, { heads });
-}
-
-/** Reads from `socket` until `done(text so far)` holds (or the socket ends). */
-function readUntil(socket: Socket, done: (text: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      if (done(text)) finish();
-    };
-    const finish = () => {
-      socket.off('data', onData);
-      resolve(text);
-    };
-    socket.on('data', onData);
-    socket.once('end', finish);
-    socket.once('close', finish);
-    socket.once('error', reject);
-  });
 }
 
 const count = (text: string, part: string) => text.split(part).length - 1;
