@@ -22,8 +22,12 @@ ${i % 3 === 0 ? `  - { name: only-b, endpoints: ["127.0.0.1:${b}"] }\n` : ''}lis
 `;
 }
 
-test('20 config changes under load: no failed request, each new listener serves at once', {
-  timeout: 90_000,
+// Each reload loads the config in a child process (through tsx here); on a loaded 2-core
+// machine that alone can take seconds, so the run is bounded by count, not by a rate.
+const CHANGES = 10;
+
+test(`${CHANGES} config changes under load: no failed request, each new listener serves at once`, {
+  timeout: 240_000,
 }, async (t) => {
   const named = (name: string) => startHttpUpstream(name, (_req, res) => res.end(name));
   const [a, b] = [await named('A'), await named('B')];
@@ -36,12 +40,12 @@ test('20 config changes under load: no failed request, each new listener serves 
     connections: 20,
     // Reconnect often, so new connections land on every new generation, not just the first.
     reconnectRate: 20,
-    duration: 60,
+    duration: 200,
     timeout: 10,
   });
 
   const reloadMs: number[] = [];
-  for (let i = 1; i <= 20; i++) {
+  for (let i = 1; i <= CHANGES; i++) {
     const started = performance.now();
     const result = await p.edit(configFor(i, a.port, b.port));
     reloadMs.push(performance.now() - started);
@@ -62,7 +66,7 @@ test('20 config changes under load: no failed request, each new listener serves 
 
   t.diagnostic(
     `${result.requests.total} requests, ${result.errors} errors, ${result.non2xx} non-2xx; ` +
-      `reload (write → applied) median ${Math.round(reloadMs.sort((x, y) => x - y)[10]!)} ms`,
+      `reload (write → applied) median ${Math.round(reloadMs.sort((x, y) => x - y)[CHANGES >> 1]!)} ms`,
   );
   assert.ok(result['2xx'] > 0, 'the load generator got answers');
   assert.deepEqual(
