@@ -50,6 +50,8 @@ export abstract class RoutedRequest implements Timed {
   protected errorCode: string | undefined;
   protected bytesIn = 0;
   protected bytesOut = 0;
+  /** The normalised path that was routed (no query): what a `key: path` hash picks on. */
+  path = '';
 
   constructor(
     protected readonly ctx: ExchangeContext,
@@ -90,6 +92,7 @@ export abstract class RoutedRequest implements Timed {
       this.fail(HTTP_ERRORS.badRequest);
       return false;
     }
+    this.path = target.path;
     const routes = ctx.routes;
     const route = routes.find(
       head.method,
@@ -117,9 +120,15 @@ export abstract class RoutedRequest implements Timed {
     return true;
   }
 
+  /** The request's headers as Node's `req.headers` has them (for header and cookie hash keys). */
+  get headers(): IncomingHttpHeaders {
+    return this.head.headers;
+  }
+
   /** The cluster's pick for the next attempt, avoiding endpoints already tried if it can. */
   protected pickEndpoint(): Endpoint | undefined {
-    const context: PickContext = { clientAddress: this.client.remoteAddress, request: this.head };
+    // The request as pickers see it is this object: its routed path, and the head's headers.
+    const context: PickContext = { clientAddress: this.client.remoteAddress, request: this };
     if (this.tried === undefined) return this.cluster!.pick(context);
     context.tried = this.tried;
     // Every usable endpoint was tried: one of them again beats giving up.

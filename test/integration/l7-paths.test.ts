@@ -109,4 +109,38 @@ clusters:
     assert.equal(status(await get('decode', '//public//a')), 200, 'mergeSlashes');
     assert.equal(pub.requests.at(-1)!.url, '/public/a');
   });
+
+  it('hashes the normalised path for source_hash with key: path', async () => {
+    const names = await Promise.all(['one', 'two', 'three'].map((n) => startHttpUpstream(n)));
+    const hashed = await startProxy(`
+listeners:
+  - name: web
+    address: 127.0.0.1:0
+    protocol: http
+    routes: [{ match: { pathPrefix: / }, cluster: spread }]
+clusters:
+  - name: spread
+    endpoints: [${names.map((u) => `127.0.0.1:${u.port}`).join(', ')}]
+    balancing: { policy: source_hash, key: path }
+`);
+    try {
+      const upstreamOf = async (path: string) => {
+        const { response } = await rawExchange(
+          hashed.port('web'),
+          `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+          20_000,
+        );
+        return /x-upstream: (\w+)/i.exec(response)?.[1];
+      };
+      // With three endpoints, 16 paths agreeing by chance on a raw-path hash: 3^-16.
+      for (let i = 0; i < 16; i++) {
+        const plain = await upstreamOf(`/item/${i}`);
+        assert.ok(plain !== undefined);
+        assert.equal(await upstreamOf(`/x/../item/%2e/${i}`), plain, `/item/${i}`);
+      }
+    } finally {
+      await hashed.stop();
+      for (const u of names) await u.close();
+    }
+  });
 });

@@ -18,11 +18,6 @@ export class RequestHead extends MessageHead {
   forwardedFor: string | undefined = undefined;
   private record: IncomingHttpHeaders | undefined = undefined;
 
-  /** The target, for pickers that hash on the path (with its query, as before). */
-  get path(): string {
-    return this.target;
-  }
-
   get hasBody(): boolean {
     return this.chunked || this.contentLength > 0;
   }
