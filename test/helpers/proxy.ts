@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { formatProblem, loadConfigText } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
 import type { Logger } from '../../src/core/log.js';
 import { ProxyServer } from '../../src/core/proxy.js';
 
@@ -24,10 +25,16 @@ export interface TestProxy {
   stop(): Promise<void>;
 }
 
+/** A valid config from YAML text; a problem throws, listing every one. */
+export function parseConfig(yaml: string, file = 'test.yaml'): Config {
+  const { config, problems } = loadConfigText(yaml, file);
+  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
+  return config;
+}
+
 /** Starts an in-process proxy from YAML text (use port 0 listeners). */
 export async function startProxy(yaml: string): Promise<TestProxy> {
-  const { config, problems } = loadConfigText(yaml, 'test.yaml');
-  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
+  const config = parseConfig(yaml);
   const { logger, lines } = captureLogger();
   const proxy = new ProxyServer(logger);
   await proxy.apply(config);

@@ -5,39 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatProblem, loadConfigText } from '../../src/config/load.js';
-import type { ClusterConfig, Config } from '../../src/config/schema.js';
+import type { ClusterConfig } from '../../src/config/schema.js';
 import type { PanicTransition } from '../../src/core/events.js';
 import { ProxyServer } from '../../src/core/proxy.js';
 import { createDiscoverySource } from '../../src/discovery/index.js';
-import type { DiscoveredEndpoint, DiscoverySource } from '../../src/discovery/source.js';
+import type { DiscoverySource } from '../../src/discovery/source.js';
 import { isDown, isUp, nextTransition } from '../helpers/health.js';
 import { startHealthUpstream } from '../helpers/health-upstream.js';
-import { captureLogger } from '../helpers/proxy.js';
+import { ManualSource } from '../helpers/manual-source.js';
+import { captureLogger, parseConfig } from '../helpers/proxy.js';
 import { eventually } from '../helpers/wait.js';
-
-/** A discovery source that answers only when the test says so. */
-class ManualSource implements DiscoverySource {
-  synced = false;
-  readonly description = 'manual';
-  private deliver: ((endpoints: DiscoveredEndpoint[]) => void) | undefined;
-  start(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): void {
-    this.deliver = onSnapshot;
-  }
-  stop(): void {
-    this.deliver = undefined;
-  }
-  answer(endpoints: { port: number; ready?: boolean }[]): void {
-    this.deliver?.(endpoints.map((e) => ({ host: '127.0.0.1', weight: 1, locality: {}, ...e })));
-    this.synced = true;
-  }
-}
-
-function parse(yaml: string): Config {
-  const { config, problems } = loadConfigText(yaml, 'clusters.yaml');
-  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
-  return config;
-}
 
 /** A proxy whose clusters named `manual-*` get a ManualSource; the others discover as configured. */
 function startManagedProxy(t: { after(fn: () => unknown): void }) {
@@ -78,7 +55,7 @@ ${listeners}`;
   const one = '  - { name: l4, address: "127.0.0.1:0", cluster: up }\n';
   const two = `${one}  - { name: l4b, address: "127.0.0.1:0", cluster: up }\n`;
   const p = startManagedProxy(t);
-  await p.proxy.apply(parse(yaml(one)));
+  await p.proxy.apply(parseConfig(yaml(one)));
   const health = p.proxy.current!.clusterHealth('up')!;
   const cluster = p.proxy.current!.clusters.get('up')!;
 
@@ -89,7 +66,7 @@ ${listeners}`;
   // The endpoint answers again, and at once a reload touches only the listeners.
   b.healthStatus = 200;
   const up = nextTransition(p.proxy.events, isUp('ActiveCheckFailed'), 30_000);
-  await p.proxy.apply(parse(yaml(two)));
+  await p.proxy.apply(parseConfig(yaml(two)));
   assert.equal(p.proxy.current!.clusterHealth('up'), health, 'the same checker');
   assert.equal(p.proxy.current!.clusters.get('up'), cluster, 'the same cluster');
   assert.equal(p.sourcesOf('up'), 1, 'no second discovery source');
@@ -101,7 +78,7 @@ ${listeners}`;
   await downAgain;
   b.healthStatus = 200;
   const upAgain = nextTransition(p.proxy.events, isUp('ActiveCheckFailed'), 30_000);
-  await p.proxy.apply(parse(yaml(two, ', jitter: 5')));
+  await p.proxy.apply(parseConfig(yaml(two, ', jitter: 5')));
   assert.notEqual(p.proxy.current!.clusterHealth('up'), health, 'a new checker');
   assert.equal(health.checker!.size, 0, 'the old checker stopped');
   assert.equal((await upAgain).reason, '3 health checks passed');
@@ -125,12 +102,12 @@ listeners:
   - { name: l4, address: "127.0.0.1:0", cluster: checked }
 `;
   const p = startManagedProxy(t);
-  await p.proxy.apply(parse(yaml('')));
+  await p.proxy.apply(parseConfig(yaml('')));
   // With jitter 0 the first check runs at once; the next one only in an hour.
   await eventually(() => checked.healthChecks === 1, { what: 'the first check' });
 
   // A new cluster whose discovery has not answered holds the swap (warm-up).
-  const applied = p.proxy.apply(parse(yaml('  - { name: manual-slow, endpoints: [] }')));
+  const applied = p.proxy.apply(parseConfig(yaml('  - { name: manual-slow, endpoints: [] }')));
   let done = false;
   void applied.then(() => {
     done = true;
@@ -142,7 +119,7 @@ listeners:
   assert.equal(done, false, 'still warming up');
   assert.equal(checked.healthChecks, 1, 'no second checker during the warm-up');
 
-  p.manual('manual-slow').answer([{ port: clock.port }]);
+  p.manual('manual-slow').answerEndpoints([{ port: clock.port }]);
   await applied;
   const after = clock.healthChecks;
   await eventually(() => clock.healthChecks >= after + 3, { what: 'the clock checker', timeoutMs: 20_000 });
@@ -155,19 +132,19 @@ test('discovery readiness goes through the health reporter: event, log line and 
 }, async (t) => {
   const p = startManagedProxy(t);
   await p.proxy.apply(
-    parse(`clusters:
+    parseConfig(`clusters:
   - { name: manual-k, endpoints: [], panicThreshold: 60 }
 listeners:
   - { name: l4, address: "127.0.0.1:0", cluster: manual-k }
 `),
   );
   const source = p.manual('manual-k');
-  source.answer([{ port: 1001 }, { port: 1002 }]);
+  source.answerEndpoints([{ port: 1001 }, { port: 1002 }]);
   const panics: PanicTransition[] = [];
   p.proxy.events.on('panic', (e) => panics.push(e));
 
   const notReady = nextTransition(p.proxy.events, isDown('DiscoveryNotReady'));
-  source.answer([{ port: 1001 }, { port: 1002, ready: false }]);
+  source.answerEndpoints([{ port: 1001 }, { port: 1002, ready: false }]);
   const transition = await notReady;
   assert.equal(transition.endpoint, '127.0.0.1:1002');
   assert.equal(transition.reason, 'discovery: not ready');
@@ -187,7 +164,7 @@ listeners:
   assert.equal(p.proxy.current!.clusterHealth('manual-k')!.panic.active, true);
 
   const ready = nextTransition(p.proxy.events, isUp('DiscoveryNotReady'));
-  source.answer([{ port: 1001 }, { port: 1002 }]);
+  source.answerEndpoints([{ port: 1001 }, { port: 1002 }]);
   assert.equal((await ready).reason, 'discovery: ready');
   assert.deepEqual(
     panics.map((e) => e.panic),

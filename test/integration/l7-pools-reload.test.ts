@@ -4,16 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatProblem, loadConfigText } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
 import { httpClient, startHttpUpstream } from '../helpers/http.js';
-import { startProxy } from '../helpers/proxy.js';
-
-function parse(yaml: string): Config {
-  const { config, problems } = loadConfigText(yaml, 'pools.yaml');
-  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
-  return config;
-}
+import { parseConfig, startProxy } from '../helpers/proxy.js';
 
 test('a reload that changes only routes keeps the upstream keep-alive connections', {
   timeout: 20_000,
@@ -49,12 +41,12 @@ ${extraRoute}      - { match: { pathPrefix: / }, cluster: up }
   assert.equal(await ask(), 'up');
   assert.equal(accepted, 1);
 
-  await p.proxy.apply(parse(yaml('      - { match: { pathPrefix: /other }, cluster: up }\n')));
+  await p.proxy.apply(parseConfig(yaml('      - { match: { pathPrefix: /other }, cluster: up }\n')));
   assert.equal(await ask(), 'up');
   assert.equal(accepted, 1, 'the idle upstream connection was reused after the reload');
 
   // Changed upstream settings: new pools; the old ones close once their handler drained.
-  await p.proxy.apply(parse(yaml('', '30s')));
+  await p.proxy.apply(parseConfig(yaml('', '30s')));
   assert.equal(await ask(), 'up');
   assert.equal(accepted, 2);
 });

@@ -1,33 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatProblem, loadConfigText } from '../../src/config/load.js';
-import type { ClusterConfig, Config } from '../../src/config/schema.js';
+import type { ClusterConfig } from '../../src/config/schema.js';
 import { ProxyServer } from '../../src/core/proxy.js';
-import type { DiscoveredEndpoint, DiscoverySource } from '../../src/discovery/source.js';
-import { captureLogger } from '../helpers/proxy.js';
+import { ManualSource } from '../helpers/manual-source.js';
+import { captureLogger, parseConfig } from '../helpers/proxy.js';
 import { startNamedServer } from '../helpers/servers.js';
 import { whoAnswers } from '../helpers/tcp.js';
-
-/** A discovery source that answers only when the test says so, like a slow DNS server. */
-class ManualSource implements DiscoverySource {
-  synced = false;
-  readonly description = 'manual';
-  private deliver: ((endpoints: DiscoveredEndpoint[]) => void) | undefined;
-  start(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): void {
-    this.deliver = onSnapshot;
-  }
-  stop(): void {}
-  answer(port: number): void {
-    this.deliver?.([{ host: '127.0.0.1', port, weight: 1, locality: {} }]);
-    this.synced = true;
-  }
-}
-
-function parse(yaml: string): Config {
-  const { config, problems } = loadConfigText(yaml, 'warming.yaml');
-  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
-  return config;
-}
 
 test('a reload keeps serving the old generation until new clusters have endpoints', {
   timeout: 20_000,
@@ -49,7 +27,7 @@ test('a reload keeps serving the old generation until new clusters have endpoint
   });
   const latest = (cluster: string) => sources.filter((s) => s.cluster === cluster).at(-1)!.source;
   const config = (cluster: string, extraClusters = '') =>
-    parse(`
+    parseConfig(`
 clusters: [{ name: slow-a, endpoints: [] }${extraClusters}]
 listeners: [{ name: web, address: "127.0.0.1:0", cluster: ${cluster} }]
 `);

@@ -1,35 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatProblem, loadConfigText } from '../../src/config/load.js';
 import type { ClusterConfig, Config } from '../../src/config/schema.js';
 import { ClusterManager } from '../../src/core/cluster-manager.js';
 import { ProxyEvents } from '../../src/core/events.js';
-import type { DiscoveredEndpoint, DiscoverySource } from '../../src/discovery/source.js';
-import { captureLogger } from '../helpers/proxy.js';
-
-class ManualSource implements DiscoverySource {
-  synced = false;
-  stopped = false;
-  readonly description = 'manual';
-  deliver: ((endpoints: DiscoveredEndpoint[]) => void) | undefined;
-  start(onSnapshot: (endpoints: DiscoveredEndpoint[]) => void): void {
-    this.deliver = onSnapshot;
-  }
-  stop(): void {
-    this.stopped = true;
-  }
-  /** Delivers even after stop(), as a late callback could: the manager must ignore it. */
-  answer(...ports: number[]): void {
-    this.deliver?.(ports.map((port) => ({ host: '127.0.0.1', port, weight: 1, locality: {} })));
-    this.synced = true;
-  }
-}
+import { ManualSource } from '../helpers/manual-source.js';
+import { captureLogger, parseConfig } from '../helpers/proxy.js';
 
 function parse(clusters: string): Config {
   const yaml = `clusters:\n${clusters}\nlisteners: []\n`;
-  const { config, problems } = loadConfigText(yaml, 'manager.yaml');
-  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
-  return config;
+  return parseConfig(yaml, 'manager.yaml');
 }
 
 function manager() {
