@@ -3,6 +3,7 @@ import { formatProblem, type LoadResult } from '../config/problem.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
+import { BindError } from '../listeners/bind-error.js';
 import { type Operations, startOperations } from './operations.js';
 import { packageVersion } from './version.js';
 
@@ -83,7 +84,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
     portside = await startPortside(config, options.configFile, log, { watch: true });
   } catch (error) {
     signals.dispose();
-    log.fatal({ err: error }, 'cannot start');
+    // A port taken or refused is the operator's to fix: one line, no stack.
+    if (error instanceof BindError) log.fatal({ address: error.address, code: error.code }, error.message);
+    else log.fatal({ err: error }, 'cannot start');
     process.stderr.write(`portside: ${(error as Error).message}\n`);
     return 1;
   } finally {

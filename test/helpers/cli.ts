@@ -12,13 +12,25 @@ export interface CliRun {
   stderr: string;
 }
 
+export interface RunCliOptions {
+  timeoutMs?: number;
+  /** Written to the CLI's standard input (otherwise it has none). */
+  input?: string;
+  /** Variables added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Runs the CLI to completion. */
-export async function runCli(args: string[], options: { timeoutMs?: number } = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
+  child.stdout!.on('data', (c) => (stdout += c));
+  child.stderr!.on('data', (c) => (stderr += c));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
