@@ -15,9 +15,7 @@ export interface Substitutions {
   variables: Map<number, string[]>;
 }
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: the message is about such references.
-const MALFORMED =
-  'a "${" here starts no variable: write ${NAME} or ${NAME:-default}, or $${ for a literal "${"';
+const MALFORMED = `a "\${" here starts no variable: write \${NAME} or \${NAME:-default}, or $\${ for a literal "\${"`;
 
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{/g;
 
