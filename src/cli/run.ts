@@ -5,6 +5,7 @@ import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
 import { BindError } from '../listeners/bind-error.js';
 import { type Operations, startOperations } from './operations.js';
+import { prettyLogs } from './pretty-logs.js';
 import { packageVersion } from './version.js';
 
 export interface RunOptions {
@@ -75,7 +76,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stderr.write(`${options.configFile}: invalid config; nothing started\n`);
     return 1;
   }
-  const log = createLogger(options.logLevel, options.logPretty);
+  const log = createLogger(options.logLevel, prettyLogs(options.logPretty));
   // Listening for signals before starting: a SIGTERM while listeners are already bound but
   // the admin server or watcher is still starting must drain, not kill the process.
   const signals = catchSignals();
