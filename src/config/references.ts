@@ -42,15 +42,12 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
   const clusterIndex = new Map<string, number>();
   items(top.clusters).forEach((cluster, i) => {
     if (!cluster) return;
-    if (typeof cluster.name === 'string') {
-      const first = clusterIndex.get(cluster.name);
-      if (first !== undefined)
-        error(
-          ['clusters', i, 'name'],
-          `duplicate cluster name "${cluster.name}" (first at clusters[${first}])`,
-        );
-      else clusterIndex.set(cluster.name, i);
-    }
+    const duplicate = firstWithName(clusterIndex, cluster.name, i);
+    if (duplicate !== undefined)
+      error(
+        ['clusters', i, 'name'],
+        `duplicate cluster name "${cluster.name}" (first at clusters[${duplicate}])`,
+      );
     const label = typeof cluster.name === 'string' ? `cluster "${cluster.name}"` : 'this cluster';
     if (cluster.endpoints !== undefined && cluster.discovery !== undefined) {
       error(['clusters', i, 'discovery'], `${label} has both "endpoints" and "discovery"; keep one`);
@@ -62,15 +59,12 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
   const listenerIndex = new Map<string, number>();
   items(top.listeners).forEach((listener, i) => {
     if (!listener) return;
-    if (typeof listener.name === 'string') {
-      const first = listenerIndex.get(listener.name);
-      if (first !== undefined)
-        error(
-          ['listeners', i, 'name'],
-          `duplicate listener name "${listener.name}" (first at listeners[${first}])`,
-        );
-      else listenerIndex.set(listener.name, i);
-    }
+    const duplicate = firstWithName(listenerIndex, listener.name, i);
+    if (duplicate !== undefined)
+      error(
+        ['listeners', i, 'name'],
+        `duplicate listener name "${listener.name}" (first at listeners[${duplicate}])`,
+      );
     const protocol = listener.protocol ?? 'tcp';
     if (protocol === 'http') {
       problems.push(...checkRouteNames(routeNames(listener.routes), ['listeners', i], clusterIndex));
@@ -90,6 +84,14 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
   if (readable.node !== undefined)
     problems.push(...checkBalancing({ node: readable.node, clusters: readable.clusters }));
   return problems;
+}
+
+/** Records a name at index `i`; returns the index of an earlier item with the same name, if any. */
+function firstWithName(index: Map<string, number>, name: unknown, i: number): number | undefined {
+  if (typeof name !== 'string') return undefined;
+  const first = index.get(name);
+  if (first === undefined) index.set(name, i);
+  return first;
 }
 
 function routeNames(routes: unknown): RouteNames[] {

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { runCli } from '../helpers/cli.js';
+import { configWriter, runCli } from '../helpers/cli.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'portside-cli-config-'));
-
-function writeConfig(name: string, yaml: string): string {
-  const file = join(dir, name);
-  writeFileSync(file, yaml);
-  return file;
-}
+const { dir, write: writeConfig } = configWriter('portside-cli-config-');
 
 /** What the validation library says when no message of Portside's own applies. */
 const LIBRARY_WORDS = /Invalid input|Too small|Too big|Unrecognized key|received (string|number|undefined)/;

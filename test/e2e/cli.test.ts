@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { runCli, startCli } from '../helpers/cli.js';
+import { configWriter, runCli, startCli } from '../helpers/cli.js';
 import { startEchoServer, startNamedServer, type TestServer } from '../helpers/servers.js';
 import { exchange, openConnection, readLine, whoAnswers } from '../helpers/tcp.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'portside-e2e-'));
-
-function writeConfig(name: string, yaml: string): string {
-  const file = join(dir, name);
-  writeFileSync(file, yaml);
-  return file;
-}
+const { write: writeConfig } = configWriter('portside-e2e-');
 
 describe('portside CLI', { timeout: 60_000 }, () => {
   const servers: TestServer[] = [];

@@ -1,10 +1,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** The built CLI (npm test builds first). */
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
+
+/** A temporary directory, and a function that writes a config file into it and returns its path. */
+export function configWriter(prefix: string): { dir: string; write: (name: string, yaml: string) => string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    dir,
+    write(name, yaml) {
+      const file = join(dir, name);
+      writeFileSync(file, yaml);
+      return file;
+    },
+  };
+}
 
 export interface CliRun {
   code: number | null;
