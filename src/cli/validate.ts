@@ -1,6 +1,7 @@
 import { text } from 'node:stream/consumers';
 import { stringify } from 'yaml';
 import { REDACTED, redact } from '../admin/redact.js';
+import { asWritten } from '../config/as-written.js';
 import { formatProblem, type LoadResult, loadConfigFile, loadConfigText } from '../config/load.js';
 
 export interface ValidateOptions {
@@ -33,8 +34,8 @@ export async function validateCommand({ files, printEffective, output }: Validat
       // Output like this gets pasted into tickets and chats: secrets are hidden as in GET /config.
       process.stdout.write(
         output === 'json'
-          ? `${JSON.stringify(redact(config), null, 2)}\n`
-          : `# effective config of ${name}, defaults filled in, secrets shown as ${REDACTED}\n${stringify(redact(config))}`,
+          ? `${JSON.stringify(redact(asWritten(config)), null, 2)}\n`
+          : `# effective config of ${name}, defaults filled in, secrets shown as ${REDACTED}\n${stringify(redact(asWritten(config)))}`,
       );
       continue;
     }

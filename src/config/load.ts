@@ -35,7 +35,7 @@ import {
   listenAddress,
   listener as listenerSchema,
 } from './schema.js';
-import { keysAt } from './schema-keys.js';
+import { keysAt, valueAt } from './schema-keys.js';
 import { suggest } from './suggest.js';
 
 // Callers that load configs in this thread find the problem types and formatting here too.
@@ -237,15 +237,6 @@ function aliasOffset(doc: Document, message: string): number {
   });
   if (/unresolved/i.test(message) && unresolved >= 0) return unresolved;
   return Math.max(first, 0);
-}
-
-function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
-  let value = root;
-  for (const segment of path) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<PathSegment, unknown>)[segment];
-  }
-  return value;
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

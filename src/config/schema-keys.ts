@@ -1,6 +1,7 @@
 /**
- * The keys an object in the config may have, found by walking the schema along a field
- * path: for "unknown field" problems, to suggest the key that was meant.
+ * The schema of any place in the config, found by walking the schema along a field path:
+ * the keys an object may have (for "unknown field" problems, to suggest the key that was
+ * meant), and which fields are percentages (to print them as written).
  */
 import type { z } from 'zod';
 import type { PathSegment } from './problem.js';
@@ -14,10 +15,10 @@ interface Def {
 const def = (schema: Schema): Def => schema._zod.def as unknown as Def;
 
 /**
- * The keys of the object schema at `path`, given the raw value there (a union picks the
- * options whose discriminator accepts it); empty when the path leads to no object.
+ * The schemas that may hold the value at `path`, given the raw value (a union picks the
+ * options whose discriminator accepts it); empty when the path leads nowhere.
  */
-export function keysAt(root: Schema, raw: unknown, path: readonly PathSegment[]): string[] {
+export function schemasAt(root: Schema, raw: unknown, path: readonly PathSegment[]): Schema[] {
   let candidates = [root];
   let value = raw;
   for (const segment of path) {
@@ -37,30 +38,46 @@ export function keysAt(root: Schema, raw: unknown, path: readonly PathSegment[])
     value =
       isRecord(value) || Array.isArray(value) ? (value as Record<PathSegment, unknown>)[segment] : undefined;
   }
+  return candidates;
+}
+
+/** The keys of the object schema at `path` (see `schemasAt`). */
+export function keysAt(root: Schema, raw: unknown, path: readonly PathSegment[]): string[] {
   const keys = new Set<string>();
-  for (const schema of candidates.flatMap((s) => objects(s, value))) {
+  const value = valueAt(raw, path);
+  for (const schema of schemasAt(root, raw, path).flatMap((s) => objects(s, value))) {
     const d = def(schema);
     if (d.type === 'object') for (const key of Object.keys(d.shape as object)) keys.add(key);
   }
   return [...keys];
 }
 
+/** `schema` without its optional/default wrappers: what a field's value is checked against. */
+export function unwrap(schema: Schema): Schema {
+  const d = def(schema);
+  return WRAPPERS.has(d.type) ? unwrap(d.innerType as Schema) : schema;
+}
+
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'catch', 'readonly', 'nonoptional']);
+
+/** The value at `path` in `raw`, or undefined. */
+export function valueAt(raw: unknown, path: readonly PathSegment[]): unknown {
+  let value = raw;
+  for (const segment of path)
+    value =
+      isRecord(value) || Array.isArray(value) ? (value as Record<PathSegment, unknown>)[segment] : undefined;
+  return value;
+}
+
 /** The object, array and record schemas under `schema`'s wrappers that `value` could meet. */
 function objects(schema: Schema, value: unknown): Schema[] {
   const d = def(schema);
+  if (WRAPPERS.has(d.type)) return objects(d.innerType as Schema, value);
   switch (d.type) {
     case 'object':
     case 'array':
     case 'record':
       return [schema];
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'catch':
-    case 'readonly':
-    case 'nonoptional':
-      return objects(d.innerType as Schema, value);
     case 'lazy':
       return objects((d.getter as () => Schema)(), value);
     case 'pipe': {

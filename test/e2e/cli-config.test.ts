@@ -103,12 +103,22 @@ describe('portside validate: every problem in one pass', { timeout: 60_000 }, ()
     assert.doesNotMatch(run.stderr, /EISDIR|\n\s+at /);
   });
 
-  it('--print-defaults prints YAML or JSON', async () => {
+  it('--print-defaults prints YAML or JSON, percentages as written', async () => {
     const file = join(ROOT, 'config', 'portside.yaml');
     const json = await runCli(['validate', '--print-defaults', '--output', 'json', file]);
     assert.equal(json.code, 0, json.stderr);
     const yaml = await runCli(['validate', '--print-defaults', file]);
     assert.deepEqual(JSON.parse(json.stdout), parse(yaml.stdout));
+    // Percentages print as written, and the printed config is a valid config again.
+    const health = writeConfig(
+      'percent.yaml',
+      'clusters:\n  - name: c\n    endpoints: [127.0.0.1:1]\n    healthCheck: { jitter: 15% }\n',
+    );
+    const printed = await runCli(['validate', '--print-defaults', health]);
+    assert.equal(parse(printed.stdout).clusters[0].healthCheck.jitter, '15%');
+    assert.equal(parse(printed.stdout).clusters[0].panicThreshold, '50%');
+    const again = await runCli(['validate', '-'], { input: printed.stdout });
+    assert.equal(again.code, 0, again.stderr);
     const bad = await runCli(['validate', '--output', 'xml', '--print-defaults', file]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--output must be yaml or json/);
