@@ -4,11 +4,20 @@
  */
 import { pathHasPrefix } from '../l7/route-match.js';
 import type { HttpListenerConfig, RouteMatchConfig } from './http-schema.js';
-import type { PathSegment } from './load.js';
-import { type ReferenceProblem, suggest } from './references.js';
+import type { PathSegment } from './problem.js';
+import type { ReferenceProblem } from './references.js';
+import { suggest } from './suggest.js';
 
-export function checkHttpRoutes(
-  listener: HttpListenerConfig,
+/** A route's names as written in the file, read even when the route has schema errors. */
+export interface RouteNames {
+  name: string | undefined;
+  cluster: string | undefined;
+  weightedClusters: (string | undefined)[];
+}
+
+/** Route names are unique in a listener, and every cluster a route names exists. */
+export function checkRouteNames(
+  routes: readonly RouteNames[],
   at: PathSegment[],
   clusters: ReadonlyMap<string, number>,
 ): ReferenceProblem[] {
@@ -21,7 +30,7 @@ export function checkHttpRoutes(
     });
 
   const routeNames = new Map<string, number>();
-  listener.routes.forEach((route, r) => {
+  routes.forEach((route, r) => {
     const here = [...at, 'routes', r];
     if (route.name !== undefined) {
       const first = routeNames.get(route.name);
@@ -35,13 +44,22 @@ export function checkHttpRoutes(
     }
     if (route.cluster !== undefined && !clusters.has(route.cluster))
       unknown([...here, 'cluster'], route.cluster);
-    route.weightedClusters?.forEach((w, i) => {
-      if (!clusters.has(w.cluster)) unknown([...here, 'weightedClusters', i, 'cluster'], w.cluster);
+    route.weightedClusters.forEach((cluster, i) => {
+      if (cluster !== undefined && !clusters.has(cluster))
+        unknown([...here, 'weightedClusters', i, 'cluster'], cluster);
     });
+  });
+  return problems;
+}
+
+/** A warning for each route an earlier one makes unreachable (on a listener the schema accepted). */
+export function checkShadowedRoutes(listener: HttpListenerConfig, at: PathSegment[]): ReferenceProblem[] {
+  const problems: ReferenceProblem[] = [];
+  listener.routes.forEach((route, r) => {
     const shadow = listener.routes.slice(0, r).findIndex((earlier) => covers(earlier.match, route.match));
     if (shadow >= 0) {
       problems.push({
-        path: [...here, 'match'],
+        path: [...at, 'routes', r, 'match'],
         message: `this route is never used: routes[${shadow}] before it matches every request it would`,
         severity: 'warning',
       });
