@@ -55,8 +55,21 @@ export function checkRouteNames(
 /** A warning for each route an earlier one makes unreachable (on a listener the schema accepted). */
 export function checkShadowedRoutes(listener: HttpListenerConfig, at: PathSegment[]): ReferenceProblem[] {
   const problems: ReferenceProblem[] = [];
-  listener.routes.forEach((route, r) => {
-    const shadow = listener.routes.slice(0, r).findIndex((earlier) => covers(earlier.match, route.match));
+  const routes = listener.routes;
+  // Earlier routes by the host they match: a route is compared only with those whose host
+  // covers its own (any host, the same host, a `*.` suffix of it), so validating thousands
+  // of routes on distinct hosts stays linear.
+  const anyHost: number[] = [];
+  const byHost = new Map<string, number[]>();
+  routes.forEach((route, r) => {
+    const host = route.match.host;
+    let shadow = firstCovering(routes, anyHost, route.match);
+    if (host !== undefined && host !== '*') {
+      for (const candidate of coveringHosts(host)) {
+        const found = firstCovering(routes, byHost.get(candidate), route.match);
+        if (found >= 0 && (shadow < 0 || found < shadow)) shadow = found;
+      }
+    }
     if (shadow >= 0) {
       problems.push({
         path: [...at, 'routes', r, 'match'],
@@ -64,8 +77,33 @@ export function checkShadowedRoutes(listener: HttpListenerConfig, at: PathSegmen
         severity: 'warning',
       });
     }
+    if (host === undefined || host === '*') anyHost.push(r);
+    else {
+      const list = byHost.get(host);
+      if (list === undefined) byHost.set(host, [r]);
+      else list.push(r);
+    }
   });
   return problems;
+}
+
+/** The first of `indexes` (in order) whose route covers `match`, or -1. */
+function firstCovering(
+  routes: HttpListenerConfig['routes'],
+  indexes: readonly number[] | undefined,
+  match: RouteMatchConfig,
+): number {
+  if (indexes === undefined) return -1;
+  for (const i of indexes) if (covers(routes[i]!.match, match)) return i;
+  return -1;
+}
+
+/** Host patterns that may cover `host`: itself and each `*.` suffix (`a.b.c` → `*.b.c`, `*.c`). */
+function coveringHosts(host: string): string[] {
+  const hosts = [host];
+  const labels = host.split('.');
+  for (let i = 1; i < labels.length; i++) hosts.push(`*.${labels.slice(i).join('.')}`);
+  return hosts;
 }
 
 /** True when every request `b` matches is also matched by `a` (conservative: false when unsure). */
