@@ -96,15 +96,24 @@ export function loadConfigText(
   };
 
   if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.map((e) => ({
-        file,
-        ...at(e.pos[0]),
-        path: '',
-        message: `YAML syntax error: ${e.message.split('\n')[0]}`,
-        severity: 'error' as const,
-      })),
-    };
+    // One mistake (an unclosed bracket) makes the parser trip on every token after it:
+    // the first error of each line, and only the first few lines, say all there is to say.
+    const problems: ConfigProblem[] = [];
+    for (const e of doc.errors) {
+      const where = at(e.pos[0]);
+      if (problems.some((p) => p.line === where.line)) continue;
+      if (problems.length === MAX_SYNTAX_ERRORS) {
+        const last = problems[problems.length - 1]!;
+        last.message += ' (more YAML errors follow, likely caused by these)';
+        break;
+      }
+      let message = `YAML syntax error: ${e.message.split('\n')[0]}`;
+      // Braces end a value inside { ... }: the reference must be quoted there.
+      if (UNQUOTED_FLOW_REFERENCE.test(text.split('\n')[where.line - 1] ?? ''))
+        message += `; inside { } quote a variable reference: "\${VAR}"`;
+      problems.push({ file, ...where, path: '', message, severity: 'error' });
+    }
+    return { problems };
   }
 
   const substituted = substituteEnvironment(doc, env);
@@ -216,6 +225,12 @@ function readAsFarAsPossible(raw: unknown): ReadableConfig {
     admin: top.admin === undefined ? undefined : adminSchema.safeParse(top.admin).data,
   };
 }
+
+/** `{ key: ${VAR} }`: a `${` written unquoted as a value in a flow mapping. */
+const UNQUOTED_FLOW_REFERENCE = /\{[^}]*:\s*\$\{/;
+
+/** YAML syntax errors reported, at most one a line. */
+const MAX_SYNTAX_ERRORS = 5;
 
 /** Alias nodes a config may expand (a real config uses a few; billion laughs uses millions). */
 const MAX_ALIAS_COUNT = 100;

@@ -55,6 +55,32 @@ ${CLUSTER}  - { name: c, endpoints: [127.0.0.1:1, { address: x }] }
   });
 });
 
+describe('YAML syntax errors', () => {
+  it('one a line and five at most: the rest follow from the first', () => {
+    const listener = '  - { name: b, address: 1, cluster: c }\n';
+    const problems = problemsOf(
+      `listeners:\n  - { name: a, address: \${PORT}, cluster: c }\n${listener.repeat(8)}`,
+    );
+    assert.equal(problems.length, 5, problems.join('\n'));
+    assert.equal(new Set(problems.map((p) => p.split(':')[1])).size, 5);
+    assert.match(problems[4]!, /\(more YAML errors follow, likely caused by these\)$/);
+  });
+
+  it('an unquoted ${VAR} inside { } gets a hint to quote it', () => {
+    const [first] = problemsOf(`listeners:\n  - { name: a, address: \${PORT}, cluster: c }\n${CLUSTER}`, {
+      PORT: '1',
+    });
+    assert.match(
+      first!,
+      /^f\.yaml:2:\d+ YAML syntax error: .*; inside \{ \} quote a variable reference: "\$\{VAR\}"$/,
+    );
+    assert.deepEqual(
+      problemsOf(`listeners:\n  - { name: a, address: "\${PORT}", cluster: c }\n${CLUSTER}`, { PORT: '1' }),
+      [],
+    );
+  });
+});
+
 describe('unknown keys', () => {
   for (const [yaml, expected] of [
     [
