@@ -94,6 +94,7 @@ export class AdminServer {
       },
       '/clusters': { method: 'GET', handle: (_q, s) => json(s, 200, { clusters: clusterViews(source) }) },
       '/listeners': { method: 'GET', handle: (_q, s) => json(s, 200, { listeners: source.listeners() }) },
+      '/explain': { method: 'GET', handle: (q, s) => this.explain(q, s) },
       '/api/dashboard': { method: 'GET', handle: (_q, s) => json(s, 200, this.dashboardState()) },
       '/drain': {
         method: 'POST',
@@ -185,6 +186,29 @@ export class AdminServer {
       });
     }
     await route.handle(request, response);
+  }
+
+  /** `GET /explain?method=GET&url=http://host/path&header=name: value` or `?tcp=LISTENER`. */
+  private async explain(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const world = this.options.source.explainWorld?.();
+    if (!world) {
+      return json(response, 503, {
+        error: { code: 'ADMIN_NO_CONFIG', message: 'no configuration applied yet' },
+      });
+    }
+    // Loaded on first use: an L4-only proxy never loads the route table.
+    const { explain, ExplainError } = await import('../explain/explain.js');
+    const { queryFromSearch } = await import('../explain/query.js');
+    const query = queryFromSearch(new URL(request.url ?? '/', 'http://admin').searchParams);
+    const refused = (message: string) =>
+      json(response, 400, { error: { code: 'ADMIN_EXPLAIN_QUERY', message } });
+    if (typeof query === 'string') return refused(query);
+    try {
+      json(response, 200, { ...explain(world, query), version: this.options.source.version() });
+    } catch (error) {
+      if (error instanceof ExplainError) return refused(error.message);
+      throw error;
+    }
   }
 
   private dashboardState() {

@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ProxyEvents, ReloadResult } from '../core/events.js';
+import type { ExplainWorld } from '../explain/world.js';
 import type { ResourceErrorCount } from '../listeners/resource-errors.js';
 
 export interface RouteStatus {
@@ -66,6 +67,8 @@ export interface AdminSource {
   discovery(): DiscoveryStatus[];
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
+  /** The live generation as `GET /explain` reads it; undefined before the first config. */
+  explainWorld?(): ExplainWorld | undefined;
   /** True once drain() was called (or the process is shutting down). */
   draining(): boolean;
   /** Stop accepting everywhere and resolve once open work has finished (bounded by drainTimeout). */
