@@ -5,7 +5,6 @@
  */
 import type { PickContext } from '../balancing/picker.js';
 import type { ClusterConfig } from '../config/schema.js';
-import { formatDuration } from '../config/values.js';
 import type { Cluster } from '../core/cluster.js';
 import {
   ALL_UNAVAILABLE_REASONS,
@@ -66,8 +65,7 @@ function explainEndpoint(
   if (flags & Unavailable.OutlierEjected) {
     const until = memory?.outlier.ejectedUntil;
     if (until !== undefined) ejectionLeftMs = Math.max(0, until - world.now);
-    const left =
-      ejectionLeftMs === undefined ? '' : `: ${formatDuration(Math.ceil(ejectionLeftMs / 1000) * 1000)} left`;
+    const left = ejectionLeftMs === undefined ? '' : `: ${timeLeft(ejectionLeftMs)} left`;
     reasons.push(`ejected by outlier detection${left}`);
   }
   if (flags & Unavailable.DiscoveryNotReady) reasons.push('discovery says not ready');
@@ -89,6 +87,13 @@ function explainEndpoint(
     ...(world.mode === 'live' ? { active: endpoint.state.active } : {}),
     ...(ejectionLeftMs === undefined ? {} : { ejectionLeftMs }),
   };
+}
+
+/** 298500 → `4m59s`: whole seconds, rounded up (an ejection is never shown as over early). */
+export function timeLeft(ms: number): string {
+  const total = Math.ceil(ms / 1000);
+  const [h, m, sec] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${sec || total === 0 ? `${sec}s` : ''}`;
 }
 
 /** Where the endpoint stands for `balancing.locality` (the tiers of LocalityPicker). */
