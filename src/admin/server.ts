@@ -28,6 +28,8 @@ export interface AdminServerOptions {
    * Without one, only requests whose Host is a loopback name are answered (host-check.ts).
    */
   token?: string | (() => string | undefined);
+  /** `/metrics` without the token (`admin.openMetrics`); a function is asked at each request. */
+  openMetrics?: boolean | (() => boolean);
   source: AdminSource;
   logger?: Logger;
   /** Collect Node.js process metrics (default true). */
@@ -217,7 +219,7 @@ export class AdminServer {
         },
       });
     }
-    if (token && !route.open && !bearerMatches(request, token)) {
+    if (token && !this.isOpen(path, route) && !bearerMatches(request, token)) {
       response.setHeader('www-authenticate', 'Bearer realm="portside-admin"');
       return json(response, 401, {
         error: { code: 'ADMIN_UNAUTHORIZED', message: 'send Authorization: Bearer <admin token>' },
@@ -272,7 +274,7 @@ export class AdminServer {
       method: route.method,
       path,
       summary: route.summary,
-      token: token && !route.open,
+      token: token && !this.isOpen(path, route),
     }));
   }
 
@@ -286,6 +288,12 @@ export class AdminServer {
       : 'No token is configured: only loopback Host names are answered.\n';
     const text = `Portside admin API. Endpoints:\n${lines.join('\n')}\n\n${token}Times are RFC 3339 (UTC); JSON everywhere but /metrics and this list.\n`;
     send(response, 200, text, 'text/plain; charset=utf-8');
+  }
+
+  private isOpen(path: string, route: Route): boolean {
+    if (route.open) return true;
+    const metrics = this.options.openMetrics;
+    return path === '/metrics' && (typeof metrics === 'function' ? metrics() : metrics === true);
   }
 
   private token(): string | undefined {

@@ -31,6 +31,11 @@ export const admin = z
     address: adminAddress.default(DEFAULT_ADMIN_ADDRESS),
     /** Bearer token required by every endpoint except /healthz, /ready and the dashboard page itself. */
     token: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
+    /**
+     * `/metrics` answers without the token too: Prometheus scraping pods by annotation sends
+     * none. Metrics carry names and counts, no secrets; everything else keeps the token.
+     */
+    openMetrics: z.boolean({ error: 'openMetrics is true or false' }).default(false),
   })
   .superRefine((value, ctx) => {
     const host = value.address.slice(0, value.address.lastIndexOf(':'));

@@ -321,6 +321,18 @@ test('with a token, everything but probes and the page needs the bearer token', 
   assert.equal((await fetch(url('/drain'), { method: 'POST' })).status, 401);
 });
 
+test('admin.openMetrics lets /metrics answer without the token, and only /metrics', {
+  timeout: 10_000,
+}, async (t) => {
+  const source = new FakeAdminSource(CONFIG);
+  const server = new AdminServer({ address: '127.0.0.1:0', source, token: TOKEN, openMetrics: () => true });
+  const address = await server.start();
+  t.after(() => server.close());
+  assert.equal((await fetch(`http://${address}/metrics`)).status, 200);
+  assert.equal((await fetch(`http://${address}/config`)).status, 401);
+  assert.doesNotMatch(await (await fetch(`http://${address}/help`)).text(), /\/metrics .*\[token\]/);
+});
+
 test('the dashboard page is self-contained', { timeout: 10_000 }, async (t) => {
   const { url } = await start(t);
   const page = await fetch(url('/'), { headers: { accept: 'text/html,application/xhtml+xml;q=0.9' } });
