@@ -4,11 +4,18 @@
  * FNV-1a clusters such keys on a hash ring.
  */
 export function hashString(text: string, seed = 0): number {
+  return hashRange(text, 0, text.length, seed);
+}
+
+/**
+ * The hash of `text.slice(start, end)` without making the slice: hash keys inside a request
+ * target (a query parameter, the path before `?`) are hashed where they are.
+ */
+export function hashRange(text: string, start: number, end: number, seed = 0): number {
   let h = seed >>> 0;
-  const length = text.length;
-  let i = 0;
+  let i = start;
   // Two UTF-16 code units per 32-bit block.
-  for (; i + 1 < length; i += 2) {
+  for (; i + 1 < end; i += 2) {
     let k = (text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16)) >>> 0;
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
@@ -17,14 +24,14 @@ export function hashString(text: string, seed = 0): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  if (i < length) {
+  if (i < end) {
     let k = text.charCodeAt(i);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, 0x1b873593);
     h ^= k;
   }
-  h ^= length * 2;
+  h ^= (end - start) * 2;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
