@@ -83,8 +83,8 @@ export function hashKey(key: HashKey, context: PickContext): number {
       const target = request?.target ?? request?.path;
       if (!target) return NO_KEY;
       const question = target.indexOf('?');
-      if (question < 0) return NO_KEY;
-      const fragment = target.indexOf('#', question);
+      const fragment = target.indexOf('#');
+      if (question < 0 || (fragment >= 0 && fragment < question)) return NO_KEY;
       return hashParameter(target, question + 1, fragment < 0 ? target.length : fragment, '&', key.name);
     }
   }

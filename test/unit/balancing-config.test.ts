@@ -76,7 +76,9 @@ describe('balancing config', () => {
     assert.equal(ring.minimumRingSize, 4096);
     const maglev = load('policy: mh\ntableSize: 655373').config!.clusters[0]!.balancing;
     assert.equal(maglev.tableSize, 655_373);
-    assert.ok(createPicker(maglev, { cluster: 'web' }).pick(fakeEndpoints(3), { clientAddress: '192.0.2.1' }));
+    assert.ok(
+      createPicker(maglev, { cluster: 'web' }).pick(fakeEndpoints(3), { clientAddress: '192.0.2.1' }),
+    );
     assert.match(problems('policy: mh\ntableSize: 65536')[0]!, /65536 is not a prime; Maglev needs a prime/);
     assert.match(problems('policy: mh\ntableSize: 5000101')[0]!, /at most 5000011/);
     assert.match(problems('policy: ring_hash\nminimumRingSize: 0')[0]!, /at least 1 ring point/);
