@@ -18,8 +18,8 @@ export type HashKey =
 export const HASH_KEY_FORMS =
   '"client_ip", "destination", "path", "uri", "header:NAME", "cookie:NAME" or "query:NAME"';
 
-/** `hashKey`'s answer when the connection or request has no such key (hashes are unsigned). */
-export const NO_KEY = -1;
+/** `hashKey`'s answer when the connection or request has no such key (hashes are int32). */
+export const NO_KEY = 2 ** 32;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Query parameter names as they appear in a target: no `&`, `=`, `#` or spaces. */

@@ -83,12 +83,13 @@ export class HashRing implements HashTable {
   }
 
   private firstAtOrAfter(hash: number): number {
+    const key = hash >>> 0;
     const points = this.points;
     let low = 0;
     let high = points.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (points[middle]! < hash) low = middle + 1;
+      if (points[middle]! < key) low = middle + 1;
       else high = middle;
     }
     return low === points.length ? 0 : low;

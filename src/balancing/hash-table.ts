@@ -3,7 +3,7 @@ import { isUsable, type PickContext } from './picker.js';
 
 /** A consistent-hash lookup built for one endpoint array (a ring, a Maglev table). */
 export interface HashTable {
-  /** The endpoint owning `hash`, or another usable one when it is unusable. */
+  /** The endpoint owning `hash` (an int32, see hash.ts), or another usable one when it is unusable. */
   find(hash: number, endpoints: readonly Endpoint[], context: PickContext): Endpoint | undefined;
 }
 

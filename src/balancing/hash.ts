@@ -2,6 +2,10 @@
  * MurmurHash3 (x86, 32-bit) over a string's UTF-16 code units, without allocating.
  * Good avalanche on short, similar keys (IP addresses, "host:port#17") matters here:
  * FNV-1a clusters such keys on a hash ring.
+ *
+ * The 32 bits come back as a signed integer: V8 keeps that a small integer, where an
+ * unsigned value above 2^31 would be a heap number allocated on every pick. Callers that
+ * need the unsigned value take `>>> 0` where they use it.
  */
 export function hashString(text: string, seed = 0): number {
   return hashRange(text, 0, text.length, seed);
@@ -37,5 +41,5 @@ export function hashRange(text: string, start: number, end: number, seed = 0): n
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h | 0;
 }

@@ -46,8 +46,8 @@ export class MaglevTable implements HashTable {
     let maxWeight = 0;
     for (let i = 0; i < n; i++) {
       const id = endpoints[i]!.id;
-      next[i] = hashString(id, OFFSET_SEED) % size;
-      skip[i] = (hashString(id, SKIP_SEED) % (size - 1)) + 1;
+      next[i] = (hashString(id, OFFSET_SEED) >>> 0) % size;
+      skip[i] = ((hashString(id, SKIP_SEED) >>> 0) % (size - 1)) + 1;
       maxWeight = Math.max(maxWeight, endpoints[i]!.weight);
     }
     const empty = 0xffffffff;
@@ -80,7 +80,7 @@ export class MaglevTable implements HashTable {
   find(hash: number, endpoints: readonly Endpoint[], context: PickContext): Endpoint | undefined {
     const slots = this.slots;
     if (slots.length === 0) return undefined;
-    return usableFrom(slots, hash % slots.length, endpoints, context);
+    return usableFrom(slots, (hash >>> 0) % slots.length, endpoints, context);
   }
 }
 

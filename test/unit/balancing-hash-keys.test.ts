@@ -82,6 +82,15 @@ describe('hash keys', () => {
       assert.equal(picker.pick(endpoints, { ...l4, clientAddress: `192.0.2.${i}` }), endpoint);
   });
 
+  it('hashes as before (MurmurHash3), so keys stay where they were across an upgrade', () => {
+    // The values this release's predecessor computed, returned unsigned then.
+    assert.deepEqual(
+      ['192.0.2.1', '10.0.0.1:80', '/items/7'].map((text) => hashString(text) >>> 0),
+      [2_384_964_164, 3_531_868_810, 3_275_439_507],
+    );
+    assert.equal(hashString('x', 7) >>> 0, 37_562_317);
+  });
+
   it('ring_hash builds at least minimumRingSize points', async () => {
     const { HashRing } = await import('../../src/balancing/hash-ring.js');
     const endpoints = fakeEndpoints(4);
