@@ -5,17 +5,7 @@ import fc from 'fast-check';
 import { isPrime, MaglevPicker, MaglevTable } from '../../src/balancing/maglev.js';
 import { type Endpoint, Unavailable } from '../../src/core/endpoint.js';
 import { fakeEndpoint, fakeEndpoints, seededRandom } from '../helpers/endpoints.js';
-
-const KEYS = 100_000;
-const clientOf = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-
-function assign(picker: MaglevPicker, endpoints: readonly Endpoint[]): (Endpoint | undefined)[] {
-  const context = { clientAddress: '' };
-  return Array.from({ length: KEYS }, (_, i) => {
-    context.clientAddress = clientOf(i);
-    return picker.pick(endpoints, context);
-  });
-}
+import { assignClients, clientOf, KEYS, keyMoves } from '../helpers/hashing.js';
 
 /** Slots of the table each endpoint owns. */
 function slotShares(table: MaglevTable, endpoints: readonly Endpoint[]): Map<Endpoint, number> {
@@ -34,18 +24,12 @@ describe('maglev hashing', { timeout: 60_000 }, () => {
         const endpoints = fakeEndpoints(n);
         const removed = endpoints[which % n]!;
         const picker = new MaglevPicker();
-        const before = assign(picker, endpoints);
-        const after = assign(
+        const before = assignClients(picker, endpoints);
+        const after = assignClients(
           picker,
           endpoints.filter((e) => e !== removed),
         );
-        let moved = 0;
-        let others = 0;
-        for (let i = 0; i < KEYS; i++) {
-          if (before[i] === after[i]) continue;
-          moved++;
-          if (before[i] !== removed) others++;
-        }
+        const { moved, needlessly: others } = keyMoves(before, after, removed);
         for (let i = 0; i < KEYS; i++) if (before[i] === removed) assert.notEqual(after[i], removed);
         assert.ok(others <= 0.01 * KEYS, `N=${n}: ${others} keys of endpoints still present moved`);
         assert.ok(moved <= (1.2 / n + 0.01) * KEYS, `N=${n}: ${moved} of ${KEYS} keys moved`);
@@ -57,16 +41,10 @@ describe('maglev hashing', { timeout: 60_000 }, () => {
   it('adding an endpoint moves about 1/(N+1) of the keys, nearly all to it', () => {
     const endpoints = fakeEndpoints(9);
     const picker = new MaglevPicker();
-    const before = assign(picker, endpoints);
+    const before = assignClients(picker, endpoints);
     const added = fakeEndpoint(99);
-    const after = assign(picker, [...endpoints.slice(0, 4), added, ...endpoints.slice(4)]);
-    let moved = 0;
-    let toOthers = 0;
-    for (let i = 0; i < KEYS; i++) {
-      if (before[i] === after[i]) continue;
-      moved++;
-      if (after[i] !== added) toOthers++;
-    }
+    const after = assignClients(picker, [...endpoints.slice(0, 4), added, ...endpoints.slice(4)]);
+    const { moved, needlessly: toOthers } = keyMoves(before, after, added);
     assert.ok(moved > 0.08 * KEYS && moved <= 0.12 * KEYS, `${moved} keys moved`);
     assert.ok(toOthers <= 0.01 * KEYS, `${toOthers} keys moved between old endpoints`);
   });
@@ -91,7 +69,7 @@ describe('maglev hashing', { timeout: 60_000 }, () => {
   it('spreads keys evenly: 100,000 client addresses over 10 endpoints within 3% of a tenth', () => {
     const endpoints = fakeEndpoints(10);
     const counts = new Map<Endpoint | undefined, number>();
-    for (const e of assign(new MaglevPicker(), endpoints)) counts.set(e, (counts.get(e) ?? 0) + 1);
+    for (const e of assignClients(new MaglevPicker(), endpoints)) counts.set(e, (counts.get(e) ?? 0) + 1);
     for (const e of endpoints) {
       const share = (counts.get(e) ?? 0) / KEYS;
       assert.ok(Math.abs(share - 0.1) < 0.003, `${e.id}: ${share}`);
@@ -106,17 +84,17 @@ describe('maglev hashing', { timeout: 60_000 }, () => {
       const j = Math.floor(random() * (i + 1));
       [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
     }
-    const a = assign(new MaglevPicker(), endpoints);
-    const b = assign(new MaglevPicker(), shuffled);
+    const a = assignClients(new MaglevPicker(), endpoints);
+    const b = assignClients(new MaglevPicker(), shuffled);
     for (let i = 0; i < KEYS; i += 97) assert.equal(a[i], b[i], `key ${clientOf(i)}`);
   });
 
   it('an unusable endpoint’s keys spread over the others and come back when it recovers', () => {
     const endpoints = fakeEndpoints(5);
     const picker = new MaglevPicker();
-    const before = assign(picker, endpoints);
+    const before = assignClients(picker, endpoints);
     endpoints[2]!.state.setFlag(Unavailable.OutlierEjected, true);
-    const during = assign(picker, endpoints);
+    const during = assignClients(picker, endpoints);
     const movedTo = new Set<Endpoint | undefined>();
     for (let i = 0; i < KEYS; i++) {
       if (before[i] === endpoints[2]) {
@@ -126,14 +104,14 @@ describe('maglev hashing', { timeout: 60_000 }, () => {
     }
     assert.equal(movedTo.size, 4, 'its keys went to every other endpoint, not to one neighbour');
     endpoints[2]!.state.setFlag(Unavailable.OutlierEjected, false);
-    assert.deepEqual(assign(picker, endpoints), before);
+    assert.deepEqual(assignClients(picker, endpoints), before);
   });
 
   it('finds the last usable endpoint when nearly all are down, and none when all are', () => {
     const endpoints = fakeEndpoints(300);
     for (const e of endpoints.slice(1)) e.state.setFlag(Unavailable.ActiveCheckFailed, true);
     const picker = new MaglevPicker();
-    for (const e of assign(picker, endpoints).slice(0, 1000)) assert.equal(e, endpoints[0]);
+    for (const e of assignClients(picker, endpoints).slice(0, 1000)) assert.equal(e, endpoints[0]);
     endpoints[0]!.state.setFlag(Unavailable.ActiveCheckFailed, true);
     assert.equal(picker.pick(endpoints, { clientAddress: '192.0.2.1' }), undefined);
   });
