@@ -55,6 +55,7 @@ export class LocalityLeastConnectionsPicker implements Picker {
       return chosen;
     }
     const current = this.leastLoadedMember(assignment, context);
+    if (this.replicated && assignment.ids.length > 1) this.shrinkIfSettled(assignment, current, context);
     if (current !== undefined && current.state.active <= current.weight) return current;
     const least = this.least.pick(endpoints, context);
     if (least === undefined) return current;
@@ -77,18 +78,14 @@ export class LocalityLeastConnectionsPicker implements Picker {
       if (!isUsable(endpoint, context)) continue;
       if (best === undefined || leastConnectionsLoad(endpoint) < leastConnectionsLoad(best)) best = endpoint;
     }
-    if (this.replicated && ids.length > 1) {
-      const now = context.now ?? Date.now();
-      if (now - assignment.changedAt > SHRINK_AFTER_MS) {
-        this.dropBusiest(assignment, best);
-        assignment.changedAt = now;
-      }
-    }
     return best;
   }
 
-  /** Drops the busiest member other than the one about to be used. */
-  private dropBusiest(assignment: Assignment, keep: Endpoint | undefined): void {
+  /** A set unchanged for SHRINK_AFTER_MS drops its busiest member other than `keep` (about to be used). */
+  private shrinkIfSettled(assignment: Assignment, keep: Endpoint | undefined, context: PickContext): void {
+    const now = context.now ?? Date.now();
+    if (now - assignment.changedAt <= SHRINK_AFTER_MS) return;
+    assignment.changedAt = now;
     const ids = assignment.ids;
     let busiest = -1;
     let load = -1;

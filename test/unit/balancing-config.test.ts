@@ -80,7 +80,7 @@ describe('balancing config', () => {
       createPicker(maglev, { cluster: 'web' }).pick(fakeEndpoints(3), { clientAddress: '192.0.2.1' }),
     );
     assert.match(problems('policy: mh\ntableSize: 65536')[0]!, /65536 is not a prime; Maglev needs a prime/);
-    assert.match(problems('policy: mh\ntableSize: 5000101')[0]!, /at most 5000011/);
+    assert.match(problems('policy: mh\ntableSize: 5000011')[0]!, /at most 655373/);
     assert.match(problems('policy: ring_hash\nminimumRingSize: 0')[0]!, /at least 1 ring point/);
     assert.match(
       problems('policy: sh\nminimumRingSize: 1024')[0]!,
