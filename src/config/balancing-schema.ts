@@ -15,7 +15,7 @@ import {
   POLICY_SPELLINGS,
   type PolicyName,
 } from '../balancing/policies.js';
-import { suggest } from './references.js';
+import { suggest } from './suggest.js';
 
 const policyList = (Object.keys(POLICIES) as PolicyName[]).map(describePolicy).join(', ');
 const hashingPolicies = (Object.keys(HASH_KEY_DEFAULTS) as PolicyName[]).map(describePolicy).join(', ');
@@ -51,6 +51,7 @@ export function balancingSchema(duration: z.ZodType<string, string>) {
       tableSize: z
         .number({ error: 'expected a prime number of table slots' })
         .int('expected a prime number of table slots')
+        .min(2, 'expected a prime number of table slots')
         .max(MAX_MAGLEV_TABLE_SIZE, `expected at most ${MAX_MAGLEV_TABLE_SIZE} table slots`)
         .refine(isPrime, {
           error: (issue) =>
