@@ -80,6 +80,31 @@ ${nginxHttpCommon(dir, 'nginx')}
 `;
 }
 
+/**
+ * nginx between h2c clients and an h2c upstream. nginx 1.22 cannot proxy HTTP/2 to an
+ * upstream with `proxy_pass` (that is HTTP/1.x only); `grpc_pass` is its HTTP/2 upstream
+ * module and forwards any request, so it carries both the small GETs and the gRPC calls.
+ */
+export function nginxH2Config(dir: string, port: number, upstreamPort: number): string {
+  return `${nginxMain(dir, 'nginx-h2')}
+http {
+${nginxHttpCommon(dir, 'nginx-h2')}
+  upstream h2backend {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 128;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:${port} http2 backlog=4096;
+    client_max_body_size 0;
+    location / {
+      grpc_pass grpc://h2backend;
+    }
+  }
+}
+`;
+}
+
 export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
 /** nginx `stream` (L4) forwarding `ports.http` → the HTTP upstream and `ports.bulk` → the bulk source. */
@@ -120,6 +145,21 @@ frontend web
   default_backend web
 backend web
   server upstream 127.0.0.1:${upstreamPort}
+`;
+}
+
+/** HAProxy `mode http` speaking HTTP/2 on both sides (h2c prior knowledge: `proto h2`). */
+export function haproxyH2Config(port: number, upstreamPort: number): string {
+  return `${HAPROXY_GLOBAL}
+  mode http
+  option http-keep-alive
+  http-reuse always
+frontend h2
+  bind 127.0.0.1:${port} proto h2 backlog 4096
+  maxconn 8000
+  default_backend h2
+backend h2
+  server upstream 127.0.0.1:${upstreamPort} proto h2
 `;
 }
 
