@@ -299,6 +299,17 @@ export const TARGETS: TargetSpec[] = [
   httpProxyTarget('http-proxy', 'naive'),
   httpProxyTarget('http-proxy-ka', 'keepalive'),
   {
+    name: 'h2-floor',
+    layers: ['h2'],
+    unavailable: () => undefined,
+    async start(context) {
+      const port = await freePort();
+      const [node, args] = benchScript('h2-floor-proxy');
+      const upstream = String(context.upstreams.h2Port);
+      return launch(this, { httpPort: port }, node, [...args, String(port), upstream], context);
+    },
+  },
+  {
     name: 'undici-floor',
     layers: ['l7'],
     unavailable: () => undefined,
