@@ -4,6 +4,7 @@
  * upstream stream (headers, body, trailers), nothing routed, rewritten, timed or logged.
  * Its distance to nginx is what the engine costs; Portside's distance to it is what
  * Portside's own code (routing, forwarding rules, header translation, the Exchange) costs.
+ * The bench runs it with the V8 flags of Portside's CLI, so that the two differ only in code.
  * Usage: h2-floor-proxy PORT UPSTREAM_PORT
  */
 import {

@@ -305,8 +305,10 @@ export const TARGETS: TargetSpec[] = [
     async start(context) {
       const port = await freePort();
       const [node, args] = benchScript('h2-floor-proxy');
+      // Portside's own V8 flags (its small young generation), so the two differ only in code.
+      const flags = nodeFlagsOf(portsideCli(context.repoRoot));
       const upstream = String(context.upstreams.h2Port);
-      return launch(this, { httpPort: port }, node, [...args, String(port), upstream], context);
+      return launch(this, { httpPort: port }, node, [...flags, ...args, String(port), upstream], context);
     },
   },
   {
