@@ -38,12 +38,19 @@ function requestHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
 
 function forward(client: ServerHttp2Stream, headers: IncomingHttpHeaders, endStream: boolean): void {
   const stream = session().request(requestHeaders(headers), { endStream });
-  client.on('error', () => stream.close(constants.NGHTTP2_CANCEL));
-  stream.on('error', () => {
+  // Either side may go away first (h2load resets what is in flight when it stops): the other
+  // is reset, and nothing more is written to a closed stream.
+  const gone = () => client.destroyed || client.closed;
+  client.on('error', () => {});
+  client.on('close', () => stream.close(constants.NGHTTP2_CANCEL));
+  stream.on('error', () => {});
+  stream.on('close', () => {
+    if (gone() || stream.rstCode === constants.NGHTTP2_NO_ERROR) return;
     if (!client.headersSent) client.respond({ ':status': 502 });
     client.close(constants.NGHTTP2_INTERNAL_ERROR);
   });
   stream.on('response', (head) => {
+    if (gone()) return;
     client.respond(head, { waitForTrailers: true });
     stream.pipe(client);
   });

@@ -102,6 +102,11 @@ export async function measure(
   } catch (error) {
     sample.error = (error as Error).message;
   }
+  // A proxy that died mid-run leaves a load tool with nothing to report, not an error of its own.
+  const child = target.process?.child;
+  if (child && child.exitCode !== null && !sample.error) {
+    sample.error = `${target.name} exited (${child.exitCode}):\n${target.process!.output()}`;
+  }
   const peak = stopWatching();
   sample.rssMaxBytes = peak?.rss;
   if (pid !== undefined) sample.cpuSeconds = cpuSeconds(pid) - cpuBefore;

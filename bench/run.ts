@@ -15,7 +15,7 @@ import { choosePinning, commandExists, stopAll } from './processes.js';
 import { Progress } from './progress.js';
 import { machineInfo, mergeReports, writeReport } from './report.js';
 import { type Scenario, selectScenarios } from './scenarios.js';
-import { portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
+import { type Layer, portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
 import { startUpstreams } from './upstreams.js';
 
 function repoRoot(): string {
@@ -45,7 +45,17 @@ function toolsFor(scenario: Scenario, tools: LoadTool[]): SampleTool[] {
   return tools;
 }
 
-async function startTargets(options: BenchOptions, context: TargetContext, skipped: Record<string, string>) {
+/** The layers the selected scenarios load: only targets of these layers are started. */
+function layersOf(scenarios: Scenario[]): Set<Layer> {
+  return new Set(scenarios.flatMap((s): Layer[] => (s.kind === 'memory' ? ['l4', 'l7'] : [s.layer])));
+}
+
+async function startTargets(
+  options: BenchOptions,
+  context: TargetContext,
+  layers: Set<Layer>,
+  skipped: Record<string, string>,
+) {
   const started: Target[] = [];
   const specs = options.compare
     ? [...TARGETS, ...portsideTargets(resolve(options.compare), '@base')]
@@ -57,8 +67,7 @@ async function startTargets(options: BenchOptions, context: TargetContext, skipp
     ) {
       continue;
     }
-    // The h2 targets only serve the h2 scenarios; the h2c upstream runs only when one is selected.
-    if (spec.layers.every((layer) => layer === 'h2') && context.upstreams.h2Port === undefined) continue;
+    if (!spec.layers.some((layer) => layers.has(layer))) continue;
     const reason = spec.unavailable(context);
     if (reason) {
       skipped[spec.name] = reason;
@@ -93,14 +102,15 @@ async function main(): Promise<number> {
   const machine = machineInfo(pinning);
   const samples: Sample[] = [];
   try {
-    const withH2 = scenarios.some((s) => s.kind === 'h2');
-    const upstreams = await startUpstreams(dir, pinning, options.upstream, withH2);
+    const layers = layersOf(scenarios);
+    const upstreams = await startUpstreams(dir, pinning, options.upstream, layers.has('h2'));
     const profileDir =
       options.profile === undefined ? undefined : resolve(options.profile || join(root, 'bench', 'profiles'));
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const targets = await startTargets(
       options,
       { dir, repoRoot: root, pinning, upstreams, profileDir },
+      layers,
       skipped,
     );
     for (const [name, reason] of Object.entries(skipped)) console.error(`skipping ${name}: ${reason}`);
