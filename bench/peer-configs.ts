@@ -56,16 +56,21 @@ ${nginxHttpCommon(dir, 'upstream')}
 `;
 }
 
+/** An nginx `upstream` block: one server, its idle connections kept for reuse. */
+function nginxKeepAlivePool(name: string, upstreamPort: number): string {
+  return `  upstream ${name} {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 128;
+    keepalive_requests 1000000;
+  }`;
+}
+
 /** nginx as the L7 reverse proxy, with a keep-alive pool to the upstream. */
 export function nginxProxyConfig(dir: string, port: number, upstreamPort: number): string {
   return `${nginxMain(dir, 'nginx')}
 http {
 ${nginxHttpCommon(dir, 'nginx')}
-  upstream backend {
-    server 127.0.0.1:${upstreamPort};
-    keepalive 128;
-    keepalive_requests 1000000;
-  }
+${nginxKeepAlivePool('backend', upstreamPort)}
   server {
     listen 127.0.0.1:${port} backlog=4096;
     client_max_body_size 0;
@@ -89,11 +94,7 @@ export function nginxH2Config(dir: string, port: number, upstreamPort: number): 
   return `${nginxMain(dir, 'nginx-h2')}
 http {
 ${nginxHttpCommon(dir, 'nginx-h2')}
-  upstream h2backend {
-    server 127.0.0.1:${upstreamPort};
-    keepalive 128;
-    keepalive_requests 1000000;
-  }
+${nginxKeepAlivePool('h2backend', upstreamPort)}
   server {
     listen 127.0.0.1:${port} http2 backlog=4096;
     client_max_body_size 0;
