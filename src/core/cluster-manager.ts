@@ -339,6 +339,7 @@ export class ClusterManager {
   stop(): void {
     for (const entry of this.live.values()) entry.retire();
     this.live.clear();
+    this.discovery.stop();
   }
 
   private createSource(c: ClusterConfig): DiscoverySource {
