@@ -141,7 +141,7 @@ export class KubeApi {
     return {};
   }
 
-  /** The token file's content, re-read only when its modification time changed. */
+  /** The token file's content, re-read when its modification time changed or after a 401. */
   private readToken(file: string): string {
     let mtimeMs: number;
     try {
@@ -208,6 +208,8 @@ export class KubeApi {
       request.on('response', (response) => {
         const status = response.statusCode ?? 0;
         if (status >= 200 && status < 300) return resolve(response);
+        // The token may have rotated within the file's timestamp granularity: read it again.
+        if (status === 401) this.token = undefined;
         readBody(response).then(
           (body) => reject(statusError(status, body, path)),
           (error) => reject(describeTransportError(error, this.server)),
