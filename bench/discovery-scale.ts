@@ -33,9 +33,13 @@ type Line = Record<string, unknown>;
 /** `portside run` with its JSON log lines handed to `onLine` as they come. */
 function runCli(config: string, onLine: (line: Line) => void): ChildProcess {
   // The launcher's flag (the CLI's #! line), as users run it.
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, 'run', '-c', config, '--log-level', 'debug'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=2', CLI, 'run', '-c', config, '--log-level', 'debug'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   createInterface({ input: child.stdout! }).on('line', (text) => {
     try {
       onLine(JSON.parse(text));
@@ -103,7 +107,10 @@ async function main(): Promise<void> {
     (_, i) =>
       `  - { name: ${serviceName(i)}, discovery: { kubernetes: { service: ${serviceName(i)}, namespace: bench, port: http, kubeconfig: ${JSON.stringify(kubeconfig)}, watch: ${watch} } } }`,
   );
-  await writeFile(config, `drainTimeout: 1s\nadmin: { address: 127.0.0.1:0 }\nclusters:\n${clusters.join('\n')}\n`);
+  await writeFile(
+    config,
+    `drainTimeout: 1s\nadmin: { address: 127.0.0.1:0 }\nclusters:\n${clusters.join('\n')}\n`,
+  );
 
   // Every cluster's first `endpoints updated` line; then each change waits for its cluster's next.
   const seen = new Set<string>();

@@ -9,8 +9,7 @@ import { endpointSlice, KubeApiDouble } from '../test/helpers/kube-api-double.js
 
 export type DoubleCommand =
   /** Replaces one endpoint of a Service; `generation` makes each change unique. */
-  | { type: 'change'; service: number; generation: number }
-  | { type: 'stats' };
+  { type: 'change'; service: number; generation: number } | { type: 'stats' };
 
 export interface DoubleStats {
   lists: number;

@@ -31,8 +31,11 @@ export function scopeId(scope: Scope): string {
 
 /** What a scope knows of one Service, by `namespace/name`. */
 export interface ServiceEntry {
-  /** By slice key (`namespace/name`). */
-  readonly slices: Map<string, EndpointSliceInfo>;
+  /**
+   * Its slices, by name (all in the Service's namespace). An array, not a Map: most Services
+   * have one to three slices, and a Map's table per Service costs more than a scan.
+   */
+  readonly slices: EndpointSliceInfo[];
   service: ServiceInfo | undefined;
 }
 
@@ -179,7 +182,10 @@ export class ScopeWatch {
           this.sliceOwners.delete(key);
           return;
         }
-        this.entry(owner).slices.set(key, slice);
+        const slices = this.entry(owner).slices;
+        const at = slices.findIndex((s) => s.name === slice.name);
+        if (at >= 0) slices[at] = slice;
+        else slices.push(slice);
         this.sliceOwners.set(key, owner);
         this.mark(owner);
       },
@@ -223,7 +229,7 @@ export class ScopeWatch {
   private entry(id: string): ServiceEntry {
     let entry = this.services.get(id);
     if (!entry) {
-      entry = { slices: new Map(), service: undefined };
+      entry = { slices: [], service: undefined };
       this.services.set(id, entry);
     }
     return entry;
@@ -231,14 +237,17 @@ export class ScopeWatch {
 
   private removeSlice(owner: string, key: string): void {
     const entry = this.services.get(owner);
-    if (!entry?.slices.delete(key)) return;
+    const name = key.slice(key.indexOf('/') + 1);
+    const at = entry ? entry.slices.findIndex((s) => s.name === name) : -1;
+    if (!entry || at < 0) return;
+    entry.slices.splice(at, 1);
     this.prune(owner, entry);
     this.mark(owner);
   }
 
   /** A Service with nothing left is forgotten (its readers then see no slices). */
   private prune(id: string, entry: ServiceEntry): void {
-    if (entry.slices.size === 0 && entry.service === undefined) this.services.delete(id);
+    if (entry.slices.length === 0 && entry.service === undefined) this.services.delete(id);
   }
 
   /** Coalesces a burst (a list page, a rollout) into one notification per Service. */

@@ -32,7 +32,8 @@ const NO_SLICES: readonly EndpointSliceInfo[] = [];
 export class ServiceWatch {
   /** `namespace/name`, the key of this Service in every scope. */
   readonly id: string;
-  readonly listeners = new Set<Listener>();
+  /** An array, not a Set: one or two listeners per Service, thousands of Services. */
+  readonly listeners: Listener[] = [];
   needsService = false;
   /** The scope read now. */
   scope: ScopeWatch | undefined;
@@ -61,7 +62,7 @@ export class ServiceWatch {
   }
 
   get endpointSlices(): Iterable<EndpointSliceInfo> {
-    return this.scope?.services.get(this.id)?.slices.values() ?? NO_SLICES;
+    return this.scope?.services.get(this.id)?.slices ?? NO_SLICES;
   }
 
   get service(): ServiceInfo | undefined {
@@ -80,7 +81,8 @@ export class ServiceWatch {
 
   notify(): void {
     if (!this.synced) return;
-    for (const listener of this.listeners) {
+    // A listener may let go while being told (its cluster stopped): iterate a copy.
+    for (const listener of [...this.listeners]) {
       try {
         listener();
       } catch (error) {

@@ -57,7 +57,7 @@ export class KubernetesWatches {
       this.handles.set(id, handle);
       if ((key.watch ?? 'auto') === 'auto') this.count(key, 1);
     }
-    handle.listeners.add(listener);
+    if (!handle.listeners.includes(listener)) handle.listeners.push(listener);
     if (needsService && !handle.needsService) {
       handle.needsService = true;
       handle.scope?.needServices();
@@ -73,8 +73,9 @@ export class KubernetesWatches {
   }
 
   unsubscribe(handle: ServiceWatch, listener: () => void): void {
-    handle.listeners.delete(listener);
-    if (handle.listeners.size > 0) return;
+    const at = handle.listeners.indexOf(listener);
+    if (at >= 0) handle.listeners.splice(at, 1);
+    if (handle.listeners.length > 0) return;
     const id = serviceKeyId(handle.key);
     if (this.handles.get(id) !== handle) return;
     this.handles.delete(id);
