@@ -12,6 +12,7 @@ import { type TestContext, test } from 'node:test';
 import { RoundRobinPicker } from '../../src/balancing/round-robin.js';
 import { Cluster } from '../../src/core/cluster.js';
 import { EndpointStateRegistry } from '../../src/core/endpoint.js';
+import { kubernetesClientRequested } from '../../src/discovery/kubernetes/client.js';
 import type { ServiceKey } from '../../src/discovery/kubernetes/service-watch.js';
 import { KubernetesSource } from '../../src/discovery/kubernetes/source.js';
 import { KubernetesWatches, type WatchTuning } from '../../src/discovery/kubernetes/watches.js';
@@ -107,6 +108,7 @@ test('over TLS with a CA to verify and a token to send; a wrong CA or token is a
   await eventually(() => orders.ids() === '10.0.0.1:8080', { what: 'sync over TLS' });
   await watching();
   assert.equal(api.requests.unauthorized, 0, 'the token was sent');
+  assert.equal(kubernetesClientRequested(), false, 'the lean client needs no client-node for a token');
 
   // The server now presents a certificate of a CA the client does not trust.
   await api.stop();
@@ -334,4 +336,49 @@ test('a cluster-wide watch serves Services of every namespace; stop() closes it 
 
   watches.stop();
   await eventually(() => api.openWatches === 0, { what: 'the watch closed' });
+});
+
+test('a kubeconfig with an exec auth plugin gets its token through @kubernetes/client-node', {
+  timeout: 60_000,
+}, async (t) => {
+  const { api, dir } = await harness(t);
+  api.token = 'from-plugin';
+  const plugin = join(dir, 'credential.sh');
+  const credential = {
+    apiVersion: 'client.authentication.k8s.io/v1beta1',
+    kind: 'ExecCredential',
+    status: { token: 'from-plugin' },
+  };
+  await writeFile(plugin, `#!/bin/sh\necho '${JSON.stringify(credential)}'\n`, { mode: 0o755 });
+  const kubeconfig = join(dir, 'exec-kubeconfig.yaml');
+  await writeFile(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{ name: double, cluster: { server: "${api.url}" } }]`,
+      `users: [{ name: tester, user: { exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: "${plugin}", interactiveMode: Never } } }]`,
+      'contexts: [{ name: double, context: { cluster: double, user: tester } }]',
+      'current-context: double',
+      '',
+    ].join('\n'),
+  );
+  api.apply('endpointslices', slice('orders', 'orders-a', ['10.0.0.1']));
+  const { logger } = captureLogger('debug');
+  const watches = new KubernetesWatches(logger, FAST);
+  t.after(() => watches.stop());
+  const source = new KubernetesSource(
+    { namespace: 'shop', service: 'orders', kubeconfig },
+    'http',
+    watches,
+    logger,
+  );
+  let ids = '';
+  source.start((endpoints) => {
+    ids = endpoints.map((e) => `${e.host}:${e.port}`).join(' ');
+  });
+  t.after(() => source.stop());
+  await eventually(() => ids === '10.0.0.1:8080', { what: 'sync with the plugin token', timeoutMs: 50_000 });
+  assert.equal(api.requests.unauthorized, 0);
+  assert.equal(kubernetesClientRequested(), true, 'client-node loaded for the plugin');
 });
