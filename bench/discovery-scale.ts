@@ -1,14 +1,14 @@
 /**
  * Kubernetes discovery at scale, through the real CLI: N Services × M endpoints in one
- * namespace of the API double (its own process), plus N/5 Services the config does not
- * name; `portside run` with one cluster per named Service.
+ * namespace of the API double (its own process), plus N/5 (or `unused`) Services the config
+ * does not name; `portside run` with one cluster per named Service.
  *
  * Prints: start → every cluster has its endpoints (from the spawn, config loading included),
  * API requests and connections at start, RSS above a fresh proxy with an empty config (per
  * endpoint), watch event → endpoint pickable (p50/p99/max, through the proxy's own
  * `endpoints updated` debug line, so the pipe adds a little), and SIGTERM → exit.
  *
- *   npm run build && node --import tsx bench/discovery-scale.ts [services=1000] [perService=10] [changes=200] [watch=auto]
+ *   npm run build && node --import tsx bench/discovery-scale.ts [services=1000] [perService=10] [changes=200] [watch=auto] [unused=services/5]
  *
  * A benchmark, not a test: it prints figures and asserts nothing about them.
  */
@@ -26,7 +26,10 @@ const services = Number(process.argv[2] ?? 1000);
 const perService = Number(process.argv[3] ?? 10);
 const changes = Number(process.argv[4] ?? 200);
 const watch = process.argv[5] ?? 'auto';
-const CLI = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
+/** Services in the namespace that the config does not name (a sidecar's neighbours). */
+const unused = Number(process.argv[6] ?? Math.floor(services / 5));
+/** `PORTSIDE_CLI=/other/build/dist/src/cli/main.js` measures another build (an A/B). */
+const CLI = process.env.PORTSIDE_CLI ?? join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 
 type Line = Record<string, unknown>;
 
@@ -87,7 +90,6 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'portside-bench-'));
   const baseline = await baselineRss(dir);
 
-  const unused = Math.floor(services / 5);
   const double = fork(
     join(import.meta.dirname, 'kube-api-double-process.ts'),
     [String(services), String(perService), String(unused)],
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   const clusters = Array.from(
     { length: services },
     (_, i) =>
-      `  - { name: ${serviceName(i)}, discovery: { kubernetes: { service: ${serviceName(i)}, namespace: bench, port: http, kubeconfig: ${JSON.stringify(kubeconfig)}, watch: ${watch} } } }`,
+      `  - { name: ${serviceName(i)}, discovery: { kubernetes: { service: ${serviceName(i)}, namespace: bench, port: http, kubeconfig: ${JSON.stringify(kubeconfig)}${watch === 'auto' ? '' : `, watch: ${watch}`} } } }`,
   );
   await writeFile(
     config,
