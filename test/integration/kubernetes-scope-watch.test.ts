@@ -382,3 +382,35 @@ test('a kubeconfig with an exec auth plugin gets its token through @kubernetes/c
   assert.equal(api.requests.unauthorized, 0);
   assert.equal(kubernetesClientRequested(), true, 'client-node loaded for the plugin');
 });
+
+test('Services that come and go leave nothing behind in a namespace watch', {
+  timeout: 60_000,
+}, async (t) => {
+  const { api, cluster, watches } = await harness(t);
+  api.apply('endpointslices', slice('orders', 'orders-a', ['10.0.0.1']));
+  api.apply('services', service('shop', 'orders', [{ name: 'http', port: 80, targetPort: 'http' }]));
+  // A numbered port: the Services are watched too.
+  const orders = cluster('orders', { port: 80, watch: 'namespace' });
+  await eventually(() => orders.ids() !== '', { what: 'sync' });
+  await eventually(() => api.openWatches === 2, { what: 'slice and Service watches' });
+  const scope = watches.scopeWatches[0]!;
+  const seen = api.requests.watches;
+
+  // 1,000 Services nobody names, each created with a slice and deleted again.
+  for (let i = 0; i < 1000; i++) {
+    api.apply('endpointslices', slice(`temp-${i}`, `temp-${i}-x`, [`10.1.${i % 250}.1`]));
+    api.apply('services', service('shop', `temp-${i}`, [{ name: 'http', port: 80, targetPort: 8080 }]));
+    api.delete('endpointslices', 'shop', `temp-${i}-x`);
+    api.delete('services', 'shop', `temp-${i}`);
+  }
+  api.apply('endpointslices', slice('orders', 'orders-b', ['10.0.0.2']));
+  await eventually(() => orders.ids() === '10.0.0.1:8080 10.0.0.2:8080', { what: 'the last event applied' });
+  assert.equal(api.requests.watches, seen, 'all of it through the one watch');
+  assert.deepEqual([...scope.services.keys()], ['shop/orders'], 'no entry of a gone Service is kept');
+  const versions = (name: 'slices' | 'services') =>
+    (scope.informers[name] as unknown as { versions: Map<string, string> }).versions.size;
+  assert.deepEqual(
+    { slices: versions('slices'), services: versions('services') },
+    { slices: 2, services: 1 },
+  );
+});
