@@ -153,18 +153,18 @@ export class EndpointStateRegistry {
   private readonly entries = new Map<string, { state: EndpointState; holders: number }>();
 
   acquire(cluster: string, id: string): EndpointState {
-    const key = [cluster, id].join('\u0000'); // flat, see endpointId
-    let entry = this.entries.get(key);
+    let entry = this.entries.get(`${cluster}\u0000${id}`);
     if (!entry) {
       entry = { state: new EndpointState(), holders: 0 };
-      this.entries.set(key, entry);
+      // The stored key is flat (see endpointId): it lives as long as the endpoint.
+      this.entries.set([cluster, id].join('\u0000'), entry);
     }
     entry.holders++;
     return entry.state;
   }
 
   release(cluster: string, id: string): void {
-    const key = [cluster, id].join('\u0000');
+    const key = `${cluster}\u0000${id}`; // a lookup only: no need for a flat string
     const entry = this.entries.get(key);
     if (entry && --entry.holders <= 0) this.entries.delete(key);
   }
@@ -179,20 +179,26 @@ export class EndpointStateRegistry {
    * only, so forgetting the pool (when many nodes came and went) costs nothing but sharing.
    */
   locality(locality: Locality): Locality {
-    const key = `${locality.node ?? ''}\u0000${locality.zone ?? ''}`;
-    let shared = this.localities.get(key);
-    if (!shared) {
+    // Two levels of Map, not a joined key: this runs for every endpoint of every snapshot.
+    let zones = this.localities.get(locality.node);
+    if (!zones) {
       if (this.localities.size >= MAX_SHARED_LOCALITIES) this.localities.clear();
+      zones = new Map();
+      this.localities.set(locality.node, zones);
+    }
+    let shared = zones.get(locality.zone);
+    if (!shared) {
       shared = Object.freeze({
         ...(locality.node === undefined ? {} : { node: locality.node }),
         ...(locality.zone === undefined ? {} : { zone: locality.zone }),
       });
-      this.localities.set(key, shared);
+      zones.set(locality.zone, shared);
     }
     return shared;
   }
 
-  private readonly localities = new Map<string, Locality>();
+  /** By node, then zone (either may be undefined). */
+  private readonly localities = new Map<string | undefined, Map<string | undefined, Locality>>();
 }
 
 const MAX_SHARED_LOCALITIES = 10_000;
