@@ -127,7 +127,16 @@ export class ResilientInformer<T> {
     if (!this.stopped) return;
     this.stopped = false;
     const checkEvery = Math.max(50, Math.min(this.tuning.watchdogMs / 4, 10_000));
-    this.watchdog = setInterval(() => this.checkWatchdog(), checkEvery);
+    let lastCheck = Date.now();
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      const late = now - lastCheck - checkEvery;
+      lastCheck = now;
+      // A check that runs late means the event loop itself stalled (a long GC, a starved
+      // CPU): the watch could not deliver meanwhile, so the stall is not its silence.
+      if (late > checkEvery) this.lastActivity += late;
+      this.checkWatchdog();
+    }, checkEvery);
     this.watchdog.unref();
     void this.run();
   }
