@@ -414,3 +414,23 @@ test('Services that come and go leave nothing behind in a namespace watch', {
     { slices: 2, services: 1 },
   );
 });
+
+test('a watch quiet past its timeout is resumed from the last version, not re-listed', {
+  timeout: 15_000,
+}, async (t) => {
+  const { api, cluster, watches, watching } = await harness(t, { tuning: { watchTimeoutMs: 300 } });
+  api.apply('endpointslices', slice('orders', 'orders-a', ['10.0.0.1']));
+  const orders = cluster('orders', { watch: 'namespace' });
+  await eventually(() => orders.ids() !== '', { what: 'sync' });
+  await watching();
+  const informer = watches.scopeWatches[0]!.informers.slices!;
+  const { lists, watches: watchCount } = { lists: informer.lists, watches: api.requests.watches };
+
+  api.goSilent(true); // the open watch stays connected and delivers nothing
+  api.goSilent(false);
+  api.apply('endpointslices', slice('orders', 'orders-b', ['10.0.0.2']));
+  await eventually(() => orders.ids() === '10.0.0.1:8080 10.0.0.2:8080', { what: 'caught up' });
+  assert.ok(api.requests.watches > watchCount, 'a new watch');
+  assert.equal(informer.lists, lists, 'no re-list');
+  assert.equal(orders.source.stale, false);
+});

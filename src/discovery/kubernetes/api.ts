@@ -25,6 +25,12 @@ export class KubeApiError extends Error {
   }
 }
 
+/** A watch that sent nothing for its idle time: resume it, the data so far is good. */
+export class WatchIdleError extends KubeApiError {}
+
+/** Watch answers ended for being idle (weak: they go with their answers). */
+const idleAnswers = new WeakSet<IncomingMessage>();
+
 /** A page of a list: raw items (each parsed by the caller) and where the list continues. */
 export interface ListPage {
   items: unknown[];
@@ -112,10 +118,14 @@ export class KubeApi {
           newline = pending.indexOf('\n');
         }
       });
+      const idle = () => new WatchIdleError(`no data for ${idleMs} ms (watch timeout)`);
       response.on('end', () => resolve());
-      response.on('error', (error) => reject(describeTransportError(error, this.server)));
+      response.on('error', (error) =>
+        reject(idleAnswers.has(response) ? idle() : describeTransportError(error, this.server)),
+      );
       response.on('close', () => {
-        if (!response.complete) reject(new KubeApiError('watch stream closed before its end'));
+        if (response.complete) return;
+        reject(idleAnswers.has(response) ? idle() : new KubeApiError('watch stream closed before its end'));
       });
     });
   }
@@ -199,13 +209,18 @@ export class KubeApi {
         this.requests.delete(request);
         signal?.removeEventListener('abort', abort);
       });
+      let answer: IncomingMessage | undefined;
       if (idleMs !== undefined) {
-        request.setTimeout(idleMs, () =>
-          request.destroy(new KubeApiError(`no data for ${idleMs} ms (watch timeout)`)),
-        );
+        // Before the answer, silence is a failure; after it, a quiet stream to resume (the
+        // stream then fails with a plain "aborted": the answer is marked to tell them apart).
+        request.setTimeout(idleMs, () => {
+          if (answer) idleAnswers.add(answer);
+          request.destroy(new KubeApiError(`no answer for ${idleMs} ms`));
+        });
       }
       request.on('error', (error) => reject(describeTransportError(error, this.server)));
       request.on('response', (response) => {
+        answer = response;
         const status = response.statusCode ?? 0;
         if (status >= 200 && status < 300) return resolve(response);
         // The token may have rotated within the file's timestamp granularity: read it again.

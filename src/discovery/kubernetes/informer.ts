@@ -13,7 +13,7 @@
  */
 import type { Logger } from '../../core/log.js';
 import type { KubeApi } from './api.js';
-import { KubeApiError } from './api.js';
+import { KubeApiError, WatchIdleError } from './api.js';
 import { objectName, type ParseResult } from './objects.js';
 
 export interface InformerTuning {
@@ -252,19 +252,29 @@ export class ResilientInformer<T> {
     let gone = false;
     let failure: string | undefined;
     this.touch();
-    await this.api.watch(
-      path,
-      { labelSelector, fieldSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
-      (event) => {
-        if (!alive()) return;
-        this.touch();
-        const outcome = this.onEvent(event);
-        if (outcome === 'gone') gone = true;
-        else if (outcome !== undefined) failure ??= outcome;
-      },
-      this.tuning.watchTimeoutMs,
-      signal,
-    );
+    const idle = (error: unknown) => {
+      // Quiet past watchTimeoutMs: likely a dead connection; resume from the last version.
+      if (error instanceof WatchIdleError && alive()) {
+        this.log.debug({ resourceVersion: this.resourceVersion }, 'watch idle; resuming');
+        return;
+      }
+      throw error;
+    };
+    await this.api
+      .watch(
+        path,
+        { labelSelector, fieldSelector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
+        (event) => {
+          if (!alive()) return;
+          this.touch();
+          const outcome = this.onEvent(event);
+          if (outcome === 'gone') gone = true;
+          else if (outcome !== undefined) failure ??= outcome;
+        },
+        this.tuning.watchTimeoutMs,
+        signal,
+      )
+      .catch(idle);
     if (failure !== undefined && alive()) throw new KubeApiError(failure);
     return gone;
   }
