@@ -6,7 +6,7 @@
  * Prints: start → every cluster has its endpoints (from the spawn, config loading included),
  * API requests and connections at start, RSS above a fresh proxy with an empty config (per
  * endpoint), watch event → endpoint pickable (p50/p99/max, through the proxy's own
- * `endpoints updated` debug line, so the pipe adds a little), and SIGTERM → exit.
+ * `endpoints updated` debug line, so the pipe adds a little), idle CPU, and SIGTERM → exit.
  *
  *   npm run build && node --import tsx bench/discovery-scale.ts [services=1000] [perService=10] [changes=200] [watch=auto] [unused=services/5]
  *
@@ -57,6 +57,12 @@ function rssMb(pid: number): { rss: number; anon: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 };
+}
+
+/** CPU seconds the process has used (user + system). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -136,6 +142,9 @@ async function main(): Promise<void> {
   const atStart = await stats();
   await sleep(1000);
   const memory = rssMb(cli.pid!);
+  const idleFrom = cpuSeconds(cli.pid!);
+  await sleep(5000);
+  const idleCpu = (cpuSeconds(cli.pid!) - idleFrom) / 5;
 
   const latencies: number[] = [];
   for (let n = 1; n <= changes; n++) {
@@ -163,6 +172,7 @@ async function main(): Promise<void> {
       `API after ${changes} changes   ${afterChanges.lists} lists, ${afterChanges.watches} watches, ${afterChanges.connections} connections`,
       `RSS                      ${memory.rss.toFixed(0)} MB (anon ${memory.anon.toFixed(0)} MB); empty-config proxy ${baseline.toFixed(0)} MB → +${above.toFixed(1)} MB = ${((above * 1024 * 1024) / endpoints).toFixed(0)} B per endpoint`,
       `event → pickable (${changes})  p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`,
+      `idle CPU                 ${(idleCpu * 100).toFixed(1)} % of a core (5 s after the sync)`,
       `SIGTERM → exit           ${exitMs.toFixed(0)} ms (drainTimeout 1s)`,
     ].join('\n'),
   );
