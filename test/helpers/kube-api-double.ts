@@ -21,7 +21,10 @@ export interface KubeconfigOptions {
   caFile?: string;
   /** Read the bearer token from this file (else the fixed `token`). */
   tokenFile?: string;
+  /** A fixed bearer token ('' for none); default `test-token`. */
   token?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
   /** File name in `dir`. */
   name?: string;
 }
@@ -77,8 +80,11 @@ export class KubeApiDouble {
     /** Request paths with their query, in order. */
     paths: [] as string[],
   };
-  /** Serve HTTPS with this key and certificate (set before start). */
-  tls: { key: Buffer; cert: Buffer } | undefined;
+  /**
+   * Serve HTTPS with this key and certificate (set before start); with `clientCa`, clients
+   * must present a certificate signed by it.
+   */
+  tls: { key: Buffer; cert: Buffer; clientCa?: Buffer } | undefined;
   /** Require `Authorization: Bearer <token>` (may change at any time: a rotation). */
   token: string | undefined;
   /** Connections accepted so far. */
@@ -98,7 +104,13 @@ export class KubeApiDouble {
 
   async start(): Promise<this> {
     const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
-    const server = this.tls ? createTlsServer(this.tls, handler) : createServer(handler);
+    const { clientCa, ...tls } = this.tls ?? {};
+    const server = this.tls
+      ? createTlsServer(
+          clientCa ? { ...tls, ca: clientCa, requestCert: true, rejectUnauthorized: true } : tls,
+          handler,
+        )
+      : createServer(handler);
     server.on(this.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.connections++;
       this.sockets.add(socket);
@@ -132,11 +144,24 @@ export class KubeApiDouble {
   async writeKubeconfig(
     dir: string,
     namespace = 'default',
-    { caFile, tokenFile, token = 'test-token', name = 'kubeconfig.yaml' }: KubeconfigOptions = {},
+    {
+      caFile,
+      tokenFile,
+      token = 'test-token',
+      clientCertFile,
+      clientKeyFile,
+      name = 'kubeconfig.yaml',
+    }: KubeconfigOptions = {},
   ): Promise<string> {
     const file = join(dir, name);
     const trust = caFile ? `certificate-authority: ${caFile}` : 'insecure-skip-tls-verify: true';
-    const user = tokenFile ? `tokenFile: ${tokenFile}` : `token: ${token}`;
+    const user = [
+      tokenFile ? `tokenFile: ${tokenFile}` : token ? `token: ${token}` : '',
+      clientCertFile ? `client-certificate: ${clientCertFile}` : '',
+      clientKeyFile ? `client-key: ${clientKeyFile}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n    ');
     await writeFile(
       file,
       [

@@ -434,3 +434,22 @@ test('a watch quiet past its timeout is resumed from the last version, not re-li
   assert.equal(informer.lists, lists, 'no re-list');
   assert.equal(orders.source.stale, false);
 });
+
+test('a client certificate from the kubeconfig authenticates', { timeout: 30_000 }, async (t) => {
+  const certs = await makeTestCertificates();
+  t.after(() => rm(certs.dir, { recursive: true, force: true }));
+  const { api, cluster } = await harness(t, {
+    configure: (api) => {
+      api.tls = { key: certs.key, cert: certs.cert, clientCa: certs.ca };
+      return {
+        caFile: certs.caFile,
+        token: '',
+        clientCertFile: certs.clientCertFile,
+        clientKeyFile: certs.clientKeyFile,
+      };
+    },
+  });
+  api.apply('endpointslices', slice('orders', 'orders-a', ['10.0.0.1']));
+  const orders = cluster('orders');
+  await eventually(() => orders.ids() === '10.0.0.1:8080', { what: 'sync with a client certificate' });
+});
