@@ -166,6 +166,9 @@ export class KubernetesWatches {
       });
       this.scopes.set(id, watch);
       this.readers.set(watch, new Map());
+      // A shared watch is news for an operator; one per Service (a sidecar's few) is not.
+      const level = scope.service === undefined ? 'info' : 'debug';
+      this.logger[level]({ kubernetes: watch.description }, 'Kubernetes watch started');
       watch.start();
     }
     return watch;
