@@ -128,12 +128,24 @@ export const routeMatch = z
 export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
   const retryCondition = z.union(
     [
-      z.enum(['connect-failure', 'reset', 'timeout', '5xx', 'gateway-error']),
+      z.enum([
+        'connect-failure',
+        'reset',
+        'timeout',
+        '5xx',
+        'gateway-error',
+        // gRPC statuses, read from grpc-status in the response headers or trailers.
+        'unavailable',
+        'resource-exhausted',
+        'cancelled',
+        'deadline-exceeded',
+        'internal',
+      ]),
       z.number().int().min(400, 'retry status codes are 400-599').max(599, 'retry status codes are 400-599'),
     ],
     {
       error:
-        'a retry condition is connect-failure, reset, timeout, 5xx, gateway-error or a status code 400-599 (e.g. 503)',
+        'a retry condition is connect-failure, reset, timeout, 5xx, gateway-error, a status code 400-599 (e.g. 503) or a gRPC status (unavailable, resource-exhausted, cancelled, deadline-exceeded, internal)',
     },
   );
 
@@ -275,6 +287,19 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
      * arriving, or the upstream stops taking the request bytes queued for it.
      */
     bodyTimeout: duration.default('5m'),
+    /** Requests multiplexed on one HTTP/2 upstream connection at most (the upstream's own limit may be lower). */
+    maxStreamsPerConnection: z.number().int().min(1).max(10_000).default(100),
+  });
+
+  /** HTTP/2 from clients (h2c with prior knowledge, on the same port as HTTP/1.1). */
+  const http2 = z.strictObject({
+    /** Streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+    maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
+    /**
+     * Streams a client may reset per second before its connection is closed with GOAWAY
+     * (rapid reset, CVE-2023-44487).
+     */
+    maxResetsPerSecond: z.number().int().min(1).max(100_000).default(200),
   });
 
   /** How request paths are normalised before matching and forwarding (path-normalize.ts). */
@@ -300,6 +325,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     limits: httpLimits.default(() => httpLimits.parse({})),
     upstream: httpUpstream.default(() => httpUpstream.parse({})),
     paths: httpPaths.default(() => httpPaths.parse({})),
+    http2: http2.default(() => http2.parse({})),
     /** One pino line per request at level info. */
     accessLog: z.boolean().default(true),
   });

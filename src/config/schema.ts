@@ -64,6 +64,10 @@ export const cluster = z.strictObject({
   /** Where endpoints come from when not listed in `endpoints` (DNS, Kubernetes). */
   discovery: discoverySchema(duration).optional(),
   balancing: balancing.default({ policy: 'round_robin', locality: 'any', slowStart: '0s' }),
+  /** What an http listener speaks to the endpoints: HTTP/1.1, HTTP/2 (h2c), or the client's own protocol. */
+  upstreamProtocol: z
+    .enum(['http1', 'http2', 'auto'], { error: 'upstreamProtocol is http1, http2 or auto' })
+    .default('auto'),
   /** healthCheck, outlierDetection, panicThreshold. */
   ...clusterHealthFields(duration),
 });

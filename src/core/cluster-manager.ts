@@ -60,7 +60,7 @@ interface Parts {
 
 function partsOf(c: ClusterConfig, node: Config['node']): Parts {
   // Validated configs are plain data with keys in schema order, so JSON compares them exactly.
-  const { name: _, endpoints, discovery, balancing, ...health } = c;
+  const { name: _, endpoints, discovery, balancing, upstreamProtocol: __, ...health } = c;
   return {
     discovery: JSON.stringify({ endpoints, discovery }),
     balancing: JSON.stringify({ balancing, node }),
@@ -312,6 +312,10 @@ export class ClusterManager {
         change.health.start();
       }
       entry.parts = change.parts;
+    }
+    for (const c of config.clusters) {
+      const entry = this.live.get(c.name);
+      if (entry) entry.cluster.upstreamProtocol = c.upstreamProtocol;
     }
     for (const name of removed) {
       this.live.get(name)?.retire();

@@ -48,6 +48,8 @@ export class Cluster {
   private released = false;
   /** Reasons that exclude an endpoint right now; health may relax it (panic mode). */
   excludeFlags: number = ALL_UNAVAILABLE_REASONS;
+  /** What HTTP listeners speak to its endpoints (`upstreamProtocol`), set at each config swap. */
+  upstreamProtocol: 'http1' | 'http2' | 'auto' = 'auto';
   /** Set by health (outlier detection) and balancing; called by the L4 and L7 proxies. */
   readonly observers: OutcomeObserver[] = [];
 

@@ -59,6 +59,12 @@ export abstract class ClientSocket {
     this.borrowed = borrowed;
   }
 
+  /** The socket goes to another reader (HTTP/2): no more bytes come here. */
+  protected detach(): void {
+    this.socket.removeListener('data', this.onData);
+    this.socket.pause();
+  }
+
   /** Reading was paused (backpressure, or bytes held until the exchange wants them). */
   get readingPaused(): boolean {
     return this.paused;

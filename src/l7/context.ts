@@ -5,6 +5,7 @@
  */
 import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
+import type { AccessLogWriter } from './access-log.js';
 import type { Deadlines } from './deadlines.js';
 import type { ClientConnection } from './http-connection.js';
 import type { RouteTable } from './route-table.js';
@@ -18,6 +19,8 @@ export interface ExchangeContext {
   readonly deadlines: Deadlines;
   readonly clusters: (name: string) => Cluster | undefined;
   readonly log: Logger;
+  /** Where access log lines go (batched per event-loop turn). */
+  readonly accessLog: AccessLogWriter;
   /** Evaluated once per request: access log on and the level lets it through. */
   accessLogOn(): boolean;
   /** Set by drain(): answer with `connection: close`. */
@@ -47,8 +50,30 @@ export interface ClientTimeouts {
 export interface ConnectionOwner {
   /** The handler serving the connection's next request (a reload's successor, or itself). */
   readonly current: HttpHandlerContext;
+  /** The listener's HTTP/2 settings. */
+  readonly http2Limits: Http2Limits;
   readonly maxHeaderBytes: number;
   readonly maxHeaders: number;
-  connectionClosed(connection: ClientConnection): void;
+  connectionClosed(connection: HandledConnection): void;
   badRequest(reason: string): void;
+  /** The connection began with the HTTP/2 preface: `bytes` (read so far) and its socket go to HTTP/2. */
+  startHttp2(connection: ClientConnection, bytes: Buffer): void;
+}
+
+/** A client connection as its handler sees it, HTTP/1.1 or HTTP/2. */
+export interface HandledConnection {
+  readonly socket: import('node:net').Socket;
+  /** Nothing in progress: safe to close when draining. */
+  readonly idle: boolean;
+  checkTimeouts(now: number, timeouts: ClientTimeouts): void;
+  /** Closes now. */
+  close(): void;
+  /** Draining: finish what is in progress, take nothing new (HTTP/2: GOAWAY). */
+  goAway(): void;
+}
+
+/** A listener's `http2` settings and the header limits they share with HTTP/1.1. */
+export interface Http2Limits {
+  readonly maxConcurrentStreams: number;
+  readonly maxResetsPerSecond: number;
 }

@@ -11,16 +11,20 @@
  */
 import { resourceErrors } from '../listeners/resource-errors.js';
 import { ERROR_FOR_FAILURE, HTTP_ERRORS, type HttpError } from './errors.js';
+import type { UpstreamLink } from './exchange-client.js';
+import { isGrpcServerFailure } from './grpc.js';
 import type { BodyKind, ResponseHead } from './h1/response-head.js';
 import type { UpstreamConnection } from './h1/upstream-connection.js';
 import { type UpstreamError, type UpstreamUser, upstreamError } from './h1/upstream-user.js';
+import type { H2EndpointPool } from './h2/upstream-pool.js';
+import type { H2StreamUser, H2UpstreamStream } from './h2/upstream-stream.js';
 import { worthBuffering } from './request-body.js';
 import { classifyError, type FailureKind, isIdempotent } from './retry-policy.js';
 import { RoutedRequest } from './routed-request.js';
 import type { TunnelOwner } from './upgrade.js';
 import type { EndpointPool } from './upstream-pools.js';
 
-export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner {
+export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUser, TunnelOwner {
   /** A body kept in memory (resendable), or its parts while it arrives. */
   private body: Buffer | null = null;
   private bodyParts: Buffer[] | null = null;
@@ -28,11 +32,21 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
   private streamed = false;
   private bodyTouched = false;
   private requestComplete = false;
-  private pool: EndpointPool | undefined;
-  private connection: UpstreamConnection | undefined;
+  private pool: EndpointPool | H2EndpointPool | undefined;
+  private connection: UpstreamLink | undefined;
+  /**
+   * A copy of a streamed body while it fits `retries.bufferLimit` (null once it does not):
+   * a gRPC call's body streams (its length is unknown) yet can be sent again on a retry.
+   */
+  private bodyCopy: Buffer[] | null = null;
+  private bodyCopyBytes = 0;
+  /** gRPC: the attempt's outcome is reported at its trailers (grpc-status), not its head. */
+  private outcomePending = false;
   private inAttempt = false;
   private queued = false;
   private staleRetried = false;
+  /** Sends again after an HTTP/2 upstream refused the stream (bounded: a peer refusing everything). */
+  private refusedRetries = 0;
   private attemptStarted = 0;
   private upstreamPaused = false;
   /** The current attempt got a retryable status: read its body to the end, then retry. */
@@ -51,6 +65,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
       this.client.readBody();
     } else {
       this.streamed = true;
+      if (this.route!.retry.retriesAfterSending) this.bodyCopy = [];
       this.attempt();
     }
   }
@@ -66,7 +81,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     endpoint.state.requestsTotal++;
     this.attempts++;
     this.attemptStarted = performance.now();
-    this.pool = this.ctx.pools.get(endpoint);
+    this.pool = this.h2Upstream ? this.ctx.pools.getH2(endpoint) : this.ctx.pools.get(endpoint);
     this.borrow(false, this.attemptStarted);
   }
 
@@ -74,7 +89,9 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
   private borrow(fresh: boolean, now: number): void {
     this.inAttempt = true;
     this.endpoint!.state.active++;
-    const connection = this.pool!.acquire(this, this.client.remoteAddress ?? '', fresh, now);
+    const connection = this.pool!.acquire(this, this.client.remoteAddress ?? '', fresh, now) as
+      | UpstreamLink
+      | undefined;
     if (connection === undefined) {
       this.queued = true;
       // An upload not read yet has no route timeout running: bound its wait by one.
@@ -84,7 +101,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
 
   // ---- the upstream connection's callbacks ----
 
-  upstreamReady(connection: UpstreamConnection): void {
+  upstreamReady(connection: UpstreamLink): void {
     this.queued = false;
     this.stopWaitTimer();
     if (this.finished) {
@@ -95,14 +112,20 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     const body = this.body;
     const complete = !this.streamed || this.requestComplete;
     const head = this.head;
-    connection.send(
-      head.method,
-      this.upstreamHeadText,
-      body,
-      complete,
-      this.client.wantsDecodedChunks,
-      head.isUpgrade,
-    );
+    if (connection.protocol === 'http2') {
+      // An HTTP/1.1 client's chunked body comes framed; an HTTP/2 client's as it is.
+      const framed = head.chunked && this.client.protocol === 'http1';
+      (connection as H2UpstreamStream).send(head.method, this.upstreamHeadText, body, complete, framed);
+    } else {
+      (connection as UpstreamConnection).send(
+        head.method,
+        this.upstreamHeadText,
+        body,
+        complete,
+        this.client.wantsDecodedChunks,
+        head.isUpgrade,
+      );
+    }
     if (body !== null) this.endpoint!.state.bytesToUpstream += body.length;
     if (this.streamed) {
       this.bodyTouched = true;
@@ -118,9 +141,17 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     const endpoint = this.endpoint!;
     const route = this.route!;
     const status = response.status;
+    const grpcStatus = this.grpc ? grpcStatusIn(response.fields) : undefined;
     if (status >= 500) this.cluster!.reportFailure(endpoint, `http-${status}`);
+    else if (grpcStatus !== undefined && isGrpcServerFailure(grpcStatus))
+      this.cluster!.reportFailure(endpoint, `grpc-${grpcStatus}`);
+    else if (this.grpc && grpcStatus === undefined && status === 200) this.outcomePending = true;
     else this.cluster!.reportSuccess(endpoint, performance.now() - this.attemptStarted);
-    if (route.retry.retriesStatus(status) && this.canRetry('status')) {
+    if (
+      (route.retry.retriesStatus(status) ||
+        (grpcStatus !== undefined && route.retry.retriesGrpc(grpcStatus))) &&
+      this.canRetry('status')
+    ) {
       this.discarding = true;
       this.lastError = status === 504 ? HTTP_ERRORS.timeout : HTTP_ERRORS.upstreamReset;
       return;
@@ -139,7 +170,9 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     this.cluster!.reportSuccess(this.endpoint!, performance.now() - this.attemptStarted);
     this.status = 101;
     // The attempt (the endpoint's active count) lasts as long as the tunnel.
-    if (!this.client.upgrade(response, this.route!.responseEdits, connection, rest, this)) {
+    if (
+      !this.client.upgrade(response, this.route!.responseEdits, connection as UpstreamConnection, rest, this)
+    ) {
       this.status = 0;
       this.upstreamFailed(upstreamError('PORTSIDE_UPSTREAM_PROTOCOL', '101 before the request body ended'));
     }
@@ -169,8 +202,38 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     }
   }
 
+  /** An HTTP/2 upstream's trailers: gRPC's status, which may still ask for a retry. */
+  upstreamTrailers(fields: string[]): void {
+    if (this.discarding) return;
+    if (this.outcomePending) {
+      this.outcomePending = false;
+      const grpcStatus = grpcStatusIn(fields);
+      const elapsed = performance.now() - this.attemptStarted;
+      if (grpcStatus !== undefined && isGrpcServerFailure(grpcStatus))
+        this.cluster!.reportFailure(this.endpoint!, `grpc-${grpcStatus}`);
+      else this.cluster!.reportSuccess(this.endpoint!, elapsed);
+      // No DATA reached the client yet (a failed unary call): the call can still go elsewhere.
+      if (
+        grpcStatus !== undefined &&
+        this.route!.retry.retriesGrpc(grpcStatus) &&
+        this.client.writer.replaceable &&
+        this.canRetry('status')
+      ) {
+        this.discarding = true;
+        this.status = 0;
+        this.lastError = HTTP_ERRORS.upstreamReset;
+        return;
+      }
+    }
+    if (!this.finished) this.client.responseTrailers(fields);
+  }
+
   upstreamDone(): void {
     this.connection = undefined;
+    if (this.outcomePending) {
+      this.outcomePending = false;
+      this.cluster!.reportSuccess(this.endpoint!, performance.now() - this.attemptStarted);
+    }
     this.endAttempt();
     if (this.discarding) {
       this.discarding = false;
@@ -193,6 +256,13 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
       return;
     }
     const { kind, reason } = classifyError(error);
+    if (error.unprocessed && this.status === 0 && this.bodyUntouched() && this.refusedRetries++ < 3) {
+      // An HTTP/2 upstream refused the stream (or was going away): nothing was processed.
+      this.discarding = false;
+      this.replayCopiedBody();
+      this.borrow(true, performance.now());
+      return;
+    }
     if (error.reused && kind === 'reset' && !this.staleRetried && this.status === 0 && this.resendable()) {
       // A keep-alive socket the upstream had just closed: try once more on a fresh one.
       this.staleRetried = true;
@@ -235,6 +305,11 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     if (this.bodyParts !== null) {
       this.bodyParts.push(client.bytesBorrowed ? Buffer.from(chunk) : chunk);
       return true;
+    }
+    if (this.bodyCopy !== null) {
+      this.bodyCopyBytes += chunk.length;
+      if (this.bodyCopyBytes > this.route!.retry.bufferLimit) this.bodyCopy = null;
+      else this.bodyCopy.push(client.bytesBorrowed ? Buffer.from(chunk) : chunk);
     }
     const connection = this.connection;
     if (connection === undefined) return true;
@@ -309,16 +384,26 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     this.route!.counters.retriesTotal++;
     this.tried ??= new Set();
     this.tried.add(this.endpoint!);
+    this.replayCopiedBody();
     this.attempt();
   }
 
-  /** No body, a body in memory, or a streamed body none of which was sent yet. */
-  private bodyUntouched(): boolean {
-    return !this.streamed || !this.bodyTouched;
+  /** A streamed body that was sent and copied whole is sent again from the copy. */
+  private replayCopiedBody(): void {
+    if (!this.streamed || !this.bodyTouched || !this.requestComplete || this.bodyCopy === null) return;
+    this.body = Buffer.concat(this.bodyCopy);
+    this.bodyCopy = null;
+    this.streamed = false;
   }
 
+  /** No body, a body in memory, a streamed body none of which was sent yet, or one copied whole. */
+  private bodyUntouched(): boolean {
+    return !this.streamed || !this.bodyTouched || (this.requestComplete && this.bodyCopy !== null);
+  }
+
+  /** gRPC calls are retried on the conditions a route lists whatever their method (as Envoy does). */
   private resendable(): boolean {
-    return this.bodyUntouched() && isIdempotent(this.head.method);
+    return this.bodyUntouched() && (this.grpc || isIdempotent(this.head.method));
   }
 
   private canRetry(kind: FailureKind | 'status'): boolean {
@@ -348,4 +433,14 @@ export class Exchange extends RoutedRequest implements UpstreamUser, TunnelOwner
     this.connection.abort();
     this.upstreamFailed(upstreamError('PORTSIDE_ATTEMPT_TIMEOUT', 'perTryTimeout passed'));
   }
+}
+
+/** The grpc-status value among fields ([name, value, ...]), undefined when absent or not a number. */
+function grpcStatusIn(fields: readonly string[]): number | undefined {
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] !== 'grpc-status') continue;
+    const status = Number(fields[i + 1]);
+    return Number.isInteger(status) && status >= 0 ? status : undefined;
+  }
+  return undefined;
 }

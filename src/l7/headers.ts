@@ -25,7 +25,7 @@ const REQUEST_SKIP = new Set([
   'x-forwarded-host',
   'x-forwarded-proto',
 ]);
-const RESPONSE_SKIP = new Set([...HOP_BY_HOP_HEADERS, 'content-length']);
+export const RESPONSE_SKIP: ReadonlySet<string> = new Set([...HOP_BY_HOP_HEADERS, 'content-length']);
 
 /** A route's header edits, compiled: names to drop (removed or overridden) and pairs to add. */
 export class HeaderEdits {
@@ -36,12 +36,15 @@ export class HeaderEdits {
    */
   readonly addLines: string;
   readonly addBytes: Buffer;
+  /** The added fields as [name, value] pairs (HTTP/2 header blocks). */
+  readonly add: readonly (readonly [string, string])[];
 
   constructor(config: HeaderEditsConfig | undefined) {
     const set = Object.entries(config?.set ?? {}).map(
       ([name, value]) => [name, Buffer.from(value, 'utf8').toString('latin1')] as const,
     );
     this.drop = new Set([...(config?.remove ?? []), ...set.map(([name]) => name)]);
+    this.add = set;
     this.addLines = set.map(([name, value]) => `${name}: ${value}\r\n`).join('');
     this.addBytes = Buffer.from(this.addLines, 'latin1');
   }
@@ -61,6 +64,8 @@ export interface ForwardContext {
   edits: HeaderEdits;
   /** WebSocket and other upgrades keep `connection: upgrade` and `upgrade`. */
   upgrade: boolean;
+  /** An HTTP/2 upstream gets `te: trailers` (gRPC servers expect it; it is the only `te` HTTP/2 allows). */
+  teTrailers?: boolean;
 }
 
 /** The request head for the upstream: request line, forwarded fields, framing, empty line. */
@@ -81,6 +86,7 @@ export function upstreamRequestHead(head: RequestHead, path: string, context: Fo
   }
   if (context.upgrade) out += `connection: upgrade\r\nupgrade: ${head.upgrade ?? 'websocket'}\r\n`;
   out += context.edits.addLines;
+  if (context.teTrailers) out += 'te: trailers\r\n';
   if (head.chunked) out += 'transfer-encoding: chunked\r\n';
   else if (head.contentLength >= 0) out += `content-length: ${head.contentLength}\r\n`;
   return `${out}\r\n`;
@@ -135,7 +141,7 @@ function forwardedFields(head: MessageHead, skip: ReadonlySet<string>, drop: Rea
 }
 
 /** Whether field `name` of `head` is forwarded: not in `skip`, not dropped by the route, not named by the head's Connection. */
-function isForwarded(
+export function isForwarded(
   name: string,
   head: MessageHead,
   skip: ReadonlySet<string>,

@@ -9,9 +9,10 @@
  */
 import type { Socket } from 'node:net';
 import { ClientSocket } from './client-socket.js';
-import type { ClientTimeouts, ConnectionOwner, HttpHandlerContext } from './context.js';
+import type { ClientTimeouts, ConnectionOwner, HandledConnection, HttpHandlerContext } from './context.js';
 import { errorResponse, HTTP_ERRORS, type HttpError } from './errors.js';
 import { Exchange } from './exchange.js';
+import type { ExchangeClient } from './exchange-client.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './h1/body-framer.js';
 import { ChunkedScanner } from './h1/chunked.js';
 import { HeadReader, type HeadRefusal } from './h1/head-reader.js';
@@ -19,6 +20,7 @@ import type { RequestHead } from './h1/request-head.js';
 import type { BodyKind, ResponseHead } from './h1/response-head.js';
 import { ResponseWriter } from './h1/response-writer.js';
 import type { UpstreamConnection } from './h1/upstream-connection.js';
+import { prefaceMatch } from './h2/preface.js';
 import type { HeaderEdits } from './headers.js';
 import { StallWatch } from './stall-watch.js';
 import { Tunnel, type TunnelClient, type TunnelOwner } from './upgrade.js';
@@ -40,7 +42,11 @@ const HEAD_ERRORS: Record<HeadRefusal, HttpError> = {
   malformed: HTTP_ERRORS.badRequest,
 };
 
-export class ClientConnection extends ClientSocket implements TunnelClient {
+export class ClientConnection
+  extends ClientSocket
+  implements TunnelClient, ExchangeClient, HandledConnection
+{
+  readonly protocol = 'http1';
   private phase = HEAD;
   /** When the current head started arriving (or the connection went idle), `performance.now()`. */
   since = performance.now();
@@ -118,9 +124,21 @@ export class ClientConnection extends ClientSocket implements TunnelClient {
     this.socket.destroy();
   }
 
+  /** Draining: a request in progress gets `connection: close` (ctx.draining), an idle connection closes. */
+  goAway(): void {
+    if (this.idle) this.close();
+  }
+
+  /** Request bodies reach HTTP/1.1 upstreams with the client's own framing. */
+  setRequestFraming(): void {}
+
+  /** Trailers of an HTTP/1.1 client reach it inside the chunked body (decoded bodies have none). */
+  responseTrailers(): void {}
+
   protected onBytes(chunk: Buffer): void {
     const phase = this.phase;
     if (phase === HEAD) {
+      if (this.requests === 0 && !this.headStarted && this.startsHttp2(chunk)) return;
       if (this.held === null) this.parseHead(chunk);
       else {
         const buf = this.appendToHeld(chunk);
@@ -130,6 +148,29 @@ export class ClientConnection extends ClientSocket implements TunnelClient {
     } else if (phase === BODY && this.bodyFlowing) this.feedBody(chunk, 0);
     else if (phase === BODY || phase === RESPONSE) this.hold(chunk);
     else if (phase === TUNNEL) this.tunnelTo?.fromClient(chunk);
+  }
+
+  /**
+   * The connection's first bytes are the HTTP/2 preface (prior knowledge, h2c): the socket
+   * leaves this connection for an HTTP/2 session. A first read shorter than the preface's
+   * distinguishing part is held until more arrive.
+   */
+  private startsHttp2(chunk: Buffer): boolean {
+    const bytes = this.held === null ? chunk : Buffer.concat([this.held, chunk]);
+    const match = prefaceMatch(bytes);
+    if (match === 'no') return false;
+    if (match === 'partial') {
+      this.held = this.own(bytes);
+      return true;
+    }
+    this.held = null;
+    this.phase = CLOSED;
+    this.detach();
+    this.socket.removeListener('end', this.onEnd);
+    this.socket.removeListener('close', this.onClose);
+    this.socket.removeListener('drain', this.onDrain);
+    this.owner.startHttp2(this, Buffer.from(bytes));
+    return true;
   }
 
   /**

@@ -5,6 +5,7 @@
  * pools of raw upstream connections, and whose upgrades become tunnels. A reload swaps
  * handlers without closing the listening socket or the keep-alive connections.
  */
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HttpListenerConfig } from '../config/http-schema.js';
 import { ms } from '../config/values.js';
@@ -12,9 +13,17 @@ import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
-import { accessLogEnabled } from './access-log.js';
-import type { ClientTimeouts, ConnectionOwner, HttpHandlerContext, UpgradeSettings } from './context.js';
+import { AccessLogWriter, accessLogEnabled } from './access-log.js';
+import type {
+  ClientTimeouts,
+  ConnectionOwner,
+  HandledConnection,
+  Http2Limits,
+  HttpHandlerContext,
+  UpgradeSettings,
+} from './context.js';
 import { Deadlines } from './deadlines.js';
+import { H2ClientSession } from './h2/client-session.js';
 import { ClientConnection } from './http-connection.js';
 import { RouteTable } from './route-table.js';
 import { UpstreamPoolOwner, type UpstreamPools } from './upstream-pools.js';
@@ -39,10 +48,16 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
    */
   private predecessors = 0;
   private isDrained = false;
-  private readonly connections = new Set<ClientConnection>();
+  private readonly connections = new Set<HandledConnection>();
+  readonly http2Limits: Http2Limits;
+  /** nghttp2 sessions for h2c connections come from this server (never listening itself). */
+  private http2Server: Http2Server | undefined;
+  /** The socket being handed to http2Server ('session' is emitted during the hand-over). */
+  private http2Socket: Socket | undefined;
   private readonly drainWaiters: (() => void)[] = [];
   private poolsReleased = false;
-  private readonly accessLog: boolean;
+  private readonly accessLogOnConfig: boolean;
+  readonly accessLog: AccessLogWriter;
   private readonly timeouts: ClientTimeouts;
   /** Checks the client timeouts of every connection (one timer, not one per socket). */
   private readonly clock: NodeJS.Timeout;
@@ -58,8 +73,10 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.routes = new RouteTable(config.routes, stats, config.paths);
     this.maxHeaders = config.limits.maxHeaders;
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
-    this.accessLog = config.accessLog;
+    this.accessLogOnConfig = config.accessLog;
+    this.accessLog = new AccessLogWriter(log);
     this.upgradeSettings = { idleTimeoutMs: ms(config.limits.tunnelIdleTimeout) };
+    this.http2Limits = config.http2;
     const maxConnections = config.upstream.maxConnectionsPerEndpoint;
     this.pools = poolOwner.acquire(config.name, {
       connectTimeoutMs: ms(config.upstream.connectTimeout),
@@ -67,6 +84,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
       maxConnectionsPerClient: config.upstream.maxConnectionsPerClient ?? Math.ceil(maxConnections / 2),
       idleTimeoutMs: ms(config.upstream.idleTimeout),
       bodyTimeoutMs: ms(config.upstream.bodyTimeout),
+      maxStreamsPerConnection: config.upstream.maxStreamsPerConnection,
     });
     const timeouts: ClientTimeouts = {
       headersMs: ms(config.limits.headersTimeout),
@@ -85,7 +103,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   }
 
   accessLogOn(): boolean {
-    return accessLogEnabled(this.log, this.accessLog);
+    return accessLogEnabled(this.log, this.accessLogOnConfig);
   }
 
   handle(socket: Socket): void {
@@ -96,6 +114,46 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.connections.add(new ClientConnection(this, socket));
   }
 
+  startHttp2(connection: ClientConnection, bytes: Buffer): void {
+    this.connections.delete(connection);
+    const socket = connection.socket;
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.http2Server ??= this.createHttp2Server();
+    // The bytes read so far go back to the socket: nghttp2 reads them first.
+    socket.unshift(bytes);
+    this.http2Socket = socket;
+    this.http2Server.emit('connection', socket);
+    this.http2Socket = undefined;
+  }
+
+  private createHttp2Server(): Http2Server {
+    const server = createHttp2Server({
+      settings: {
+        maxConcurrentStreams: this.http2Limits.maxConcurrentStreams,
+        maxHeaderListSize: this.maxHeaderBytes,
+        enablePush: false,
+      },
+      // Pseudo-headers count as pairs too.
+      maxHeaderListPairs: this.maxHeaders + 8,
+      maxSessionRejectedStreams: 100,
+      maxSessionInvalidFrames: 1000,
+      maxOutstandingPings: 10,
+      maxSettings: 32,
+    });
+    server.on('session', (session: ServerHttp2Session) => {
+      const socket = this.http2Socket;
+      if (socket === undefined) {
+        session.destroy();
+        return;
+      }
+      this.connections.add(new H2ClientSession(this, socket, session));
+    });
+    return server;
+  }
+
   /** The newest generation's handler for this listener (itself unless a reload replaced it). */
   get current(): HttpProxyHandler {
     let handler: HttpProxyHandler = this;
@@ -103,7 +161,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     return handler;
   }
 
-  connectionClosed(connection: ClientConnection): void {
+  connectionClosed(connection: HandledConnection): void {
     this.connections.delete(connection);
     if (this.stats) {
       this.stats.bytesReceived += connection.socket.bytesRead;
@@ -148,7 +206,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
 
   drain(): Promise<void> {
     this.draining = true;
-    for (const connection of this.connections) if (connection.idle) connection.close();
+    for (const connection of this.connections) connection.goAway();
     if (this.drainedIfIdle()) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }

@@ -5,6 +5,7 @@
  */
 import type { RouteConfig } from '../config/http-schema.js';
 import { isResourceExhaustion } from '../listeners/resource-errors.js';
+import { GRPC_RETRY_CONDITIONS } from './grpc.js';
 
 /** How an attempt failed, as far as retrying is concerned. */
 export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'protocol' | 'out-of-resources';
@@ -33,6 +34,7 @@ const RESET_CODES = new Set([
   'ECONNABORTED',
   'PORTSIDE_UPSTREAM_CLOSED',
   'PORTSIDE_POOL_CLOSED',
+  'PORTSIDE_H2_REFUSED',
 ]);
 const TIMEOUT_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
@@ -68,17 +70,24 @@ export class RetryPolicy {
   private readonly kinds: ReadonlySet<string>;
   private readonly any5xx: boolean;
   private readonly statuses: ReadonlySet<number>;
+  private readonly grpcStatuses: ReadonlySet<number>;
 
   constructor(config: RouteConfig['retries']) {
     this.attempts = config.attempts;
     this.bufferLimit = config.bufferLimit;
     const statuses = new Set<number>();
     const kinds = new Set<string>();
+    const grpcStatuses = new Set<number>();
     for (const condition of config.on) {
       if (typeof condition === 'number') statuses.add(condition);
       else if (condition === 'gateway-error') for (const s of [502, 503, 504]) statuses.add(s);
-      else kinds.add(condition);
+      else if (condition in GRPC_RETRY_CONDITIONS) {
+        grpcStatuses.add(GRPC_RETRY_CONDITIONS[condition]!);
+        // What Portside itself would answer UNAVAILABLE: a connect failure, a reset stream or connection.
+        if (condition === 'unavailable') kinds.add('connect-failure').add('reset');
+      } else kinds.add(condition);
     }
+    this.grpcStatuses = grpcStatuses;
     this.kinds = kinds;
     this.any5xx = kinds.has('5xx');
     this.statuses = statuses;
@@ -88,8 +97,17 @@ export class RetryPolicy {
   get retriesAfterSending(): boolean {
     return (
       this.attempts > 0 &&
-      (this.any5xx || this.statuses.size > 0 || this.kinds.has('reset') || this.kinds.has('timeout'))
+      (this.any5xx ||
+        this.statuses.size > 0 ||
+        this.grpcStatuses.size > 0 ||
+        this.kinds.has('reset') ||
+        this.kinds.has('timeout'))
     );
+  }
+
+  /** A gRPC status (from grpc-status) this route retries. */
+  retriesGrpc(status: number): boolean {
+    return this.grpcStatuses.has(status);
   }
 
   retriesStatus(status: number): boolean {

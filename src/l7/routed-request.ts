@@ -10,13 +10,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
-import { type AccessRecord, writeAccessLog } from './access-log.js';
+import type { AccessRecord } from './access-log.js';
 import type { ExchangeContext } from './context.js';
 import type { DeadlineList, Timed } from './deadlines.js';
 import { HTTP_ERRORS, type HttpError } from './errors.js';
+import type { ExchangeClient } from './exchange-client.js';
+import { grpcTimeoutMs, isGrpcContentType } from './grpc.js';
 import type { RequestHead } from './h1/request-head.js';
 import { upstreamRequestHead } from './headers.js';
-import type { ClientConnection } from './http-connection.js';
 import { newRequestId } from './request-id.js';
 import type { CompiledRoute } from './route-table.js';
 import { splitTarget } from './route-table.js';
@@ -52,14 +53,23 @@ export abstract class RoutedRequest implements Timed {
   protected bytesOut = 0;
   /** The normalised path that was routed (no query): what a `key: path` hash picks on. */
   path = '';
+  /** Attempts go to the cluster's endpoints over HTTP/2 (`upstreamProtocol`). */
+  protected h2Upstream = false;
+  /** An HTTP/2 request with a gRPC content-type: its errors are gRPC statuses. */
+  protected readonly grpc: boolean;
+  /** `grpc-timeout`, when it is shorter than the route timeout (a timer of its own). */
+  protected grpcDeadlineMs: number | undefined;
+  private grpcTimer: NodeJS.Timeout | undefined;
 
   constructor(
     protected readonly ctx: ExchangeContext,
-    protected readonly client: ClientConnection,
+    protected readonly client: ExchangeClient,
     protected readonly head: RequestHead,
     /** When the request's head was complete (`performance.now()`, read once for the head). */
     protected readonly started: number,
-  ) {}
+  ) {
+    this.grpc = client.protocol === 'http2' && isGrpcContentType(fieldOf(head, 'content-type'));
+  }
 
   /** The route timeout fired (before response headers). */
   protected abstract timeout(): void;
@@ -111,12 +121,29 @@ export abstract class RoutedRequest implements Timed {
       this.fail(HTTP_ERRORS.unknownCluster);
       return false;
     }
+    const protocol = this.cluster.upstreamProtocol;
+    const h2 = protocol === 'http2' || (protocol === 'auto' && this.client.protocol === 'http2');
+    this.h2Upstream = h2;
+    // An HTTP/2 request body of unknown length is framed as chunks for an HTTP/1.1 upstream.
+    if (!h2 && head.chunked) this.client.setRequestFraming(true);
     this.upstreamHeadText = upstreamRequestHead(head, route.upstreamPath(target.path, target.query), {
       clientAddress: this.client.remoteAddress,
       host: route.rewriteHost ?? head.host,
       edits: route.requestEdits,
-      upgrade: head.isUpgrade,
+      upgrade: head.isUpgrade && !h2,
+      teTrailers: h2 && (this.grpc || (fieldOf(head, 'te')?.includes('trailers') ?? false)),
     });
+    if (this.grpc) {
+      const deadline = grpcTimeoutMs(fieldOf(head, 'grpc-timeout'));
+      if (deadline !== undefined && deadline < route.timeoutMs) {
+        this.grpcDeadlineMs = deadline;
+        this.grpcTimer = setTimeout(
+          onRouteTimeout,
+          Math.max(0, deadline - (performance.now() - this.started)),
+          this,
+        );
+      }
+    }
     return true;
   }
 
@@ -162,6 +189,11 @@ export abstract class RoutedRequest implements Timed {
    */
   protected startTimer(now: number): void {
     if (this.timerStarted || this.finished) return;
+    if (this.grpcTimer !== undefined) {
+      // The call's own deadline, shorter than the route's, runs from the request's start.
+      this.timerStarted = true;
+      return;
+    }
     this.stopWaitTimer();
     this.timerStarted = true;
     this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
@@ -173,7 +205,7 @@ export abstract class RoutedRequest implements Timed {
    * stops when a connection comes, so the upload itself is not cut by it.
    */
   protected startWaitTimer(now: number): void {
-    if (this.timerStarted || this.waitTimed || this.finished) return;
+    if (this.timerStarted || this.waitTimed || this.finished || this.grpcTimer !== undefined) return;
     this.waitTimed = true;
     this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
   }
@@ -188,6 +220,10 @@ export abstract class RoutedRequest implements Timed {
   protected clearTimer(): void {
     this.timerStarted = true;
     this.timedList?.remove(this);
+    if (this.grpcTimer !== undefined) {
+      clearTimeout(this.grpcTimer);
+      this.grpcTimer = undefined;
+    }
   }
 
   protected clearPerTryTimer(): void {
@@ -202,9 +238,13 @@ export abstract class RoutedRequest implements Timed {
   }
 
   protected done(): void {
+    if (this.grpcTimer !== undefined) {
+      clearTimeout(this.grpcTimer);
+      this.grpcTimer = undefined;
+    }
     if (this.logged) return;
     this.logged = true;
-    if (this.ctx.accessLogOn()) writeAccessLog(this.ctx.log, this.record());
+    if (this.ctx.accessLogOn()) this.ctx.accessLog.write(this.record());
   }
 
   private record(): AccessRecord {
@@ -228,4 +268,15 @@ export abstract class RoutedRequest implements Timed {
 
 function onPerTryTimeout(exchange: RoutedRequest): void {
   exchange.perTryTimerFired();
+}
+
+function onRouteTimeout(exchange: RoutedRequest): void {
+  exchange.deadlinePassed();
+}
+
+/** The first value of field `name` (lower case) in a request head, without building its record. */
+function fieldOf(head: RequestHead, name: string): string | undefined {
+  const fields = head.fields;
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
 }

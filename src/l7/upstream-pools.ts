@@ -11,6 +11,7 @@
 import type { Endpoint } from '../core/endpoint.js';
 import { type ConnectionPool, UpstreamConnection } from './h1/upstream-connection.js';
 import { type UpstreamUser, upstreamError } from './h1/upstream-user.js';
+import { H2EndpointPool } from './h2/upstream-pool.js';
 
 export interface PoolSettings {
   connectTimeoutMs: number;
@@ -19,6 +20,8 @@ export interface PoolSettings {
   maxConnectionsPerClient: number;
   idleTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** Streams per HTTP/2 upstream connection at most (the peer's limit may be lower). */
+  maxStreamsPerConnection: number;
 }
 
 /** How often pools with no connection and no request are dropped (endpoints discovery removed). */
@@ -240,6 +243,7 @@ export class EndpointPool implements ConnectionPool {
 
 export class UpstreamPools {
   private readonly pools = new Map<string, EndpointPool>();
+  private readonly h2Pools = new Map<string, H2EndpointPool>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly ticker: NodeJS.Timeout;
 
@@ -257,8 +261,24 @@ export class UpstreamPools {
     return pool;
   }
 
+  /** The endpoint's HTTP/2 connections (a cluster with `upstreamProtocol: http2`). */
+  getH2(endpoint: Endpoint): H2EndpointPool {
+    let pool = this.h2Pools.get(endpoint.id);
+    if (pool === undefined) {
+      const s = this.settings;
+      pool = new H2EndpointPool(endpoint, {
+        connectTimeoutMs: s.connectTimeoutMs,
+        idleTimeoutMs: s.idleTimeoutMs,
+        maxStreams: s.maxStreamsPerConnection,
+        maxConnections: s.maxConnections,
+      });
+      this.h2Pools.set(endpoint.id, pool);
+    }
+    return pool;
+  }
+
   get size(): number {
-    return this.pools.size;
+    return this.pools.size + this.h2Pools.size;
   }
 
   /** Drops pools that hold nothing: their keep-alive sockets timed out and no request waits. */
@@ -267,6 +287,7 @@ export class UpstreamPools {
       if (pool.empty) this.pools.delete(id);
       else pool.forgetIdleClients();
     }
+    for (const [id, pool] of this.h2Pools) if (pool.open === 0 && pool.queued === 0) this.h2Pools.delete(id);
   }
 
   private tick(): void {
@@ -278,15 +299,19 @@ export class UpstreamPools {
   async close(): Promise<void> {
     this.stopTimers();
     const pools = [...this.pools.values()];
+    const h2 = [...this.h2Pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((p) => p.close()));
+    this.h2Pools.clear();
+    await Promise.all([...pools.map((p) => p.close()), ...h2.map((p) => p.close(false))]);
   }
 
   /** Cuts every connection now. */
   destroy(): void {
     this.stopTimers();
     for (const pool of this.pools.values()) pool.destroy();
+    for (const pool of this.h2Pools.values()) void pool.close(true);
     this.pools.clear();
+    this.h2Pools.clear();
   }
 
   private stopTimers(): void {

@@ -153,6 +153,7 @@ describe('L7 upstream pools', () => {
       maxConnections: 2,
       maxConnectionsPerClient: 1,
       idleTimeoutMs: 1000,
+      maxStreamsPerConnection: 100,
       bodyTimeoutMs: 1000,
     });
     const endpoint = {

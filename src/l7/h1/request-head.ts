@@ -25,9 +25,11 @@ export class RequestHead extends MessageHead {
   /**
    * Asks for a protocol switch (WebSocket and the like): forwarded with its upgrade fields,
    * and tunnelled only if the upstream answers 101. HTTP/1.0 has no upgrades (RFC 9110 §7.8).
+   * `Upgrade: h2c` is not one (as in Envoy): the request goes on as HTTP/1.1 without it, since
+   * HTTP/2 reaches Portside with prior knowledge instead.
    */
   get isUpgrade(): boolean {
-    return this.http11 && this.connectionUpgrade && this.upgrade !== undefined;
+    return this.http11 && this.connectionUpgrade && this.upgrade !== undefined && !isH2cUpgrade(this.upgrade);
   }
 
   /**
@@ -103,4 +105,10 @@ export class RequestHead extends MessageHead {
     if (!this.http11 && this.chunked) return 'transfer-encoding in an HTTP/1.0 request';
     return undefined;
   }
+}
+
+/** `h2c`, alone or first in the list: the HTTP/1.1 → HTTP/2 upgrade RFC 9113 removed. */
+function isH2cUpgrade(value: string): boolean {
+  const token = value.split(',')[0]!.trim().toLowerCase();
+  return token === 'h2c';
 }

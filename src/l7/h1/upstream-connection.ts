@@ -40,6 +40,7 @@ export interface ConnectionPool {
 }
 
 export class UpstreamConnection implements ChunkSink {
+  readonly protocol = 'http1';
   readonly socket: Socket;
   private state = CONNECTING;
   private user: UpstreamUser | null;

@@ -37,9 +37,18 @@ export interface TunnelSink {
   tunnelDrained(): void;
 }
 
-/** `reused`: the socket had served requests before and this one got no byte back (likely stale). */
-export type UpstreamError = Error & { code: string; reused?: boolean };
+/**
+ * `reused`: the socket had served requests before and this one got no byte back (likely
+ * stale). `unprocessed`: the upstream said it did not process the request (an HTTP/2
+ * REFUSED_STREAM or GOAWAY), so sending it again is safe whatever its method.
+ */
+export type UpstreamError = Error & { code: string; reused?: boolean; unprocessed?: boolean };
 
-export function upstreamError(code: string, message: string, reused = false): UpstreamError {
-  return Object.assign(new Error(message), { code, reused });
+export function upstreamError(
+  code: string,
+  message: string,
+  reused = false,
+  unprocessed = false,
+): UpstreamError {
+  return Object.assign(new Error(message), { code, reused, unprocessed });
 }

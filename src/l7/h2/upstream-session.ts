@@ -1,0 +1,147 @@
+/**
+ * One HTTP/2 connection to an upstream endpoint, carrying up to `maxStreams` requests at
+ * once: the smaller of the pool's cap and the peer's SETTINGS_MAX_CONCURRENT_STREAMS. A
+ * GOAWAY from the peer stops new streams on it (the pool opens another); it closes once
+ * idle for the pool's idle timeout.
+ */
+import { type ClientHttp2Session, connect } from 'node:http2';
+import { upstreamError } from '../h1/upstream-user.js';
+
+/** What a session needs of the pool that owns it (h2/upstream-pool.ts). */
+export interface SessionPool {
+  readonly endpoint: {
+    readonly host: string;
+    readonly port: number;
+    readonly state: { connectionsTotal: number };
+  };
+  readonly settings: {
+    readonly connectTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly maxStreams: number;
+  };
+  /** The session can take (more) streams. */
+  sessionReady(session: H2UpstreamSession): void;
+  /** The session closed; `error` when it never connected or failed. */
+  sessionClosed(session: H2UpstreamSession, error: Error | undefined): void;
+}
+
+export class H2UpstreamSession {
+  readonly session: ClientHttp2Session;
+  /** Streams open or promised to users. */
+  active = 0;
+  connected = false;
+  goingAway = false;
+  /** From the peer's GOAWAY: streams above it were never processed. */
+  lastStreamId = Number.MAX_SAFE_INTEGER;
+  closed = false;
+  maxStreams: number;
+  private error: Error | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly pool: SessionPool) {
+    const { endpoint, settings } = pool;
+    this.maxStreams = settings.maxStreams;
+    const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+    this.session = connect(`http://${host}:${endpoint.port}`, {
+      settings: { enablePush: false },
+      // Requests beyond the peer's limit wait in the pool's queue, not in nghttp2's.
+      peerMaxConcurrentStreams: settings.maxStreams,
+    });
+    endpoint.state.connectionsTotal++;
+    this.timer = setTimeout(onConnectTimeout, settings.connectTimeoutMs, this);
+    this.session.once('connect', this.onConnect);
+    this.session.on('remoteSettings', this.onRemoteSettings);
+    this.session.on('goaway', this.onGoAway);
+    this.session.on('error', this.onError);
+    this.session.once('close', this.onClose);
+  }
+
+  /** Can open a stream now. */
+  get hasRoom(): boolean {
+    return this.connected && !this.goingAway && !this.closed && this.active < this.maxStreams;
+  }
+
+  /** Will take streams once connected. */
+  get usable(): boolean {
+    return !this.goingAway && !this.closed && this.active < this.maxStreams;
+  }
+
+  /** A stream was promised to a user. */
+  take(): void {
+    this.active++;
+    if (this.timer !== undefined && this.connected) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** A stream ended: the session is idle once none is left. */
+  release(): void {
+    this.active--;
+    if (this.active === 0 && this.connected && !this.closed) {
+      if (this.goingAway) this.session.close();
+      else this.timer = setTimeout(onIdle, this.pool.settings.idleTimeoutMs, this);
+    }
+  }
+
+  close(): void {
+    this.session.destroy();
+  }
+
+  /** @internal */
+  connectTimedOut(): void {
+    this.timer = undefined;
+    if (this.connected) return;
+    this.error = upstreamError('PORTSIDE_CONNECT_TIMEOUT', 'connect timeout');
+    this.session.destroy();
+  }
+
+  /** @internal */
+  idleExpired(): void {
+    this.timer = undefined;
+    if (this.active === 0) this.session.close();
+  }
+
+  private readonly onConnect = (): void => {
+    this.connected = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.active === 0) this.timer = setTimeout(onIdle, this.pool.settings.idleTimeoutMs, this);
+    this.pool.sessionReady(this);
+  };
+
+  private readonly onRemoteSettings = (settings: { maxConcurrentStreams?: number }): void => {
+    const peer = settings.maxConcurrentStreams;
+    const before = this.maxStreams;
+    this.maxStreams = Math.max(1, Math.min(this.pool.settings.maxStreams, peer ?? Number.POSITIVE_INFINITY));
+    if (this.connected && this.maxStreams > before) this.pool.sessionReady(this);
+  };
+
+  private readonly onGoAway = (_code: number, lastStreamId: number): void => {
+    this.goingAway = true;
+    this.lastStreamId = lastStreamId;
+    if (this.active === 0) this.session.close();
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.error ??= error;
+  };
+
+  private readonly onClose = (): void => {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pool.sessionClosed(
+      this,
+      this.connected ? undefined : (this.error ?? upstreamError('ECONNRESET', 'closed')),
+    );
+  };
+}
+
+function onConnectTimeout(session: H2UpstreamSession): void {
+  session.connectTimedOut();
+}
+
+function onIdle(session: H2UpstreamSession): void {
+  session.idleExpired();
+}
