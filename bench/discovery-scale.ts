@@ -127,8 +127,11 @@ async function main(): Promise<void> {
   let waiting: { cluster: string; resolve: () => void } | undefined;
   let listenerBoundMs = 0;
   const started = performance.now();
+  const shutdown: Record<string, number> = {};
   const cli = runCli(config, (line) => {
     if (line.msg === 'admin: listening') listenerBoundMs = performance.now() - started;
+    if (line.msg === 'shutting down' || line.msg === 'drained')
+      shutdown[line.msg] = Date.parse(String(line.time));
     if (line.msg !== 'endpoints updated') return;
     const cluster = String(line.cluster);
     if (waiting?.cluster === cluster) waiting.resolve();
@@ -173,7 +176,7 @@ async function main(): Promise<void> {
       `RSS                      ${memory.rss.toFixed(0)} MB (anon ${memory.anon.toFixed(0)} MB); empty-config proxy ${baseline.toFixed(0)} MB → +${above.toFixed(1)} MB = ${((above * 1024 * 1024) / endpoints).toFixed(0)} B per endpoint`,
       `event → pickable (${changes})  p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`,
       `idle CPU                 ${(idleCpu * 100).toFixed(1)} % of a core (5 s after the sync)`,
-      `SIGTERM → exit           ${exitMs.toFixed(0)} ms (drainTimeout 1s)`,
+      `SIGTERM → exit           ${exitMs.toFixed(0)} ms (drainTimeout 1s; signal → drained ${(shutdown.drained ?? Number.NaN) - (shutdown['shutting down'] ?? Number.NaN)} ms in its log)`,
     ].join('\n'),
   );
   double.disconnect();

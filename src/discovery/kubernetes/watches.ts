@@ -41,6 +41,7 @@ export class KubernetesWatches {
   private readonly clients = new Map<string, Promise<KubeApi>>();
   private readonly tuning: WatchTuning;
   private placeScheduled = false;
+  private stopped = false;
 
   constructor(
     private readonly logger: Logger,
@@ -50,6 +51,8 @@ export class KubernetesWatches {
   }
 
   subscribe(key: ServiceKey, listener: () => void, needsService: boolean): ServiceWatch {
+    // After shutdown a late source gets a watch that never starts.
+    if (this.stopped) return new ServiceWatch(key, this.logger);
     const id = serviceKeyId(key);
     let handle = this.handles.get(id);
     if (!handle) {
@@ -73,6 +76,7 @@ export class KubernetesWatches {
   }
 
   unsubscribe(handle: ServiceWatch, listener: () => void): void {
+    if (this.stopped) return; // shutdown: every watch has stopped already
     const at = handle.listeners.indexOf(listener);
     if (at >= 0) handle.listeners.splice(at, 1);
     if (handle.listeners.length > 0) return;
@@ -87,6 +91,7 @@ export class KubernetesWatches {
 
   /** Stops every watch and closes the connections (shutdown). */
   stop(): void {
+    this.stopped = true;
     for (const scope of this.scopes.values()) scope.stop();
     this.scopes.clear();
     this.readers.clear();
