@@ -336,6 +336,12 @@ test('a cluster-wide watch serves Services of every namespace; stop() closes it 
 
   watches.stop();
   await eventually(() => api.openWatches === 0, { what: 'the watch closed' });
+  // Clusters retired after the watches stopped, and a late one, are harmless.
+  shop.stop();
+  const late = cluster('billing', { watch: 'cluster' });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(late.source.synced, false);
+  assert.equal(api.openWatches, 0);
 });
 
 test('a kubeconfig with an exec auth plugin gets its token through @kubernetes/client-node', {
