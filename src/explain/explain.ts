@@ -45,10 +45,17 @@ function explainTcp(world: ExplainWorld, wanted: string, clientAddress?: string)
     );
   }
   const tcp = listener as TcpListenerConfig;
+  const address = addressOf(world, tcp);
+  // What a connection's pick context has: its client, and the address it connected to.
+  const bound = parseAddress(address);
+  const context: PickContext = {
+    ...(clientAddress ? { clientAddress } : {}),
+    ...(bound.ok ? { destinationAddress: bound.value.host, destinationPort: bound.value.port } : {}),
+  };
   return {
     kind: 'tcp',
-    listener: { name: tcp.name, address: addressOf(world, tcp) },
-    clusters: clustersFor(world, [tcp.cluster], clientAddress ? { clientAddress } : {}),
+    listener: { name: tcp.name, address },
+    clusters: clustersFor(world, [tcp.cluster], context),
   };
 }
 
@@ -170,7 +177,12 @@ function explainHttp(world: ExplainWorld, listener: HttpListenerConfig, query: H
     names = config.weightedClusters.filter((w) => w.weight > 0).map((w) => w.cluster);
   } else names = [config.cluster!];
   const context: PickContext = {
-    request: { headers: request.headers, path: target.path },
+    request: {
+      headers: request.headers,
+      path: target.path,
+      target: request.target,
+      host: request.hostHeader,
+    },
     ...(query.clientAddress ? { clientAddress: query.clientAddress } : {}),
   };
   shown.clusters = clustersFor(world, names, context);

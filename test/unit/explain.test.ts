@@ -169,6 +169,28 @@ describe('explain (offline)', () => {
   });
 });
 
+describe('explain (hash policies see what the proxy gives them)', () => {
+  const HASHED = `
+listeners:
+  - name: web
+    address: 127.0.0.1:18080
+    protocol: http
+    routes: [{ match: {}, cluster: hashed }]
+clusters:
+  - name: hashed
+    endpoints: [10.0.0.1:80, 10.0.0.2:80, 10.0.0.3:80, 10.0.0.4:80, 10.0.0.5:80, 10.0.0.6:80]
+    balancing: { policy: ring_hash, key: "query:user" }
+`;
+  it('picks by the query of the request target, the same endpoint for the same key', () => {
+    const world = offlineWorld(config(HASHED));
+    const pick = (url: string) => http(world, 'GET', url)[0]!.clusters[0]!.nextPick;
+    const users = Array.from({ length: 12 }, (_, i) => pick(`http://a:18080/x?user=u${i}`));
+    assert.ok(new Set(users).size > 1, 'different users spread over endpoints');
+    for (let i = 0; i < 12; i++)
+      assert.equal(pick(`http://a:18080/other?user=u${i}`), users[i], `user u${i} sticks`);
+  });
+});
+
 describe('explain (health flags)', () => {
   const tcpWorld = (setUp: (world: ExplainWorld) => void, memory?: ExplainWorld['healthMemory']) => {
     const base = offlineWorld(config(YAML.replace('cluster: cache', 'cluster: api')), 1_000_000);
