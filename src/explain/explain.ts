@@ -186,6 +186,10 @@ function explainHttp(world: ExplainWorld, listener: HttpListenerConfig, query: H
     ...(query.clientAddress ? { clientAddress: query.clientAddress } : {}),
   };
   shown.clusters = clustersFor(world, names, context);
+  for (const cluster of shown.clusters) {
+    const protocol = world.config.clusters.find((c) => c.name === cluster.name)?.upstreamProtocol;
+    cluster.upstreamProtocol = protocol === 'auto' ? "auto (the client's: HTTP/1.1 or HTTP/2)" : protocol;
+  }
   const missing = names.filter((n) => !shown.clusters.some((c) => c.name === n));
   if (missing.length > 0)
     shown.answer = answer(HTTP_ERRORS.unknownCluster, `no cluster ${missing.join(', ')}`);

@@ -30,6 +30,8 @@ export interface ClusterExplanation {
   endpoints: EndpointExplanation[];
   /** The endpoint the policy picks next, or null when none is usable (or, offline, none is known). */
   nextPick: string | null;
+  /** HTTP only: what the proxy speaks to the endpoints (`upstreamProtocol`). */
+  upstreamProtocol?: string;
   /** Offline, a discovery source's endpoints are not known: nothing to list or pick. */
   endpointsUnknown?: boolean;
 }

@@ -48,6 +48,7 @@ function formatHttp(result: HttpExplanation, lines: string[]): void {
 
 function formatCluster(cluster: ClusterExplanation, lines: string[]): void {
   lines.push(`  cluster ${cluster.name}: ${cluster.policy}; endpoints from ${cluster.endpointsFrom}`);
+  if (cluster.upstreamProtocol) lines.push(`    upstream protocol: ${cluster.upstreamProtocol}`);
   for (const note of cluster.notes) lines.push(`    note: ${note}`);
   if (cluster.endpointsUnknown) {
     lines.push('    next pick: not known offline');

@@ -114,6 +114,12 @@ test('portside explain --admin shows live health from the running proxy', { time
 listeners:
   - { name: web, address: "127.0.0.1:0", cluster: checked }
   - { name: flaky, address: "127.0.0.1:0", cluster: flaky }
+  - name: api
+    address: "127.0.0.1:0"
+    protocol: http
+    routes:
+      - { name: v2, match: { pathPrefix: /v2 }, cluster: flaky }
+      - { name: rest, match: {}, cluster: checked }
 clusters:
   - name: checked
     endpoints: ["127.0.0.1:${live.port}", "127.0.0.1:${dead}"]
@@ -181,6 +187,25 @@ clusters:
     refused.stderr,
     /admin API: send Authorization: Bearer <admin token> \(give -c FILE with admin.token/,
   );
+  // A request, its listener found by the port it bound (port 0 in the file).
+  const apiPort = await cli.listenerPort('api');
+  const request = await runCli([
+    'explain',
+    '--admin',
+    admin,
+    '-c',
+    file,
+    'GET',
+    `http://api.local:${apiPort}/v1/x`,
+  ]);
+  assert.equal(request.code, 0, request.stderr);
+  assert.match(request.stdout, new RegExp(`listener api \\(http, 127\\.0\\.0\\.1:${apiPort}\\)`));
+  assert.match(
+    request.stdout,
+    /route v2: no\n {4}- path: wants prefix "\/v2" \(whole segments\), got "\/v1\/x"\n {2}route rest: MATCHES/,
+  );
+  assert.match(request.stdout, /upstream protocol: auto \(the client's: HTTP\/1\.1 or HTTP\/2\)/);
+  assert.match(request.stdout, new RegExp(`next pick: 127\\.0\\.0\\.1:${live.port}`));
   const unknown = await runCli(['explain', '--admin', admin, '-c', file, 'tcp', 'nope']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /admin API: no listener named or bound at "nope"/);
