@@ -161,12 +161,10 @@ function clusterNotes(world: ExplainWorld, config: ClusterConfig, panic: boolean
       'nothing checks these endpoints (no healthCheck, no outlierDetection): a dead one stays usable',
     );
   }
-  if (world.mode === 'offline') {
-    if (config.discovery) {
-      notes.push(
-        `endpoints come from ${sourceOf(config)}, not contacted offline: use --admin for the live list`,
-      );
-    } else notes.push('offline: health is not known, so every listed endpoint counts as available');
+  if (world.mode === 'offline' && config.discovery) {
+    notes.push(
+      `endpoints come from ${sourceOf(config)}, not contacted offline: use --admin for the live list`,
+    );
   }
   return notes;
 }

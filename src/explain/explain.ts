@@ -28,13 +28,20 @@ import type { ExplainWorld } from './world.js';
 /** A query that names what the config does not have (an unknown listener, a malformed URL). */
 export class ExplainError extends Error {}
 
-export function explain(world: ExplainWorld, query: ExplainQuery, notes: string[] = []): Explanation {
+export function explain(world: ExplainWorld, query: ExplainQuery): Explanation {
   const results =
     query.kind === 'tcp'
       ? [explainTcp(world, query.listener, query.clientAddress)]
       : httpListenersFor(world, query).map((l) => explainHttp(world, l, query));
-  return { mode: world.mode, at: new Date(world.now).toISOString(), notes, results };
+  return { mode: world.mode, at: new Date(world.now).toISOString(), notes: MODE_NOTES[world.mode], results };
 }
+
+const MODE_NOTES = {
+  offline: ['from the config file alone: static endpoints, health not known, discovery not contacted'],
+  live: [
+    "the running proxy's endpoints and health; the next pick is a real pick (a round robin moves on by one)",
+  ],
+};
 
 function explainTcp(world: ExplainWorld, wanted: string, clientAddress?: string): TcpExplanation {
   const listener = findListener(world, wanted);
