@@ -1,45 +1,20 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it, test } from 'node:test';
 import { configWriter, runCli, startCli } from '../helpers/cli.js';
 import { deadPort, startNamedServer } from '../helpers/servers.js';
 import { openConnection } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
 
-const OFFLINE = `
-listeners:
-  - name: web
-    address: 127.0.0.1:18080
-    protocol: http
-    routes:
-      - name: admin-only
-        match: { host: admin.local, pathPrefix: /admin }
-        cluster: api
-      - name: canary
-        match: { pathPrefix: /api, headers: { x-canary: "1" } }
-        weightedClusters: [{ cluster: api, weight: 3 }, { cluster: canary, weight: 1 }]
-      - name: api
-        match: { pathPrefix: /api, methods: [GET] }
-        cluster: api
-  - name: redis
-    address: 127.0.0.1:16380
-    cluster: cache
-clusters:
-  - { name: api, endpoints: [10.0.0.1:80, 10.0.0.2:80] }
-  - { name: canary, endpoints: [10.0.0.3:80] }
-  - name: cache
-    discovery: { dns: { name: redis.internal, port: 6379 } }
-`;
-
 describe('portside explain (offline, from a file)', () => {
-  const files = configWriter('portside-explain-');
-  const file = files.write('portside.yaml', OFFLINE);
+  const file = join(import.meta.dirname, '..', 'fixtures', 'explain.yaml');
 
   it('prints the route that matches, why earlier ones did not, the split and the endpoints', async () => {
     const run = await runCli([
       'explain',
       '-c',
       file,
-      'GET',
+      'POST',
       'http://api.local:18080/api/users',
       '-H',
       'X-Canary: 1',
@@ -53,15 +28,16 @@ describe('portside explain (offline, from a file)', () => {
     );
     assert.match(out, /route canary: MATCHES/);
     assert.doesNotMatch(out, /route api:/, 'routes after the match are not tried');
-    assert.match(out, /split: api 75% \(weight 3\), canary 25% \(weight 1\)/);
+    assert.match(out, /split: api 90% \(weight 90\), canary 10% \(weight 10\), off 0% \(weight 0\)/);
     assert.match(out, /cluster api: round_robin; endpoints from static/);
-    assert.match(out, /usable {5}10\.0\.0\.1:80 \(weight 1\)/);
-    assert.match(out, /note: nothing checks these endpoints/);
+    assert.match(out, /usable {5}10\.0\.0\.2:80 \(weight 3\)/);
+    assert.match(out, /cluster canary:[\s\S]*note: nothing checks these endpoints/);
+    assert.doesNotMatch(out, /cluster off/, 'a weight of 0 gets no request');
     assert.match(out, /cluster canary:[\s\S]*next pick: 10\.0\.0\.3:80/);
   });
 
   it('answers JSON with --output json, and exits 1 when the request would not be forwarded', async () => {
-    const run = await runCli(['explain', '-c', file, '-o', 'json', 'DELETE', 'http://api.local:18080/api/x']);
+    const run = await runCli(['explain', '-c', file, '-o', 'json', 'DELETE', 'http://api.local:18080/nope']);
     assert.equal(run.code, 1, run.stderr);
     const explanation = JSON.parse(run.stdout);
     assert.equal(explanation.mode, 'offline');
@@ -69,9 +45,9 @@ describe('portside explain (offline, from a file)', () => {
     assert.deepEqual(
       web.routes.map((r: { name: string; reasons: string[] }) => [r.name, r.reasons.at(-1)]),
       [
-        ['admin-only', 'path: wants prefix "/admin" (whole segments), got "/api/x"'],
+        ['admin-only', 'path: wants prefix "/admin" (whole segments), got "/nope"'],
         ['canary', 'header x-canary: wants "1", got absent'],
-        ['api', 'method: wants GET, got DELETE'],
+        ['api', 'path: wants prefix "/api" (whole segments), got "/nope"'],
       ],
     );
     assert.match(web.answer, /^404 no-route/);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { loadConfigText } from '../../src/config/load.js';
@@ -12,42 +14,8 @@ import { queryFromSearch, querySearch } from '../../src/explain/query.js';
 import type { ExplainWorld } from '../../src/explain/world.js';
 import { RouteMatcher } from '../../src/l7/route-match.js';
 
-const YAML = `
-listeners:
-  - name: web
-    address: 127.0.0.1:18080
-    protocol: http
-    routes:
-      - name: admin-only
-        match: { host: admin.local, pathPrefix: /admin }
-        cluster: api
-      - name: canary
-        match: { pathPrefix: /api, methods: [POST], headers: { x-canary: "1", x-debug: { present: false } } }
-        weightedClusters: [{ cluster: api, weight: 90 }, { cluster: canary, weight: 10 }, { cluster: off, weight: 0 }]
-      - name: api
-        match: { pathPrefix: /api }
-        cluster: api
-        rewrite: { pathPrefix: /v2 }
-  - name: other
-    address: 127.0.0.1:18081
-    protocol: http
-    routes: [{ match: { host: "*.example.com" }, cluster: api }]
-  - name: redis
-    address: 127.0.0.1:16380
-    cluster: cache
-clusters:
-  - name: api
-    endpoints: [10.0.0.1:80, { address: 10.0.0.2:80, weight: 3 }]
-    healthCheck: { http: { path: /healthz } }
-  - { name: canary, endpoints: [10.0.0.3:80] }
-  - { name: off, endpoints: [10.0.0.9:80] }
-  - name: cache
-    discovery: { dns: { name: redis.internal, port: 6379 } }
-  - name: local
-    endpoints: [{ address: 10.0.1.1:80, node: n1 }, { address: 10.0.1.2:80, node: n2 }]
-    balancing: { policy: round_robin, locality: local-only }
-node: { name: n2 }
-`;
+/** Two http listeners (one with a weighted canary route), a tcp one, static and DNS clusters. */
+const YAML = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'explain.yaml'), 'utf8');
 
 function config(text = YAML): Config {
   const { config, problems } = loadConfigText(text);
