@@ -23,7 +23,7 @@ export interface AdminServerOptions {
   /** `host:port`; port 0 picks a free port. */
   address: string;
   /**
-   * When set, every endpoint except /healthz, /ready and the dashboard page needs
+   * When set, every endpoint except /, /help, /healthz and /ready (and /metrics with openMetrics) needs
    * `Authorization: Bearer <token>`. A function is asked at each request (token rotation).
    * Without one, only requests whose Host is a loopback name are answered (host-check.ts).
    */
