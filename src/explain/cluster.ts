@@ -85,6 +85,9 @@ function explainEndpoint(
     reasons,
     flags: describeFlags(flags),
     ...(world.mode === 'live' ? { active: endpoint.state.active } : {}),
+    ...(world.mode === 'live' && endpoint.state.lastError !== undefined
+      ? { lastError: endpoint.state.lastError }
+      : {}),
     ...(ejectionLeftMs === undefined ? {} : { ejectionLeftMs }),
   };
 }

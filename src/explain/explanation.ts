@@ -15,6 +15,8 @@ export interface EndpointExplanation {
   flags: string[];
   /** Open connections or in-flight requests (live only). */
   active?: number;
+  /** The last failure of real traffic to it, e.g. `connect-refused` (live only). */
+  lastError?: string;
   /** Outlier ejection: milliseconds until it ends (live only). */
   ejectionLeftMs?: number;
 }

@@ -63,6 +63,7 @@ function formatCluster(cluster: ClusterExplanation, lines: string[]): void {
     const facts = `weight ${e.weight}${where ? `, ${where}` : ''}${active}`;
     lines.push(`    ${e.usable ? 'usable    ' : 'NOT usable'} ${e.address} (${facts})`);
     for (const reason of e.reasons) lines.push(`      - ${reason}`);
+    if (e.lastError) lines.push(`      last failure: ${e.lastError}`);
   }
   lines.push(`    next pick: ${cluster.nextPick ?? 'none (no usable endpoint)'}`);
 }

@@ -148,6 +148,7 @@ clusters:
   assert.equal(result.listener.name, 'flaky');
   const [endpoint] = result.clusters[0].endpoints;
   assert.equal(endpoint.usable, false);
+  assert.equal(endpoint.lastError, 'connect-refused');
   assert.match(endpoint.reasons[0], /^ejected by outlier detection: (4m\d\ds|5m) left$/);
   assert.ok(
     endpoint.ejectionLeftMs > 200_000 && endpoint.ejectionLeftMs <= 300_000,
