@@ -12,6 +12,8 @@ Usage:
   portside validate --print-defaults FILE
                                   print the effective config with every default filled in
   portside demo [--port N]        start two local upstreams and a proxy in front of them
+  portside register --service NAME --address HOST --port N [--once] ...
+                                  announce an application in etcd until SIGTERM (register --help)
 
 Options:
   -c, --config FILE               config file (for run)
@@ -22,6 +24,11 @@ Options:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  // `register` has its own flags (register.ts), parsed there.
+  if (argv[0] === 'register') {
+    const { registerCommand } = await import('./register.js');
+    return registerCommand(argv.slice(1));
+  }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

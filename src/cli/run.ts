@@ -3,6 +3,7 @@ import { formatProblem, type LoadResult } from '../config/problem.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
+import { Registrar } from '../registry/registrar.js';
 import { type Operations, startOperations } from './operations.js';
 import { packageVersion } from './version.js';
 
@@ -20,6 +21,8 @@ export interface Portside {
   log: Logger;
   /** Hot reload and the admin server. */
   operations: Operations;
+  /** The `register:` entries this node announces in etcd. */
+  registrar: Registrar;
   /** Drain and stop; resolves when every listener has finished. */
   stop(): Promise<void>;
 }
@@ -40,6 +43,7 @@ export async function startPortside(
     await proxy.shutdown();
     throw error;
   }
+  const registrar = startRegistrar(proxy, config, log);
   log.info(
     {
       version: packageVersion(),
@@ -52,11 +56,29 @@ export async function startPortside(
     proxy,
     log,
     operations,
+    registrar,
     stop: async () => {
-      await proxy.shutdown();
+      await Promise.all([registrar.stop(), proxy.shutdown()]);
       await operations.close();
     },
   };
+}
+
+/**
+ * Announces the config's `register:` entries, follows reloads, and withdraws everything as
+ * soon as the proxy starts draining (SIGTERM or the admin API's POST /drain), not after.
+ */
+function startRegistrar(proxy: ProxyServer, config: Config, log: Logger): Registrar {
+  const registrar = new Registrar(log);
+  const apply = (next: Config) =>
+    registrar.apply(next).catch((error) => log.error({ err: error }, 'cannot apply register entries'));
+  void apply(config);
+  proxy.events.on('reload', (result) => {
+    const current = proxy.current?.config;
+    if (result.ok && current) void apply(current);
+  });
+  proxy.events.once('draining', () => void registrar.stop());
+  return registrar;
 }
 
 /** `portside run -c FILE`: serve until SIGTERM/SIGINT, then drain and exit 0. */

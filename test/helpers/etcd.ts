@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,13 +78,24 @@ export class EtcdServer {
     await exited;
   }
 
+  /** Stops etcd and empties its data dir: the next up() is a new cluster that knows no lease. */
+  async wipe(): Promise<void> {
+    await this.down();
+    rmSync(this.dataDir, { recursive: true, force: true });
+    mkdirSync(this.dataDir);
+  }
+
   async close(): Promise<void> {
     await this.down();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  private async call(path: string, body: unknown): Promise<Record<string, unknown>> {
-    const response = await fetch(`${this.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  private async call(path: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
+    const response = await fetch(`${this.url}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: token ? { authorization: token } : {},
+    });
     if (!response.ok) throw new Error(`etcd ${path}: HTTP ${response.status}`);
     return (await response.json()) as Record<string, unknown>;
   }
@@ -95,6 +106,38 @@ export class EtcdServer {
 
   async remove(key: string): Promise<void> {
     await this.call('/v3/kv/deleterange', { key: b64(key) });
+  }
+
+  /** The value stored at `key`, or undefined. */
+  async get(key: string, token?: string): Promise<string | undefined> {
+    const result = (await this.call('/v3/kv/range', { key: b64(key) }, token)) as {
+      kvs?: { value?: string }[];
+    };
+    const value = result.kvs?.[0]?.value;
+    return value === undefined ? undefined : Buffer.from(value, 'base64').toString();
+  }
+
+  /** The lease a key is attached to ("0" for none), or undefined when the key is missing. */
+  async leaseOf(key: string): Promise<string | undefined> {
+    const result = (await this.call('/v3/kv/range', { key: b64(key) })) as { kvs?: { lease?: string }[] };
+    const kv = result.kvs?.[0];
+    return kv ? (kv.lease ?? '0') : undefined;
+  }
+
+  /** Ids of the leases etcd holds. */
+  async leases(): Promise<string[]> {
+    const result = (await this.call('/v3/lease/leases', {})) as { leases?: { ID: string }[] };
+    return (result.leases ?? []).map((l) => String(l.ID));
+  }
+
+  /** Creates root with this password and turns authentication on; returns a token for it. */
+  async enableAuth(password: string): Promise<string> {
+    await this.call('/v3/auth/user/add', { name: 'root', password });
+    await this.call('/v3/auth/role/add', { name: 'root' });
+    await this.call('/v3/auth/user/grant', { user: 'root', role: 'root' });
+    await this.call('/v3/auth/enable', {});
+    const result = await this.call('/v3/auth/authenticate', { name: 'root', password });
+    return String(result.token);
   }
 
   /** Grants a lease with this TTL (seconds) and returns its id. */

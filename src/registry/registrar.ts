@@ -1,0 +1,105 @@
+/**
+ * The `register:` entries of the running config: one Registration each, sharing one etcd
+ * client. A reload keeps the entries it did not change (their leases and checks carry on),
+ * withdraws the ones it removed and starts the new ones. Owned by `portside run` beside the
+ * proxy, not by it: what this node announces does not route anything.
+ */
+import {
+  ETCD_PASSWORD_ENV,
+  type EtcdRegistryConfig,
+  type RegistrationConfig,
+} from '../config/registry-schema.js';
+import type { Config } from '../config/schema.js';
+import { ms } from '../config/values.js';
+import type { Logger } from '../core/log.js';
+import { EtcdClient } from './etcd-client.js';
+import { Registration } from './registration.js';
+
+/** `registry.etcd` when the config has no `registry` section: a local etcd. */
+export const DEFAULT_ETCD: EtcdRegistryConfig = {
+  endpoints: ['http://127.0.0.1:2379'],
+  prefix: '/services/',
+  timeout: '5s',
+};
+
+export function etcdClient(etcd: EtcdRegistryConfig): EtcdClient {
+  return new EtcdClient({
+    endpoints: etcd.endpoints,
+    username: etcd.username,
+    password: etcd.password ?? (process.env[ETCD_PASSWORD_ENV] || undefined),
+    timeoutMs: ms(etcd.timeout),
+    tls: etcd.tls,
+  });
+}
+
+type RegistrySettings = Pick<Config, 'register' | 'registry' | 'node'>;
+
+export class Registrar {
+  private registrations = new Map<string, Registration>();
+  private client: EtcdClient | undefined;
+  private clientSettings = '';
+  private stopped = false;
+  /** Applies run one at a time, as the proxy's do. */
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(private readonly log: Logger) {}
+
+  /** The entries now, for the admin API and tests. */
+  get entries(): Registration[] {
+    return [...this.registrations.values()];
+  }
+
+  /** Starts, changes or withdraws entries to match `config`. */
+  apply(config: RegistrySettings): Promise<void> {
+    const run = this.applying.then(() => this.applyNow(config));
+    this.applying = run.catch(() => {});
+    return run;
+  }
+
+  private async applyNow(config: RegistrySettings): Promise<void> {
+    if (this.stopped) return;
+    const etcd = config.registry?.etcd ?? DEFAULT_ETCD;
+    const settings = JSON.stringify(etcd);
+    const previous = this.registrations;
+    let client = this.client;
+    if (!client || settings !== this.clientSettings) {
+      if (config.register.length === 0 && previous.size === 0) return;
+      client = etcdClient(etcd);
+    }
+    const next = new Map<string, Registration>();
+    for (const entry of config.register) {
+      const created = this.create(entry, etcd.prefix, config.node.name, client);
+      const kept = previous.get(created.key);
+      const unchanged = kept !== undefined && client === this.client && kept.sameAs(created);
+      next.set(created.key, unchanged ? kept : created);
+    }
+    const retiring: Promise<void>[] = [];
+    for (const [key, old] of previous) {
+      const replacement = next.get(key);
+      if (replacement === old) continue;
+      // An entry whose key stays is overwritten by its replacement: withdrawing it first
+      // would make it disappear from every watcher for a moment.
+      retiring.push(old.stop({ keep: replacement !== undefined }));
+    }
+    await Promise.all(retiring);
+    if (client !== this.client) this.client?.close();
+    this.client = client;
+    this.clientSettings = settings;
+    this.registrations = next;
+    for (const registration of next.values())
+      if (previous.get(registration.key) !== registration) registration.start();
+  }
+
+  /** Withdraws every entry (SIGTERM, drain). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.applying;
+    await Promise.all(this.entries.map((r) => r.stop()));
+    this.client?.close();
+  }
+
+  private create(entry: RegistrationConfig, prefix: string, node: string | undefined, client: EtcdClient) {
+    return new Registration(entry, prefix, node, client, this.log.child({ component: 'register' }));
+  }
+}
