@@ -7,7 +7,8 @@
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { ETCD_PASSWORD_ENV, registrySchema } from '../config/registry-schema.js';
+import { ETCD_PASSWORD_ENV } from '../config/etcd-password.js';
+import { registrySchema } from '../config/registry-schema.js';
 import { duration } from '../config/schema.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../core/log.js';
 import { etcdClient, Registrar } from '../registry/registrar.js';

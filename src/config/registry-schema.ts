@@ -11,9 +11,6 @@ import { parseDuration } from './values.js';
 
 type Duration = z.ZodType<string, string>;
 
-/** The environment variable that supplies `registry.etcd.password` when the file has none. */
-export const ETCD_PASSWORD_ENV = 'PORTSIDE_ETCD_PASSWORD';
-
 const etcdUrl = z
   .string({ error: 'expected an etcd client URL, e.g. "http://127.0.0.1:2379"' })
   .regex(

@@ -4,11 +4,8 @@
  * withdraws the ones it removed and starts the new ones. Owned by `portside run` beside the
  * proxy, not by it: what this node announces does not route anything.
  */
-import {
-  ETCD_PASSWORD_ENV,
-  type EtcdRegistryConfig,
-  type RegistrationConfig,
-} from '../config/registry-schema.js';
+import { etcdPassword } from '../config/etcd-password.js';
+import type { EtcdRegistryConfig, RegistrationConfig } from '../config/registry-schema.js';
 import type { Config } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { Logger } from '../core/log.js';
@@ -26,7 +23,7 @@ export function etcdClient(etcd: EtcdRegistryConfig): EtcdClient {
   return new EtcdClient({
     endpoints: etcd.endpoints,
     username: etcd.username,
-    password: etcd.password ?? (process.env[ETCD_PASSWORD_ENV] || undefined),
+    password: etcdPassword(etcd),
     timeoutMs: ms(etcd.timeout),
     tls: etcd.tls,
   });

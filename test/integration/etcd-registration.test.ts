@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { RegistrationConfig } from '../../src/config/registry-schema.js';
-import { parseRegistration } from '../../src/discovery/etcd.js';
+import { EtcdSource, parseRegistration } from '../../src/discovery/etcd.js';
+import type { DiscoveredEndpoint } from '../../src/discovery/source.js';
 import { EtcdClient } from '../../src/registry/etcd-client.js';
 import { Registrar } from '../../src/registry/registrar.js';
 import { Registration } from '../../src/registry/registration.js';
@@ -189,6 +190,32 @@ describe('registration with etcd authentication', { skip, timeout: 60_000 }, () 
         timeoutMs: 10_000,
         what: 'the registration',
       });
+      // Discovery logs in with the same kind of credentials and sees the entry.
+      const source = new EtcdSource(
+        { endpoints: [etcd.url], prefix: '/services/secure/', username: 'root', password },
+        logger,
+      );
+      let seen: DiscoveredEndpoint[] = [];
+      source.start((endpoints) => {
+        seen = endpoints;
+      });
+      const anonymous = new EtcdSource(
+        { endpoints: [etcd.url], prefix: '/services/secure/', maxBackoffMs: 200 },
+        logger,
+      );
+      anonymous.start(() => {});
+      try {
+        await eventually(() => seen.length === 1, { timeoutMs: 10_000, what: 'discovery with credentials' });
+        assert.equal(seen[0]?.port, 8090);
+        await eventually(() => anonymous.lastError, {
+          timeoutMs: 10_000,
+          what: 'discovery without credentials to fail',
+        });
+      } finally {
+        source.stop();
+        anonymous.stop();
+      }
+
       await registration.stop();
       assert.equal(await etcd.get('/services/secure/127.0.0.1:8090', token), undefined);
 
