@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,16 +26,18 @@ export class EtcdServer {
   private constructor(
     readonly clientPort: number,
     private readonly peerPort: number,
+    private readonly tls?: ServerTls,
   ) {}
 
-  static async start(): Promise<EtcdServer> {
-    const server = new EtcdServer(await freePort(), await freePort());
+  /** With `tls`, clients speak https to it (the peer port stays plain). */
+  static async start(options: { tls?: ServerTls } = {}): Promise<EtcdServer> {
+    const server = new EtcdServer(await freePort(), await freePort(), options.tls);
     await server.up();
     return server;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.clientPort}`;
   }
 
   /** Starts (or restarts) etcd on the same ports and data, and waits until it answers. */
@@ -60,14 +63,19 @@ export class EtcdServer {
         `test=${peer}`,
         '--log-level',
         'error',
+        ...(this.tls ? ['--cert-file', this.tls.certificate, '--key-file', this.tls.key] : []),
       ],
       { stdio: 'ignore' },
     );
-    await eventually(async () => (await fetch(`${this.url}/health`)).ok, {
-      timeoutMs: 15_000,
-      intervalMs: 50,
-      what: 'etcd to answer',
-    });
+    await eventually(
+      async () =>
+        this.tls ? httpsOk(`${this.url}/health`, this.tls.ca) : (await fetch(`${this.url}/health`)).ok,
+      {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+        what: 'etcd to answer',
+      },
+    );
   }
 
   async down(): Promise<void> {
@@ -148,3 +156,60 @@ export class EtcdServer {
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** Files of a server certificate for 127.0.0.1 and the CA that signed it. */
+export interface ServerTls {
+  ca: string;
+  certificate: string;
+  key: string;
+}
+
+function httpsOk(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsGet(url, { ca: readFileSync(ca) }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+  });
+}
+
+/** A throwaway CA and a server certificate for IP 127.0.0.1 it signed (openssl CLI), in `dir`. */
+export function makeServerTls(dir: string): ServerTls {
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=portside-test-ca',
+  );
+  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=etcd');
+  writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.crt'),
+    '-days',
+    '1',
+    '-extfile',
+    file('san.ext'),
+  );
+  return { ca: file('ca.crt'), certificate: file('server.crt'), key: file('server.key') };
+}

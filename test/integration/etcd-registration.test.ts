@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RegistrationConfig } from '../../src/config/registry-schema.js';
 import { EtcdSource, parseRegistration } from '../../src/discovery/etcd.js';
@@ -7,7 +9,7 @@ import type { DiscoveredEndpoint } from '../../src/discovery/source.js';
 import { EtcdClient } from '../../src/registry/etcd-client.js';
 import { Registrar } from '../../src/registry/registrar.js';
 import { Registration } from '../../src/registry/registration.js';
-import { EtcdServer, etcdBinary } from '../helpers/etcd.js';
+import { EtcdServer, etcdBinary, makeServerTls } from '../helpers/etcd.js';
 import { captureLogger } from '../helpers/proxy.js';
 import { deadPort, startTcpServer, type TestServer } from '../helpers/servers.js';
 import { eventually } from '../helpers/wait.js';
@@ -232,6 +234,42 @@ describe('registration with etcd authentication', { skip, timeout: 60_000 }, () 
       await registration.stop();
       client.close();
       await etcd.close();
+    }
+  });
+});
+
+describe('registration over TLS', { skip, timeout: 60_000 }, () => {
+  it('verifies etcd against the configured CA, and refuses it without', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portside-etcd-tls-'));
+    const tls = makeServerTls(dir);
+    const etcd = await EtcdServer.start({ tls });
+    const { logger } = captureLogger('info');
+    const client = new EtcdClient({
+      endpoints: [etcd.url],
+      timeoutMs: 2000,
+      tls: { ca: tls.ca, verify: true },
+    });
+    const registration = new Registration(entry('tls', 8091), '/services/', undefined, client, logger);
+    const untrusting = new EtcdClient({ endpoints: [etcd.url], timeoutMs: 2000 });
+    try {
+      registration.start();
+      const key = Buffer.from('/services/tls/127.0.0.1:8091').toString('base64');
+      await eventually(
+        async () =>
+          ((await client.call<{ count?: string }>('/v3/kv/range', { key, count_only: true })).count ??
+            '0') === '1',
+        { timeoutMs: 10_000, what: 'the registration over https' },
+      );
+      await assert.rejects(
+        untrusting.call('/v3/kv/range', { key }),
+        /self-signed|unable to verify|certificate/i,
+      );
+    } finally {
+      await registration.stop();
+      client.close();
+      untrusting.close();
+      await etcd.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
