@@ -11,6 +11,7 @@ import { Registrar } from '../../src/registry/registrar.js';
 import { Registration } from '../../src/registry/registration.js';
 import { EtcdServer, etcdBinary, makeServerTls } from '../helpers/etcd.js';
 import { captureLogger } from '../helpers/proxy.js';
+import { startReloadingProxy } from '../helpers/reloading-proxy.js';
 import { deadPort, startTcpServer, type TestServer } from '../helpers/servers.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -271,5 +272,62 @@ describe('registration over TLS', { skip, timeout: 60_000 }, () => {
       await etcd.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('registration in a running Portside', { skip, timeout: 60_000 }, () => {
+  let etcd: EtcdServer;
+  before(async () => {
+    etcd = await EtcdServer.start();
+  });
+  after(async () => {
+    await etcd?.close();
+  });
+
+  it('follows reloads of the file, and POST /drain withdraws every entry', async (t) => {
+    const config = (weight: number) => `admin: { address: 127.0.0.1:0 }
+registry:
+  etcd: { endpoints: ["${etcd.url}"], prefix: /run/ }
+register:
+  - { service: api, address: 127.0.0.1, port: 9501, ttl: 2s, weight: ${weight} }
+  - { service: api, address: 127.0.0.1, port: 9502, ttl: 2s }
+`;
+    const running = await startReloadingProxy(t, config(1));
+    await eventually(() => etcd.get('/run/api/127.0.0.1:9502'), {
+      timeoutMs: 10_000,
+      what: 'the registration',
+    });
+    await eventually(
+      async () => JSON.parse((await etcd.get('/run/api/127.0.0.1:9501')) ?? '{}').weight === 1,
+      {
+        timeoutMs: 10_000,
+        what: 'the first entry',
+      },
+    );
+    const unchangedLease = await etcd.leaseOf('/run/api/127.0.0.1:9502');
+
+    const reload = await running.edit(config(4));
+    assert.ok(reload.ok, reload.summary);
+    await eventually(
+      async () => JSON.parse((await etcd.get('/run/api/127.0.0.1:9501')) ?? '{}').weight === 4,
+      {
+        timeoutMs: 10_000,
+        what: 'the new weight',
+      },
+    );
+    assert.equal(
+      await etcd.leaseOf('/run/api/127.0.0.1:9502'),
+      unchangedLease,
+      'the unchanged entry kept its lease',
+    );
+
+    const response = await fetch(running.adminUrl('/drain'), { method: 'POST' });
+    assert.equal(response.status, 200);
+    await eventually(
+      async () =>
+        (await etcd.get('/run/api/127.0.0.1:9501')) === undefined &&
+        (await etcd.get('/run/api/127.0.0.1:9502')) === undefined,
+      { timeoutMs: 10_000, what: 'both entries withdrawn' },
+    );
   });
 });
