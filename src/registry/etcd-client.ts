@@ -31,6 +31,7 @@ export class EtcdError extends Error {
 }
 
 const INVALID_TOKEN = 16;
+export const GRPC_NOT_FOUND = 5;
 
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
 

@@ -14,7 +14,7 @@ import type { RegistrationConfig } from '../config/registry-schema.js';
 import { formatAddress, ms } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import { redactedMessage } from '../core/secrets.js';
-import { b64, type EtcdClient } from './etcd-client.js';
+import { b64, type EtcdClient, EtcdError, GRPC_NOT_FOUND } from './etcd-client.js';
 import { LocalCheck } from './local-check.js';
 
 /** Retry delay after a failed etcd call, doubling up to the heartbeat interval. */
@@ -159,9 +159,14 @@ export class Registration {
 
   /** Renews the lease; false when etcd no longer has it or the key is gone. */
   private async renew(): Promise<boolean> {
-    const kept = await this.client.call<{ result?: { TTL?: string } }>('/v3/lease/keepalive', {
-      ID: this.leaseId,
-    });
+    // etcd answers a lease it does not know with TTL 0 (3.4), or with NotFound.
+    type KeepAlive = { result?: { TTL?: string } };
+    const kept = await this.client
+      .call<KeepAlive>('/v3/lease/keepalive', { ID: this.leaseId })
+      .catch((error: unknown): KeepAlive => {
+        if (error instanceof EtcdError && error.grpcCode === GRPC_NOT_FOUND) return {};
+        throw error;
+      });
     if (!Number(kept.result?.TTL)) {
       this.log.warn({ service: this.entry.service, key: this.key }, 'lease lost; registering again');
       this.leaseId = undefined;
