@@ -7,6 +7,7 @@
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
+import { resolveSelfLocality } from '../balancing/locality.js';
 import { ETCD_PASSWORD_ENV } from '../config/etcd-password.js';
 import { registrySchema } from '../config/registry-schema.js';
 import { duration } from '../config/schema.js';
@@ -128,7 +129,7 @@ export async function registerCommand(argv: string[]): Promise<number> {
     const registration = new Registration(
       entry.data,
       registry.data.etcd.prefix,
-      entry.data.node,
+      resolveSelfLocality(),
       client,
       log,
     );

@@ -76,7 +76,7 @@ export function registrySchema(duration: Duration) {
       address: host,
       port: z.number({ error: 'expected a port number' }).int().min(1).max(65535),
       weight: z.number().int().min(1).max(1_000_000).default(1),
-      /** Locality for `balancing.locality`; `node` defaults to the top-level `node.name`. */
+      /** Locality for `balancing.locality`; default: this Portside's `node.name` / `node.zone`. */
       node: z.string().min(1).optional(),
       zone: z.string().min(1).optional(),
       metadata: z.record(z.string(), z.string()).optional(),

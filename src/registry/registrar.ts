@@ -4,10 +4,13 @@
  * withdraws the ones it removed and starts the new ones. Owned by `portside run` beside the
  * proxy, not by it: what this node announces does not route anything.
  */
+
+import { resolveSelfLocality } from '../balancing/locality.js';
 import { etcdPassword } from '../config/etcd-password.js';
 import type { EtcdRegistryConfig, RegistrationConfig } from '../config/registry-schema.js';
 import type { Config } from '../config/schema.js';
 import { ms } from '../config/values.js';
+import type { Locality } from '../core/endpoint.js';
 import type { Logger } from '../core/log.js';
 import { EtcdClient } from './etcd-client.js';
 import { Registration } from './registration.js';
@@ -65,7 +68,7 @@ export class Registrar {
     }
     const next = new Map<string, Registration>();
     for (const entry of config.register) {
-      const created = this.create(entry, etcd.prefix, config.node.name, client);
+      const created = this.create(entry, etcd.prefix, resolveSelfLocality(config.node), client);
       const kept = previous.get(created.key);
       const unchanged = kept !== undefined && client === this.client && kept.sameAs(created);
       next.set(created.key, unchanged ? kept : created);
@@ -96,7 +99,7 @@ export class Registrar {
     this.client?.close();
   }
 
-  private create(entry: RegistrationConfig, prefix: string, node: string | undefined, client: EtcdClient) {
-    return new Registration(entry, prefix, node, client, this.log.child({ component: 'register' }));
+  private create(entry: RegistrationConfig, prefix: string, self: Locality, client: EtcdClient) {
+    return new Registration(entry, prefix, self, client, this.log.child({ component: 'register' }));
   }
 }

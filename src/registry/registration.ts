@@ -12,6 +12,7 @@
  */
 import type { RegistrationConfig } from '../config/registry-schema.js';
 import { formatAddress, ms } from '../config/values.js';
+import type { Locality } from '../core/endpoint.js';
 import type { Logger } from '../core/log.js';
 import { redactedMessage } from '../core/secrets.js';
 import { b64, type EtcdClient, EtcdError, GRPC_NOT_FOUND } from './etcd-client.js';
@@ -27,13 +28,16 @@ export function registrationKey(prefix: string, entry: RegistrationConfig): stri
   return `${prefix}${entry.service}/${entry.id ?? formatAddress({ host: entry.address, port: entry.port })}`;
 }
 
-/** The value `discovery.etcd` parses (discovery/etcd.ts parseRegistration). */
-export function registrationValue(entry: RegistrationConfig, nodeName: string | undefined): string {
+/**
+ * The value `discovery.etcd` parses (discovery/etcd.ts parseRegistration). Locality defaults
+ * to this Portside's own: an agent announces the applications of its node.
+ */
+export function registrationValue(entry: RegistrationConfig, self: Locality): string {
   return JSON.stringify({
     address: formatAddress({ host: entry.address, port: entry.port }),
     weight: entry.weight,
-    node: entry.node ?? nodeName,
-    zone: entry.zone,
+    node: entry.node ?? self.node,
+    zone: entry.zone ?? self.zone,
     metadata: entry.metadata,
   });
 }
@@ -56,12 +60,12 @@ export class Registration {
   constructor(
     readonly entry: RegistrationConfig,
     prefix: string,
-    nodeName: string | undefined,
+    self: Locality,
     private readonly client: EtcdClient,
     private readonly log: Logger,
   ) {
     this.key = registrationKey(prefix, entry);
-    this.value = registrationValue(entry, nodeName);
+    this.value = registrationValue(entry, self);
     this.ttlSeconds = ms(entry.ttl) / 1000;
     this.wanted = !entry.healthCheck;
     if (entry.healthCheck) {

@@ -44,7 +44,7 @@ describe('registration against a real etcd', { skip, timeout: 60_000 }, () => {
   function register(e: RegistrationConfig, endpoints = [etcd.url]) {
     const { logger, lines } = captureLogger('info');
     const client = new EtcdClient({ endpoints, timeoutMs: 1000 });
-    const registration = new Registration(e, '/services/', 'node-1', client, logger);
+    const registration = new Registration(e, '/services/', { node: 'node-1', zone: 'z0' }, client, logger);
     stops.push(async () => {
       await registration.stop();
       client.close();
@@ -185,7 +185,7 @@ describe('registration with etcd authentication', { skip, timeout: 60_000 }, () 
     const password = 'pw-Secret-42';
     const { logger, lines } = captureLogger('debug');
     const client = new EtcdClient({ endpoints: [etcd.url], username: 'root', password, timeoutMs: 1000 });
-    const registration = new Registration(entry('secure', 8090), '/services/', undefined, client, logger);
+    const registration = new Registration(entry('secure', 8090), '/services/', {}, client, logger);
     try {
       const token = await etcd.enableAuth(password);
       registration.start();
@@ -250,7 +250,7 @@ describe('registration over TLS', { skip, timeout: 60_000 }, () => {
       timeoutMs: 2000,
       tls: { ca: tls.ca, verify: true },
     });
-    const registration = new Registration(entry('tls', 8091), '/services/', undefined, client, logger);
+    const registration = new Registration(entry('tls', 8091), '/services/', {}, client, logger);
     const untrusting = new EtcdClient({ endpoints: [etcd.url], timeoutMs: 2000 });
     try {
       registration.start();

@@ -46,7 +46,7 @@ test('a config without register entries has no registry defaults to show', () =>
 test('the value is what discovery.etcd reads, IPv6 in brackets', () => {
   const value = registrationValue(
     { service: 's', address: '::1', port: 80, weight: 2, ttl: '10s', zone: 'z', metadata: { a: 'b' } },
-    'node-1',
+    { node: 'node-1', zone: 'self-zone' },
   );
   assert.deepEqual(JSON.parse(value), {
     address: '[::1]:80',
