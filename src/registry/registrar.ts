@@ -39,6 +39,7 @@ export class Registrar {
   private client: EtcdClient | undefined;
   private clientSettings = '';
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   /** Applies run one at a time, as the proxy's do. */
   private applying: Promise<void> = Promise.resolve();
 
@@ -91,8 +92,13 @@ export class Registrar {
   }
 
   /** Withdraws every entry (SIGTERM, drain). */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /** Every caller (SIGTERM, the drain event) waits for the same withdrawal. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopNow();
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
     this.stopped = true;
     await this.applying;
     await Promise.all(this.entries.map((r) => r.stop()));
