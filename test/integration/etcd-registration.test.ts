@@ -97,8 +97,12 @@ describe('registration against a real etcd', { skip, timeout: 60_000 }, () => {
     let app: TestServer | undefined = await startTcpServer((s) => s.end());
     const port = app.port;
     const key = `/services/checked/127.0.0.1:${port}`;
-    const { lines } = register(entry('checked', port, { healthCheck: { ...quickCheck, tcp: {} } }));
+    // A long ttl: the entry can only leave this quickly by being withdrawn, not by expiring.
+    const { lines } = register(
+      entry('checked', port, { ttl: '60s', healthCheck: { ...quickCheck, tcp: {} } }),
+    );
     await eventually(() => etcd.get(key), { timeoutMs: 10_000, what: 'the registration' });
+    const lease = await etcd.leaseOf(key);
 
     await app.close();
     app = undefined;
@@ -107,11 +111,15 @@ describe('registration against a real etcd', { skip, timeout: 60_000 }, () => {
       timeoutMs: 10_000,
       what: 'the withdrawal',
     });
-    // One interval (200 ms) plus the probe and the etcd calls; far below the 2 s ttl.
-    assert.ok(Date.now() - failedAt < 1500, `withdrawn after ${Date.now() - failedAt} ms`);
-    assert.ok(
-      lines.some((l) => l.msg === 'local check fails; withdrawing' && l.reason === 'connect-refused'),
-    );
+    // One interval (200 ms) plus a probe and two etcd calls; a loaded machine may take
+    // seconds, still far from the 60 s ttl.
+    assert.ok(Date.now() - failedAt < 20_000, `withdrawn after ${Date.now() - failedAt} ms`);
+    assert.ok(!(await etcd.leases()).includes(lease!), 'the lease is revoked, not left to expire');
+    // unhealthyThreshold 1: the first failed check withdraws, none after it is needed.
+    const failures = lines.filter((l) => l.msg === 'local check fails; withdrawing');
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]?.reason, 'connect-refused');
+    assert.ok(lines.some((l) => l.msg === 'withdrawn' && l.reason === 'check failed: connect-refused'));
 
     app = await startTcpServer((s) => s.end(), port);
     stops.push(() => app?.close());
