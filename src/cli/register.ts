@@ -9,11 +9,14 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { resolveSelfLocality } from '../balancing/locality.js';
 import { ETCD_PASSWORD_ENV } from '../config/etcd-password.js';
-import { registrySchema } from '../config/registry-schema.js';
+import type { HealthCheckConfig } from '../config/health-schema.js';
+import { type RegistrationConfig, registrySchema } from '../config/registry-schema.js';
 import { duration } from '../config/schema.js';
+import { ms } from '../config/values.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../core/log.js';
+import { httpProbe, tcpProbe } from '../health/probes.js';
 import { etcdClient, Registrar } from '../registry/registrar.js';
-import { Registration } from '../registry/registration.js';
+import { probeTarget, Registration } from '../registry/registration.js';
 
 export const REGISTER_HELP = `Usage: portside register --service NAME --address HOST --port N [options]
 
@@ -32,7 +35,8 @@ Options:
       --check-http PATH           announce only while GET PATH answers 200-399
       --check-interval DURATION   check interval (default 2s)
       --username USER             etcd user; the password comes from $${ETCD_PASSWORD_ENV}
-      --once                      write the entry and exit; it expires after --ttl
+      --once                      write the entry and exit; it expires after --ttl (with a
+                                  check: only if it passes now, else exit 1)
       --log-level LEVEL           ${LOG_LEVELS.join(' | ')} (default: info)
   -h, --help                      print this help
 `;
@@ -112,6 +116,11 @@ export async function registerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`portside register: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
     return 2;
   }
+  const badMeta = values.meta?.find((m) => m.indexOf('=') < 1);
+  if (badMeta !== undefined) {
+    process.stderr.write(`portside register: --meta takes KEY=VALUE; got "${badMeta}"\n`);
+    return 2;
+  }
   const schemas = registrySchema(duration);
   const raw = asConfig(values);
   const registry = schemas.registry.safeParse(raw.registry);
@@ -125,6 +134,12 @@ export async function registerCommand(argv: string[]): Promise<number> {
   const log = createLogger(logLevel);
 
   if (values.once) {
+    // A script asking for a check gets one: the entry is written only if it passes now.
+    const failed = entry.data.healthCheck && (await checkOnce(entry.data, entry.data.healthCheck));
+    if (failed) {
+      log.error({ reason: failed }, 'local check fails; not registering');
+      return 1;
+    }
     const client = etcdClient(registry.data.etcd);
     const registration = new Registration(
       entry.data,
@@ -150,4 +165,11 @@ export async function registerCommand(argv: string[]): Promise<number> {
   log.info({ signal: signal[0] ?? 'signal' }, 'withdrawing and exiting');
   await registrar.stop();
   return 0;
+}
+
+/** One probe of the application; the failure reason, or undefined when it passes. */
+async function checkOnce(entry: RegistrationConfig, check: HealthCheckConfig): Promise<string | undefined> {
+  const probe = check.http ? httpProbe(check.http) : tcpProbe;
+  const result = await probe(probeTarget(entry), ms(check.timeout), new AbortController().signal);
+  return result.ok ? undefined : result.reason;
 }

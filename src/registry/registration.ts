@@ -15,6 +15,7 @@ import { formatAddress, ms } from '../config/values.js';
 import type { Locality } from '../core/endpoint.js';
 import type { Logger } from '../core/log.js';
 import { redactedMessage } from '../core/secrets.js';
+import type { ProbeTarget } from '../health/probes.js';
 import { b64, type EtcdClient, EtcdError, GRPC_NOT_FOUND } from './etcd-client.js';
 import { LocalCheck } from './local-check.js';
 
@@ -40,6 +41,15 @@ export function registrationValue(entry: RegistrationConfig, self: Locality): st
     zone: entry.zone ?? self.zone,
     metadata: entry.metadata,
   });
+}
+
+/** The local application, as a health probe sees it. */
+export function probeTarget(entry: RegistrationConfig): ProbeTarget {
+  return {
+    host: entry.address,
+    port: entry.port,
+    id: formatAddress({ host: entry.address, port: entry.port }),
+  };
 }
 
 export class Registration {
@@ -69,12 +79,7 @@ export class Registration {
     this.ttlSeconds = ms(entry.ttl) / 1000;
     this.wanted = !entry.healthCheck;
     if (entry.healthCheck) {
-      const target = {
-        host: entry.address,
-        port: entry.port,
-        id: formatAddress({ host: entry.address, port: entry.port }),
-      };
-      this.check = new LocalCheck(target, entry.healthCheck, (healthy, reason) =>
+      this.check = new LocalCheck(probeTarget(entry), entry.healthCheck, (healthy, reason) =>
         this.checkChanged(healthy, reason),
       );
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startCli } from '../helpers/cli.js';
 import { EtcdServer, etcdBinary } from '../helpers/etcd.js';
-import { startNamedServer, type TestServer } from '../helpers/servers.js';
+import { deadPort, startNamedServer, type TestServer } from '../helpers/servers.js';
 import { whoAnswers } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -181,6 +181,26 @@ clusters:
     await eventually(async () => (await etcd.get(key)) === undefined, { timeoutMs: 15_000, what: 'expiry' });
   });
 
+  it('register --once with a check writes nothing when the check fails', async () => {
+    const down = await deadPort();
+    const result = await runCli([
+      'register',
+      '--once',
+      '--etcd',
+      etcd.url,
+      '--service',
+      'batch',
+      '--address',
+      '127.0.0.1',
+      '--port',
+      String(down),
+      '--check-tcp',
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /local check fails; not registering/);
+    assert.equal(await etcd.get(`/services/batch/127.0.0.1:${down}`), undefined);
+  });
+
   it('register refuses bad flags with the field and the reason', async () => {
     const result = await runCli([
       'register',
@@ -196,5 +216,18 @@ clusters:
     assert.equal(result.code, 2);
     assert.match(result.stderr, /address: expected a host name or IP address without a port/);
     assert.match(result.stderr, /ttl: etcd leases are whole seconds/);
+    const meta = await runCli([
+      'register',
+      '--service',
+      'x',
+      '--address',
+      '127.0.0.1',
+      '--port',
+      '80',
+      '--meta',
+      'version',
+    ]);
+    assert.equal(meta.code, 2);
+    assert.match(meta.stderr, /--meta takes KEY=VALUE; got "version"/);
   });
 });
