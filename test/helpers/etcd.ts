@@ -64,12 +64,14 @@ export class EtcdServer {
         '--log-level',
         'error',
         ...(this.tls ? ['--cert-file', this.tls.certificate, '--key-file', this.tls.key] : []),
+        // Clients must show a certificate signed by the same CA.
+        ...(this.tls ? ['--client-cert-auth', '--trusted-ca-file', this.tls.ca] : []),
       ],
       { stdio: 'ignore' },
     );
     await eventually(
       async () =>
-        this.tls ? httpsOk(`${this.url}/health`, this.tls.ca) : (await fetch(`${this.url}/health`)).ok,
+        this.tls ? httpsOk(`${this.url}/health`, this.tls) : (await fetch(`${this.url}/health`)).ok,
       {
         timeoutMs: 15_000,
         intervalMs: 50,
@@ -157,24 +159,34 @@ export class EtcdServer {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-/** Files of a server certificate for 127.0.0.1 and the CA that signed it. */
+/** Files of a server certificate for 127.0.0.1, a client certificate, and the CA that signed both. */
 export interface ServerTls {
   ca: string;
   certificate: string;
   key: string;
+  clientCertificate: string;
+  clientKey: string;
 }
 
-function httpsOk(url: string, ca: string): Promise<boolean> {
+function httpsOk(url: string, tls: ServerTls): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = httpsGet(url, { ca: readFileSync(ca) }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = httpsGet(
+      url,
+      {
+        ca: readFileSync(tls.ca),
+        cert: readFileSync(tls.clientCertificate),
+        key: readFileSync(tls.clientKey),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
   });
 }
 
-/** A throwaway CA and a server certificate for IP 127.0.0.1 it signed (openssl CLI), in `dir`. */
+/** A throwaway CA and the server and client certificates it signed (openssl CLI), in `dir`. */
 export function makeServerTls(dir: string): ServerTls {
   const file = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
@@ -194,22 +206,31 @@ export function makeServerTls(dir: string): ServerTls {
   );
   openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=etcd');
   writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.crt'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    file('server.crt'),
-    '-days',
-    '1',
-    '-extfile',
-    file('san.ext'),
-  );
-  return { ca: file('ca.crt'), certificate: file('server.crt'), key: file('server.key') };
+  const sign = (name: string, ...extra: string[]) =>
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file('ca.crt'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      file(`${name}.crt`),
+      '-days',
+      '1',
+      ...extra,
+    );
+  sign('server', '-extfile', file('san.ext'));
+  openssl('req', ...ec, '-keyout', file('client.key'), '-out', file('client.csr'), '-subj', '/CN=portside');
+  sign('client');
+  return {
+    ca: file('ca.crt'),
+    certificate: file('server.crt'),
+    key: file('server.key'),
+    clientCertificate: file('client.crt'),
+    clientKey: file('client.key'),
+  };
 }

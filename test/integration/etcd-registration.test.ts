@@ -248,18 +248,20 @@ describe('registration with etcd authentication', { skip, timeout: 60_000 }, () 
 });
 
 describe('registration over TLS', { skip, timeout: 60_000 }, () => {
-  it('verifies etcd against the configured CA, and refuses it without', async () => {
+  it('verifies etcd against the configured CA and shows the client certificate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portside-etcd-tls-'));
     const tls = makeServerTls(dir);
     const etcd = await EtcdServer.start({ tls });
     const { logger } = captureLogger('info');
-    const client = new EtcdClient({
+    const mutual = { ca: tls.ca, certificate: tls.clientCertificate, key: tls.clientKey, verify: true };
+    const client = new EtcdClient({ endpoints: [etcd.url], timeoutMs: 2000, tls: mutual });
+    const registration = new Registration(entry('tls', 8091), '/services/', {}, client, logger);
+    const untrusting = new EtcdClient({ endpoints: [etcd.url], timeoutMs: 2000 });
+    const anonymous = new EtcdClient({
       endpoints: [etcd.url],
       timeoutMs: 2000,
       tls: { ca: tls.ca, verify: true },
     });
-    const registration = new Registration(entry('tls', 8091), '/services/', {}, client, logger);
-    const untrusting = new EtcdClient({ endpoints: [etcd.url], timeoutMs: 2000 });
     try {
       registration.start();
       const key = Buffer.from('/services/tls/127.0.0.1:8091').toString('base64');
@@ -273,10 +275,11 @@ describe('registration over TLS', { skip, timeout: 60_000 }, () => {
         untrusting.call('/v3/kv/range', { key }),
         /self-signed|unable to verify|certificate/i,
       );
+      // etcd asks for a client certificate: without one the handshake or the request fails.
+      await assert.rejects(anonymous.call('/v3/kv/range', { key }));
     } finally {
       await registration.stop();
-      client.close();
-      untrusting.close();
+      for (const c of [client, untrusting, anonymous]) c.close();
       await etcd.close();
       rmSync(dir, { recursive: true, force: true });
     }
