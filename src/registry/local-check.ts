@@ -21,8 +21,9 @@ export class LocalCheck {
     private readonly target: ProbeTarget,
     private readonly config: HealthCheckConfig,
     private readonly onChange: (healthy: boolean, reason: string | undefined) => void,
+    probe?: Probe,
   ) {
-    this.probe = config.http ? httpProbe(config.http) : tcpProbe;
+    this.probe = probe ?? (config.http ? httpProbe(config.http) : tcpProbe);
   }
 
   start(): void {
