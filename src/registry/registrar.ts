@@ -91,8 +91,7 @@ export class Registrar {
       if (previous.get(registration.key) !== registration) registration.start();
   }
 
-  /** Withdraws every entry (SIGTERM, drain). */
-  /** Every caller (SIGTERM, the drain event) waits for the same withdrawal. */
+  /** Withdraws every entry (SIGTERM, drain); every caller waits for the same withdrawal. */
   stop(): Promise<void> {
     this.stopping ??= this.stopNow();
     return this.stopping;
