@@ -6,71 +6,40 @@
  * they accept and refuse exactly what the config file does.
  */
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import { resolveSelfLocality } from '../balancing/locality.js';
-import { ETCD_PASSWORD_ENV } from '../config/etcd-password.js';
 import type { HealthCheckConfig } from '../config/health-schema.js';
 import { type RegistrationConfig, registrySchema } from '../config/registry-schema.js';
 import { duration } from '../config/schema.js';
 import { ms } from '../config/values.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../core/log.js';
+import { createLogger, type LogLevel } from '../core/log.js';
 import { httpProbe, tcpProbe } from '../health/probes.js';
 import { etcdClient, Registrar } from '../registry/registrar.js';
 import { probeTarget, Registration } from '../registry/registration.js';
 
-export const REGISTER_HELP = `Usage: portside register --service NAME --address HOST --port N [options]
-
-Announces HOST:N under <prefix><service>/<id> in etcd, keeps it alive until SIGTERM/SIGINT,
-then withdraws it. Discover it with discovery.etcd.prefix: <prefix><service>/.
-
-Options:
-      --etcd URL                  etcd client URL; repeat for failover (default http://127.0.0.1:2379)
-      --prefix PREFIX             key prefix (default /services/)
-      --id ID                     instance key below the service (default HOST:N)
-      --ttl DURATION              lease time, whole seconds (default 10s)
-      --weight N                  balancing weight (default 1)
-      --zone ZONE, --node NODE    locality labels
-      --meta KEY=VALUE            metadata; repeatable
-      --check-tcp                 announce only while HOST:N accepts connections
-      --check-http PATH           announce only while GET PATH answers 200-399
-      --check-interval DURATION   check interval (default 2s)
-      --username USER             etcd user; the password comes from $${ETCD_PASSWORD_ENV}
-      --once                      write the entry and exit; it expires after --ttl (with a
-                                  check: only if it passes now, else exit 1)
-      --log-level LEVEL           ${LOG_LEVELS.join(' | ')} (default: info)
-  -h, --help                      print this help
-`;
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      etcd: { type: 'string', multiple: true },
-      prefix: { type: 'string' },
-      service: { type: 'string' },
-      address: { type: 'string' },
-      port: { type: 'string' },
-      id: { type: 'string' },
-      ttl: { type: 'string' },
-      weight: { type: 'string' },
-      zone: { type: 'string' },
-      node: { type: 'string' },
-      meta: { type: 'string', multiple: true },
-      'check-tcp': { type: 'boolean' },
-      'check-http': { type: 'string' },
-      'check-interval': { type: 'string' },
-      username: { type: 'string' },
-      once: { type: 'boolean' },
-      'log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values;
+/** The command line's values that `register` reads (main.ts parses them; commands.ts documents them). */
+export interface RegisterFlags {
+  etcd?: string[];
+  prefix?: string;
+  service?: string;
+  address?: string;
+  port?: string;
+  id?: string;
+  ttl?: string;
+  weight?: string;
+  zone?: string;
+  node?: string;
+  meta?: string[];
+  'check-tcp'?: boolean;
+  'check-http'?: string;
+  'check-interval'?: string;
+  username?: string;
+  once?: boolean;
 }
 
 const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
 
 /** The flags as the config file would spell them. */
-function asConfig(values: ReturnType<typeof parse>) {
+function asConfig(values: RegisterFlags) {
   const metadata = values.meta?.length
     ? Object.fromEntries(values.meta.map((m) => [m.slice(0, m.indexOf('=')), m.slice(m.indexOf('=') + 1)]))
     : undefined;
@@ -99,23 +68,7 @@ function asConfig(values: ReturnType<typeof parse>) {
   };
 }
 
-export async function registerCommand(argv: string[]): Promise<number> {
-  let values: ReturnType<typeof parse>;
-  try {
-    values = parse(argv);
-  } catch (error) {
-    process.stderr.write(`portside register: ${(error as Error).message}\n\n${REGISTER_HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(REGISTER_HELP);
-    return 0;
-  }
-  const logLevel = values['log-level'] as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    process.stderr.write(`portside register: --log-level must be one of ${LOG_LEVELS.join(', ')}\n`);
-    return 2;
-  }
+export async function registerCommand(values: RegisterFlags, logLevel: LogLevel): Promise<number> {
   const badMeta = values.meta?.find((m) => m.indexOf('=') < 1);
   if (badMeta !== undefined) {
     process.stderr.write(`portside register: --meta takes KEY=VALUE; got "${badMeta}"\n`);
