@@ -33,6 +33,12 @@ describe('two Portsides: one registers a local application, the other discovers 
     for (const s of servers) await s.close();
     await etcd?.close();
   });
+  /** `portside register` of SERVICE at 127.0.0.1:PORT in the test etcd, and `extra` flags. */
+  const registerArgs = (service: string, port: number, ...extra: string[]) => [
+    'register',
+    ...['--etcd', etcd.url, '--service', service, '--address', '127.0.0.1', '--port', String(port)],
+    ...extra,
+  ];
 
   it('routes to registered instances through kill -9, a failing check, an etcd restart and SIGTERM', async () => {
     let a = await startNamedServer('A');
@@ -70,19 +76,7 @@ clusters:
     const proxy = startCli(['run', '-c', discovering]);
     let agent = startCli(['run', '-c', registering]);
     // B is announced by the one-shot command, as a script would.
-    const script = startCli([
-      'register',
-      '--etcd',
-      etcd.url,
-      '--service',
-      'orders',
-      '--address',
-      '127.0.0.1',
-      '--port',
-      String(b.port),
-      '--ttl',
-      '2s',
-    ]);
+    const script = startCli(registerArgs('orders', b.port, '--ttl', '2s'));
     try {
       const port = await proxy.listenerPort('orders');
       await eventually(async () => (await answering(port)) === 'A,B', {
@@ -160,22 +154,7 @@ clusters:
 
   it('register --once writes an entry that expires with its ttl', async () => {
     const key = '/services/batch/127.0.0.1:7001';
-    const result = await runCli([
-      'register',
-      '--once',
-      '--etcd',
-      etcd.url,
-      '--service',
-      'batch',
-      '--address',
-      '127.0.0.1',
-      '--port',
-      '7001',
-      '--ttl',
-      '2s',
-      '--weight',
-      '5',
-    ]);
+    const result = await runCli(registerArgs('batch', 7001, '--once', '--ttl', '2s', '--weight', '5'));
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse((await etcd.get(key)) ?? '{}').weight, 5);
     await eventually(async () => (await etcd.get(key)) === undefined, { timeoutMs: 15_000, what: 'expiry' });
@@ -183,19 +162,7 @@ clusters:
 
   it('register --once with a check writes nothing when the check fails', async () => {
     const down = await deadPort();
-    const result = await runCli([
-      'register',
-      '--once',
-      '--etcd',
-      etcd.url,
-      '--service',
-      'batch',
-      '--address',
-      '127.0.0.1',
-      '--port',
-      String(down),
-      '--check-tcp',
-    ]);
+    const result = await runCli(registerArgs('batch', down, '--once', '--check-tcp'));
     assert.equal(result.code, 1);
     assert.match(result.stdout, /local check fails; not registering/);
     assert.equal(await etcd.get(`/services/batch/127.0.0.1:${down}`), undefined);
