@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startCli } from '../helpers/cli.js';
-import { EtcdServer, etcdBinary } from '../helpers/etcd.js';
+import { discoveringConfig, EtcdServer, etcdBinary } from '../helpers/etcd.js';
 import { deadPort, startNamedServer, type TestServer } from '../helpers/servers.js';
 import { whoAnswers } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
@@ -60,16 +60,7 @@ register:
 `,
     );
     const discovering = join(dir, 'discovering.yaml');
-    writeFileSync(
-      discovering,
-      `listeners:
-  - { name: orders, address: 127.0.0.1:0, cluster: orders }
-clusters:
-  - name: orders
-    discovery:
-      etcd: { endpoints: ["${etcd.url}"], prefix: /services/orders/ }
-`,
-    );
+    writeFileSync(discovering, discoveringConfig(etcd.url));
     const aKey = `/services/orders/127.0.0.1:${aPort}`;
     const bKey = `/services/orders/127.0.0.1:${b.port}`;
 

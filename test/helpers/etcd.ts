@@ -159,6 +159,17 @@ export class EtcdServer {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
+/** A Portside config with one TCP listener "orders" routing to a cluster discovered in etcd under `prefix`. */
+export function discoveringConfig(etcdUrl: string, prefix = '/services/orders/'): string {
+  return `listeners:
+  - { name: orders, address: 127.0.0.1:0, cluster: orders }
+clusters:
+  - name: orders
+    discovery:
+      etcd: { endpoints: ["${etcdUrl}"], prefix: ${prefix} }
+`;
+}
+
 /** Files of a server certificate for 127.0.0.1, a client certificate, and the CA that signed both. */
 export interface ServerTls {
   ca: string;
