@@ -66,6 +66,12 @@ export class Registrar {
     if (!client || settings !== this.clientSettings) {
       if (config.register.length === 0 && previous.size === 0) return;
       client = etcdClient(etcd);
+      if (etcd.tls?.verify === false) {
+        this.log.warn(
+          { endpoints: etcd.endpoints },
+          'registry.etcd.tls.verify is false: any certificate is accepted from etcd',
+        );
+      }
     }
     const next = new Map<string, Registration>();
     for (const entry of config.register) {

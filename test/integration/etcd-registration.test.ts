@@ -148,6 +148,26 @@ describe('registration against a real etcd', { skip, timeout: 60_000 }, () => {
     assert.ok(lines.some((l) => l.msg === 'registered' && l.etcd === etcd.url));
   });
 
+  it('keeps its lease across an etcd restart that keeps the data', async () => {
+    const { lines } = register(entry('restart', 8084));
+    const key = '/services/restart/127.0.0.1:8084';
+    await eventually(() => etcd.get(key), { timeoutMs: 10_000, what: 'the registration' });
+    const lease = await etcd.leaseOf(key);
+    await etcd.down();
+    await eventually(() => lines.some((l) => l.msg?.toString().startsWith('cannot reach etcd')), {
+      timeoutMs: 10_000,
+      what: 'the outage to be noticed',
+    });
+    await etcd.up();
+    await eventually(() => lines.some((l) => l.msg === 'etcd reachable again'), {
+      timeoutMs: 15_000,
+      what: 'the heartbeat to resume',
+    });
+    // etcd restores leases with a fresh ttl on restart: the same lease holds the key.
+    assert.equal(await etcd.leaseOf(key), lease);
+    assert.ok(!lines.some((l) => l.msg === 'lease lost; registering again'));
+  });
+
   it('registers again after etcd comes back without the lease', async () => {
     const { lines } = register(entry('outage', 8083));
     const key = '/services/outage/127.0.0.1:8083';
