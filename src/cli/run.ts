@@ -38,14 +38,22 @@ export async function startPortside(
 ): Promise<Portside> {
   const proxy = new ProxyServer(log);
   await proxy.apply(config);
+  const registrar = new Registrar(log);
   let operations: Operations;
   try {
-    operations = await startOperations({ proxy, config, configFile, log, watch: options.watch ?? false });
+    operations = await startOperations({
+      proxy,
+      registrar,
+      config,
+      configFile,
+      log,
+      watch: options.watch ?? false,
+    });
   } catch (error) {
     await proxy.shutdown();
     throw error;
   }
-  const registrar = startRegistrar(proxy, config, log);
+  announce(registrar, proxy, config, log);
   log.info(
     {
       version: packageVersion(),
@@ -70,8 +78,7 @@ export async function startPortside(
  * Announces the config's `register:` entries, follows reloads, and withdraws everything as
  * soon as the proxy starts draining (SIGTERM or the admin API's POST /drain), not after.
  */
-function startRegistrar(proxy: ProxyServer, config: Config, log: Logger): Registrar {
-  const registrar = new Registrar(log);
+function announce(registrar: Registrar, proxy: ProxyServer, config: Config, log: Logger): void {
   const apply = (next: Config) =>
     registrar.apply(next).catch((error) => log.error({ err: error }, 'cannot apply register entries'));
   void apply(config);
@@ -80,7 +87,6 @@ function startRegistrar(proxy: ProxyServer, config: Config, log: Logger): Regist
     if (result.ok && current) void apply(current);
   });
   proxy.events.once('draining', () => void registrar.stop());
-  return registrar;
 }
 
 /** `portside run -c FILE`: serve until SIGTERM/SIGINT, then drain and exit 0. */

@@ -336,6 +336,13 @@ register:
       },
     );
     const unchangedLease = await etcd.leaseOf('/run/api/127.0.0.1:9502');
+    const listed = (await (await fetch(running.adminUrl('/registrations'))).json()) as {
+      registrations: { key: string; state: string; ttl: string }[];
+    };
+    assert.deepEqual(listed.registrations.map((r) => `${r.key} ${r.state} ${r.ttl}`).sort(), [
+      '/run/api/127.0.0.1:9501 registered 2s',
+      '/run/api/127.0.0.1:9502 registered 2s',
+    ]);
 
     const reload = await running.edit(config(4));
     assert.ok(reload.ok, reload.summary);
