@@ -343,6 +343,11 @@ register:
       '/run/api/127.0.0.1:9501 registered 2s',
       '/run/api/127.0.0.1:9502 registered 2s',
     ]);
+    const metrics = await (await fetch(running.adminUrl('/metrics'))).text();
+    assert.match(
+      metrics,
+      /portside_registration_registered\{service="api",key="\/run\/api\/127\.0\.0\.1:9501"\} 1/,
+    );
 
     const reload = await running.edit(config(4));
     assert.ok(reload.ok, reload.summary);
