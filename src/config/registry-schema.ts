@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { clusterHealthFields } from './health-schema.js';
-import { parseDuration } from './values.js';
+import { formatAddress, parseDuration } from './values.js';
 
 type Duration = z.ZodType<string, string>;
 
@@ -96,7 +96,23 @@ export function registrySchema(duration: Duration) {
       }
     });
 
-  return { registry, registration };
+  /** Two entries with one key would overwrite each other's value and lease. */
+  const registrations = z.array(registration).superRefine((entries, ctx) => {
+    const seen = new Map<string, number>();
+    entries.forEach((entry, index) => {
+      const key = `${entry.service}/${entry.id ?? formatAddress({ host: entry.address, port: entry.port })}`;
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, index);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `same service and id as register[${first}] (${key}): give one of them an "id"`,
+        });
+    });
+  });
+
+  return { registry, registration, registrations };
 }
 
 export type RegistryConfig = z.output<ReturnType<typeof registrySchema>['registry']>;

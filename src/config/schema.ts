@@ -84,7 +84,7 @@ export const tcpListener = z.strictObject({
   idleTimeout: duration.default('1h'),
 });
 
-const { registry, registration } = registrySchema(duration);
+const { registry, registrations } = registrySchema(duration);
 
 export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;
 
@@ -136,7 +136,7 @@ export const config = z.strictObject({
   /** Where `register` entries are written (etcd); omitted means a local etcd on 127.0.0.1:2379. */
   registry: registry.optional(),
   /** Local applications this node announces in the registry, each with a lease and a health check. */
-  register: z.array(registration).default([]),
+  register: registrations.default([]),
 });
 
 export type Config = z.output<typeof config>;

@@ -80,6 +80,18 @@ register:
   assert.match(text, /register\[2\]\.port/);
 });
 
+test('two entries with one key are refused', () => {
+  const found = problems(`
+register:
+  - { service: web, address: 10.0.0.8, port: 80 }
+  - { service: web, address: 10.0.0.8, port: 80, weight: 2 }
+  - { service: web, address: 10.0.0.8, port: 80, id: web-2 }
+`);
+  assert.deepEqual(found, [
+    'portside.yaml:4:5 register[1]: same service and id as register[0] (web/10.0.0.8:80): give one of them an "id"',
+  ]);
+});
+
 test('the etcd password is hidden wherever the config is shown', () => {
   const { config } = loadConfigText(`
 registry:
