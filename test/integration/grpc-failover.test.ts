@@ -1,0 +1,103 @@
+/**
+ * A gRPC server dies under load: with `retries.on: [unavailable]` Portside sends the calls
+ * it had in flight there, and those the dead endpoint refuses, to the other servers, so
+ * the client sees no failure; without retries the same kill fails calls (so the first
+ * half of this test can fail).
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { type EchoClient, echoClient, type GrpcServer, startGrpcServer, unary } from '../helpers/grpc.js';
+import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { eventually } from '../helpers/wait.js';
+
+const CALLS_MS = 5000;
+
+interface Outcome {
+  ok: number;
+  failed: number;
+  codes: Set<number>;
+}
+
+/**
+ * Calls on `concurrency` workers for CALLS_MS; kills `victim` once a fifth of the time
+ * passed and it answered calls (so calls are in flight on it when it dies).
+ */
+async function killDuringCalls(client: EchoClient, victim: GrpcServer): Promise<Outcome> {
+  const outcome: Outcome = { ok: 0, failed: 0, codes: new Set() };
+  const until = Date.now() + CALLS_MS;
+  const worker = async () => {
+    while (Date.now() < until) {
+      // A short wait on the server: some calls are always in flight on each of them.
+      const { error } = await unary(client, 'x', { delayMs: 5 });
+      if (error === undefined) outcome.ok++;
+      else {
+        outcome.failed++;
+        outcome.codes.add(error.code);
+      }
+    }
+  };
+  const workers = Promise.all(Array.from({ length: 20 }, worker));
+  await eventually(() => Date.now() > until - (CALLS_MS * 4) / 5 && victim.started > 0, {
+    timeoutMs: CALLS_MS,
+    what: 'calls on the victim',
+  });
+  victim.kill();
+  await workers;
+  return outcome;
+}
+
+async function setUp(
+  retries: string,
+): Promise<{ proxy: TestProxy; servers: GrpcServer[]; client: EchoClient }> {
+  const servers: GrpcServer[] = [];
+  for (const name of ['a', 'b', 'c']) servers.push(await startGrpcServer(name));
+  const proxy = await startProxy(`
+listeners:
+  - name: grpc
+    address: 127.0.0.1:0
+    protocol: http
+    routes:
+      - match: { pathPrefix: / }
+        cluster: echo
+        retries: ${retries}
+clusters:
+  - name: echo
+    endpoints: [${servers.map((s) => `127.0.0.1:${s.port}`).join(', ')}]
+`);
+  return { proxy, servers, client: echoClient(proxy.port('grpc')) };
+}
+
+describe('gRPC failover', { timeout: 60_000 }, () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
+  const start = async (retries: string) => {
+    const set = await setUp(retries);
+    cleanups.push(async () => {
+      set.client.close();
+      await set.proxy.stop();
+      for (const s of set.servers) await s.close();
+    });
+    return set;
+  };
+
+  it('without retries, killing a server fails calls', async () => {
+    const { client, servers } = await start('{ attempts: 0 }');
+    const outcome = await killDuringCalls(client, servers[2]!);
+    assert.ok(outcome.failed > 0, `no call failed (${outcome.ok} succeeded)`);
+    assert.ok(outcome.codes.has(14), `UNAVAILABLE among ${[...outcome.codes].join(', ')}`);
+  });
+
+  it('with retries.on: [unavailable], killing a server fails no call', async () => {
+    const { client, servers } = await start('{ on: [unavailable] }');
+    const outcome = await killDuringCalls(client, servers[2]!);
+    assert.equal(
+      outcome.failed,
+      0,
+      `${outcome.failed} failed (${[...outcome.codes].join(', ')}), ${outcome.ok} ok`,
+    );
+    assert.ok(outcome.ok > 500, `only ${outcome.ok} calls`);
+    assert.ok(servers[0]!.unary > 0 && servers[1]!.unary > 0, 'the others took the calls');
+  });
+});
