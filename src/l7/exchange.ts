@@ -280,12 +280,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
       // The proxy's own limit: counted and logged once a second, not held against the endpoint.
       resourceErrors.record('connect', error.code, this.ctx.log, { cluster: this.cluster!.name });
     } else this.cluster!.reportFailure(this.endpoint!, reason);
-    this.outcomePending = false;
-    // A gRPC call whose response head is still held back (no message reached the client)
-    // can go elsewhere too: the client has seen nothing of this attempt.
-    const unanswered = this.status === 0 || (this.grpc && this.client.writer.replaceable);
-    if (unanswered && this.canRetry(kind)) {
-      this.status = 0;
+    if (this.status === 0 && this.canRetry(kind)) {
       this.lastError = ERROR_FOR_FAILURE[kind];
       this.retry();
       return;

@@ -34,6 +34,8 @@ export interface GrpcServer {
   server: grpc.Server;
   /** Unary calls received, and answered. */
   started: number;
+  /** While true, unary calls are held unanswered (until cancelled): a wedged server. */
+  hang: boolean;
   unary: number;
   /** Calls the server saw cancelled (its `cancelled` event). */
   cancelled: number;
@@ -65,6 +67,7 @@ export async function startGrpcServer(name: string): Promise<GrpcServer> {
     port: 0,
     server,
     started: 0,
+    hang: false,
     unary: 0,
     cancelled: 0,
     streamed: 0,
@@ -90,7 +93,8 @@ export async function startGrpcServer(name: string): Promise<GrpcServer> {
       watchCancel(call);
       s.started++;
       const { text, delayMs } = call.request;
-      if (delayMs > 0) await sleep(delayMs, call);
+      if (s.hang) await sleep(2 ** 31 - 1, call);
+      else if (delayMs > 0) await sleep(delayMs, call);
       if (call.cancelled) return;
       s.unary++;
       if (text === 'fail-internal') {

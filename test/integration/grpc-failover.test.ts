@@ -3,6 +3,11 @@
  * it had in flight there, and those the dead endpoint refuses, to the other servers, so
  * the client sees no failure; without retries the same kill fails calls (so the first
  * half of this test can fail).
+ *
+ * The victim first stops answering, then dies with calls open on it: a call whose answer
+ * had started (response headers sent) is committed, as gRPC's retry design and Envoy have
+ * it, and a kill landing between a server's message and its trailers fails that call in
+ * any proxy. What Portside must save is every call the dead server had not answered.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -37,9 +42,15 @@ async function killDuringCalls(client: EchoClient, victim: GrpcServer): Promise<
     }
   };
   const workers = Promise.all(Array.from({ length: 20 }, worker));
-  await eventually(() => Date.now() > until - (CALLS_MS * 4) / 5 && victim.started > 0, {
+  await eventually(() => Date.now() > until - (CALLS_MS * 4) / 5 && victim.unary > 0, {
     timeoutMs: CALLS_MS,
-    what: 'calls on the victim',
+    what: 'calls answered by the victim',
+  });
+  victim.hang = true;
+  const held = victim.started;
+  await eventually(() => victim.started >= held + 5, {
+    timeoutMs: CALLS_MS,
+    what: 'calls held by the victim',
   });
   victim.kill();
   await workers;
