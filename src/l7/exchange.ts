@@ -158,6 +158,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
     }
     this.clearTimer();
     this.status = status;
+    if (grpcStatus !== undefined) this.grpcStatus = grpcStatus;
     this.client.startResponse(response, route.responseEdits, kind);
   }
 
@@ -225,7 +226,9 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
         return;
       }
     }
-    if (!this.finished) this.client.responseTrailers(fields);
+    if (this.finished) return;
+    if (this.grpc) this.grpcStatus = grpcStatusIn(fields) ?? -1;
+    this.client.responseTrailers(fields);
   }
 
   upstreamDone(): void {

@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createMetrics } from '../../src/admin/metrics.js';
+import { ProxyAdminSource } from '../../src/admin/proxy-source.js';
 import {
   type EchoClient,
   echoClient,
@@ -15,6 +17,7 @@ import {
   unary,
 } from '../helpers/grpc.js';
 import { h2Connect, h2Request } from '../helpers/h2.js';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -32,7 +35,8 @@ listeners:
     address: 127.0.0.1:0
     protocol: http
     routes:
-      - match: { pathPrefix: / }
+      - name: echo
+        match: { pathPrefix: / }
         cluster: echo
   - name: short
     address: 127.0.0.1:0
@@ -47,11 +51,12 @@ listeners:
     routes:
       - match: { pathPrefix: /somewhere-else/ }
         cluster: echo
-  - name: empty
+  - name: nobody
     address: 127.0.0.1:0
     protocol: http
     routes:
-      - match: { pathPrefix: / }
+      - name: nobody
+        match: { pathPrefix: / }
         cluster: nobody
   - name: refused
     address: 127.0.0.1:0
@@ -164,11 +169,37 @@ clusters:
   });
 
   it('decodes no endpoint and a refused connection as UNAVAILABLE', async () => {
-    const none = await unary(clientOf('empty'), 'x');
+    const none = await unary(clientOf('nobody'), 'x');
     assert.equal(none.error?.code, grpc.status.UNAVAILABLE);
     assert.equal(none.error?.metadata.get('x-portside-error')[0], 'no-healthy-endpoint');
     const refused = await unary(clientOf('refused'), 'x');
     assert.equal(refused.error?.code, grpc.status.UNAVAILABLE);
     assert.equal(refused.error?.metadata.get('x-portside-error')[0], 'upstream-connect-failed');
+  });
+
+  it('counts calls by grpc-status in /metrics (portside_route_grpc_requests_total)', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await unary(client, 'ok')).error, undefined);
+    const metrics = createMetrics(new ProxyAdminSource(proxy.proxy, { lastResult: undefined }), {
+      processMetrics: false,
+    });
+    const families = parsePrometheusText(await metrics.registry.metrics());
+    metrics.close();
+    const count = (listener: string, route: string, status: number) =>
+      sampleValue(families, 'portside_route_grpc_requests_total', {
+        listener,
+        route,
+        grpc_status: String(status),
+      }) ?? 0;
+    assert.ok(count('grpc', 'echo', 0) >= 3, 'OK calls');
+    assert.equal(count('grpc', 'echo', 13), 1, 'the INTERNAL the server answered');
+    assert.ok(count('grpc', 'echo', 1) >= 1, 'the cancelled call');
+    assert.equal(count('nobody', 'nobody', 14), 1, "Portside's own UNAVAILABLE");
+    const family = families.get('portside_route_grpc_requests_total');
+    assert.deepEqual(Object.keys(family?.samples[0]?.labels ?? {}).sort(), [
+      'cluster',
+      'grpc_status',
+      'listener',
+      'route',
+    ]);
   });
 });
