@@ -139,7 +139,17 @@ export async function startGrpcServer(name: string): Promise<GrpcServer> {
       watchCancel(call);
       let seq = 0;
       call.on('data', (m: { text: string }) => {
-        call.write({ text: m.text, server: name, seq: seq++, payload: Buffer.alloc(0) });
+        // "ticks N": N replies 100 ms apart, while the client stays quiet.
+        const ticks = /^ticks (\d+)$/.exec(m.text);
+        if (ticks === null) {
+          call.write({ text: m.text, server: name, seq: seq++, payload: Buffer.alloc(0) });
+          return;
+        }
+        let left = Number(ticks[1]);
+        const timer = setInterval(() => {
+          if (call.cancelled || left-- === 0) clearInterval(timer);
+          else call.write({ text: 'tick', server: name, seq: seq++, payload: Buffer.alloc(0) });
+        }, 100);
       });
       call.on('end', () => call.end());
     },

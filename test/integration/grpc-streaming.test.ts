@@ -51,6 +51,13 @@ listeners:
     routes:
       - match: { pathPrefix: / }
         cluster: echo
+  - name: quiet
+    address: 127.0.0.1:0
+    protocol: http
+    limits: { bodyTimeout: 500ms }
+    routes:
+      - match: { pathPrefix: / }
+        cluster: echo
 clusters:
   - name: echo
     endpoints: [127.0.0.1:${server.port}]
@@ -106,6 +113,27 @@ clusters:
       seen,
       Array.from({ length: 200 }, (_, i) => `m${i}`),
     );
+  });
+
+  it('keeps a bidirectional call whose client is quiet while the server streams (limits.bodyTimeout)', async () => {
+    const quiet = echoClient(proxy.port('quiet'));
+    const call = quiet.Bidi();
+    let ticks = 0;
+    const ended = new Promise<void>((resolve, reject) => {
+      call.on('data', () => {
+        // Three seconds of server messages, far past the 500 ms body timeout.
+        if (++ticks === 30) call.end();
+      });
+      call.on('error', reject);
+      call.on('end', resolve);
+    });
+    call.write({ text: 'ticks 30' });
+    try {
+      await ended;
+    } finally {
+      quiet.close();
+    }
+    assert.equal(ticks, 30);
   });
 
   it('holds a fast server back while the client does not read, without Portside buffering it', async () => {
