@@ -36,6 +36,10 @@ export interface GrpcServer {
   started: number;
   /** While true, unary calls are held unanswered (until cancelled): a wedged server. */
   hang: boolean;
+  /** When set, unary and client-streaming calls are answered with this status (after the request). */
+  failWith: grpc.status | undefined;
+  /** Messages ClientStream received, over all its calls. */
+  received: number;
   unary: number;
   /** Calls the server saw cancelled (its `cancelled` event). */
   cancelled: number;
@@ -68,6 +72,8 @@ export async function startGrpcServer(name: string): Promise<GrpcServer> {
     server,
     started: 0,
     hang: false,
+    failWith: undefined,
+    received: 0,
     unary: 0,
     cancelled: 0,
     streamed: 0,
@@ -92,25 +98,40 @@ export async function startGrpcServer(name: string): Promise<GrpcServer> {
     ) {
       watchCancel(call);
       s.started++;
+      // Request metadata whose key starts with x-echo comes back, in the head and the trailers.
+      const echoed = new grpc.Metadata();
+      for (const [key, values] of Object.entries(call.metadata.getMap()))
+        if (key.startsWith('x-echo')) echoed.set(key, values);
+      if (Object.keys(echoed.getMap()).length > 0) call.sendMetadata(echoed);
       const { text, delayMs } = call.request;
       if (s.hang) await sleep(2 ** 31 - 1, call);
       else if (delayMs > 0) await sleep(delayMs, call);
       if (call.cancelled) return;
       s.unary++;
+      if (s.failWith !== undefined) {
+        done({ code: s.failWith, details: `${name} fails` });
+        return;
+      }
       if (text === 'fail-internal') {
         done({ code: grpc.status.INTERNAL, details: `internal from ${name}` });
         return;
       }
-      done(null, { text, server: name, seq: 0, payload: Buffer.alloc(0) });
+      done(null, { text, server: name, seq: 0, payload: Buffer.alloc(0) }, echoed);
     },
-    ServerStream(call: grpc.ServerWritableStream<{ count: number; payloadBytes: number }, EchoReply>) {
+    ServerStream(
+      call: grpc.ServerWritableStream<{ count: number; payloadBytes: number; failAfter: number }, EchoReply>,
+    ) {
       watchCancel(call);
-      const { count, payloadBytes } = call.request;
+      const { count, payloadBytes, failAfter } = call.request;
       const payload = Buffer.alloc(payloadBytes, 0x61);
       let seq = 0;
       // Writes while the stream takes them and resumes on drain: flow control, not a flood.
       const pump = () => {
         while (seq < count && !call.cancelled) {
+          if (failAfter > 0 && seq === failAfter) {
+            call.emit('error', { code: grpc.status.ABORTED, details: 'aborted mid-stream' });
+            return;
+          }
           const more = call.write({ text: '', server: name, seq: seq++, payload });
           s.streamed++;
           if (!more) {
@@ -131,9 +152,13 @@ export async function startGrpcServer(name: string): Promise<GrpcServer> {
       let text = '';
       call.on('data', (m: { text: string }) => {
         count++;
+        s.received++;
         text = m.text;
       });
-      call.on('end', () => done(null, { text, server: name, seq: count, payload: Buffer.alloc(0) }));
+      call.on('end', () => {
+        if (s.failWith !== undefined) done({ code: s.failWith, details: `${name} fails` });
+        else done(null, { text, server: name, seq: count, payload: Buffer.alloc(0) });
+      });
     },
     Bidi(call: grpc.ServerDuplexStream<{ text: string }, EchoReply>) {
       watchCancel(call);
@@ -173,10 +198,15 @@ export async function startGrpcServer(name: string): Promise<GrpcServer> {
 export type EchoClient = grpc.Client & {
   Unary(
     request: { text: string; delayMs?: number },
+    metadata: grpc.Metadata,
     options: grpc.CallOptions,
     callback: (error: grpc.ServiceError | null, reply?: EchoReply) => void,
   ): grpc.ClientUnaryCall;
-  ServerStream(request: { count: number; payloadBytes?: number }): grpc.ClientReadableStream<EchoReply>;
+  ServerStream(request: {
+    count: number;
+    payloadBytes?: number;
+    failAfter?: number;
+  }): grpc.ClientReadableStream<EchoReply>;
   ClientStream(
     callback: (error: grpc.ServiceError | null, reply?: EchoReply) => void,
   ): grpc.ClientWritableStream<{
@@ -203,7 +233,7 @@ export function unary(
   const callOptions: grpc.CallOptions = {};
   if (options.deadlineMs !== undefined) callOptions.deadline = Date.now() + options.deadlineMs;
   return new Promise((resolve) => {
-    client.Unary({ text, delayMs: options.delayMs ?? 0 }, callOptions, (error, reply) =>
+    client.Unary({ text, delayMs: options.delayMs ?? 0 }, new grpc.Metadata(), callOptions, (error, reply) =>
       resolve(error ? { error } : { reply: reply! }),
     );
   });

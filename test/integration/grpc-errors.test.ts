@@ -141,7 +141,7 @@ clusters:
     const cancelled = server.cancelled;
     let call: grpc.ClientUnaryCall | undefined;
     const failed = new Promise<grpc.ServiceError | null>((resolve) => {
-      call = client.Unary({ text: 'cancel me', delayMs: 30_000 }, {}, resolve);
+      call = client.Unary({ text: 'cancel me', delayMs: 30_000 }, new grpc.Metadata(), {}, resolve);
     });
     await eventually(() => server.started > started, {
       timeoutMs: 10_000,

@@ -10,8 +10,15 @@
  * any proxy. What Portside must save is every call the dead server had not answered.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { type EchoClient, echoClient, type GrpcServer, startGrpcServer, unary } from '../helpers/grpc.js';
+import { after, before, describe, it } from 'node:test';
+import {
+  type EchoClient,
+  echoClient,
+  type GrpcServer,
+  grpc,
+  startGrpcServer,
+  unary,
+} from '../helpers/grpc.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -110,5 +117,44 @@ describe('gRPC failover', { timeout: 60_000 }, () => {
     );
     assert.ok(outcome.ok > 500, `only ${outcome.ok} calls`);
     assert.ok(servers[0]!.unary > 0 && servers[1]!.unary > 0, 'the others took the calls');
+  });
+});
+
+describe('gRPC retries on a status', { timeout: 60_000 }, () => {
+  let set: { proxy: TestProxy; servers: GrpcServer[]; client: EchoClient };
+  before(async () => {
+    set = await setUp('{ attempts: 2, on: [unavailable, resource-exhausted] }');
+  });
+  after(async () => {
+    set.client.close();
+    await set.proxy.stop();
+    for (const s of set.servers) await s.close();
+  });
+
+  it('sends unary and client-streaming calls answered UNAVAILABLE to another server', async () => {
+    const [a, b, c] = set.servers as [GrpcServer, GrpcServer, GrpcServer];
+    a.failWith = grpc.status.UNAVAILABLE;
+    b.failWith = grpc.status.RESOURCE_EXHAUSTED;
+    for (let i = 0; i < 9; i++) {
+      const { reply, error } = await unary(set.client, `u${i}`);
+      assert.equal(error, undefined, error?.message);
+      assert.equal(reply?.server, 'c');
+    }
+    // A streamed request body (no length) is copied while it fits retries.bufferLimit, and replayed.
+    for (let i = 0; i < 6; i++) {
+      const reply = await new Promise<{ server: string; seq: number }>((resolve, reject) => {
+        const call = set.client.ClientStream((error, r) => (error ? reject(error) : resolve(r!)));
+        for (let m = 0; m < 100; m++) call.write({ text: `m${m}` });
+        call.end();
+      });
+      assert.deepEqual(reply, { ...reply, server: 'c', seq: 100 });
+    }
+    assert.ok(a.received > 0 && b.received > 0, 'the failing servers were tried');
+    a.failWith = undefined;
+    b.failWith = grpc.status.INTERNAL;
+    const { error } = await unary(set.client, 'not retried', {});
+    // Round robin may land on b: INTERNAL is not in retries.on, so it reaches the client.
+    if (error !== undefined) assert.equal(error.code, grpc.status.INTERNAL);
+    c.failWith = undefined;
   });
 });

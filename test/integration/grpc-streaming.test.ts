@@ -11,6 +11,7 @@ import {
   type EchoReply,
   echoClient,
   type GrpcServer,
+  grpc,
   startGrpcServer,
 } from '../helpers/grpc.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
@@ -82,6 +83,56 @@ clusters:
       call.on('end', resolve);
     });
     assert.equal(expected, 10_000);
+  });
+
+  it('passes a status in the trailers after messages, and a cancel mid-stream reaches the server', async () => {
+    const failing = client.ServerStream({ count: 100, failAfter: 40 });
+    let received = 0;
+    const error = await new Promise<grpc.ServiceError>((resolve) => {
+      failing.on('data', () => received++);
+      failing.on('error', resolve);
+    });
+    assert.equal(error.code, grpc.status.ABORTED);
+    assert.equal(error.details, 'aborted mid-stream');
+    assert.equal(received, 40);
+
+    const cancelled = server.cancelled;
+    const endless = client.ServerStream({ count: 1_000_000, payloadBytes: 1024 });
+    const gone = new Promise<grpc.ServiceError>((resolve) => {
+      let n = 0;
+      endless.on('data', () => {
+        if (++n === 100) endless.cancel();
+      });
+      endless.on('error', resolve);
+    });
+    assert.equal((await gone).code, grpc.status.CANCELLED);
+    await eventually(() => server.cancelled > cancelled, {
+      timeoutMs: 10_000,
+      what: 'the server to see the cancel',
+    });
+    assert.ok(server.streamed < 1_000_000);
+  });
+
+  it('carries large messages and metadata both ways (binary metadata included)', async () => {
+    const text = 'é'.repeat(1_500_000); // 3 MB of UTF-8
+    const metadata = new grpc.Metadata();
+    metadata.set('x-echo-plain', 'hello');
+    metadata.set('x-echo-bin', Buffer.from([0, 1, 2, 255]));
+    let head: grpc.Metadata | undefined;
+    let trailers: grpc.Metadata | undefined;
+    const reply = await new Promise<EchoReply>((resolve, reject) => {
+      const call = client.Unary({ text }, metadata, {}, (error, r) => (error ? reject(error) : resolve(r!)));
+      call.on('metadata', (m) => {
+        head = m;
+      });
+      call.on('status', (s) => {
+        trailers = s.metadata;
+      });
+    });
+    assert.equal(reply.text, text);
+    assert.equal(head?.get('x-echo-plain')[0], 'hello');
+    assert.deepEqual(head?.get('x-echo-bin')[0], Buffer.from([0, 1, 2, 255]));
+    assert.equal(trailers?.get('x-echo-plain')[0], 'hello');
   });
 
   it('streams from the client', async () => {
