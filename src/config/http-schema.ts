@@ -209,7 +209,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
           host: hostHeader.optional(),
         })
         .optional(),
-      /** From the end of the client's request to the upstream's response headers, all attempts together → 504. */
+      /** From the end of the client's request to the upstream's response headers, all attempts together → 504; 0s: none. */
       timeout: duration.default('15s'),
       /** One attempt's limit to response headers; a `timeout` retry condition retries it. */
       perTryTimeout: duration.optional(),

@@ -137,7 +137,7 @@ export abstract class RoutedRequest implements Timed {
     });
     if (this.grpc) {
       const deadline = grpcTimeoutMs(fieldOf(head, 'grpc-timeout'));
-      if (deadline !== undefined && deadline < route.timeoutMs) {
+      if (deadline !== undefined && (deadline < route.timeoutMs || route.timeoutMs === 0)) {
         this.grpcDeadlineMs = deadline;
         this.grpcTimer = setTimeout(
           onRouteTimeout,
@@ -199,7 +199,8 @@ export abstract class RoutedRequest implements Timed {
     }
     this.stopWaitTimer();
     this.timerStarted = true;
-    this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
+    // `timeout: 0s` is no route timeout (as in Envoy): long-lived streams, gRPC watches.
+    if (this.route!.timeoutMs > 0) this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
   }
 
   /**
@@ -209,6 +210,7 @@ export abstract class RoutedRequest implements Timed {
    */
   protected startWaitTimer(now: number): void {
     if (this.timerStarted || this.waitTimed || this.finished || this.grpcTimer !== undefined) return;
+    if (this.route!.timeoutMs === 0) return;
     this.waitTimed = true;
     this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
   }

@@ -45,6 +45,13 @@ listeners:
       - match: { pathPrefix: / }
         cluster: echo
         timeout: 300ms
+  - name: unbounded
+    address: 127.0.0.1:0
+    protocol: http
+    routes:
+      - match: { pathPrefix: / }
+        cluster: echo
+        timeout: 0s
   - name: unrouted
     address: 127.0.0.1:0
     protocol: http
@@ -110,6 +117,15 @@ clusters:
       timeoutMs: 10_000,
       what: 'the server to see the call end',
     });
+  });
+
+  it('has no route timeout with timeout: 0s (a long wait for the first message), but honours a deadline', async () => {
+    const unbounded = clientOf('unbounded');
+    const { reply, error } = await unary(unbounded, 'slow', { delayMs: 1500 });
+    assert.equal(error, undefined);
+    assert.equal(reply?.text, 'slow');
+    const late = await unary(unbounded, 'late', { delayMs: 30_000, deadlineMs: 500 });
+    assert.equal(late.error?.code, grpc.status.DEADLINE_EXCEEDED);
   });
 
   it('honours grpc-timeout as the deadline: a trailers-only DEADLINE_EXCEEDED', async () => {
