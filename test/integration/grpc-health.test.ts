@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Endpoint } from '../../src/core/endpoint.js';
-import { type EchoClient, echoClient, type GrpcServer, startGrpcServer, unary } from '../helpers/grpc.js';
+import {
+  type EchoClient,
+  echoClient,
+  type GrpcServer,
+  grpc,
+  startGrpcServer,
+  unary,
+} from '../helpers/grpc.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -92,5 +99,44 @@ clusters:
     assert.ok(healthLine(a, /grpc-status-5/), 'the reason names the gRPC status');
     a.health.set(SERVICE, 'SERVING');
     await eventually(() => endpointOf(a).state.flags === 0, { timeoutMs: 15_000, what: 'a marked up' });
+  });
+});
+
+describe('gRPC outlier detection', { timeout: 60_000 }, () => {
+  it('ejects a server whose calls fail with UNAVAILABLE', async (t) => {
+    const servers: GrpcServer[] = [];
+    for (const name of ['a', 'b']) servers.push(await startGrpcServer(name));
+    const proxy = await startProxy(`
+listeners:
+  - name: grpc
+    address: 127.0.0.1:0
+    protocol: http
+    routes:
+      - match: { pathPrefix: / }
+        cluster: echo
+        retries: { attempts: 0 }
+clusters:
+  - name: echo
+    endpoints: [${servers.map((s) => `127.0.0.1:${s.port}`).join(', ')}]
+    panicThreshold: 0
+    outlierDetection: { consecutiveFailures: 3, baseEjectionTime: 1m }
+`);
+    const client = echoClient(proxy.port('grpc'));
+    t.after(async () => {
+      client.close();
+      await proxy.stop();
+      for (const s of servers) await s.close();
+    });
+    const [a, b] = servers as [GrpcServer, GrpcServer];
+    a.failWith = grpc.status.UNAVAILABLE;
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { reply, error } = await unary(client, 'x');
+      outcomes.push(error ? `error ${error.code}` : reply!.server);
+    }
+    // Three UNAVAILABLE answers in a row (the status only in the trailers-only head) eject a.
+    assert.deepEqual(outcomes.slice(0, 6), ['error 14', 'b', 'error 14', 'b', 'error 14', 'b']);
+    assert.deepEqual(new Set(outcomes.slice(6)), new Set(['b']), outcomes.join(', '));
+    assert.ok(b.unary >= 9);
   });
 });
