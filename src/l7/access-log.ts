@@ -19,6 +19,8 @@ export interface AccessRecord {
   requestId: string | undefined;
   /** The x-portside-error code when Portside answered, or `client-abort`. */
   error: string | undefined;
+  /** A gRPC call's grpc-status as its client got it (see RoutedRequest.finalGrpcStatus). */
+  grpcStatus: number | undefined;
 }
 
 export function accessLogEnabled(log: Logger, enabled: boolean): boolean {

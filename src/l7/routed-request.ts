@@ -277,6 +277,7 @@ export abstract class RoutedRequest implements Timed {
       bytesOut: this.bytesOut,
       requestId: this.requestId,
       error: this.errorCode,
+      grpcStatus: this.grpc ? this.finalGrpcStatus() : undefined,
     };
   }
 }

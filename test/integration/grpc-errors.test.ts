@@ -34,6 +34,7 @@ listeners:
   - name: grpc
     address: 127.0.0.1:0
     protocol: http
+    accessLog: true
     routes:
       - name: echo
         match: { pathPrefix: / }
@@ -176,6 +177,10 @@ clusters:
     const { error } = await unary(client, 'fail-internal');
     assert.equal(error?.code, grpc.status.INTERNAL);
     assert.equal(error?.details, 'internal from s');
+    await eventually(
+      () => proxy.lines.some((l) => l.msg === 'http request' && l.status === 200 && l.grpcStatus === 13),
+      { what: 'an access log line with grpcStatus 13' },
+    );
   });
 
   it('decodes no route as UNIMPLEMENTED', async () => {
