@@ -9,21 +9,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startCli } from '../helpers/cli.js';
-import { echoClient, type GrpcServer, grpc, startGrpcServer, unary } from '../helpers/grpc.js';
+import {
+  echoClient,
+  type GrpcServer,
+  grpc,
+  ECHO_SERVICE as SERVICE,
+  startGrpcServer,
+  unary,
+} from '../helpers/grpc.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 import { eventually } from '../helpers/wait.js';
-
-const SERVICE = 'portside.test.Echo';
 
 test('gRPC per-call balancing, grpc-status metrics and gRPC health checks', {
   timeout: 60_000,
 }, async (t) => {
   const servers: GrpcServer[] = [];
-  for (const name of ['a', 'b', 'c']) {
-    const server = await startGrpcServer(name);
-    server.health.set(SERVICE, 'SERVING');
-    servers.push(server);
-  }
+  for (const name of ['a', 'b', 'c']) servers.push(await startGrpcServer(name));
   const dir = mkdtempSync(join(tmpdir(), 'portside-grpc-'));
   t.after(async () => {
     for (const s of servers) await s.close();

@@ -18,6 +18,9 @@ const EchoClientConstructor = EchoService.Echo as ServiceClient;
 const HealthClientConstructor = ((healthPackage.grpc as grpc.GrpcObject).health as grpc.GrpcObject)
   .v1 as grpc.GrpcObject;
 
+/** The Echo service's full name, as health checks ask about it. */
+export const ECHO_SERVICE = 'portside.test.Echo';
+
 export interface EchoReply {
   text: string;
   server: string;
@@ -78,7 +81,10 @@ export async function startGrpcServer(name: string): Promise<GrpcServer> {
     cancelled: 0,
     streamed: 0,
     healthChecks: 0,
-    health: new Map([['', 'SERVING']]),
+    health: new Map([
+      ['', 'SERVING'],
+      [ECHO_SERVICE, 'SERVING'],
+    ]),
     kill: () => server.forceShutdown(),
     close: () =>
       new Promise<void>((resolve) => {

@@ -16,6 +16,7 @@ import {
   startGrpcServer,
   unary,
 } from '../helpers/grpc.js';
+import { echoCluster, grpcListener } from '../helpers/grpc-proxy.js';
 import { h2Connect, h2Request } from '../helpers/h2.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
@@ -29,56 +30,17 @@ describe('gRPC errors', { timeout: 60_000 }, () => {
 
   before(async () => {
     server = await startGrpcServer('s');
-    proxy = await startProxy(`
-listeners:
-  - name: grpc
-    address: 127.0.0.1:0
-    protocol: http
-    accessLog: true
-    routes:
-      - name: echo
-        match: { pathPrefix: / }
-        cluster: echo
-  - name: short
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - match: { pathPrefix: / }
-        cluster: echo
-        timeout: 300ms
-  - name: unbounded
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - match: { pathPrefix: / }
-        cluster: echo
-        timeout: 0s
-  - name: unrouted
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - match: { pathPrefix: /somewhere-else/ }
-        cluster: echo
-  - name: nobody
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - name: nobody
-        match: { pathPrefix: / }
-        cluster: nobody
-  - name: refused
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - match: { pathPrefix: / }
-        cluster: dead
+    proxy = await startProxy(`listeners:
+${grpcListener('grpc', { keys: ['accessLog: true'], route: ['name: echo'] })}
+${grpcListener('short', { route: ['timeout: 300ms'] })}
+${grpcListener('unbounded', { route: ['timeout: 0s'] })}
+${grpcListener('unrouted', { pathPrefix: '/somewhere-else/' })}
+${grpcListener('nobody', { cluster: 'nobody', route: ['name: nobody'] })}
+${grpcListener('refused', { cluster: 'dead' })}
 clusters:
-  - name: echo
-    endpoints: [127.0.0.1:${server.port}]
-  - name: nobody
-    endpoints: []
-  - name: dead
-    endpoints: [127.0.0.1:1]
+${echoCluster([server])}
+  - { name: nobody, endpoints: [] }
+  - { name: dead, endpoints: ["127.0.0.1:1"] }
 `);
     client = echoClient(proxy.port('grpc'));
   });

@@ -11,15 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  type EchoClient,
-  echoClient,
-  type GrpcServer,
-  grpc,
-  startGrpcServer,
-  unary,
-} from '../helpers/grpc.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { type EchoClient, type GrpcServer, grpc, unary } from '../helpers/grpc.js';
+import { type GrpcSetup, startGrpcSetup } from '../helpers/grpc-proxy.js';
 import { eventually } from '../helpers/wait.js';
 
 const CALLS_MS = 5000;
@@ -64,40 +57,15 @@ async function killDuringCalls(client: EchoClient, victim: GrpcServer): Promise<
   return outcome;
 }
 
-async function setUp(
-  retries: string,
-): Promise<{ proxy: TestProxy; servers: GrpcServer[]; client: EchoClient }> {
-  const servers: GrpcServer[] = [];
-  for (const name of ['a', 'b', 'c']) servers.push(await startGrpcServer(name));
-  const proxy = await startProxy(`
-listeners:
-  - name: grpc
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - match: { pathPrefix: / }
-        cluster: echo
-        retries: ${retries}
-clusters:
-  - name: echo
-    endpoints: [${servers.map((s) => `127.0.0.1:${s.port}`).join(', ')}]
-`);
-  return { proxy, servers, client: echoClient(proxy.port('grpc')) };
-}
-
 describe('gRPC failover', { timeout: 60_000 }, () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
     for (const cleanup of cleanups) await cleanup();
   });
   const start = async (retries: string) => {
-    const set = await setUp(retries);
-    cleanups.push(async () => {
-      set.client.close();
-      await set.proxy.stop();
-      for (const s of set.servers) await s.close();
-    });
-    return set;
+    const setup = await startGrpcSetup(['a', 'b', 'c'], { route: [`retries: ${retries}`] });
+    cleanups.push(setup.close);
+    return setup;
   };
 
   it('without retries, killing a server fails calls', async () => {
@@ -121,15 +89,13 @@ describe('gRPC failover', { timeout: 60_000 }, () => {
 });
 
 describe('gRPC retries on a status', { timeout: 60_000 }, () => {
-  let set: { proxy: TestProxy; servers: GrpcServer[]; client: EchoClient };
+  let set: GrpcSetup;
   before(async () => {
-    set = await setUp('{ attempts: 2, on: [unavailable, resource-exhausted] }');
+    set = await startGrpcSetup(['a', 'b', 'c'], {
+      route: ['retries: { attempts: 2, on: [unavailable, resource-exhausted] }'],
+    });
   });
-  after(async () => {
-    set.client.close();
-    await set.proxy.stop();
-    for (const s of set.servers) await s.close();
-  });
+  after(() => set?.close());
 
   it('sends unary and client-streaming calls answered UNAVAILABLE to another server', async () => {
     const [a, b, c] = set.servers as [GrpcServer, GrpcServer, GrpcServer];

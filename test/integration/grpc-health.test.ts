@@ -6,68 +6,36 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Endpoint } from '../../src/core/endpoint.js';
-import {
-  type EchoClient,
-  echoClient,
-  type GrpcServer,
-  grpc,
-  startGrpcServer,
-  unary,
-} from '../helpers/grpc.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { type GrpcServer, grpc, ECHO_SERVICE as SERVICE, unary } from '../helpers/grpc.js';
+import { type GrpcSetup, startGrpcSetup } from '../helpers/grpc-proxy.js';
 import { eventually } from '../helpers/wait.js';
 
-const SERVICE = 'portside.test.Echo';
-
 describe('gRPC health check', { timeout: 60_000 }, () => {
-  const servers: GrpcServer[] = [];
-  let proxy: TestProxy;
-  let client: EchoClient;
+  let setup: GrpcSetup;
+  let servers: GrpcServer[];
 
   before(async () => {
-    for (const name of ['a', 'b']) {
-      const server = await startGrpcServer(name);
-      server.health.set(SERVICE, 'SERVING');
-      servers.push(server);
-    }
-    proxy = await startProxy(`
-listeners:
-  - name: grpc
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - match: { pathPrefix: / }
-        cluster: echo
-clusters:
-  - name: echo
-    endpoints: [${servers.map((s) => `127.0.0.1:${s.port}`).join(', ')}]
-    panicThreshold: 0
-    healthCheck:
-      interval: 100ms
-      timeout: 2s
-      unhealthyThreshold: 2
-      healthyThreshold: 2
-      grpc: { service: ${SERVICE} }
-`);
-    client = echoClient(proxy.port('grpc'));
+    setup = await startGrpcSetup(['a', 'b'], {
+      clusterKeys: [
+        'panicThreshold: 0',
+        `healthCheck: { interval: 100ms, timeout: 2s, unhealthyThreshold: 2, healthyThreshold: 2, grpc: { service: ${SERVICE} } }`,
+      ],
+    });
+    servers = setup.servers;
   });
-  after(async () => {
-    client?.close();
-    await proxy?.stop();
-    for (const s of servers) await s.close();
-  });
+  after(() => setup?.close());
 
   const endpointOf = (server: GrpcServer): Endpoint =>
-    proxy.proxy.current!.clusters.get('echo')!.endpoints.find((e) => e.port === server.port)!;
+    setup.proxy.proxy.current!.clusters.get('echo')!.endpoints.find((e) => e.port === server.port)!;
   const healthLine = (server: GrpcServer, pattern: RegExp) =>
-    proxy.lines.some(
+    setup.proxy.lines.some(
       (l) => l.event === 'health' && String(l.msg).includes(`:${server.port}`) && pattern.test(String(l.msg)),
     );
   /** Which servers answer `n` calls. */
   const answering = async (n: number) => {
     const seen = new Set<string>();
     for (let i = 0; i < n; i++) {
-      const { reply, error } = await unary(client, 'who');
+      const { reply, error } = await unary(setup.client, 'who');
       assert.equal(error, undefined);
       seen.add(reply!.server);
     }
@@ -104,29 +72,14 @@ clusters:
 
 describe('gRPC outlier detection', { timeout: 60_000 }, () => {
   it('ejects a server whose calls fail with UNAVAILABLE', async (t) => {
-    const servers: GrpcServer[] = [];
-    for (const name of ['a', 'b']) servers.push(await startGrpcServer(name));
-    const proxy = await startProxy(`
-listeners:
-  - name: grpc
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - match: { pathPrefix: / }
-        cluster: echo
-        retries: { attempts: 0 }
-clusters:
-  - name: echo
-    endpoints: [${servers.map((s) => `127.0.0.1:${s.port}`).join(', ')}]
-    panicThreshold: 0
-    outlierDetection: { consecutiveFailures: 3, baseEjectionTime: 1m }
-`);
-    const client = echoClient(proxy.port('grpc'));
-    t.after(async () => {
-      client.close();
-      await proxy.stop();
-      for (const s of servers) await s.close();
+    const { servers, client, close } = await startGrpcSetup(['a', 'b'], {
+      route: ['retries: { attempts: 0 }'],
+      clusterKeys: [
+        'panicThreshold: 0',
+        'outlierDetection: { consecutiveFailures: 3, baseEjectionTime: 1m }',
+      ],
     });
+    t.after(close);
     const [a, b] = servers as [GrpcServer, GrpcServer];
     a.failWith = grpc.status.UNAVAILABLE;
     const outcomes: string[] = [];

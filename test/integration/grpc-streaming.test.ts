@@ -6,15 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  type EchoClient,
-  type EchoReply,
-  echoClient,
-  type GrpcServer,
-  grpc,
-  startGrpcServer,
-} from '../helpers/grpc.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { type EchoClient, type EchoReply, echoClient, type GrpcServer, grpc } from '../helpers/grpc.js';
+import { type GrpcSetup, grpcListener, startGrpcSetup } from '../helpers/grpc-proxy.js';
 import { eventually } from '../helpers/wait.js';
 
 /** Resolves once `read()` returns the same value `times` polls in a row (the writer is held back). */
@@ -38,38 +31,18 @@ function externalBytes(): number {
 }
 
 describe('gRPC streaming', { timeout: 90_000 }, () => {
+  let setup: GrpcSetup;
   let server: GrpcServer;
-  let proxy: TestProxy;
   let client: EchoClient;
 
   before(async () => {
-    server = await startGrpcServer('s');
-    proxy = await startProxy(`
-listeners:
-  - name: grpc
-    address: 127.0.0.1:0
-    protocol: http
-    routes:
-      - match: { pathPrefix: / }
-        cluster: echo
-  - name: quiet
-    address: 127.0.0.1:0
-    protocol: http
-    limits: { bodyTimeout: 500ms }
-    routes:
-      - match: { pathPrefix: / }
-        cluster: echo
-clusters:
-  - name: echo
-    endpoints: [127.0.0.1:${server.port}]
-`);
-    client = echoClient(proxy.port('grpc'));
+    setup = await startGrpcSetup(['s'], {
+      listeners: [grpcListener('quiet', { keys: ['limits: { bodyTimeout: 500ms }'] })],
+    });
+    server = setup.servers[0]!;
+    client = setup.client;
   });
-  after(async () => {
-    client?.close();
-    await proxy?.stop();
-    await server?.close();
-  });
+  after(() => setup?.close());
 
   it('streams 10,000 messages from the server, in order', async () => {
     const call = client.ServerStream({ count: 10_000, payloadBytes: 16 });
@@ -167,7 +140,7 @@ clusters:
   });
 
   it('keeps a bidirectional call whose client is quiet while the server streams (limits.bodyTimeout)', async () => {
-    const quiet = echoClient(proxy.port('quiet'));
+    const quiet = echoClient(setup.proxy.port('quiet'));
     const call = quiet.Bidi();
     let ticks = 0;
     const ended = new Promise<void>((resolve, reject) => {
