@@ -132,7 +132,7 @@ test('bad values get an error naming the field and its place in the file', () =>
     ],
     [
       '    outlierDetection: { consecutiveFailures: 0 }\n',
-      'c.yaml:4:46 clusters[0].outlierDetection.consecutiveFailures: Too small: expected number to be >=1',
+      'c.yaml:4:46 clusters[0].outlierDetection.consecutiveFailures: must be at least 1',
     ],
     [
       '    healthCheck: { interval: 0s }\n',

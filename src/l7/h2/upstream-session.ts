@@ -31,6 +31,8 @@ export class H2UpstreamSession {
   active = 0;
   connected = false;
   goingAway = false;
+  /** From the peer's GOAWAY: streams above it were never processed. */
+  lastStreamId = Number.MAX_SAFE_INTEGER;
   closed = false;
   maxStreams: number;
   private error: Error | undefined;
@@ -115,8 +117,9 @@ export class H2UpstreamSession {
     if (this.connected && this.maxStreams > before) this.pool.sessionReady(this);
   };
 
-  private readonly onGoAway = (): void => {
+  private readonly onGoAway = (_code: number, lastStreamId: number): void => {
     this.goingAway = true;
+    this.lastStreamId = lastStreamId;
     if (this.active === 0) this.session.close();
   };
 

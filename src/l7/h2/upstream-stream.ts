@@ -185,7 +185,9 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
     const code = stream.rstCode ?? 0;
     // Refused, or after the GOAWAY's last stream: the upstream never processed it.
     const unprocessed =
-      code === constants.NGHTTP2_REFUSED_STREAM || (this.session.goingAway && !this.gotHead);
+      code === constants.NGHTTP2_REFUSED_STREAM ||
+      (stream.id === undefined && !this.gotHead) ||
+      (stream.id !== undefined && stream.id > this.session.lastStreamId);
     this.fail(
       upstreamError(
         unprocessed ? 'PORTSIDE_H2_REFUSED' : 'PORTSIDE_UPSTREAM_CLOSED',
