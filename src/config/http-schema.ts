@@ -156,7 +156,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     /**
      * Request bodies up to this size (with a known content-length) are kept in memory so that
      * an idempotent request can be sent again after a reset or a retryable status. Larger or
-     * chunked bodies stream straight through and are retried only after a connect failure.
+     * chunked bodies stream straight through and are retried only after a connect failure,
+     * except a gRPC call's: its body streams and is copied while it fits, for a retry.
      */
     bufferLimit: z
       .number()
