@@ -4,7 +4,9 @@
  * the client sees no failure; without retries the same kill fails calls (so the first
  * half of this test can fail).
  *
- * The victim first stops answering, then dies with calls open on it: a call whose answer
+ * A server that shuts down gracefully (GOAWAY, then its calls finish) costs no call even
+ * with the default retries. The killed victim first stops answering, then dies with calls
+ * open on it: a call whose answer
  * had started (response headers sent) is committed, as gRPC's retry design and Envoy have
  * it, and a kill landing between a server's message and its trailers fails that call in
  * any proxy. What Portside must save is every call the dead server had not answered.
@@ -24,10 +26,14 @@ interface Outcome {
 }
 
 /**
- * Calls on `concurrency` workers for CALLS_MS; kills `victim` once a fifth of the time
- * passed and it answered calls (so calls are in flight on it when it dies).
+ * Calls on 20 workers for CALLS_MS; stops `victim` (`stop`) once a fifth of the time
+ * passed and it answered calls (so calls are in flight on it when it stops).
  */
-async function killDuringCalls(client: EchoClient, victim: GrpcServer): Promise<Outcome> {
+async function stopDuringCalls(
+  client: EchoClient,
+  victim: GrpcServer,
+  stop: (victim: GrpcServer) => Promise<void>,
+): Promise<Outcome> {
   const outcome: Outcome = { ok: 0, failed: 0, codes: new Set() };
   const until = Date.now() + CALLS_MS;
   const worker = async () => {
@@ -46,6 +52,13 @@ async function killDuringCalls(client: EchoClient, victim: GrpcServer): Promise<
     timeoutMs: CALLS_MS,
     what: 'calls answered by the victim',
   });
+  await stop(victim);
+  await workers;
+  return outcome;
+}
+
+/** The victim stops answering, then dies with the calls it holds open. */
+async function kill(victim: GrpcServer): Promise<void> {
   victim.hang = true;
   const held = victim.started;
   await eventually(() => victim.started >= held + 5, {
@@ -53,8 +66,6 @@ async function killDuringCalls(client: EchoClient, victim: GrpcServer): Promise<
     what: 'calls held by the victim',
   });
   victim.kill();
-  await workers;
-  return outcome;
 }
 
 describe('gRPC failover', { timeout: 60_000 }, () => {
@@ -70,14 +81,21 @@ describe('gRPC failover', { timeout: 60_000 }, () => {
 
   it('without retries, killing a server fails calls', async () => {
     const { client, servers } = await start('{ attempts: 0 }');
-    const outcome = await killDuringCalls(client, servers[2]!);
+    const outcome = await stopDuringCalls(client, servers[2]!, kill);
     assert.ok(outcome.failed > 0, `no call failed (${outcome.ok} succeeded)`);
     assert.ok(outcome.codes.has(14), `UNAVAILABLE among ${[...outcome.codes].join(', ')}`);
   });
 
+  it('a server shutting down gracefully (GOAWAY) fails no call, with the default retries', async () => {
+    const { client, servers } = await start('{ attempts: 1, on: [connect-failure] }');
+    const outcome = await stopDuringCalls(client, servers[2]!, (victim) => victim.close());
+    assert.equal(outcome.failed, 0, `${outcome.failed} failed (${[...outcome.codes].join(', ')})`);
+    assert.ok(servers[0]!.unary > 0 && servers[1]!.unary > 0, 'the others took the calls');
+  });
+
   it('with retries.on: [unavailable], killing a server fails no call', async () => {
     const { client, servers } = await start('{ on: [unavailable] }');
-    const outcome = await killDuringCalls(client, servers[2]!);
+    const outcome = await stopDuringCalls(client, servers[2]!, kill);
     assert.equal(
       outcome.failed,
       0,
