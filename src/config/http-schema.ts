@@ -297,8 +297,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     /** Streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
     maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
     /**
-     * Streams a client may reset per second before its connection is closed with GOAWAY
-     * (rapid reset, CVE-2023-44487).
+     * Streams a client may reset within their first second, per second, before its
+     * connection is closed with GOAWAY (rapid reset, CVE-2023-44487).
      */
     maxResetsPerSecond: z.number().int().min(1).max(100_000).default(200),
   });

@@ -43,6 +43,8 @@ export class H2ClientStream implements ExchangeClient, BodyWriter {
   private bytesWritten = 0;
   /** Portside reset the stream (not the client): not counted against the client's resets. */
   resetHere = false;
+  /** When the stream opened (`performance.now()`): a reset within a second is premature. */
+  readonly opened = performance.now();
 
   constructor(
     private readonly owner: StreamOwner,
