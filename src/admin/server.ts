@@ -119,6 +119,11 @@ export class AdminServer {
         summary: 'listeners with their routes and counters',
         handle: (_q, s) => json(s, 200, { listeners: source.listeners() }),
       },
+      '/registrations': {
+        method: 'GET',
+        summary: 'the register entries (self-registration into etcd), their state and the last etcd error',
+        handle: (_q, s) => json(s, 200, { registrations: source.registrations?.() ?? [] }),
+      },
       '/explain': {
         method: 'GET',
         summary:
@@ -133,7 +138,8 @@ export class AdminServer {
       },
       '/drain': {
         method: 'POST',
-        summary: 'stop accepting, finish open work (drainTimeout), then exit',
+        summary:
+          'withdraw register entries, stop accepting, let open work finish (drainTimeout); exit comes with SIGTERM',
         handle: async (_q, s) => {
           const started = Date.now();
           options.logger?.info('admin: drain requested');
