@@ -52,13 +52,15 @@ export function checkReferences(config: Config): ReferenceProblem[] {
     else listenerIndex.set(listener.name, i);
 
     if (!listener.address.endsWith(':0')) {
-      const sameAddress = addressIndex.get(listener.address);
+      // UDP ports are their own space: DNS listens on 53 in both.
+      const key = listener.protocol === 'udp' ? `udp ${listener.address}` : listener.address;
+      const sameAddress = addressIndex.get(key);
       if (sameAddress !== undefined) {
         error(
           ['listeners', i, 'address'],
           `address ${listener.address} is already used by listeners[${sameAddress}]`,
         );
-      } else addressIndex.set(listener.address, i);
+      } else addressIndex.set(key, i);
     }
 
     if (listener.protocol === 'http') {

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from './handler.js';
+import { HandlerSet } from './handler-set.js';
 import { resourceErrors } from './resource-errors.js';
 
 /** Counters for one HTTP route, kept by its listener under the route's label. */
@@ -41,9 +42,8 @@ export class ListenerStats {
 export class Listener {
   readonly stats = new ListenerStats();
   /** Every handler that may still own connections accepted here (current and retired). */
-  private readonly handlers = new Set<ConnectionHandler>();
+  private readonly handlers = new HandlerSet<ConnectionHandler>();
   private readonly server: Server;
-  private current: ConnectionHandler | undefined;
 
   constructor(
     /** The configured name; a reload may rename a listener whose address is unchanged. */
@@ -59,33 +59,29 @@ export class Listener {
       { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
       (socket: Socket) => {
         this.stats.connectionsTotal++;
-        if (this.current) this.current.handle(socket);
+        const handler = this.handlers.current;
+        if (handler) handler.handle(socket);
         else socket.destroy();
       },
     );
   }
 
   get handler(): ConnectionHandler | undefined {
-    return this.current;
+    return this.handlers.current;
   }
 
   /** Installs the next generation's handler; returns the retired one (still owning its connections). */
   swapHandler(next: ConnectionHandler): ConnectionHandler | undefined {
-    const previous = this.current;
-    this.current = next;
-    this.handlers.add(next);
-    return previous;
+    return this.handlers.swap(next);
   }
 
   /** Forget a retired handler once it owns no connection. */
   release(handler: ConnectionHandler): void {
-    if (handler !== this.current) this.handlers.delete(handler);
+    this.handlers.release(handler);
   }
 
   get openConnections(): number {
-    let total = 0;
-    for (const h of this.handlers) total += h.openConnections;
-    return total;
+    return this.handlers.openConnections;
   }
 
   bind(): Promise<void> {
@@ -138,22 +134,8 @@ export class Listener {
    * Stop accepting, let every handler finish its connections for up to `timeoutMs`,
    * then destroy what is left. Resolves with the number of connections cut.
    */
-  async drain(timeoutMs: number): Promise<number> {
+  drain(timeoutMs: number): Promise<number> {
     this.stopAccepting();
-    const handlers = [...this.handlers];
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const result = await Promise.race([Promise.all(handlers.map((h) => h.drain())), timedOut]);
-    clearTimeout(timer);
-    let cut = 0;
-    if (result === 'timeout') {
-      for (const h of handlers) {
-        cut += h.openConnections;
-        h.close();
-      }
-    }
-    return cut;
+    return this.handlers.drain(timeoutMs);
   }
 }

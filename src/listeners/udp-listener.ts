@@ -1,0 +1,155 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { formatAddress, parseAddress } from '../config/values.js';
+import type { Logger } from '../core/log.js';
+import { type GenerationHandler, HandlerSet } from './handler-set.js';
+import { ListenerStats } from './listener.js';
+import { resourceErrors } from './resource-errors.js';
+
+/** Why a client datagram was not forwarded: one label of `portside_listener_dropped_datagrams_total`. */
+export type DropReason =
+  | 'session_limit' // a new client while maxSessions sessions are open
+  | 'no_endpoint' // nothing usable in the cluster
+  | 'not_connected' // the session's upstream socket is still connecting and its queue is full
+  | 'out_of_resources' // no upstream socket could be opened (EMFILE...)
+  | 'draining'; // a new client while the listener drains
+
+/** A UDP listener's counters: the TCP ones (a session counts as a connection) and datagrams. */
+export class UdpListenerStats extends ListenerStats {
+  datagramsReceived = 0;
+  datagramsSent = 0;
+  readonly dropped: Record<DropReason, number> = {
+    session_limit: 0,
+    no_endpoint: 0,
+    not_connected: 0,
+    out_of_resources: 0,
+    draining: 0,
+  };
+}
+
+/**
+ * What a UDP listener hands each datagram to: the UDP proxy of one config generation. On a
+ * reload the retired handler hands its sessions to the next one, since they all answer
+ * clients through the one listener socket.
+ */
+export interface DatagramHandler extends GenerationHandler {
+  /** One datagram from a client. Never throws. */
+  receive(datagram: Buffer, client: RemoteInfo): void;
+  /** Stop opening sessions: datagrams from new clients are dropped, open sessions go on. */
+  stopOpening(): void;
+  /** Moves every session to `successor`; undefined when it cannot (the caller drains instead). */
+  handOver?(successor: DatagramHandler): Promise<void> | undefined;
+}
+
+/**
+ * Binds one UDP address and owns its socket: every client datagram arrives here and every
+ * answer leaves from here. Like the TCP `Listener`, a reload swaps the handler and keeps
+ * the socket, so no datagram meets a closed port.
+ */
+export class UdpListener {
+  readonly stats = new UdpListenerStats();
+  private readonly handlers = new HandlerSet<DatagramHandler>();
+  /** Where datagrams arrive and answers leave; handlers send through it. */
+  readonly socket: Socket;
+  private listening = false;
+  private closed = false;
+
+  constructor(
+    public name: string,
+    readonly configuredAddress: string,
+    private readonly log?: Logger,
+  ) {
+    const parsed = parseAddress(configuredAddress, { allowPortZero: true });
+    const v6 = parsed.ok && isIPv6(parsed.value.host);
+    this.socket = createSocket({ type: v6 ? 'udp6' : 'udp4' });
+    this.socket.on('message', (datagram, client) => {
+      this.stats.datagramsReceived++;
+      this.stats.bytesReceived += datagram.length;
+      const handler = this.handlers.current;
+      if (handler) handler.receive(datagram, client);
+      else this.stats.dropped.draining++;
+    });
+  }
+
+  get handler(): DatagramHandler | undefined {
+    return this.handlers.current;
+  }
+
+  swapHandler(next: DatagramHandler): DatagramHandler | undefined {
+    return this.handlers.swap(next);
+  }
+
+  release(handler: DatagramHandler): void {
+    this.handlers.release(handler);
+  }
+
+  /** Open sessions. */
+  get openConnections(): number {
+    return this.handlers.openConnections;
+  }
+
+  bind(): Promise<void> {
+    const parsed = parseAddress(this.configuredAddress, { allowPortZero: true });
+    if (!parsed.ok) return Promise.reject(new Error(parsed.message));
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) => {
+        reject(
+          new Error(
+            `listener "${this.name}" cannot bind ${this.configuredAddress}/udp: ${error.code ?? error.message}`,
+          ),
+        );
+      };
+      this.socket.once('error', onError);
+      this.socket.bind({ address: parsed.value.host, port: parsed.value.port, exclusive: true }, () => {
+        this.socket.off('error', onError);
+        this.listening = true;
+        // Sending an answer can fail (ENOBUFS under a burst): the datagram is lost, as UDP
+        // allows, and the error is counted instead of crashing the process.
+        this.socket.on('error', (error: NodeJS.ErrnoException) => {
+          resourceErrors.record('accept', error.code ?? 'unknown', this.log, { listener: this.name });
+        });
+        resolve();
+      });
+    });
+  }
+
+  get bound(): boolean {
+    return this.listening && !this.closed;
+  }
+
+  get boundAddress(): string {
+    if (!this.bound) return this.configuredAddress;
+    const a = this.socket.address();
+    return formatAddress({ host: a.address, port: a.port });
+  }
+
+  get port(): number {
+    return this.bound ? this.socket.address().port : 0;
+  }
+
+  /**
+   * Stop opening sessions. The socket stays open while sessions remain, since their answers
+   * leave through it (`drain` closes it then); with none it is closed at once.
+   */
+  stopAccepting(): void {
+    this.handlers.current?.stopOpening();
+    if (this.openConnections === 0) this.close();
+  }
+
+  /**
+   * Open no new session, let open ones run until they idle out, for up to `timeoutMs`, then
+   * end the rest and close the socket. Resolves with the number of sessions cut.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    this.handlers.current?.stopOpening();
+    const cut = await this.handlers.drain(timeoutMs);
+    this.close();
+    return cut;
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}
