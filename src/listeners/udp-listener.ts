@@ -6,6 +6,8 @@ import { type GenerationHandler, HandlerSet } from './handler-set.js';
 import { ListenerStats } from './listener.js';
 import { resourceErrors } from './resource-errors.js';
 
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** Why a client datagram was not forwarded: one label of `portside_listener_dropped_datagrams_total`. */
 export type DropReason =
   | 'session_limit' // a new client while maxSessions sessions are open
@@ -61,7 +63,9 @@ export class UdpListener {
   ) {
     const parsed = parseAddress(configuredAddress, { allowPortZero: true });
     const v6 = parsed.ok && isIPv6(parsed.value.host);
-    this.socket = createSocket({ type: v6 ? 'udp6' : 'udp4' });
+    // Every client shares this socket: a burst above the default receive buffer (about 256
+    // small datagrams) would be lost in the kernel. The kernel caps this at net.core.rmem_max.
+    this.socket = createSocket({ type: v6 ? 'udp6' : 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES });
     this.socket.on('message', (datagram, client) => {
       this.stats.datagramsReceived++;
       this.stats.bytesReceived += datagram.length;

@@ -1,0 +1,120 @@
+/**
+ * 10,000 UDP sessions open at once through the real CLI, with dnsmasq behind it: every one
+ * answered, memory bounded per session, clients beyond `maxSessions` dropped and counted.
+ * Portside runs in its own process so that its 10,000 upstream sockets and the test's 10,000
+ * client sockets each fit in a process's file descriptor limit.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { adminRequest } from '../helpers/admin-request.js';
+import { startCli } from '../helpers/cli.js';
+import { DnsClient } from '../helpers/dns-client.js';
+import { Dnsmasq, dnsmasqSkipReason } from '../helpers/dnsmasq.js';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
+import { eventually } from '../helpers/wait.js';
+
+const SESSIONS = 10_000;
+/** Below a default receive buffer (about 256 small datagrams), dnsmasq's included. */
+const BATCH = 200;
+/** Generous: measured at 1.7-3.8 KiB per session (a socket, its handle and the session). */
+const MAX_BYTES_PER_SESSION = 16 * 1024;
+
+function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+/** `count` clients, each asking once (with retries): a session each. Returns how many got an answer. */
+async function openSessions(port: number, count: number, clients: DnsClient[], tries = 5): Promise<number> {
+  let answered = 0;
+  for (let done = 0; done < count; done += BATCH) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(BATCH, count - done) }, () => DnsClient.open()),
+    );
+    clients.push(...batch);
+    const answers = await Promise.all(
+      batch.map((c) => c.resolve(port, 'who.internal', { timeoutMs: 1000, tries })),
+    );
+    answered += answers.filter((a) => a?.[0] === '10.0.0.1').length;
+  }
+  return answered;
+}
+
+test('10,000 concurrent UDP sessions: all answered, memory bounded, the cap enforced', {
+  timeout: 300_000,
+  skip: dnsmasqSkipReason(),
+}, async (t) => {
+  const dns = await Dnsmasq.start({ hosts: { 'who.internal': ['10.0.0.1'] } });
+  t.after(() => dns.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'portside-udp-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'portside.yaml');
+  writeFileSync(
+    file,
+    `admin: { address: "127.0.0.1:0" }
+listeners:
+  - name: dns
+    protocol: udp
+    address: "127.0.0.1:0"
+    cluster: dns
+    idleTimeout: 10m
+    maxSessions: ${SESSIONS}
+clusters:
+  - name: dns
+    endpoints: ["${dns.address}"]
+`,
+  );
+  // Sessions log when they end: with a 10 minute idle timeout, none does during the test.
+  const cli = startCli(['run', '-c', file]);
+  t.after(() => cli.kill());
+  const admin = String((await cli.waitForLog((l) => l.msg === 'admin: listening')).address);
+  const port = await cli.listenerPort('dns');
+  await eventually(async () => (await adminRequest(admin, '/ready')).status === 200, {
+    what: '/ready to answer 200',
+    timeoutMs: 20_000,
+  });
+  const clients: DnsClient[] = [];
+  t.after(async () => {
+    for (const c of clients) await c.close();
+  });
+
+  const t0 = Date.now();
+  // One batch first, so that one-time growth (code, heap) is not counted per session.
+  assert.equal(await openSessions(port, BATCH, clients), BATCH);
+  const before = rssBytes(cli.child.pid!);
+  assert.equal(
+    await openSessions(port, SESSIONS - BATCH, clients),
+    SESSIONS - BATCH,
+    'every session answered',
+  );
+  const after = rssBytes(cli.child.pid!);
+  const perSession = (after - before) / (SESSIONS - BATCH);
+  t.diagnostic(
+    `RSS ${(before / 2 ** 20).toFixed(1)} → ${(after / 2 ** 20).toFixed(1)} MiB: ${Math.round(perSession)} bytes per session`,
+  );
+  assert.ok(perSession < MAX_BYTES_PER_SESSION, `${Math.round(perSession)} bytes per session`);
+
+  t.diagnostic(`opened in ${Date.now() - t0} ms`);
+  // At the cap: further clients are dropped and counted, open sessions still answered.
+  const beyond = await openSessions(port, 100, clients, 1);
+  assert.equal(beyond, 0, 'no session beyond maxSessions');
+  assert.deepEqual(await clients[0]!.resolve(port, 'who.internal'), ['10.0.0.1']);
+
+  const metrics = parsePrometheusText((await adminRequest(admin, '/metrics')).body);
+  const listener = { listener: 'dns' };
+  assert.equal(sampleValue(metrics, 'portside_listener_active_connections', listener), SESSIONS);
+  assert.equal(sampleValue(metrics, 'portside_listener_connections_total', listener), SESSIONS);
+  assert.equal(
+    sampleValue(metrics, 'portside_listener_dropped_datagrams_total', {
+      listener: 'dns',
+      reason: 'session_limit',
+    }),
+    100,
+  );
+  const received = sampleValue(metrics, 'portside_listener_received_datagrams_total', listener)!;
+  const sent = sampleValue(metrics, 'portside_listener_sent_datagrams_total', listener)!;
+  assert.ok(received >= SESSIONS + 101 && sent >= SESSIONS + 1, `received ${received}, sent ${sent}`);
+});
