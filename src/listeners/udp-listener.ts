@@ -4,7 +4,7 @@ import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import { type GenerationHandler, HandlerSet } from './handler-set.js';
 import { ListenerStats } from './listener.js';
-import { resourceErrors } from './resource-errors.js';
+import { isResourceExhaustion, resourceErrors } from './resource-errors.js';
 
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -108,9 +108,12 @@ export class UdpListener {
         this.socket.off('error', onError);
         this.listening = true;
         // Sending an answer can fail (ENOBUFS under a burst): the datagram is lost, as UDP
-        // allows, and the error is counted instead of crashing the process.
+        // allows, and the error is counted or logged instead of crashing the process.
         this.socket.on('error', (error: NodeJS.ErrnoException) => {
-          resourceErrors.record('accept', error.code ?? 'unknown', this.log, { listener: this.name });
+          const code = error.code ?? 'unknown';
+          if (isResourceExhaustion(error))
+            resourceErrors.record('accept', code, this.log, { listener: this.name });
+          else this.log?.debug({ listener: this.name, code }, 'udp listener socket error');
         });
         resolve();
       });
