@@ -135,12 +135,13 @@ export class UdpListener {
   }
 
   /**
-   * Stop opening sessions. The socket stays open while sessions remain, since their answers
-   * leave through it (`drain` closes it then); with none it is closed at once.
+   * Release the port at once (a reload that failed after binding this listener): sessions
+   * opened meanwhile end with it, since their answers could only leave through this socket.
    */
   stopAccepting(): void {
     this.handlers.current?.stopOpening();
-    if (this.openConnections === 0) this.close();
+    this.handlers.current?.close();
+    this.close();
   }
 
   /**

@@ -191,4 +191,25 @@ describe('UDP proxy with dnsmasq behind it', { timeout: 120_000, skip }, () => {
     assert.deepEqual(await c.resolve(port, WHO), ['10.0.0.2']);
     assert.equal(listener.stats.connectionsTotal, 1, 'still one session');
   });
+
+  it('when a reload removes it, serves its open sessions until they idle out, then releases the port', async () => {
+    const a = await dnsmasq('10.0.0.1');
+    const p = await proxy(udpConfig([a], { listener: '    idleTimeout: 300ms' }));
+    const port = p.port('dns');
+    const listener = listenerOf(p);
+    const open = await client();
+    assert.deepEqual(await open.resolve(port, WHO), ['10.0.0.1']);
+    await p.proxy.apply(parseConfig(`clusters:\n  - { name: dns, endpoints: ["${a.address}"] }\n`));
+    assert.deepEqual(p.proxy.drainingListeners, [listener]);
+    assert.deepEqual(await open.resolve(port, WHO), ['10.0.0.1'], 'the open session is still served');
+    const late = await client();
+    assert.equal(await late.resolve(port, WHO, { timeoutMs: 200, tries: 1 }), undefined, 'no new session');
+    assert.equal(listener.stats.dropped.draining, 1);
+    await eventually(() => !listener.bound && p.proxy.drainingListeners.length === 0, {
+      timeoutMs: 10_000,
+      what: 'the drained listener to close its socket',
+    });
+    const line = p.lines.find((l) => l.msg === 'listener drained');
+    assert.equal(line?.cut, 0, 'the session ended by idling, not cut');
+  });
 });
