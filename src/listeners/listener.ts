@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { formatAddress, parseAddress } from '../config/values.js';
+import { formatAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from './handler.js';
-import { HandlerSet } from './handler-set.js';
+import { ListenerBase } from './listener-base.js';
 import { resourceErrors } from './resource-errors.js';
 
 /** Counters for one HTTP route, kept by its listener under the route's label. */
@@ -39,64 +39,36 @@ export class ListenerStats {
  * `handler`; a reload assigns a new handler (one assignment, atomic on the event loop)
  * without closing the socket, so there is no accept gap.
  */
-export class Listener {
+export class Listener extends ListenerBase<ConnectionHandler> {
   readonly stats = new ListenerStats();
-  /** Every handler that may still own connections accepted here (current and retired). */
-  private readonly handlers = new HandlerSet<ConnectionHandler>();
   private readonly server: Server;
 
   constructor(
-    /** The configured name; a reload may rename a listener whose address is unchanged. */
-    public name: string,
-    /** Configured address, as normalised by the schema (`host:port`, port may be 0). */
-    readonly configuredAddress: string,
+    name: string,
+    configuredAddress: string,
     /** Where accept errors (EMFILE…) are reported, at most once a second. */
     private readonly log?: Logger,
   ) {
+    super(name, configuredAddress);
     // Sockets arrive unread, so a handler can make one read into its own buffers
     // (see adopt-socket.ts); a handler that does not starts reading with resume().
     this.server = createServer(
       { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
       (socket: Socket) => {
         this.stats.connectionsTotal++;
-        const handler = this.handlers.current;
+        const handler = this.handler;
         if (handler) handler.handle(socket);
         else socket.destroy();
       },
     );
   }
 
-  get handler(): ConnectionHandler | undefined {
-    return this.handlers.current;
-  }
-
-  /** Installs the next generation's handler; returns the retired one (still owning its connections). */
-  swapHandler(next: ConnectionHandler): ConnectionHandler | undefined {
-    return this.handlers.swap(next);
-  }
-
-  /** Forget a retired handler once it owns no connection. */
-  release(handler: ConnectionHandler): void {
-    this.handlers.release(handler);
-  }
-
-  get openConnections(): number {
-    return this.handlers.openConnections;
-  }
-
   bind(): Promise<void> {
-    const parsed = parseAddress(this.configuredAddress, { allowPortZero: true });
-    if (!parsed.ok) return Promise.reject(new Error(parsed.message));
     return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(
-          new Error(
-            `listener "${this.name}" cannot bind ${this.configuredAddress}: ${error.code ?? error.message}`,
-          ),
-        );
-      };
+      const { host, port } = this.bindAddress();
+      const onError = (error: NodeJS.ErrnoException) => reject(this.bindFailed(error));
       this.server.once('error', onError);
-      this.server.listen({ host: parsed.value.host, port: parsed.value.port, backlog: 4096 }, () => {
+      this.server.listen({ host, port, backlog: 4096 }, () => {
         this.server.off('error', onError);
         // Accept errors after bind (EMFILE: libuv has already accepted and closed the
         // connection to keep the backlog moving) must not crash the process; they are counted.
@@ -136,6 +108,6 @@ export class Listener {
    */
   drain(timeoutMs: number): Promise<number> {
     this.stopAccepting();
-    return this.handlers.drain(timeoutMs);
+    return this.drainHandlers(timeoutMs);
   }
 }

@@ -2,8 +2,8 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
-import { type GenerationHandler, HandlerSet } from './handler-set.js';
 import { ListenerStats } from './listener.js';
+import { type GenerationHandler, ListenerBase } from './listener-base.js';
 import { isResourceExhaustion, resourceErrors } from './resource-errors.js';
 
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -48,19 +48,19 @@ export interface DatagramHandler extends GenerationHandler {
  * answer leaves from here. Like the TCP `Listener`, a reload swaps the handler and keeps
  * the socket, so no datagram meets a closed port.
  */
-export class UdpListener {
+export class UdpListener extends ListenerBase<DatagramHandler> {
   readonly stats = new UdpListenerStats();
-  private readonly handlers = new HandlerSet<DatagramHandler>();
   /** Where datagrams arrive and answers leave; handlers send through it. */
   readonly socket: Socket;
   private listening = false;
   private closed = false;
 
   constructor(
-    public name: string,
-    readonly configuredAddress: string,
+    name: string,
+    configuredAddress: string,
     private readonly log?: Logger,
   ) {
+    super(name, configuredAddress);
     const parsed = parseAddress(configuredAddress, { allowPortZero: true });
     const v6 = parsed.ok && isIPv6(parsed.value.host);
     // Every client shares this socket: a burst above the default receive buffer (about 256
@@ -69,42 +69,18 @@ export class UdpListener {
     this.socket.on('message', (datagram, client) => {
       this.stats.datagramsReceived++;
       this.stats.bytesReceived += datagram.length;
-      const handler = this.handlers.current;
+      const handler = this.handler;
       if (handler) handler.receive(datagram, client);
       else this.stats.dropped.draining++;
     });
   }
 
-  get handler(): DatagramHandler | undefined {
-    return this.handlers.current;
-  }
-
-  swapHandler(next: DatagramHandler): DatagramHandler | undefined {
-    return this.handlers.swap(next);
-  }
-
-  release(handler: DatagramHandler): void {
-    this.handlers.release(handler);
-  }
-
-  /** Open sessions. */
-  get openConnections(): number {
-    return this.handlers.openConnections;
-  }
-
   bind(): Promise<void> {
-    const parsed = parseAddress(this.configuredAddress, { allowPortZero: true });
-    if (!parsed.ok) return Promise.reject(new Error(parsed.message));
     return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(
-          new Error(
-            `listener "${this.name}" cannot bind ${this.configuredAddress}/udp: ${error.code ?? error.message}`,
-          ),
-        );
-      };
+      const { host, port } = this.bindAddress();
+      const onError = (error: NodeJS.ErrnoException) => reject(this.bindFailed(error, '/udp'));
       this.socket.once('error', onError);
-      this.socket.bind({ address: parsed.value.host, port: parsed.value.port, exclusive: true }, () => {
+      this.socket.bind({ address: host, port, exclusive: true }, () => {
         this.socket.off('error', onError);
         this.listening = true;
         // Sending an answer can fail (ENOBUFS under a burst): the datagram is lost, as UDP
@@ -139,8 +115,8 @@ export class UdpListener {
    * opened meanwhile end with it, since their answers could only leave through this socket.
    */
   stopAccepting(): void {
-    this.handlers.current?.stopOpening();
-    this.handlers.current?.close();
+    this.handler?.stopOpening();
+    this.handler?.close();
     this.close();
   }
 
@@ -149,8 +125,8 @@ export class UdpListener {
    * end the rest and close the socket. Resolves with the number of sessions cut.
    */
   async drain(timeoutMs: number): Promise<number> {
-    this.handlers.current?.stopOpening();
-    const cut = await this.handlers.drain(timeoutMs);
+    this.handler?.stopOpening();
+    const cut = await this.drainHandlers(timeoutMs);
     this.close();
     return cut;
   }
