@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { HASH_KEY_FORMS, parseHashKey } from '../balancing/hash-key.js';
 import { canonicalPolicy, POLICIES, POLICY_SPELLINGS } from '../balancing/policies.js';
-import { suggest } from './references.js';
+import { suggest } from './suggest.js';
 
 const policyList = Object.entries(POLICIES)
   .map(([name, aliases]) => (aliases.length ? `${name} (${aliases.join(', ')})` : name))

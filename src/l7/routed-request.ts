@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
-import { type AccessRecord, writeAccessLog } from './access-log.js';
+import type { AccessRecord } from './access-log.js';
 import type { ExchangeContext } from './context.js';
 import type { DeadlineList, Timed } from './deadlines.js';
 import { HTTP_ERRORS, type HttpError } from './errors.js';
@@ -244,7 +244,7 @@ export abstract class RoutedRequest implements Timed {
     }
     if (this.logged) return;
     this.logged = true;
-    if (this.ctx.accessLogOn()) writeAccessLog(this.ctx.log, this.record());
+    if (this.ctx.accessLogOn()) this.ctx.accessLog.write(this.record());
   }
 
   private record(): AccessRecord {

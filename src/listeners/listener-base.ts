@@ -1,4 +1,5 @@
 import { parseAddress } from '../config/values.js';
+import { BindError } from './bind-error.js';
 
 /** What a listener needs from the handler of each config generation, whatever its transport. */
 export interface GenerationHandler {
@@ -54,10 +55,9 @@ export abstract class ListenerBase<H extends GenerationHandler> {
     return parsed.value;
   }
 
-  protected bindFailed(error: NodeJS.ErrnoException, transport = ''): Error {
-    return new Error(
-      `listener "${this.name}" cannot bind ${this.configuredAddress}${transport}: ${error.code ?? error.message}`,
-    );
+  /** `transport` follows the address in the message: "/udp" for a UDP listener. */
+  protected bindFailed(error: NodeJS.ErrnoException, transport = ''): BindError {
+    return new BindError(`listener "${this.name}"`, `${this.configuredAddress}${transport}`, error);
   }
 
   /**

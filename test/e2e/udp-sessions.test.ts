@@ -5,12 +5,10 @@
  * client sockets each fit in a process's file descriptor limit.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { adminRequest } from '../helpers/admin-request.js';
-import { startCli } from '../helpers/cli.js';
+import { configWriter, startCli } from '../helpers/cli.js';
 import { DnsClient } from '../helpers/dns-client.js';
 import { Dnsmasq, dnsmasqSkipReason } from '../helpers/dnsmasq.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
@@ -49,11 +47,10 @@ test('10,000 concurrent UDP sessions: all answered, memory bounded, the cap enfo
 }, async (t) => {
   const dns = await Dnsmasq.start({ hosts: { 'who.internal': ['10.0.0.1'] } });
   t.after(() => dns.stop());
-  const dir = mkdtempSync(join(tmpdir(), 'portside-udp-'));
+  const { dir, write } = configWriter('portside-udp-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'portside.yaml');
-  writeFileSync(
-    file,
+  const file = write(
+    'portside.yaml',
     `admin: { address: "127.0.0.1:0" }
 listeners:
   - name: dns
