@@ -212,4 +212,14 @@ describe('UDP proxy with dnsmasq behind it', { timeout: 120_000, skip }, () => {
     const line = p.lines.find((l) => l.msg === 'listener drained');
     assert.equal(line?.cut, 0, 'the session ended by idling, not cut');
   });
+
+  it('refuses a taken UDP port in words', async () => {
+    const a = await dnsmasq('10.0.0.1');
+    const p = await proxy(udpConfig([a]));
+    const yaml = `listeners:\n  - { name: again, protocol: udp, address: "127.0.0.1:${p.port('dns')}", cluster: dns }\nclusters:\n  - { name: dns, endpoints: ["${a.address}"] }\n`;
+    await assert.rejects(
+      startProxy(yaml),
+      /listener "again" cannot bind 127\.0\.0\.1:\d+\/udp: the port is already in use by another process \(EADDRINUSE\)/,
+    );
+  });
 });

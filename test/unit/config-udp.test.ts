@@ -61,4 +61,18 @@ describe('udp listener config', () => {
       twice.problems.join(),
     );
   });
+
+  it('checks wildcard overlaps among udp listeners only', () => {
+    const udp = load(
+      '  - { name: u, address: "0.0.0.0:53", protocol: udp, cluster: dns }\n  - { name: v, address: 53, protocol: udp, cluster: dns }\n',
+    );
+    assert.ok(
+      udp.problems.some((p) => p.includes('overlaps listeners[0] (0.0.0.0:53)')),
+      udp.problems.join(),
+    );
+    const mixed = load(
+      '  - { name: t, address: "0.0.0.0:53", cluster: dns }\n  - { name: u, address: 53, protocol: udp, cluster: dns }\n',
+    );
+    assert.deepEqual(mixed.problems, []);
+  });
 });
