@@ -78,7 +78,18 @@ export class UdpSession {
     public owner: UdpSessionOwner,
   ) {
     this.lastTick = owner.tick;
-    this.pickContext = { clientAddress: client.address, tried: this.refused };
+    // The listener's address (for `destination_hash`) costs a system call: read only when asked.
+    const session = this;
+    this.pickContext = {
+      clientAddress: client.address,
+      tried: this.refused,
+      get destinationAddress() {
+        return session.owner.listener.socket.address().address;
+      },
+      get destinationPort() {
+        return session.owner.listener.socket.address().port;
+      },
+    };
   }
 
   /** Forwards one client datagram; false when no endpoint can take it (dropped and counted). */

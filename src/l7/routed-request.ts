@@ -152,6 +152,16 @@ export abstract class RoutedRequest implements Timed {
     return this.head.headers;
   }
 
+  /** The request target as received, query included (for the `uri` and `query:NAME` hash keys). */
+  get target(): string {
+    return this.head.target;
+  }
+
+  /** The request's Host (for the `destination` hash key). */
+  get host(): string | undefined {
+    return this.head.host;
+  }
+
   /** The cluster's pick for the next attempt, avoiding endpoints already tried if it can. */
   protected pickEndpoint(): Endpoint | undefined {
     // The request as pickers see it is this object: its routed path, and the head's headers.

@@ -99,6 +99,16 @@ describe('UDP proxy with dnsmasq behind it', { timeout: 120_000, skip }, () => {
     assert.deepEqual([...used].sort(), ['10.0.0.1', '10.0.0.2'], 'twenty addresses use both endpoints');
   });
 
+  it('puts every session of a listener on one endpoint with destination_hash', async () => {
+    const a = await dnsmasq('10.0.0.1');
+    const b = await dnsmasq('10.0.0.2');
+    const p = await proxy(udpConfig([a, b], { cluster: '    balancing: { policy: destination_hash }' }));
+    const clients = await Promise.all(Array.from({ length: 10 }, () => client()));
+    const answers = await Promise.all(clients.map((c) => c.resolve(p.port('dns'), WHO)));
+    assert.equal(new Set(answers.map((x) => x?.join())).size, 1, `answers: ${answers.join(' ')}`);
+    assert.equal(listenerOf(p).stats.connectionsTotal, 10, 'ten sessions');
+  });
+
   it('moves the sessions of a killed dnsmasq to the other on their next datagram', async () => {
     const a = await dnsmasq('10.0.0.1');
     const b = await dnsmasq('10.0.0.2');

@@ -43,13 +43,13 @@ describe('packaging', () => {
     assert.equal(pkg.scripts['build:dist'], 'tsc -p tsconfig.build.json');
   });
 
-  it('the Dockerfile builds and runs on Node 24 (the current LTS)', () => {
+  it('the Dockerfile builds and runs on Node 26 (the Active LTS, and the fastest measured)', () => {
     const from = read('Dockerfile')
       .split('\n')
       .filter((l) => l.startsWith('FROM '));
     assert.equal(from.length, 2);
-    assert.match(from[0]!, /^FROM node:24-/);
-    assert.match(from[1]!, /^FROM gcr\.io\/distroless\/nodejs24-/);
+    assert.match(from[0]!, /^FROM node:26-/);
+    assert.match(from[1]!, /^FROM gcr\.io\/distroless\/nodejs26-/);
   });
 
   it('LICENSE is the Apache License 2.0 that package.json names', () => {
