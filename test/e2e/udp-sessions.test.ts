@@ -17,7 +17,7 @@ import { eventually } from '../helpers/wait.js';
 const SESSIONS = 10_000;
 /** Below a default receive buffer (about 256 small datagrams), dnsmasq's included. */
 const BATCH = 200;
-/** Generous: measured at 1.7-3.8 KiB per session (a socket, its handle and the session). */
+/** Generous: measured at 1.7-4.1 KiB per session (a socket, its handle and the session). */
 const MAX_BYTES_PER_SESSION = 16 * 1024;
 
 function rssBytes(pid: number): number {
@@ -25,14 +25,29 @@ function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-/** `count` clients, each asking once (with retries): a session each. Returns how many got an answer. */
+/**
+ * The clients' addresses: 127.1.x.y, all on one port. Ten thousand clients on ephemeral ports
+ * would take a third of the machine's range (Portside's upstream sockets take another), and
+ * other tests that pick a free port and bind it a moment later would then collide.
+ */
+function clientAddress(i: number): string {
+  return `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+/** `count` more clients, each asking once (with retries): a session each. Returns how many got an answer. */
 async function openSessions(port: number, count: number, clients: DnsClient[], tries = 5): Promise<number> {
   let answered = 0;
   for (let done = 0; done < count; done += BATCH) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(BATCH, count - done) }, () => DnsClient.open()),
-    );
-    clients.push(...batch);
+    const first = clients.length;
+    const size = Math.min(BATCH, count - done);
+    // The first client takes an ephemeral port; every later one binds that same port.
+    const clientPort = clients[0]?.port ?? 0;
+    const batch: DnsClient[] = [];
+    for (let i = 0; i < size; i++) {
+      const c = await DnsClient.open(clientAddress(first + i), clientPort || batch[0]?.port || 0);
+      batch.push(c);
+      clients.push(c);
+    }
     const answers = await Promise.all(
       batch.map((c) => c.resolve(port, 'who.internal', { timeoutMs: 1000, tries })),
     );

@@ -58,9 +58,15 @@ export class DnsClient {
   }
 
   /** A client socket on `address` (any 127.0.0.0/8 address works on Linux loopback). */
-  static async open(address = '127.0.0.1'): Promise<DnsClient> {
+  static async open(address = '127.0.0.1', port = 0): Promise<DnsClient> {
     const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, address, resolve));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
     return new DnsClient(socket);
   }
 
