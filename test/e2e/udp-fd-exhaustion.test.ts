@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { adminRequest } from '../helpers/admin-request.js';
-import { CLI, configWriter, startCli } from '../helpers/cli.js';
+import { CLI } from '../helpers/cli.js';
 import { DnsClient } from '../helpers/dns-client.js';
-import { Dnsmasq, dnsmasqSkipReason } from '../helpers/dnsmasq.js';
+import { dnsmasqSkipReason } from '../helpers/dnsmasq.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
+import { startUdpPortside } from '../helpers/udp-portside.js';
 import { eventually } from '../helpers/wait.js';
 
 const FD_LIMIT = 120;
@@ -26,36 +26,10 @@ test("udp sessions out of file descriptors: dropped, counted, not the endpoint's
   timeout: 120_000,
   skip: skipReason(),
 }, async (t) => {
-  const dns = await Dnsmasq.start({ hosts: { 'who.internal': ['10.0.0.1'] } });
-  t.after(() => dns.stop());
-  const { dir, write } = configWriter('portside-udp-fd-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = write(
-    'portside.yaml',
-    `admin: { address: "127.0.0.1:0" }
-listeners:
-  - { name: dns, protocol: udp, address: "127.0.0.1:0", cluster: dns, idleTimeout: 3s }
-clusters:
-  - name: dns
-    endpoints: ["${dns.address}"]
-    outlierDetection: { consecutiveFailures: 1, maxEjectionPercent: 100 }
-`,
-  );
-  const cli = startCli(['run', '-c', file], {
-    command: 'prlimit',
-    args: [`--nofile=${FD_LIMIT}:${FD_LIMIT}`, process.execPath, CLI],
-  });
-  t.after(() => cli.kill());
-  const admin = String((await cli.waitForLog((l) => l.msg === 'admin: listening')).address);
-  const port = await cli.listenerPort('dns');
-  // Started through and through (the config watcher, the version read) before fds run out.
-  await eventually(async () => (await adminRequest(admin, '/ready')).status === 200, {
-    what: '/ready to answer 200',
-    timeoutMs: 20_000,
-  });
-  const clients: DnsClient[] = [];
-  t.after(async () => {
-    for (const c of clients) await c.close();
+  const { dns, admin, port, clients } = await startUdpPortside(t, {
+    listener: 'idleTimeout: 3s',
+    cluster: '    outlierDetection: { consecutiveFailures: 1, maxEjectionPercent: 100 }',
+    launcher: { command: 'prlimit', args: [`--nofile=${FD_LIMIT}:${FD_LIMIT}`, process.execPath, CLI] },
   });
 
   // More sessions than the process has descriptors: the last ones cannot open a socket.

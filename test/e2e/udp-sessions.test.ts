@@ -5,14 +5,13 @@
  * client sockets each fit in a process's file descriptor limit.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { adminRequest } from '../helpers/admin-request.js';
-import { configWriter, startCli } from '../helpers/cli.js';
 import { DnsClient } from '../helpers/dns-client.js';
-import { Dnsmasq, dnsmasqSkipReason } from '../helpers/dnsmasq.js';
+import { dnsmasqSkipReason } from '../helpers/dnsmasq.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
-import { eventually } from '../helpers/wait.js';
+import { startUdpPortside } from '../helpers/udp-portside.js';
 
 const SESSIONS = 10_000;
 /** Below a default receive buffer (about 256 small datagrams), dnsmasq's included. */
@@ -60,37 +59,9 @@ test('10,000 concurrent UDP sessions: all answered, memory bounded, the cap enfo
   timeout: 300_000,
   skip: dnsmasqSkipReason(),
 }, async (t) => {
-  const dns = await Dnsmasq.start({ hosts: { 'who.internal': ['10.0.0.1'] } });
-  t.after(() => dns.stop());
-  const { dir, write } = configWriter('portside-udp-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = write(
-    'portside.yaml',
-    `admin: { address: "127.0.0.1:0" }
-listeners:
-  - name: dns
-    protocol: udp
-    address: "127.0.0.1:0"
-    cluster: dns
-    idleTimeout: 10m
-    maxSessions: ${SESSIONS}
-clusters:
-  - name: dns
-    endpoints: ["${dns.address}"]
-`,
-  );
   // Sessions log when they end: with a 10 minute idle timeout, none does during the test.
-  const cli = startCli(['run', '-c', file]);
-  t.after(() => cli.kill());
-  const admin = String((await cli.waitForLog((l) => l.msg === 'admin: listening')).address);
-  const port = await cli.listenerPort('dns');
-  await eventually(async () => (await adminRequest(admin, '/ready')).status === 200, {
-    what: '/ready to answer 200',
-    timeoutMs: 20_000,
-  });
-  const clients: DnsClient[] = [];
-  t.after(async () => {
-    for (const c of clients) await c.close();
+  const { cli, admin, port, clients } = await startUdpPortside(t, {
+    listener: `idleTimeout: 10m, maxSessions: ${SESSIONS}`,
   });
 
   const t0 = Date.now();
