@@ -277,6 +277,17 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     perDiscoverySource((d, now) => (d.lastSyncAt === undefined ? undefined : (now - d.lastSyncAt) / 1000)),
   );
 
+  // Registration: what this node announces in etcd.
+  readGauge(
+    'portside_registration_registered',
+    'Whether the register entry is in etcd now (1) or not (0: its check fails, etcd is unreachable, or not yet).',
+    ['service', 'key'],
+    (set) => {
+      for (const r of source.registrations?.() ?? [])
+        set({ service: r.service, key: r.key }, r.state === 'registered' ? 1 : 0);
+    },
+  );
+
   // Config.
   readGauge(
     'portside_config_version',

@@ -11,7 +11,19 @@ import { redactUrls } from '../core/secrets.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
 import { UdpListener } from '../listeners/udp-listener.js';
-import type { AdminSource, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
+import type { Registration } from '../registry/registration.js';
+import type {
+  AdminSource,
+  DiscoveryStatus,
+  ListenerStatus,
+  RegistrationStatus,
+  RouteStatus,
+} from './source.js';
+
+/** What /registrations reads: the registrar of `portside run`. */
+export interface RegistrationsSource {
+  readonly entries: readonly Registration[];
+}
 
 export class ProxyAdminSource implements AdminSource {
   /** The config each listener last served, so one that a reload removed is still described while it drains. */
@@ -20,6 +32,7 @@ export class ProxyAdminSource implements AdminSource {
   constructor(
     private readonly proxy: ProxyServer,
     private readonly reloads: { readonly lastResult: ReloadResult | undefined },
+    private readonly registrar?: RegistrationsSource,
   ) {
     this.rememberListenerConfigs();
     proxy.events.on('reload', () => this.rememberListenerConfigs());
@@ -74,6 +87,16 @@ export class ProxyAdminSource implements AdminSource {
 
   resourceErrors() {
     return resourceErrors.snapshot();
+  }
+
+  registrations(): RegistrationStatus[] {
+    return (this.registrar?.entries ?? []).map((r) => ({
+      service: r.entry.service,
+      key: r.key,
+      state: r.state,
+      ttl: r.entry.ttl,
+      ...(r.lastError !== undefined ? { lastError: redactUrls(r.lastError) } : {}),
+    }));
   }
 
   async drain() {

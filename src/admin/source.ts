@@ -57,6 +57,16 @@ export interface DiscoveryStatus {
   lastError?: string;
 }
 
+/** One `register` entry this node announces in etcd. */
+export interface RegistrationStatus {
+  service: string;
+  key: string;
+  /** waiting-for-check, registered, withdrawn (its check fails) or etcd-unreachable. */
+  state: string;
+  ttl: string;
+  lastError?: string;
+}
+
 export interface AdminSource {
   readonly events: ProxyEvents;
   /** The effective config of the live generation; undefined before the first one is applied. */
@@ -70,6 +80,8 @@ export interface AdminSource {
   discovery(): DiscoveryStatus[];
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
+  /** The `register` entries and their state; absent where nothing registers. */
+  registrations?(): RegistrationStatus[];
   /** True once drain() was called (or the process is shutting down). */
   draining(): boolean;
   /** Stop accepting everywhere and resolve once open work has finished (bounded by drainTimeout). */

@@ -109,6 +109,15 @@ export function discoverySchema(duration: Duration) {
       .optional(),
     /** Default: in-cluster service account, else $KUBECONFIG, else ~/.kube/config. */
     kubeconfig: z.string().min(1).optional(),
+    /**
+     * What one list+watch covers: this Service, its namespace, or every namespace. Default
+     * `auto`: per Service while a namespace has at most 3 Services named, else namespace-wide.
+     */
+    watch: z
+      .enum(['auto', 'service', 'namespace', 'cluster'], {
+        error: 'expected auto, service, namespace or cluster',
+      })
+      .optional(),
   });
 
   /** A registry with TTL leases: every key under `prefix` is one endpoint instance. */
@@ -130,6 +139,9 @@ export function discoverySchema(duration: Duration) {
     port: z.number({ error: 'expected a port number' }).int().min(1).max(65535).optional(),
     /** Time allowed for one list request. */
     timeout: duration.default('5s'),
+    /** etcd authentication; the password may come from $PORTSIDE_ETCD_PASSWORD instead. */
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
   });
 
   return z
