@@ -166,6 +166,19 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     'errorsTotal',
   );
   routeCounter('portside_route_retries_total', 'Upstream retries made for the route.', 'retriesTotal');
+  readCounter(
+    'portside_route_grpc_requests_total',
+    "gRPC requests on the route by the grpc-status their client got (Portside's own answers and resets included).",
+    ['listener', 'route', 'cluster', 'grpc_status'],
+    (set) => {
+      for (const l of source.listeners()) {
+        for (const r of l.routes ?? []) {
+          for (const [status, count] of Object.entries(r.grpcStatus ?? {}))
+            set({ listener: l.name, route: r.name, cluster: r.cluster, grpc_status: status }, count);
+        }
+      }
+    },
+  );
 
   // Endpoints and clusters.
   readGauge(

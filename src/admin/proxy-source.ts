@@ -151,8 +151,18 @@ function routesOf(routes: unknown, stats: ListenerStats): RouteStatus[] | undefi
       requestsTotal: counters.requestsTotal,
       errorsTotal: counters.errorsTotal,
       retriesTotal: counters.retriesTotal,
+      grpcStatus: grpcStatusCounts(counters.grpcStatus),
     };
   });
+}
+
+function grpcStatusCounts(counts: readonly number[] | undefined): Record<string, number> | undefined {
+  if (counts === undefined) return undefined;
+  const out: Record<string, number> = {};
+  counts.forEach((count, status) => {
+    if (count > 0) out[status] = count;
+  });
+  return out;
 }
 
 interface RouteLike {

@@ -15,6 +15,8 @@ export interface RouteStatus {
   requestsTotal?: number;
   errorsTotal?: number;
   retriesTotal?: number;
+  /** gRPC requests by grpc-status ("0", "14"…), statuses seen only. */
+  grpcStatus?: Record<string, number>;
 }
 
 export interface ListenerStatus {

@@ -41,7 +41,7 @@ export function socketFailure(error: NodeJS.ErrnoException): string {
  * Runs `attempt` with a deadline and an abort signal; `attempt` gets a `finish` that
  * settles the probe once and a place to register cleanup (destroying its socket).
  */
-function bounded(
+export function bounded(
   timeoutMs: number,
   signal: AbortSignal,
   attempt: (finish: (result: ProbeResult) => void) => () => void,
