@@ -127,7 +127,7 @@ export class AdminServer {
       '/explain': {
         method: 'GET',
         summary:
-          'route, cluster and endpoint for a request (?method=GET&url=http://host/path&header=name:%20value) or a TCP listener (?tcp=NAME), with live health',
+          'route, cluster and endpoint for a request (?method=GET&url=http://host/path&header=name:%20value) or a TCP or UDP listener (?tcp=NAME), with live health',
         handle: (q, s) => this.explain(q, s),
       },
       '/api/dashboard': {

@@ -48,10 +48,10 @@ Options:
   },
   {
     name: 'explain',
-    summary: 'show which route, cluster and endpoint a request or TCP connection gets, and why',
-    usage: 'portside explain [-c FILE] [--admin URL] METHOD URL [-H "name: value"]... | tcp LISTENER',
+    summary: 'show which route, cluster and endpoint a request, TCP connection or UDP session gets, and why',
+    usage: 'portside explain [-c FILE] [--admin URL] METHOD URL [-H "name: value"]... | tcp|udp LISTENER',
     options: ['config', 'admin', 'header', 'listener', 'client', 'output'],
-    help: `Explains a request (METHOD URL) or a TCP listener (tcp NAME or tcp ADDRESS): which
+    help: `Explains a request (METHOD URL) or a TCP or UDP listener (tcp NAME, udp ADDRESS): which
 route matches and why each earlier route does not, which cluster (a weighted route: the
 split), every endpoint with whether it is usable and why not, and the endpoint the
 policy picks next. Offline it reads FILE: static endpoints, health unknown, discovery

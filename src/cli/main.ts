@@ -84,8 +84,9 @@ async function main(argv: string[]): Promise<number> {
       if (typeof headers === 'string') return usage(headers, command);
       const client = values.client === undefined ? {} : { clientAddress: values.client };
       let query: ExplainQuery;
-      if (args[0] === 'tcp') {
-        if (args.length !== 2) return usage('explain tcp takes one LISTENER (a name or address)', command);
+      if (args[0] === 'tcp' || args[0] === 'udp') {
+        if (args.length !== 2)
+          return usage(`explain ${args[0]} takes one LISTENER (a name or address)`, command);
         if (values.header || values.listener) return usage('-H and --listener are for requests', command);
         query = { kind: 'tcp', listener: args[1]!, ...client };
       } else {

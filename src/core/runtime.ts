@@ -1,13 +1,15 @@
-import type { Config, ListenerConfig } from '../config/schema.js';
+import type { Config, ListenerConfig, UdpListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { DiscoverySource } from '../discovery/source.js';
 import type { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import type { ClusterHealth } from '../health/cluster-health.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
+import { UdpProxyHandler } from '../l4/udp-proxy.js';
 import { httpProxyModule } from '../l7/load.js';
 import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
+import type { DatagramHandler, UdpListener } from '../listeners/udp-listener.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterView } from './cluster-manager.js';
 import type { Logger } from './log.js';
@@ -61,15 +63,17 @@ export class Runtime {
     return new Map([...this.views].map(([name, view]) => [name, view.source]));
   }
 
-  createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
+  createHandler(
+    listener: Exclude<ListenerConfig, UdpListenerConfig>,
+    stats: ListenerStats,
+  ): ConnectionHandler {
     if (listener.protocol === 'http') {
       const log = this.log.child({ listener: listener.name });
       const { HttpProxyHandler } = httpProxyModule();
       const pools = this.deps.upstreamPools?.();
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools);
     }
-    const cluster = this.clusters.get(listener.cluster);
-    if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
+    const cluster = this.clusterOf(listener);
     return new TcpProxyHandler(
       {
         listener: listener.name,
@@ -82,5 +86,27 @@ export class Runtime {
       // Each connection's summary names its listener already.
       this.log,
     );
+  }
+
+  createDatagramHandler(listener: UdpListenerConfig, bound: UdpListener): DatagramHandler {
+    const cluster = this.clusterOf(listener);
+    return new UdpProxyHandler(
+      {
+        listener: listener.name,
+        idleTimeoutMs: ms(listener.idleTimeout),
+        maxSessions: listener.maxSessions,
+        replyTimeoutMs: listener.replyTimeout === undefined ? undefined : ms(listener.replyTimeout),
+        logsEachSession: () => this.log.isLevelEnabled('info'),
+      },
+      cluster,
+      bound,
+      this.log,
+    );
+  }
+
+  private clusterOf(listener: { name: string; cluster: string }): Cluster {
+    const cluster = this.clusters.get(listener.cluster);
+    if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
+    return cluster;
   }
 }

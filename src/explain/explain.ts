@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { PickContext } from '../balancing/picker.js';
 import { routeLabel } from '../config/route-label.js';
-import type { HttpListenerConfig, ListenerConfig, TcpListenerConfig } from '../config/schema.js';
+import type { HttpListenerConfig, ListenerConfig } from '../config/schema.js';
 import { parseAddress } from '../config/values.js';
 import { HTTP_ERRORS, type HttpError } from '../l7/errors.js';
 import { hostOf } from '../l7/route-match.js';
@@ -46,13 +46,12 @@ const MODE_NOTES = {
 function explainTcp(world: ExplainWorld, wanted: string, clientAddress?: string): TcpExplanation {
   const listener = findListener(world, wanted);
   if (!listener) throw new ExplainError(`no listener named or bound at "${wanted}"${listenerList(world)}`);
-  if (listener.protocol !== 'tcp') {
+  if (listener.protocol === 'http') {
     throw new ExplainError(
       `listener ${listener.name} is an http listener: explain a request, e.g. GET http://${addressOf(world, listener)}/`,
     );
   }
-  const tcp = listener as TcpListenerConfig;
-  const address = addressOf(world, tcp);
+  const address = addressOf(world, listener);
   // What a connection's pick context has: its client, and the address it connected to.
   const bound = parseAddress(address);
   const context: PickContext = {
@@ -60,9 +59,9 @@ function explainTcp(world: ExplainWorld, wanted: string, clientAddress?: string)
     ...(bound.ok ? { destinationAddress: bound.value.host, destinationPort: bound.value.port } : {}),
   };
   return {
-    kind: 'tcp',
-    listener: { name: tcp.name, address },
-    clusters: clustersFor(world, [tcp.cluster], context),
+    kind: listener.protocol,
+    listener: { name: listener.name, address },
+    clusters: clustersFor(world, [listener.cluster], context),
   };
 }
 
@@ -106,7 +105,7 @@ function httpListenersFor(world: ExplainWorld, query: HttpQuery): HttpListenerCo
       throw new ExplainError(`no listener named or bound at "${query.listener}"${listenerList(world)}`);
     if (listener.protocol !== 'http') {
       throw new ExplainError(
-        `listener ${listener.name} is a tcp listener: explain it with "tcp ${listener.name}"`,
+        `listener ${listener.name} is a ${listener.protocol} listener: explain it with "${listener.protocol} ${listener.name}"`,
       );
     }
     return [listener as HttpListenerConfig];

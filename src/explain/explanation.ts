@@ -69,8 +69,9 @@ export interface HttpExplanation {
   answer?: string;
 }
 
+/** A TCP or UDP listener: its one cluster. */
 export interface TcpExplanation {
-  kind: 'tcp';
+  kind: 'tcp' | 'udp';
   listener: { name: string; address: string };
   clusters: ClusterExplanation[];
 }
@@ -99,4 +100,5 @@ export type ExplainQuery =
       listener?: string;
       clientAddress?: string;
     }
+  /** A TCP or UDP listener (`tcp LISTENER`; `udp LISTENER` is the same query). */
   | { kind: 'tcp'; listener: string; clientAddress?: string };

@@ -10,14 +10,14 @@ export function formatExplanation(explanation: Explanation): string {
   for (const note of explanation.notes) lines.push(`note: ${note}`);
   for (const result of explanation.results) {
     lines.push('');
-    if (result.kind === 'tcp') formatTcp(result, lines);
-    else formatHttp(result, lines);
+    if (result.kind === 'http') formatHttp(result, lines);
+    else formatTcp(result, lines);
   }
   return `${lines.join('\n')}\n`;
 }
 
 function formatTcp(result: TcpExplanation, lines: string[]): void {
-  lines.push(`listener ${result.listener.name} (tcp, ${result.listener.address})`);
+  lines.push(`listener ${result.listener.name} (${result.kind}, ${result.listener.address})`);
   for (const cluster of result.clusters) formatCluster(cluster, lines);
 }
 

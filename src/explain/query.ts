@@ -41,7 +41,7 @@ export function querySearch(query: ExplainQuery): URLSearchParams {
 export function queryFromSearch(search: URLSearchParams): ExplainQuery | string {
   const client = search.get('client') ?? undefined;
   const clientAddress = client ? { clientAddress: client } : {};
-  const tcp = search.get('tcp');
+  const tcp = search.get('tcp') ?? search.get('udp');
   if (tcp !== null) return { kind: 'tcp', listener: tcp, ...clientAddress };
   const method = search.get('method') ?? 'GET';
   const url = search.get('url');

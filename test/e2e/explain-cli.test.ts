@@ -61,6 +61,12 @@ describe('portside explain (offline, from a file)', () => {
     assert.match(run.stdout, /next pick: not known offline/);
   });
 
+  it('explains a UDP listener by name', async () => {
+    const run = await runCli(['explain', '-c', file, 'udp', 'dns']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /listener dns \(udp, 127\.0\.0\.1:15353\)\n {2}cluster canary:/);
+  });
+
   it('refuses what it cannot explain, in one line', async () => {
     const missing = await runCli(['explain', '-c', file, 'tcp', 'nope']);
     assert.equal(missing.code, 1);

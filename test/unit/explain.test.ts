@@ -128,6 +128,19 @@ describe('explain (offline)', () => {
     }
   });
 
+  it('explains a UDP listener as it does a TCP one', () => {
+    const world = offlineWorld(config());
+    const [udp] = explain(world, { kind: 'tcp', listener: '127.0.0.1:15353' }).results as TcpExplanation[];
+    assert.equal(udp!.kind, 'udp');
+    assert.equal(udp!.listener.name, 'dns');
+    assert.equal(udp!.clusters[0]!.nextPick, '10.0.0.3:80');
+    assert.deepEqual(queryFromSearch(new URLSearchParams('udp=dns')), { kind: 'tcp', listener: 'dns' });
+    assert.throws(
+      () => explain(world, { kind: 'http', method: 'GET', url: '/', headers: {}, listener: 'dns' }),
+      /listener dns is a udp listener: explain it with "udp dns"/,
+    );
+  });
+
   it('excludes endpoints off this node for locality local-only', () => {
     const text = `${YAML.replace('cluster: cache', 'cluster: local')}`;
     const [tcp] = explain(offlineWorld(config(text)), { kind: 'tcp', listener: 'redis' })
