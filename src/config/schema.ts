@@ -10,6 +10,7 @@ import { balancingSchema, selfLocality } from './balancing-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 import { httpSchemas } from './http-schema.js';
+import { clusterTls, listenerTls } from './tls-schema.js';
 import { type AddressOptions, formatAddress, parseAddress, parseDuration } from './values.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -68,6 +69,8 @@ export const cluster = z.strictObject({
   upstreamProtocol: z
     .enum(['http1', 'http2', 'auto'], { error: 'upstreamProtocol is http1, http2 or auto' })
     .default('auto'),
+  /** Originate TLS to the endpoints (HTTP/1.1, HTTP/2 and tcp listeners alike). */
+  tls: clusterTls.optional(),
   /** healthCheck, outlierDetection, panicThreshold. */
   ...clusterHealthFields(duration),
 });
@@ -81,6 +84,8 @@ export const tcpListener = z.strictObject({
   connectTimeout: duration.default('5s'),
   /** Close a proxied connection after this long without bytes in either direction. */
   idleTimeout: duration.default('1h'),
+  /** Terminate TLS: clients speak TLS, the cluster gets the plain bytes (unless it originates TLS itself). */
+  tls: listenerTls.optional(),
 });
 
 export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;

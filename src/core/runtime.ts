@@ -8,6 +8,8 @@ import { httpProxyModule } from '../l7/load.js';
 import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
+import type { TlsGeneration } from '../tls/tls-registry.js';
+import { TlsTerminator } from '../tls/tls-terminator.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterView } from './cluster-manager.js';
 import type { Logger } from './log.js';
@@ -31,6 +33,8 @@ export class Runtime {
       syncs: DiscoverySyncCounts;
       /** The proxy's upstream pools of HTTP listeners, kept across generations. */
       upstreamPools?: () => UpstreamPoolOwner;
+      /** Certificates of the listeners that terminate TLS. */
+      tls?: TlsGeneration;
     },
   ) {
     this.clusters = new Map([...views].map(([name, view]) => [name, view.cluster]));
@@ -62,6 +66,16 @@ export class Runtime {
   }
 
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
+    const handler = this.createPlainHandler(listener, stats);
+    if (!listener.tls) return handler;
+    const tls = this.deps.tls?.listeners.get(listener.name);
+    if (!tls) throw new Error(`listener "${listener.name}": TLS certificates were not loaded`);
+    // HTTP listeners offer HTTP/2 and HTTP/1.1 by ALPN; tcp listeners offer what tls.alpn says.
+    const alpn = listener.protocol === 'http' ? ['h2', 'http/1.1'] : undefined;
+    return new TlsTerminator(handler, tls, this.log.child({ listener: listener.name }), alpn);
+  }
+
+  private createPlainHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
     if (listener.protocol === 'http') {
       const log = this.log.child({ listener: listener.name });
       const { HttpProxyHandler } = httpProxyModule();

@@ -1,0 +1,156 @@
+/**
+ * Terminates TLS in front of a listener's handler (L4 or L7): each accepted socket goes
+ * through a `tls.Server` that never listens itself (its 'connection' event is emitted by
+ * hand, as the HTTP/2 hand-over does), and the decrypted TLSSocket goes to the handler once
+ * the handshake completed and the client passed the certificate checks. ALPN `h2` goes
+ * straight to the handler's HTTP/2 path. Certificates come from a ServerTls: a rotation
+ * swaps the contexts new handshakes use; open connections keep theirs.
+ */
+import type { Socket } from 'node:net';
+import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import type { Logger } from '../core/log.js';
+import type { ConnectionHandler } from '../listeners/handler.js';
+import { allowedIdentity } from './peer-identity.js';
+import type { ServerTls } from './server-tls.js';
+
+/** A client gets this long to complete its handshake. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export class TlsTerminator implements ConnectionHandler {
+  private readonly server: Server;
+  /** Sockets still in their handshake: counted as open, cut by close(). */
+  private readonly handshaking = new Set<Socket>();
+  /** Set by handOver: handshakes that complete from then on go to the successor's handler. */
+  private successor: ConnectionHandler | undefined;
+  private draining = false;
+  private readonly unsubscribe: () => void;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly inner: ConnectionHandler,
+    readonly tls: ServerTls,
+    private readonly log: Logger,
+    /** ALPN offered when `tls.alpn` is not set (http listeners: h2 then http/1.1). */
+    defaultAlpn: string[] | undefined,
+  ) {
+    const config = tls.config;
+    const certificates = tls.current;
+    const options: TlsOptions = {
+      ...certificates.defaultOptions,
+      requestCert: config.clientCertificate !== 'none',
+      rejectUnauthorized: config.clientCertificate === 'require',
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      SNICallback: (name, callback) => {
+        const current = this.tls.current;
+        callback(null, current.byName.find(name) ?? current.defaultContext);
+      },
+    };
+    const alpn = config.alpn ?? defaultAlpn;
+    if (alpn !== undefined) options.ALPNProtocols = alpn;
+    this.server = createServer(options, this.onSecure);
+    this.server.on('tlsClientError', this.onClientError);
+    this.unsubscribe = tls.onChange((next) => this.server.setSecureContext(next.defaultOptions));
+  }
+
+  get openConnections(): number {
+    return this.handshaking.size + this.inner.openConnections;
+  }
+
+  handle(socket: Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.handshaking.add(socket);
+    socket.once('close', () => this.handshakeEnded(socket));
+    this.server.emit('connection', socket);
+  }
+
+  private readonly onSecure = (socket: TLSSocket): void => {
+    const raw = (socket as unknown as { _parent?: Socket })._parent;
+    if (raw) this.handshakeEnded(raw);
+    if (!this.clientAllowed(socket)) {
+      socket.destroy();
+      return;
+    }
+    const handler = this.successor ?? this.inner;
+    if (socket.alpnProtocol === 'h2' && handler.handleHttp2) handler.handleHttp2(socket);
+    else handler.handle(socket);
+  };
+
+  /** With clientCertificate request: a certificate given must verify; and any allow-list must name it. */
+  private clientAllowed(socket: TLSSocket): boolean {
+    const config = this.tls.config;
+    if (config.clientCertificate === 'none') return true;
+    const certificate = socket.getPeerCertificate();
+    const presented = certificate !== null && Object.keys(certificate).length > 0;
+    if (presented && !socket.authorized) {
+      this.refused(socket, `client certificate not accepted (${socket.authorizationError})`);
+      return false;
+    }
+    if (config.allowedClients.length === 0) return true;
+    if (!presented) {
+      this.refused(socket, 'no client certificate; allowedClients needs one');
+      return false;
+    }
+    if (allowedIdentity(certificate, config.allowedClients) === undefined) {
+      this.refused(
+        socket,
+        `client identity not allowed (${certificate.subjectaltname ?? 'no subjectAltName'})`,
+      );
+      return false;
+    }
+    return true;
+  }
+
+  private refused(socket: TLSSocket, reason: string): void {
+    this.log.info({ client: socket.remoteAddress, reason }, 'TLS client refused');
+  }
+
+  private readonly onClientError = (error: NodeJS.ErrnoException, socket: TLSSocket): void => {
+    // Failed handshakes (old versions, unknown CA, no certificate, scanners) are the client's;
+    // one debug line each, never a warning a client could flood.
+    if (this.log.isLevelEnabled('debug')) {
+      this.log.debug(
+        { client: socket.remoteAddress, reason: error.code ?? error.message },
+        'TLS handshake failed',
+      );
+    }
+    socket.destroy();
+  };
+
+  /** Only to another TLS terminator: a reload that turns TLS on or off drains instead. */
+  handOver(successor: ConnectionHandler): Promise<void> | undefined {
+    if (!(successor instanceof TlsTerminator)) return undefined;
+    const next = successor.inner;
+    const done = this.inner.handOver?.(next);
+    if (done === undefined) return undefined;
+    this.successor = next;
+    return done.then(() => this.handshakesDone()).finally(this.unsubscribe);
+  }
+
+  drain(): Promise<void> {
+    this.draining = true;
+    return Promise.all([this.inner.drain(), this.handshakesDone()]).then(() => {
+      this.unsubscribe();
+    });
+  }
+
+  close(): void {
+    this.draining = true;
+    for (const socket of this.handshaking) socket.destroy();
+    this.inner.close();
+    this.unsubscribe();
+  }
+
+  private handshakeEnded(raw: Socket): void {
+    if (!this.handshaking.delete(raw) || this.handshaking.size > 0) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves once no handshake is in progress (each ends within the handshake timeout). */
+  private handshakesDone(): Promise<void> {
+    if (this.handshaking.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}
