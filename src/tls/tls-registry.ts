@@ -52,8 +52,13 @@ export interface TlsRegistryOptions {
   debounceMs?: number;
 }
 
-function keyOf(kind: 'listener' | 'cluster', config: ListenerTlsConfig | ClusterTlsConfig): string {
-  return `${kind}\u0000${JSON.stringify(config)}`;
+/** Listeners with the same `tls:` share their certificates; each cluster has its own (its logs and sessions). */
+function keyOf(
+  kind: 'listener' | 'cluster',
+  config: ListenerTlsConfig | ClusterTlsConfig,
+  name = '',
+): string {
+  return `${kind}\u0000${name}\u0000${JSON.stringify(config)}`;
 }
 
 export class TlsRegistry {
@@ -99,10 +104,13 @@ export class TlsRegistry {
     for (const c of config.clusters) {
       if (!c.tls) continue;
       const tls = c.tls;
-      const isNew = !this.entries.has(keyOf('cluster', tls)) && !entries.has(keyOf('cluster', tls));
+      const key = keyOf('cluster', tls, c.name);
+      const isNew = !this.entries.has(key);
       clusters.set(
         c.name,
-        (await take(keyOf('cluster', tls), `cluster ${c.name}`, () => UpstreamTls.load(tls))) as UpstreamTls,
+        (await take(key, `cluster ${c.name}`, () =>
+          UpstreamTls.load(tls, this.log.child({ cluster: c.name })),
+        )) as UpstreamTls,
       );
       if (isNew && !tls.verify) {
         this.log.warn(

@@ -15,11 +15,25 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import type { ClusterTlsConfig } from '../config/tls-schema.js';
+import type { Logger } from '../core/log.js';
+import type { UpstreamError } from '../l7/h1/upstream-user.js';
 import { allowedIdentity } from './peer-identity.js';
 import { type KeyPair, readCaBundle, readKeyPair } from './pem.js';
+import { upstreamTlsError } from './upstream-tls-errors.js';
 
 /** Endpoints whose session is remembered, at most (a cap, not a cache policy). */
 const MAX_SESSIONS = 1024;
+/** The same failure of the same endpoint is logged at most this often. */
+const FAILURE_LOG_INTERVAL_MS = 10_000;
+
+let nextId = 1;
+
+/** The last failed handshake, for `/clusters`. */
+export interface TlsFailure {
+  endpoint: string;
+  reason: string;
+  at: number;
+}
 
 interface ClientMaterial {
   readonly context: SecureContext;
@@ -39,12 +53,18 @@ async function loadClientMaterial(config: ClusterTlsConfig): Promise<ClientMater
 }
 
 export class UpstreamTls {
+  /** Pools are keyed by it: connections made with another TLS config are never reused for this one. */
+  readonly id = nextId++;
   private readonly sessions = new Map<string, Buffer>();
   private readonly identityCheck: ConnectionOptions['checkServerIdentity'];
+  /** `endpoint reason` → when it was last logged. */
+  private readonly logged = new Map<string, number>();
+  lastFailure: TlsFailure | undefined;
 
   private constructor(
     readonly config: ClusterTlsConfig,
     private material: ClientMaterial,
+    private readonly log: Logger,
   ) {
     const allowed = config.subjectAltNames;
     if (allowed.length > 0) {
@@ -60,8 +80,8 @@ export class UpstreamTls {
   }
 
   /** Throws a TlsFileError (naming the file) when a file is missing or bad. */
-  static async load(config: ClusterTlsConfig): Promise<UpstreamTls> {
-    return new UpstreamTls(config, await loadClientMaterial(config));
+  static async load(config: ClusterTlsConfig, log: Logger): Promise<UpstreamTls> {
+    return new UpstreamTls(config, await loadClientMaterial(config), log);
   }
 
   get files(): string[] {
@@ -99,6 +119,24 @@ export class UpstreamTls {
     const session = this.sessions.get(`${host}:${port}`);
     if (session !== undefined) options.session = session;
     return options;
+  }
+
+  /** A handshake with an endpoint failed: logged with its reason (at most every 10 s per endpoint and reason). */
+  handshakeFailed(error: Error, host: string, port: number): UpstreamError & { reason: string } {
+    const failure = upstreamTlsError(error);
+    const endpoint = `${host}:${port}`;
+    const now = Date.now();
+    this.lastFailure = { endpoint, reason: failure.reason, at: now };
+    const key = `${endpoint} ${failure.reason}`;
+    if (now - (this.logged.get(key) ?? 0) >= FAILURE_LOG_INTERVAL_MS) {
+      if (this.logged.size >= MAX_SESSIONS) this.logged.clear();
+      this.logged.set(key, now);
+      this.log.warn(
+        { endpoint, reason: failure.reason, err: error.message },
+        'upstream TLS handshake failed',
+      );
+    }
+    return failure;
   }
 
   /** Keeps the socket's TLS sessions (TLS 1.3 sends them after the handshake) for the endpoint's next connection. */
