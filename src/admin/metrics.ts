@@ -266,6 +266,16 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
       if (last) set({}, last.ok ? 1 : 0);
     },
   );
+  readGauge(
+    'portside_tls_certificate_expiry_timestamp_seconds',
+    'When each certificate in use by a TLS listener or cluster expires (Unix seconds); the current one after a rotation.',
+    ['owner', 'file', 'serial'],
+    (set) => {
+      for (const c of source.certificates?.() ?? []) {
+        set({ owner: c.owner, file: c.file, serial: c.serial }, Math.floor(c.expiresAt / 1000));
+      }
+    },
+  );
   readGauge('portside_draining', 'Whether the proxy is draining (1) or serving (0).', [], (set) =>
     set({}, source.draining() ? 1 : 0),
   );

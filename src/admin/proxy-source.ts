@@ -75,6 +75,14 @@ export class ProxyAdminSource implements AdminSource {
     return resourceErrors.snapshot();
   }
 
+  certificates() {
+    return this.proxy.tls.certificates();
+  }
+
+  tlsErrors() {
+    return this.proxy.tls.errors;
+  }
+
   async drain() {
     await this.proxy.shutdown();
   }

@@ -88,6 +88,8 @@ export class AdminServer {
           json(s, 200, {
             version: source.version(),
             lastReload: source.lastReload() ?? null,
+            // Like a rejected reload: certificate files whose change was refused (the old ones serve).
+            ...(source.tlsErrors?.().length ? { tlsErrors: source.tlsErrors() } : {}),
             config: redact(source.config() ?? null),
           }),
       },

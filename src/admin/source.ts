@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ProxyEvents, ReloadResult } from '../core/events.js';
 import type { ResourceErrorCount } from '../listeners/resource-errors.js';
+import type { CertificateInUse } from '../tls/tls-registry.js';
 
 export interface RouteStatus {
   /** Route name, or a description of its match when unnamed. */
@@ -66,6 +67,10 @@ export interface AdminSource {
   discovery(): DiscoveryStatus[];
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
+  /** Certificates in use by TLS listeners and clusters (expiry metric). */
+  certificates?(): CertificateInUse[];
+  /** Certificate files whose last change was refused (the old ones still serve), and why. */
+  tlsErrors?(): { owners: string[]; error: string }[];
   /** True once drain() was called (or the process is shutting down). */
   draining(): boolean;
   /** Stop accepting everywhere and resolve once open work has finished (bounded by drainTimeout). */

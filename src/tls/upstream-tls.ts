@@ -35,12 +35,14 @@ export interface TlsFailure {
   at: number;
 }
 
-interface ClientMaterial {
+export interface ClientMaterial {
   readonly context: SecureContext;
   readonly pair: KeyPair | undefined;
+  /** The client pair as a list (for checks that treat every section alike). */
+  readonly pairs: readonly KeyPair[];
 }
 
-async function loadClientMaterial(config: ClusterTlsConfig): Promise<ClientMaterial> {
+export async function loadClientMaterial(config: ClusterTlsConfig): Promise<ClientMaterial> {
   const options: SecureContextOptions = { minVersion: config.minVersion };
   if (config.ca !== undefined) options.ca = (await readCaBundle(config.ca)).pem;
   let pair: KeyPair | undefined;
@@ -49,7 +51,7 @@ async function loadClientMaterial(config: ClusterTlsConfig): Promise<ClientMater
     options.cert = pair.certificate;
     options.key = pair.key;
   }
-  return { context: createSecureContext(options), pair };
+  return { context: createSecureContext(options), pair, pairs: pair ? [pair] : [] };
 }
 
 export class UpstreamTls {
@@ -89,8 +91,8 @@ export class UpstreamTls {
     return [c.ca, c.certificate, c.key].filter((f): f is string => f !== undefined);
   }
 
-  get pairs(): KeyPair[] {
-    return this.material.pair ? [this.material.pair] : [];
+  get pairs(): readonly KeyPair[] {
+    return this.material.pairs;
   }
 
   /** Reads the files again; swaps only when all are good (else throws). Sessions of the old context are dropped. */
