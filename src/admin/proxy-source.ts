@@ -111,7 +111,8 @@ export class ProxyAdminSource implements AdminSource {
       draining: draining || this.proxy.isDraining,
       bytesReceived: listener.stats.bytesReceived,
       bytesSent: listener.stats.bytesSent,
-      routes: routesOf(config?.routes, listener.stats),
+      // A tls (passthrough) listener's routes are server names, not HTTP routes with counters.
+      routes: config?.protocol === 'http' ? routesOf(config.routes, listener.stats) : undefined,
     };
   }
 }

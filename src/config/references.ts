@@ -63,6 +63,17 @@ export function checkReferences(config: Config): ReferenceProblem[] {
 
     if (listener.protocol === 'http') {
       problems.push(...checkHttpRoutes(listener, ['listeners', i], clusterIndex));
+    } else if (listener.protocol === 'tls') {
+      const targets: [PathSegment[], string][] = listener.routes.map((r, j) => [
+        ['listeners', i, 'routes', j, 'cluster'],
+        r.cluster,
+      ]);
+      if (listener.defaultCluster)
+        targets.push([['listeners', i, 'defaultCluster'], listener.defaultCluster]);
+      for (const [path, cluster] of targets) {
+        if (!clusterIndex.has(cluster))
+          error(path, `unknown cluster "${cluster}"${suggest(cluster, clusterIndex.keys())}`);
+      }
     } else if (!clusterIndex.has(listener.cluster)) {
       error(
         ['listeners', i, 'cluster'],

@@ -10,7 +10,7 @@ import { balancingSchema, selfLocality } from './balancing-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 import { httpSchemas } from './http-schema.js';
-import { clusterTls, listenerTls } from './tls-schema.js';
+import { clusterTls, listenerTls, serverName } from './tls-schema.js';
 import { type AddressOptions, formatAddress, parseAddress, parseDuration } from './values.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -91,6 +91,36 @@ export const tcpListener = z.strictObject({
 export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;
 
 /**
+ * TLS passthrough: the connection goes, undecrypted, to the cluster its ClientHello's server
+ * name (SNI) selects, so one port can front several TLS services.
+ */
+export const tlsPassthroughListener = z
+  .strictObject({
+    name,
+    address: listenAddress,
+    protocol: z.literal('tls'),
+    /** Exact names first, then `*.` names; the first route listing a name keeps it. */
+    routes: z
+      .array(
+        z.strictObject({
+          sni: z.array(serverName).min(1, 'list the server names this route takes'),
+          cluster: name,
+        }),
+      )
+      .default([]),
+    /** For clients whose name no route lists (or that send none); without it they are refused. */
+    defaultCluster: name.optional(),
+    /** Time a client has to send its ClientHello. */
+    helloTimeout: duration.default('10s'),
+    connectTimeout: duration.default('5s'),
+    idleTimeout: duration.default('1h'),
+  })
+  .refine((l) => l.routes.length > 0 || l.defaultCluster !== undefined, {
+    message: 'a tls listener needs routes ({ sni: [names], cluster }) or a defaultCluster',
+    path: ['routes'],
+  });
+
+/**
  * `protocol` chooses the form; without one a listener is tcp. A key of the other form
  * (tcp's `cluster` on an http listener, http's `routes` on a tcp one) gets a hint instead of
  * a bare "unknown field".
@@ -120,9 +150,9 @@ export const listener = z.preprocess(
     }
     return input;
   },
-  z.discriminatedUnion('protocol', [tcpListener, httpListener], {
+  z.discriminatedUnion('protocol', [tcpListener, httpListener, tlsPassthroughListener], {
     error: (issue) =>
-      issue.code === 'invalid_union' ? 'protocol must be "tcp" (the default) or "http"' : undefined,
+      issue.code === 'invalid_union' ? 'protocol must be "tcp" (the default), "http" or "tls"' : undefined,
   }),
 );
 
@@ -141,6 +171,7 @@ export type Config = z.output<typeof config>;
 export type ClusterConfig = z.output<typeof cluster>;
 export type ListenerConfig = z.output<typeof listener>;
 export type TcpListenerConfig = z.output<typeof tcpListener>;
+export type TlsPassthroughListenerConfig = z.output<typeof tlsPassthroughListener>;
 export type { HttpListenerConfig } from './http-schema.js';
 export type EndpointConfig = z.output<typeof endpoint>;
 export type BalancingConfig = z.output<typeof balancing>;

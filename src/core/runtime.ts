@@ -1,4 +1,9 @@
-import type { Config, ListenerConfig } from '../config/schema.js';
+import type {
+  Config,
+  ListenerConfig,
+  TcpListenerConfig,
+  TlsPassthroughListenerConfig,
+} from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { DiscoverySource } from '../discovery/source.js';
 import type { DiscoverySyncCounts } from '../discovery/sync-counts.js';
@@ -8,6 +13,8 @@ import { httpProxyModule } from '../l7/load.js';
 import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
+import { ServerNameTable } from '../tls/server-names.js';
+import { TlsPassthroughHandler } from '../tls/tls-passthrough.js';
 import type { TlsGeneration } from '../tls/tls-registry.js';
 import { TlsTerminator } from '../tls/tls-terminator.js';
 import type { Cluster } from './cluster.js';
@@ -66,6 +73,7 @@ export class Runtime {
   }
 
   createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
+    if (listener.protocol === 'tls') return this.createPassthroughHandler(listener, stats);
     const handler = this.createPlainHandler(listener, stats);
     if (!listener.tls) return handler;
     const tls = this.deps.tls?.listeners.get(listener.name);
@@ -75,15 +83,26 @@ export class Runtime {
     return new TlsTerminator(handler, tls, this.log.child({ listener: listener.name }), alpn);
   }
 
-  private createPlainHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
+  private createPlainHandler(
+    listener: Exclude<ListenerConfig, TlsPassthroughListenerConfig>,
+    stats: ListenerStats,
+  ): ConnectionHandler {
     if (listener.protocol === 'http') {
       const log = this.log.child({ listener: listener.name });
       const { HttpProxyHandler } = httpProxyModule();
       const pools = this.deps.upstreamPools?.();
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools);
     }
-    const cluster = this.clusters.get(listener.cluster);
-    if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
+    return this.createTcpHandler(listener, listener.cluster, stats);
+  }
+
+  private createTcpHandler(
+    listener: TcpListenerConfig | TlsPassthroughListenerConfig,
+    clusterName: string,
+    stats: ListenerStats,
+  ): TcpProxyHandler {
+    const cluster = this.clusters.get(clusterName);
+    if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${clusterName}"`);
     return new TcpProxyHandler(
       {
         listener: listener.name,
@@ -95,6 +114,34 @@ export class Runtime {
       stats,
       // Each connection's summary names its listener already.
       this.log,
+    );
+  }
+
+  /** `protocol: tls`: one tcp handler per cluster, chosen per connection by the ClientHello's SNI. */
+  private createPassthroughHandler(
+    listener: TlsPassthroughListenerConfig,
+    stats: ListenerStats,
+  ): ConnectionHandler {
+    const byCluster = new Map<string, TcpProxyHandler>();
+    const handlerFor = (cluster: string) => {
+      let handler = byCluster.get(cluster);
+      if (!handler) {
+        handler = this.createTcpHandler(listener, cluster, stats);
+        byCluster.set(cluster, handler);
+      }
+      return handler;
+    };
+    const routes = new ServerNameTable<ConnectionHandler>();
+    for (const route of listener.routes)
+      for (const name of route.sni) routes.add(name, handlerFor(route.cluster));
+    const fallback = listener.defaultCluster === undefined ? undefined : handlerFor(listener.defaultCluster);
+    return new TlsPassthroughHandler(
+      routes,
+      fallback,
+      [...byCluster.values()],
+      ms(listener.helloTimeout),
+      stats,
+      this.log.child({ listener: listener.name }),
     );
   }
 }

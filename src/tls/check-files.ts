@@ -19,7 +19,7 @@ export async function checkTlsFiles(config: Config, now = Date.now()): Promise<T
   const result: TlsFileCheck = { errors: [], warnings: [] };
   const sections: [string, () => Promise<readonly KeyPair[]>][] = [];
   for (const l of config.listeners) {
-    const tls = l.tls;
+    const tls = l.protocol === 'tls' ? undefined : l.tls;
     if (tls)
       sections.push([`listener "${l.name}" tls`, async () => (await loadServerCertificates(tls)).pairs]);
   }

@@ -94,7 +94,8 @@ export class TlsRegistry {
       return entry.material;
     };
     for (const l of config.listeners) {
-      if (!l.tls) continue;
+      // A passthrough listener (protocol tls) never decrypts: it has no certificates.
+      if (l.protocol === 'tls' || !l.tls) continue;
       const tls = l.tls;
       listeners.set(
         l.name,
