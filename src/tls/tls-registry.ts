@@ -174,6 +174,7 @@ export class TlsRegistry {
         watchConfigFile({
           file,
           log: this.log,
+          kind: 'certificate',
           debounceMs: this.options.debounceMs,
           onChange: () => this.reload(entry),
         }),
