@@ -159,4 +159,31 @@ clusters:
     });
     assert.equal(proxy.tls.errors.length, 0);
   });
+
+  it('a reload that names other files uses them; one whose files are bad is rejected and changes nothing', async () => {
+    const port = proxy.listener('plain')!.port;
+    const config = (certificate: string, key: string) =>
+      parseConfig(`
+listeners:
+  - name: plain
+    address: 127.0.0.1:0
+    protocol: http
+    accessLog: false
+    tls: { certificate: ${certificate}, key: ${key} }
+    routes: [{ match: { pathPrefix: / }, cluster: app }]
+clusters:
+  - name: app
+    upstreamProtocol: http1
+    endpoints: ["127.0.0.1:${upstream.port}"]
+`);
+    await proxy.apply(config(versions[2]!.certificate, versions[2]!.key));
+    assert.equal(proxy.listener('plain')!.port, port, 'the listener kept its socket');
+    assert.equal(await serialOn(port), versions[2]!.serial);
+    const missing = join(ca.dir, 'missing.key');
+    await assert.rejects(
+      proxy.apply(config(versions[3]!.certificate, missing)),
+      /missing\.key: no such file/,
+    );
+    assert.equal(await serialOn(port), versions[2]!.serial, 'the running config still serves');
+  });
 });
