@@ -27,6 +27,8 @@ export async function checkTlsFiles(config: Config, now = Date.now()): Promise<T
     const tls = c.tls;
     if (tls) sections.push([`cluster "${c.name}" tls`, async () => (await loadClientMaterial(tls)).pairs]);
   }
+  const admin = config.admin?.tls;
+  if (admin) sections.push(['admin tls', async () => (await loadServerCertificates(admin)).pairs]);
   for (const [where, load] of sections) {
     try {
       for (const pair of await load()) {

@@ -63,6 +63,7 @@ function keyOf(
 
 export class TlsRegistry {
   private entries = new Map<string, Entry>();
+  private readonly kept: Entry[] = [];
   private readonly log: Logger;
 
   constructor(private readonly options: TlsRegistryOptions) {
@@ -123,6 +124,23 @@ export class TlsRegistry {
     return { listeners, clusters, entries };
   }
 
+  /**
+   * Certificates outside the config generations (the admin API's, fixed until a restart):
+   * watched and reported like the others until close().
+   */
+  keep(owner: string, material: ServerTls): void {
+    const entry: Entry = {
+      material,
+      owners: [owner],
+      watchers: [],
+      reloading: undefined,
+      again: false,
+      lastError: undefined,
+    };
+    this.kept.push(entry);
+    if (this.options.watch !== false) void this.watch(entry);
+  }
+
   /** The generation is running: watch what it added, forget what it no longer uses. */
   commit(generation: TlsGeneration): void {
     for (const [key, entry] of this.entries) {
@@ -140,7 +158,7 @@ export class TlsRegistry {
   /** Every certificate (and key pair) in use now. */
   certificates(): CertificateInUse[] {
     const out: CertificateInUse[] = [];
-    for (const entry of this.entries.values()) {
+    for (const entry of [...this.entries.values(), ...this.kept]) {
       const pairs = this.pairsOf(entry);
       for (const owner of entry.owners) {
         for (const pair of pairs) {
@@ -158,14 +176,16 @@ export class TlsRegistry {
 
   /** Files whose last change could not be used (the old material still serves), with the reason. */
   get errors(): { owners: string[]; error: string }[] {
-    return [...this.entries.values()]
+    return [...this.entries.values(), ...this.kept]
       .filter((e) => e.lastError !== undefined)
       .map((e) => ({ owners: e.owners, error: e.lastError! }));
   }
 
   close(): void {
-    for (const entry of this.entries.values()) for (const watcher of entry.watchers) watcher.close();
+    for (const entry of [...this.entries.values(), ...this.kept])
+      for (const watcher of entry.watchers) watcher.close();
     this.entries.clear();
+    this.kept.length = 0;
   }
 
   private async watch(entry: Entry): Promise<void> {
@@ -180,8 +200,8 @@ export class TlsRegistry {
         }),
       ),
     );
-    // Committed away while the watches were being set up.
-    if (![...this.entries.values()].includes(entry)) for (const w of watchers) w.close();
+    // Committed away (or closed) while the watches were being set up.
+    if (![...this.entries.values(), ...this.kept].includes(entry)) for (const w of watchers) w.close();
     else entry.watchers = watchers;
   }
 

@@ -7,14 +7,11 @@
  * swaps the contexts new handshakes use; open connections keep theirs.
  */
 import type { Socket } from 'node:net';
-import { createServer, type Server, type TLSSocket, type TlsOptions } from 'node:tls';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
-import { allowedIdentity } from './peer-identity.js';
+import { clientRefusal, serverTlsOptions } from './server-options.js';
 import type { ServerTls } from './server-tls.js';
-
-/** A client gets this long to complete its handshake. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class TlsTerminator implements ConnectionHandler {
   private readonly server: Server;
@@ -33,20 +30,7 @@ export class TlsTerminator implements ConnectionHandler {
     /** ALPN offered when `tls.alpn` is not set (http listeners: h2 then http/1.1). */
     defaultAlpn: string[] | undefined,
   ) {
-    const config = tls.config;
-    const certificates = tls.current;
-    const options: TlsOptions = {
-      ...certificates.defaultOptions,
-      requestCert: config.clientCertificate !== 'none',
-      rejectUnauthorized: config.clientCertificate === 'require',
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      SNICallback: (name, callback) => {
-        const current = this.tls.current;
-        callback(null, current.byName.find(name) ?? current.defaultContext);
-      },
-    };
-    const alpn = config.alpn ?? defaultAlpn;
-    if (alpn !== undefined) options.ALPNProtocols = alpn;
+    const options = serverTlsOptions(tls, defaultAlpn);
     this.server = createServer(options, this.onSecure);
     this.server.on('tlsClientError', this.onClientError);
     this.unsubscribe = tls.onChange((next) => this.server.setSecureContext(next.defaultOptions));
@@ -80,27 +64,10 @@ export class TlsTerminator implements ConnectionHandler {
 
   /** With clientCertificate request: a certificate given must verify; and any allow-list must name it. */
   private clientAllowed(socket: TLSSocket): boolean {
-    const config = this.tls.config;
-    if (config.clientCertificate === 'none') return true;
-    const certificate = socket.getPeerCertificate();
-    const presented = certificate !== null && Object.keys(certificate).length > 0;
-    if (presented && !socket.authorized) {
-      this.refused(socket, `client certificate not accepted (${socket.authorizationError})`);
-      return false;
-    }
-    if (config.allowedClients.length === 0) return true;
-    if (!presented) {
-      this.refused(socket, 'no client certificate; allowedClients needs one');
-      return false;
-    }
-    if (allowedIdentity(certificate, config.allowedClients) === undefined) {
-      this.refused(
-        socket,
-        `client identity not allowed (${certificate.subjectaltname ?? 'no subjectAltName'})`,
-      );
-      return false;
-    }
-    return true;
+    const refusal = clientRefusal(this.tls, socket);
+    if (refusal === undefined) return true;
+    this.refused(socket, refusal);
+    return false;
   }
 
   private refused(socket: TLSSocket, reason: string): void {
