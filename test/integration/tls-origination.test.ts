@@ -5,10 +5,11 @@
  * connections resume their TLS session; a client certificate reaches mTLS upstreams.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile, rename } from 'node:fs/promises';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { type IssuedCertificate, removeDir, TestCa } from '../helpers/certificates.js';
@@ -47,10 +48,14 @@ describe('cluster TLS origination', { timeout: 60_000 }, () => {
   let good: Upstream;
   let closing: Upstream;
   let mtls: Upstream;
+  let rotatingCa: string;
 
   before(async () => {
     ca = await TestCa.create('origin');
     const other = await TestCa.create('other', ca.dir);
+    // Starts with the wrong CA; a test renames the right one into place.
+    rotatingCa = join(ca.dir, 'rotating-ca.crt');
+    await copyFile(other.certificate, rotatingCa);
     const [app, expired, wrongName, foreign, spiffe, client] = await Promise.all([
       ca.issue({ dns: ['app.test'] }),
       ca.issue({ dns: ['app.test'], days: -1, file: 'expired' }),
@@ -123,6 +128,7 @@ ${[
   'spiffe',
   'spiffebad',
   'noverify',
+  'rotating',
 ]
   .map((n) => `      - { match: { pathPrefix: /${n}/ }, cluster: ${n} }`)
   .join('\n')}
@@ -147,6 +153,7 @@ ${cluster('foreign', foreignUp!, trusted)}
 ${cluster('spiffe', spiffeUp!, `{ ca: ${ca.certificate}, subjectAltNames: ["spiffe://mesh.test/ns/b/sa/api"] }`)}
 ${cluster('spiffebad', spiffeUp!, `{ ca: ${ca.certificate}, subjectAltNames: ["spiffe://mesh.test/ns/b/sa/other"] }`)}
 ${cluster('noverify', foreignUp!, '{ verify: false }')}
+${cluster('rotating', good, `{ ca: ${rotatingCa}, sni: app.test }`)}
 `);
   });
 
@@ -232,5 +239,15 @@ ${cluster('noverify', foreignUp!, '{ verify: false }')}
     socket.end('hello');
     await new Promise((resolve) => socket.on('close', resolve));
     assert.equal(data, 'tls:hello');
+  });
+
+  it('picks up a rotated CA file for new connections', async () => {
+    assert.equal((await get('/rotating/x')).error, 'upstream-tls', 'the wrong CA is refused');
+    await copyFile(ca.certificate, `${rotatingCa}.tmp`);
+    await rename(`${rotatingCa}.tmp`, rotatingCa);
+    await eventually(async () => (await get('/rotating/x')).status === 200, {
+      timeoutMs: 10_000,
+      what: 'the rotated CA',
+    });
   });
 });
