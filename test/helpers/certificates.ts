@@ -27,7 +27,11 @@ export interface IssueOptions {
   file?: string;
 }
 
-let serials = 0x1000 + Math.floor(Math.random() * 0x10000);
+/** A new ECDSA P-256 key, unencrypted (`openssl req` arguments). */
+const NEW_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+// Six hex digits, the first 1-6: printed by Node exactly as given (no sign byte, even length).
+let serials = 0x100000 + Math.floor(Math.random() * 0x500000);
 
 export class TestCa {
   readonly certificate: string;
@@ -48,11 +52,7 @@ export class TestCa {
     await run('openssl', [
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
+      ...NEW_KEY,
       '-keyout',
       ca.key,
       '-out',
@@ -85,11 +85,7 @@ export class TestCa {
     await run('openssl', [
       'req',
       '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
+      ...NEW_KEY,
       '-keyout',
       `${stem}.key`,
       '-out',

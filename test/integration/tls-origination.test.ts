@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { type IssuedCertificate, removeDir, TestCa } from '../helpers/certificates.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { exchange } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
 
 interface Upstream {
@@ -230,15 +231,7 @@ ${cluster('rotating', good, `{ ca: ${rotatingCa}, sni: app.test }`)}
   });
 
   it('originates TLS from a tcp listener', async () => {
-    const { connect } = await import('node:net');
-    const socket = connect(proxy.port('tcp'), '127.0.0.1');
-    let data = '';
-    socket.on('data', (d) => {
-      data += d;
-    });
-    socket.end('hello');
-    await new Promise((resolve) => socket.on('close', resolve));
-    assert.equal(data, 'tls:hello');
+    assert.equal(String(await exchange(proxy.port('tcp'), 'hello')), 'tls:hello');
   });
 
   it('picks up a rotated CA file for new connections', async () => {
