@@ -98,6 +98,17 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
       for (const l of source.listeners()) if (l[field] !== undefined) set({ listener: l.name }, l[field]);
     });
   listenerCounter('portside_listener_connections_total', 'Client connections accepted.', 'connectionsTotal');
+  readCounter(
+    'portside_tls_handshake_errors_total',
+    'TLS listeners: handshakes that failed (old version, unknown CA, timeout…) and clients refused after one (client-refused).',
+    ['listener', 'reason'],
+    (set) => {
+      for (const l of source.listeners()) {
+        for (const [reason, count] of Object.entries(l.tlsErrors ?? {}))
+          set({ listener: l.name, reason }, count);
+      }
+    },
+  );
   listenerCounter(
     'portside_listener_rejected_total',
     'Client connections closed because no endpoint could take them.',

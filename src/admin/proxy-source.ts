@@ -111,6 +111,9 @@ export class ProxyAdminSource implements AdminSource {
       draining: draining || this.proxy.isDraining,
       bytesReceived: listener.stats.bytesReceived,
       bytesSent: listener.stats.bytesSent,
+      ...(listener.stats.tlsErrors.size > 0
+        ? { tlsErrors: Object.fromEntries(listener.stats.tlsErrors) }
+        : {}),
       // A tls (passthrough) listener's routes are server names, not HTTP routes with counters.
       routes: config?.protocol === 'http' ? routesOf(config.routes, listener.stats) : undefined,
     };

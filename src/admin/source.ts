@@ -37,6 +37,8 @@ export interface ListenerStatus {
   /** Removed by a reload (or the proxy is draining): no longer accepting, finishing open work. */
   draining?: boolean;
   routes?: RouteStatus[];
+  /** TLS listeners: failed handshakes and refused clients, by reason. */
+  tlsErrors?: Record<string, number>;
 }
 
 export interface DiscoveryStatus {

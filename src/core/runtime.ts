@@ -80,7 +80,7 @@ export class Runtime {
     if (!tls) throw new Error(`listener "${listener.name}": TLS certificates were not loaded`);
     // HTTP listeners offer HTTP/2 and HTTP/1.1 by ALPN; tcp listeners offer what tls.alpn says.
     const alpn = listener.protocol === 'http' ? ['h2', 'http/1.1'] : undefined;
-    return new TlsTerminator(handler, tls, this.log.child({ listener: listener.name }), alpn);
+    return new TlsTerminator(handler, tls, this.log.child({ listener: listener.name }), alpn, stats);
   }
 
   private createPlainHandler(

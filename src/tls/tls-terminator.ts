@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
+import type { ListenerStats } from '../listeners/listener.js';
 import { clientRefusal, serverTlsOptions } from './server-options.js';
 import type { ServerTls } from './server-tls.js';
 
@@ -29,6 +30,8 @@ export class TlsTerminator implements ConnectionHandler {
     private readonly log: Logger,
     /** ALPN offered when `tls.alpn` is not set (http listeners: h2 then http/1.1). */
     defaultAlpn: string[] | undefined,
+    /** The listener's counters (TLS errors by reason). */
+    private readonly stats?: ListenerStats,
   ) {
     const options = serverTlsOptions(tls, defaultAlpn);
     this.server = createServer(options, this.onSecure);
@@ -70,11 +73,21 @@ export class TlsTerminator implements ConnectionHandler {
     return false;
   }
 
+  private count(reason: string): void {
+    const errors = this.stats?.tlsErrors;
+    // OpenSSL's codes are a closed set; anything else is one bucket, so labels stay bounded.
+    const key =
+      /^(ERR_SSL_|ERR_TLS_|E[A-Z]+$)/.test(reason) || reason === 'client-refused' ? reason : 'other';
+    if (errors) errors.set(key, (errors.get(key) ?? 0) + 1);
+  }
+
   private refused(socket: TLSSocket, reason: string): void {
+    this.count('client-refused');
     this.log.info({ client: socket.remoteAddress, reason }, 'TLS client refused');
   }
 
   private readonly onClientError = (error: NodeJS.ErrnoException, socket: TLSSocket): void => {
+    this.count(error.code ?? 'other');
     // Failed handshakes (old versions, unknown CA, no certificate, scanners) are the client's;
     // one debug line each, never a warning a client could flood.
     if (this.log.isLevelEnabled('debug')) {

@@ -124,6 +124,11 @@ clusters:
     assert.match(old.output, /alert protocol version|unsupported protocol|no protocols available/i);
     const current = await sClient(port, ['-tls1_2', '-servername', 'main.test', '-CAfile', ca.certificate]);
     assert.equal(current.code, 0, current.output);
+    const errors = Object.fromEntries(proxy.proxy.listener('web')!.stats.tlsErrors);
+    assert.ok(
+      Object.keys(errors).some((reason) => /PROTOCOL/.test(reason)),
+      JSON.stringify(errors),
+    );
   });
 
   it('mTLS: the allowed client passes; no certificate, another CA or another identity is refused', async () => {
@@ -152,6 +157,7 @@ clusters:
       proxy.lines.some((l) => l.msg === 'TLS client refused' && String(l.reason).includes('not allowed')),
       'the refused identity is logged',
     );
+    assert.ok((proxy.proxy.listener('mtls')!.stats.tlsErrors.get('client-refused') ?? 0) >= 1);
   });
 });
 
