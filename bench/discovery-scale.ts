@@ -1,136 +1,186 @@
 /**
- * Kubernetes discovery at scale: N Services × M endpoints in the API double (its own
- * process), one Portside cluster per Service fed by the real client library.
+ * Kubernetes discovery at scale, through the real CLI: N Services × M endpoints in one
+ * namespace of the API double (its own process), plus N/5 (or `unused`) Services the config
+ * does not name; `portside run` with one cluster per named Service.
  *
- * Prints: heap per endpoint after the initial sync, time to the initial sync, and the time
- * from a watch event to the changed endpoint being pickable (p50/p99/max), which must stay
- * O(changed endpoints): each event rebuilds only its own Service's snapshot.
+ * Prints: start → every cluster has its endpoints (from the spawn, config loading included),
+ * API requests and connections at start, RSS above a fresh proxy with an empty config (per
+ * endpoint), watch event → endpoint pickable (p50/p99/max, through the proxy's own
+ * `endpoints updated` debug line, so the pipe adds a little), idle CPU, and SIGTERM → exit.
  *
- *   node --expose-gc --import tsx bench/discovery-scale.ts [services=10000] [perService=10] [changes=200]
+ *   npm run build && node --import tsx bench/discovery-scale.ts [services=1000] [perService=10] [changes=200] [watch=auto] [unused=services/5]
  *
  * A benchmark, not a test: it prints figures and asserts nothing about them.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { pino } from 'pino';
-import { RoundRobinPicker } from '../src/balancing/round-robin.js';
-import { Cluster } from '../src/core/cluster.js';
-import { EndpointStateRegistry } from '../src/core/endpoint.js';
-import { loadKubernetesClient } from '../src/discovery/kubernetes/client.js';
-import { KubernetesSource } from '../src/discovery/kubernetes/source.js';
-import { KubernetesWatches } from '../src/discovery/kubernetes/watches.js';
+import { createInterface } from 'node:readline';
 import { KubeApiDouble } from '../test/helpers/kube-api-double.js';
-import { addressesOf, type DoubleCommand, serviceName } from './kube-api-double-process.js';
+import { type DoubleCommand, type DoubleStats, serviceName } from './kube-api-double-process.js';
 
-const services = Number(process.argv[2] ?? 10_000);
+const services = Number(process.argv[2] ?? 1000);
 const perService = Number(process.argv[3] ?? 10);
 const changes = Number(process.argv[4] ?? 200);
+const watch = process.argv[5] ?? 'auto';
+/** Services in the namespace that the config does not name (a sidecar's neighbours). */
+const unused = Number(process.argv[6] ?? Math.floor(services / 5));
+/** `PORTSIDE_CLI=/other/build/dist/src/cli/main.js` measures another build (an A/B). */
+const CLI = process.env.PORTSIDE_CLI ?? join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 
-const gc = (globalThis as { gc?: () => void }).gc;
-function heapMb(): number {
-  gc?.();
-  gc?.();
-  return process.memoryUsage().heapUsed / 1024 / 1024;
+type Line = Record<string, unknown>;
+
+/** `portside run` with its JSON log lines handed to `onLine` as they come. */
+function runCli(config: string, onLine: (line: Line) => void): ChildProcess {
+  // The launcher's flag (the CLI's #! line), as users run it.
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=2', CLI, 'run', '-c', config, '--log-level', 'debug'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    try {
+      onLine(JSON.parse(text));
+    } catch {
+      // not a log line
+    }
+  });
+  return child;
+}
+
+function rssMb(pid: number): { rss: number; anon: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 };
+}
+
+/** CPU seconds the process has used (user + system). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function stopCli(child: ChildProcess): Promise<number> {
+  const started = performance.now();
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+  return performance.now() - started;
+}
+
+/** RSS of a proxy with an empty config (admin only), once it serves. */
+async function baselineRss(dir: string): Promise<number> {
+  const file = join(dir, 'empty.yaml');
+  await writeFile(file, 'admin: { address: 127.0.0.1:0 }\n');
+  let ready: () => void = () => {};
+  const listening = new Promise<void>((resolve) => (ready = resolve));
+  const child = runCli(file, (line) => {
+    if (line.msg === 'admin: listening') ready();
+  });
+  await listening;
+  await sleep(1000);
+  const { rss } = rssMb(child.pid!);
+  await stopCli(child);
+  return rss;
 }
 
 async function main(): Promise<void> {
-  if (!gc) console.log('(run with --expose-gc for stable memory figures)');
-  const child = fork(
-    join(import.meta.dirname, 'kube-api-double-process.ts'),
-    [String(services), String(perService)],
-    {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    },
-  );
-  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+  if (!existsSync(CLI)) throw new Error('build first: npm run build');
   const dir = await mkdtemp(join(tmpdir(), 'portside-bench-'));
-  const api = new KubeApiDouble(port); // only to write a kubeconfig for the child's port
-  const kubeconfig = await api.writeKubeconfig(dir, 'bench');
-  await loadKubernetesClient();
+  const baseline = await baselineRss(dir);
 
-  const logger = pino({ level: 'error' });
-  const watches = new KubernetesWatches(logger);
-  const states = new EndpointStateRegistry();
-  const clusters: Cluster[] = [];
-  const sources: KubernetesSource[] = [];
-  /** Called on every snapshot of service i; set while a change to i is in flight. */
-  const waiting = new Map<number, (cluster: Cluster) => void>();
+  const double = fork(
+    join(import.meta.dirname, 'kube-api-double-process.ts'),
+    [String(services), String(perService), String(unused)],
+    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  const [{ port }] = (await once(double, 'message')) as [{ port: number }];
+  const kubeconfig = await new KubeApiDouble(port).writeKubeconfig(dir, 'bench');
+  const stats = async (): Promise<DoubleStats> => {
+    const answer = once(double, 'message');
+    double.send({ type: 'stats' } satisfies DoubleCommand);
+    return ((await answer) as [DoubleStats])[0];
+  };
 
-  const heapBefore = heapMb();
+  const config = join(dir, 'portside.yaml');
+  const clusters = Array.from(
+    { length: services },
+    (_, i) =>
+      `  - { name: ${serviceName(i)}, discovery: { kubernetes: { service: ${serviceName(i)}, namespace: bench, port: http, kubeconfig: ${JSON.stringify(kubeconfig)}${watch === 'auto' ? '' : `, watch: ${watch}`} } } }`,
+  );
+  await writeFile(
+    config,
+    `drainTimeout: 1s\nadmin: { address: 127.0.0.1:0 }\nclusters:\n${clusters.join('\n')}\n`,
+  );
+
+  // Every cluster's first `endpoints updated` line; then each change waits for its cluster's next.
+  const seen = new Set<string>();
+  let allSynced: () => void = () => {};
+  const synced = new Promise<void>((resolve) => (allSynced = resolve));
+  let waiting: { cluster: string; resolve: () => void } | undefined;
+  let listenerBoundMs = 0;
   const started = performance.now();
-  let synced = 0;
-  let resolveSynced: () => void = () => {};
-  const allSynced = new Promise<void>((resolve) => (resolveSynced = resolve));
-  for (let i = 0; i < services; i++) {
-    const cluster = new Cluster(serviceName(i), new RoundRobinPicker(), states);
-    const source = new KubernetesSource(
-      { namespace: 'bench', service: serviceName(i), kubeconfig },
-      'http',
-      watches,
-      logger,
-    );
-    clusters.push(cluster);
-    sources.push(source);
-    let first = true;
-    source.start((endpoints) => {
-      cluster.setEndpoints(endpoints);
-      if (first) {
-        first = false;
-        if (++synced === services) resolveSynced();
-      }
-      waiting.get(i)?.(cluster);
-    });
-  }
-  await allSynced;
+  const shutdown: Record<string, number> = {};
+  const cli = runCli(config, (line) => {
+    if (line.msg === 'admin: listening') listenerBoundMs = performance.now() - started;
+    if (line.msg === 'shutting down' || line.msg === 'drained')
+      shutdown[line.msg] = Date.parse(String(line.time));
+    if (line.msg !== 'endpoints updated') return;
+    const cluster = String(line.cluster);
+    if (waiting?.cluster === cluster) waiting.resolve();
+    if (!seen.has(cluster)) {
+      seen.add(cluster);
+      if (seen.size === services) allSynced();
+    }
+  });
+  await synced;
   const syncMs = performance.now() - started;
-  const endpoints = clusters.reduce((n, c) => n + c.endpoints.length, 0);
-  const heapAfter = heapMb();
+  const atStart = await stats();
+  await sleep(1000);
+  const memory = rssMb(cli.pid!);
+  const idleFrom = cpuSeconds(cli.pid!);
+  await sleep(5000);
+  const idleCpu = (cpuSeconds(cli.pid!) - idleFrom) / 5;
 
-  // Event → pickable: change one endpoint of a random Service, wait until a pick can return it.
-  // Event-loop delay is sampled meanwhile: a tail that matches it is stalls (GC of a large
-  // heap, other work), not per-event cost, which is one Service's slices.
-  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-  loopDelay.enable();
   const latencies: number[] = [];
   for (let n = 1; n <= changes; n++) {
     const i = Math.floor(Math.random() * services);
-    const expected = `${addressesOf(i, perService, n)[0]}:8080`;
-    const done = new Promise<void>((resolve) => {
-      waiting.set(i, (cluster) => {
-        if (cluster.endpoints.some((e) => e.id === expected)) resolve();
-      });
-    });
+    const applied = new Promise<void>((resolve) => (waiting = { cluster: serviceName(i), resolve }));
     const t0 = performance.now();
-    child.send({ type: 'change', service: i, generation: n } satisfies DoubleCommand);
-    await done;
+    double.send({ type: 'change', service: i, generation: n } satisfies DoubleCommand);
+    await applied;
     latencies.push(performance.now() - t0);
-    waiting.delete(i);
   }
-  loopDelay.disable();
+  waiting = undefined;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(2);
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(1);
+  const afterChanges = await stats();
+  const exitMs = await stopCli(cli);
 
-  const perEndpointKb = ((heapAfter - heapBefore) * 1024) / endpoints;
+  const endpoints = services * perService;
+  const above = memory.rss - baseline;
   console.log(
     [
-      `services × endpoints     ${services} × ${perService} = ${endpoints} endpoints (${watches.size} shared watches)`,
-      `initial sync             ${(syncMs / 1000).toFixed(2)} s`,
-      `heap after sync          +${(heapAfter - heapBefore).toFixed(1)} MB → ${perEndpointKb.toFixed(2)} KB per endpoint (incl. per-Service watch)`,
-      `rss                      ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB`,
-      `event → pickable (${changes})  p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`,
-      `event-loop delay meanwhile  p50 ${(loopDelay.percentile(50) / 1e6).toFixed(2)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(2)} ms, max ${(loopDelay.max / 1e6).toFixed(2)} ms`,
+      `services × endpoints     ${services} × ${perService} = ${endpoints} endpoints named (+${unused} Services not named), watch: ${watch}`,
+      `start → all routable     ${(syncMs / 1000).toFixed(2)} s (admin listening after ${(listenerBoundMs / 1000).toFixed(2)} s)`,
+      `API at start             ${atStart.lists} list requests, ${atStart.watches} watches, ${atStart.connections} connections`,
+      `API after ${changes} changes   ${afterChanges.lists} lists, ${afterChanges.watches} watches, ${afterChanges.connections} connections`,
+      `RSS                      ${memory.rss.toFixed(0)} MB (anon ${memory.anon.toFixed(0)} MB); empty-config proxy ${baseline.toFixed(0)} MB → +${above.toFixed(1)} MB = ${((above * 1024 * 1024) / endpoints).toFixed(0)} B per endpoint`,
+      `event → pickable (${changes})  p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`,
+      `idle CPU                 ${(idleCpu * 100).toFixed(1)} % of a core (5 s after the sync)`,
+      `SIGTERM → exit           ${exitMs.toFixed(0)} ms (drainTimeout 1s; signal → drained ${(shutdown.drained ?? Number.NaN) - (shutdown['shutting down'] ?? Number.NaN)} ms in its log)`,
     ].join('\n'),
   );
-
-  for (const s of sources) s.stop();
-  child.disconnect();
-  child.kill();
+  double.disconnect();
+  double.kill();
   await rm(dir, { recursive: true, force: true });
 }
 

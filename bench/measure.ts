@@ -1,4 +1,5 @@
 /** One measured run: a scenario against a target with one load tool, plus the proxy's RSS. */
+import { runH2load } from './h2load.js';
 import { holdConnections, type LoadTool, runBulk, runHttp } from './load.js';
 import type { BulkResult, HttpJob, HttpResult } from './load-types.js';
 import { cpuSeconds, type Pinning, type Resident, residentBytes, rssBytes } from './processes.js';
@@ -18,10 +19,13 @@ export interface MemorySample {
   perConnectionBytes: number;
 }
 
+/** `node`: the worker's own loops; `h2load`: the HTTP/2 scenarios. */
+export type SampleTool = LoadTool | 'node' | 'h2load';
+
 export interface Sample {
   scenario: string;
   target: string;
-  tool: LoadTool | 'node';
+  tool: SampleTool;
   run: number;
   http?: HttpResult;
   bulk?: BulkResult;
@@ -66,7 +70,7 @@ function httpJob(load: HttpLoad, port: number, context: MeasureContext, duration
 export async function measure(
   scenario: Scenario,
   target: Target,
-  tool: LoadTool | 'node',
+  tool: SampleTool,
   run: number,
   context: MeasureContext,
   durationSec = context.durationSec,
@@ -88,12 +92,20 @@ export async function measure(
   try {
     if (scenario.kind === 'bulk') {
       sample.bulk = await runBulk(target.bulkPort!, durationSec, context.pinning);
+    } else if (scenario.kind === 'h2') {
+      const port = target.h2Port ?? target.httpPort;
+      sample.http = await runH2load({ ...scenario.load, port, durationSec }, context.pinning, context.dir);
     } else {
       const job = httpJob(scenario.load, target.httpPort, context, durationSec);
       sample.http = await runHttp(tool === 'wrk' ? 'wrk' : 'autocannon', job, context.pinning, context.dir);
     }
   } catch (error) {
     sample.error = (error as Error).message;
+  }
+  // A proxy that died mid-run leaves a load tool with nothing to report, not an error of its own.
+  const child = target.process?.child;
+  if (child && child.exitCode !== null && !sample.error) {
+    sample.error = `${target.name} exited (${child.exitCode}):\n${target.process!.output()}`;
   }
   const peak = stopWatching();
   sample.rssMaxBytes = peak?.rss;

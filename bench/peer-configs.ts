@@ -56,16 +56,21 @@ ${nginxHttpCommon(dir, 'upstream')}
 `;
 }
 
+/** An nginx `upstream` block: one server, its idle connections kept for reuse. */
+function nginxKeepAlivePool(name: string, upstreamPort: number): string {
+  return `  upstream ${name} {
+    server 127.0.0.1:${upstreamPort};
+    keepalive 128;
+    keepalive_requests 1000000;
+  }`;
+}
+
 /** nginx as the L7 reverse proxy, with a keep-alive pool to the upstream. */
 export function nginxProxyConfig(dir: string, port: number, upstreamPort: number): string {
   return `${nginxMain(dir, 'nginx')}
 http {
 ${nginxHttpCommon(dir, 'nginx')}
-  upstream backend {
-    server 127.0.0.1:${upstreamPort};
-    keepalive 128;
-    keepalive_requests 1000000;
-  }
+${nginxKeepAlivePool('backend', upstreamPort)}
   server {
     listen 127.0.0.1:${port} backlog=4096;
     client_max_body_size 0;
@@ -74,6 +79,27 @@ ${nginxHttpCommon(dir, 'nginx')}
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_request_buffering off;
+    }
+  }
+}
+`;
+}
+
+/**
+ * nginx between h2c clients and an h2c upstream. nginx 1.22 cannot proxy HTTP/2 to an
+ * upstream with `proxy_pass` (that is HTTP/1.x only); `grpc_pass` is its HTTP/2 upstream
+ * module and forwards any request, so it carries both the small GETs and the gRPC calls.
+ */
+export function nginxH2Config(dir: string, port: number, upstreamPort: number): string {
+  return `${nginxMain(dir, 'nginx-h2')}
+http {
+${nginxHttpCommon(dir, 'nginx-h2')}
+${nginxKeepAlivePool('h2backend', upstreamPort)}
+  server {
+    listen 127.0.0.1:${port} http2 backlog=4096;
+    client_max_body_size 0;
+    location / {
+      grpc_pass grpc://h2backend;
     }
   }
 }
@@ -120,6 +146,21 @@ frontend web
   default_backend web
 backend web
   server upstream 127.0.0.1:${upstreamPort}
+`;
+}
+
+/** HAProxy `mode http` speaking HTTP/2 on both sides (h2c prior knowledge: `proto h2`). */
+export function haproxyH2Config(port: number, upstreamPort: number): string {
+  return `${HAPROXY_GLOBAL}
+  mode http
+  option http-keep-alive
+  http-reuse always
+frontend h2
+  bind 127.0.0.1:${port} proto h2 backlog 4096
+  maxconn 8000
+  default_backend h2
+backend h2
+  server upstream 127.0.0.1:${upstreamPort} proto h2
 `;
 }
 

@@ -6,7 +6,8 @@
  *
  * Each pick "opens a connection" on the endpoint (active++) and closes the one opened 64
  * picks earlier (active--), so least-loaded policies pay for their heap updates as they
- * would under real traffic. Client addresses cycle over 4,096 values.
+ * would under real traffic. Client addresses and requests (host, path and a `user` query
+ * parameter, for the destination and query hash keys) cycle over 4,096 values.
  */
 import { AffinityRegistry } from '../src/balancing/affinity.js';
 import type { PickContext } from '../src/balancing/picker.js';
@@ -35,6 +36,12 @@ function endpoints(count: number): Endpoint[] {
 }
 
 const clients = Array.from({ length: 4096 }, (_, i) => `192.168.${i >> 8}.${i & 255}`);
+const requests = Array.from({ length: 4096 }, (_, i) => ({
+  headers: {},
+  host: 'shop.example',
+  path: `/items/${(i * 7919) % 4096}`,
+  target: `/items/${(i * 7919) % 4096}?page=2&user=u${i % 1024}`,
+}));
 
 function picksPerSecond(options: BalancingOptions, count: number): number {
   const set = endpoints(count);
@@ -49,6 +56,7 @@ function picksPerSecond(options: BalancingOptions, count: number): number {
   const run = (iterations: number) => {
     for (let i = 0; i < iterations; i++) {
       context.clientAddress = clients[picks & 4095]!;
+      context.request = requests[picks & 4095]!;
       const endpoint = picker.pick(set, context);
       if (endpoint) endpoint.state.active++;
       const slot = picks % OUTSTANDING;
@@ -75,6 +83,8 @@ const cases: [string, BalancingOptions][] = [
     { policy },
   ]),
   ['least_request latencyAware', { policy: 'least_request', latencyAware: true }],
+  ['maglev key query:user', { policy: 'maglev', key: 'query:user' }],
+  ['ring_hash key uri', { policy: 'ring_hash', key: 'uri' }],
   ['round_robin + affinity', { policy: 'round_robin', affinity: { clientIp: { timeout: '3h' } } }],
   ['least_connections + prefer-local', { policy: 'least_connections', locality: 'prefer-local' }],
   ['weighted_random + slowStart', { policy: 'weighted_random', slowStart: '30s' }],
@@ -82,8 +92,8 @@ const cases: [string, BalancingOptions][] = [
 
 const format = (n: number) => `${(n / 1e6).toFixed(2)}M`.padStart(9);
 console.log(`picks/second (${durationMs} ms per case, node ${process.version})`);
-console.log(`${'policy'.padEnd(34)}${SIZES.map((s) => `${s} eps`.padStart(9)).join('')}`);
+console.log(`${'policy'.padEnd(40)}${SIZES.map((s) => `${s} eps`.padStart(9)).join('')}`);
 for (const [name, options] of cases) {
   const figures = SIZES.map((size) => picksPerSecond(options, size));
-  console.log(`${name.padEnd(34)}${figures.map(format).join('')}`);
+  console.log(`${name.padEnd(40)}${figures.map(format).join('')}`);
 }

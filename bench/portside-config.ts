@@ -30,3 +30,12 @@ export function portsideL7Config(port: number, upstreamPort: number): string {
     drainTimeout: '1s',
   });
 }
+
+/** An HTTP listener (h2c clients are told apart by their preface) to an HTTP/2 cluster. */
+export function portsideH2Config(port: number, upstreamPort: number): string {
+  return stringify({
+    listeners: [{ name: 'bench-h2', address: address(port), protocol: 'http', routes: [{ cluster: 'h2' }] }],
+    clusters: [{ name: 'h2', endpoints: [address(upstreamPort)], upstreamProtocol: 'http2' }],
+    drainTimeout: '1s',
+  });
+}

@@ -211,7 +211,7 @@ export function renderMarkdown(report: Report): string {
     else if (scenario.kind === 'memory') out.push(...memoryTable(group, idle, o));
     else out.push(...httpTable(group, (tool) => group.find((r) => r.target === 'direct' && r.tool === tool)));
   }
-  out.push('', '### Targets from issue #8', '', ...checksTable(checkTargets(rows, idle)));
+  out.push('', '### Targets from issue #8 and #16', '', ...checksTable(checkTargets(rows, idle)));
   return out.join('\n');
 }
 

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadTool } from './load.js';
-import { type MeasureContext, measure, measureSettledIdle, type Sample } from './measure.js';
+import { type MeasureContext, measure, measureSettledIdle, type Sample, type SampleTool } from './measure.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
 import { choosePinning, commandExists, stopAll } from './processes.js';
 import { Progress } from './progress.js';
 import { machineInfo, mergeReports, writeReport } from './report.js';
 import { type Scenario, selectScenarios } from './scenarios.js';
-import { portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
+import { type Layer, portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
 import { startUpstreams } from './upstreams.js';
 
 function repoRoot(): string {
@@ -29,12 +29,14 @@ function repoRoot(): string {
 }
 
 function targetsFor(scenario: Scenario, targets: Target[]): Target[] {
-  if (scenario.kind === 'memory') return targets.filter((t) => t.process);
+  // Memory is the HTTP/1.1 and TCP proxies' figure; the h2 targets are the same programs.
+  if (scenario.kind === 'memory') return targets.filter((t) => t.process && !t.layers.includes('h2'));
   return targets.filter((t) => t.layers.includes(scenario.layer));
 }
 
-function toolsFor(scenario: Scenario, tools: LoadTool[]): (LoadTool | 'node')[] {
+function toolsFor(scenario: Scenario, tools: LoadTool[]): SampleTool[] {
   if (scenario.kind === 'bulk') return ['node'];
+  if (scenario.kind === 'h2') return ['h2load'];
   if (scenario.kind === 'memory') return ['autocannon'];
   // autocannon cannot open a connection per request; the worker's own loop ("node") does.
   if (scenario.load.newConnection) return tools.map((tool) => (tool === 'autocannon' ? 'node' : tool));
@@ -43,7 +45,17 @@ function toolsFor(scenario: Scenario, tools: LoadTool[]): (LoadTool | 'node')[] 
   return tools;
 }
 
-async function startTargets(options: BenchOptions, context: TargetContext, skipped: Record<string, string>) {
+/** The layers the selected scenarios load: only targets of these layers are started. */
+function layersOf(scenarios: Scenario[]): Set<Layer> {
+  return new Set(scenarios.flatMap((s): Layer[] => (s.kind === 'memory' ? ['l4', 'l7'] : [s.layer])));
+}
+
+async function startTargets(
+  options: BenchOptions,
+  context: TargetContext,
+  layers: Set<Layer>,
+  skipped: Record<string, string>,
+) {
   const started: Target[] = [];
   const specs = options.compare
     ? [...TARGETS, ...portsideTargets(resolve(options.compare), '@base')]
@@ -55,6 +67,7 @@ async function startTargets(options: BenchOptions, context: TargetContext, skipp
     ) {
       continue;
     }
+    if (!spec.layers.some((layer) => layers.has(layer))) continue;
     const reason = spec.unavailable(context);
     if (reason) {
       skipped[spec.name] = reason;
@@ -80,20 +93,24 @@ async function main(): Promise<number> {
   // The orchestrator only waits and samples RSS, but it should not steal the proxy's core either.
   if (pinning.load) execFileSync('taskset', ['-pc', pinning.load, String(process.pid)], { stdio: 'ignore' });
   const tools = options.tools ?? (commandExists('wrk') ? ['autocannon', 'wrk'] : ['autocannon']);
-  const scenarios = selectScenarios(options.only);
+  const skipped: Record<string, string> = {};
+  const hasH2load = commandExists('h2load');
+  if (!hasH2load) skipped['h2 scenarios'] = 'h2load is not installed (Debian nghttp2-client)';
+  const scenarios = selectScenarios(options.only).filter((s) => s.kind !== 'h2' || hasH2load);
   if (scenarios.length === 0) throw new Error(`--only ${options.only?.join(',')} matches no scenario`);
   const dir = mkdtempSync(join(tmpdir(), 'portside-bench-'));
   const machine = machineInfo(pinning);
-  const skipped: Record<string, string> = {};
   const samples: Sample[] = [];
   try {
-    const upstreams = await startUpstreams(dir, pinning, options.upstream);
+    const layers = layersOf(scenarios);
+    const upstreams = await startUpstreams(dir, pinning, options.upstream, layers.has('h2'));
     const profileDir =
       options.profile === undefined ? undefined : resolve(options.profile || join(root, 'bench', 'profiles'));
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const targets = await startTargets(
       options,
       { dir, repoRoot: root, pinning, upstreams, profileDir },
+      layers,
       skipped,
     );
     for (const [name, reason] of Object.entries(skipped)) console.error(`skipping ${name}: ${reason}`);

@@ -1,7 +1,9 @@
 /**
  * The scenarios, in the order they run. `layer` says which targets they apply to: L7
- * scenarios go to the HTTP proxies, L4 ones to the TCP proxies; `direct` is in both.
+ * scenarios go to the HTTP proxies, h2 ones to the same proxies set up for HTTP/2 on both
+ * sides, L4 ones to the TCP proxies; `direct` is in all three.
  */
+import { GRPC_PATH } from './grpc-frames.js';
 import { UPLOAD_BYTES } from './payloads.js';
 import type { Layer } from './targets.js';
 
@@ -15,8 +17,18 @@ export interface HttpLoad {
   ratePerSec?: number;
 }
 
+/** HTTP/2 load with h2load: `connections` × `streams` requests in flight. */
+export interface H2Load {
+  path: string;
+  /** A gRPC unary call (POST of a framed message, gRPC headers) instead of a GET. */
+  grpc: boolean;
+  connections: number;
+  streams: number;
+}
+
 export type Scenario =
   | { name: string; title: string; kind: 'http'; layer: Layer; load: HttpLoad }
+  | { name: string; title: string; kind: 'h2'; layer: 'h2'; load: H2Load }
   | { name: string; title: string; kind: 'bulk'; layer: 'l4' }
   /** RSS idle, under the 50-connection load, and per held-open connection; proxies only. */
   | { name: string; title: string; kind: 'memory'; load: HttpLoad; hold: number };
@@ -72,6 +84,20 @@ export const SCENARIOS: Scenario[] = [
     kind: 'http',
     layer: 'l7',
     load: small(10, { newConnection: true }),
+  },
+  {
+    name: 'h2-small',
+    title: 'HTTP/2 (h2c) small responses, 10 connections × 10 streams',
+    kind: 'h2',
+    layer: 'h2',
+    load: { path: '/small', grpc: false, connections: 10, streams: 10 },
+  },
+  {
+    name: 'h2-grpc',
+    title: 'gRPC unary calls, 10 connections × 10 streams',
+    kind: 'h2',
+    layer: 'h2',
+    load: { path: GRPC_PATH, grpc: true, connections: 10, streams: 10 },
   },
   {
     name: 'l4-small-50',

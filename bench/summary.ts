@@ -84,6 +84,12 @@ export function checkTargets(rows: Row[], idle: Record<string, TargetMemory>): C
     const bottom = find(scenario, b, tool)?.[field]?.median;
     return top !== undefined && bottom ? top / bottom : undefined;
   };
+  /** Requests per second per core of `a` over `b`: the inverse ratio of their CPU per request. */
+  const perCore = (scenario: string, a: string, b: string, tool: string) => {
+    const top = find(scenario, b, tool)?.cpuUsPerRequest?.median;
+    const bottom = find(scenario, a, tool)?.cpuUsPerRequest?.median;
+    return top !== undefined && bottom ? top / bottom : undefined;
+  };
   const checks: Check[] = [];
   const add = (
     what: string,
@@ -102,7 +108,7 @@ export function checkTargets(rows: Row[], idle: Record<string, TargetMemory>): C
       unit,
     });
   const tools = [...new Set(rows.filter((r) => r.scenario !== 'l4-bulk').map((r) => r.tool))];
-  for (const tool of tools.filter((t) => t !== 'node')) {
+  for (const tool of tools.filter((t) => t !== 'node' && t !== 'h2load')) {
     add(
       'L7 50 conns req/s vs http-proxy',
       tool,
@@ -133,6 +139,29 @@ export function checkTargets(rows: Row[], idle: Record<string, TargetMemory>): C
       tool,
       ratio('l4-small-50', 'portside-l4', 'haproxy-tcp', tool, 'reqPerSec'),
       0.9,
+      false,
+      'x',
+    );
+  }
+  // Issue 16: HTTP/2 both sides, ≥ 0.5× nginx per core. The upstream and h2load share one core,
+  // so req/s can be capped for every target alike; CPU per request is the per-core figure.
+  for (const [scenario, what] of [
+    ['h2-small', 'h2c small'],
+    ['h2-grpc', 'gRPC unary'],
+  ] as const) {
+    add(
+      `${what} req/s vs nginx`,
+      'h2load',
+      ratio(scenario, 'portside-h2', 'nginx-h2', 'h2load', 'reqPerSec'),
+      0.5,
+      false,
+      'x',
+    );
+    add(
+      `${what} req/s per core vs nginx`,
+      'h2load',
+      perCore(scenario, 'portside-h2', 'nginx-h2', 'h2load'),
+      0.5,
       false,
       'x',
     );

@@ -6,16 +6,19 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { checkH2 } from './h2-check.js';
 import { nodeFlagsOf } from './node-flags.js';
 import {
+  haproxyH2Config,
   haproxyHttpConfig,
   haproxyTcpConfig,
   type L4Ports,
   NGINX_STREAM_MODULE,
+  nginxH2Config,
   nginxProxyConfig,
   nginxStreamConfig,
 } from './peer-configs.js';
-import { portsideL4Config, portsideL7Config } from './portside-config.js';
+import { portsideH2Config, portsideL4Config, portsideL7Config } from './portside-config.js';
 import {
   benchScript,
   commandExists,
@@ -29,13 +32,16 @@ import {
 } from './processes.js';
 import type { Upstreams } from './upstreams.js';
 
-export type Layer = 'l4' | 'l7';
+/** l4: TCP proxying; l7: HTTP/1.1 both sides; h2: h2c both sides (the h2 scenarios). */
+export type Layer = 'l4' | 'l7' | 'h2';
 
 export interface Target {
   name: string;
   layers: Layer[];
-  /** Where HTTP load goes. */
+  /** Where HTTP load goes (HTTP/2 load too, on h2 targets). */
   httpPort: number;
+  /** Where `direct` takes HTTP/2 load: the h2c upstream. */
+  h2Port?: number;
   /** Where the L4 bulk reader connects (L4 targets and direct). */
   bulkPort?: number;
   /** The proxy process (absent for direct). */
@@ -85,7 +91,10 @@ async function l4Ports(): Promise<L4Ports> {
   return { http: await freePort(), bulk: await freePort() };
 }
 
-/** Starts a proxy process, waits for its ports, checks one request passes, records fresh RSS. */
+/**
+ * Starts a proxy process, waits for its ports, checks one request passes (an HTTP/1.1 GET,
+ * or for h2 targets an h2c GET and a gRPC call), records fresh RSS.
+ */
 async function launch(
   spec: Pick<TargetSpec, 'name' | 'layers'>,
   ports: { httpPort: number; bulkPort?: number },
@@ -93,11 +102,12 @@ async function launch(
   args: string[],
   context: TargetContext,
 ): Promise<Target> {
+  const check = spec.layers.includes('h2') ? checkH2 : checkGet;
   const start = async () => {
     const started = startProcess(spec.name, command, args, context.pinning.proxy);
     await waitForPort(started, ports.httpPort);
     if (ports.bulkPort) await waitForPort(started, ports.bulkPort);
-    await checkGet(spec.name, ports.httpPort);
+    await check(spec.name, ports.httpPort);
     return started;
   };
   const started = await start();
@@ -170,6 +180,18 @@ export function portsideTargets(root?: string, suffix = ''): TargetSpec[] {
         return launch(this, { httpPort: port }, process.execPath, args, context);
       },
     },
+    {
+      name: `portside-h2${suffix}`,
+      layers: ['h2'],
+      unavailable,
+      async start(context) {
+        const port = await freePort();
+        const file = join(context.dir, `${this.name}.yaml`);
+        writeFileSync(file, portsideH2Config(port, context.upstreams.h2Port!));
+        const args = portsideArgs(context, cli(context), file, this.name);
+        return launch(this, { httpPort: port }, process.execPath, args, context);
+      },
+    },
   ];
 }
 
@@ -190,13 +212,14 @@ function httpProxyTarget(name: string, mode: 'naive' | 'keepalive'): TargetSpec 
 export const TARGETS: TargetSpec[] = [
   {
     name: 'direct',
-    layers: ['l4', 'l7'],
+    layers: ['l4', 'l7', 'h2'],
     unavailable: () => undefined,
     start: async ({ upstreams }) => ({
       name: 'direct',
-      layers: ['l4', 'l7'],
+      layers: upstreams.h2Port === undefined ? ['l4', 'l7'] : ['l4', 'l7', 'h2'],
       httpPort: upstreams.httpPort,
       bulkPort: upstreams.bulkPort,
+      h2Port: upstreams.h2Port,
     }),
   },
   ...portsideTargets(),
@@ -240,6 +263,28 @@ export const TARGETS: TargetSpec[] = [
     },
   },
   {
+    name: 'nginx-h2',
+    layers: ['h2'],
+    unavailable: needs('nginx'),
+    async start(context) {
+      const port = await freePort();
+      const file = join(context.dir, 'nginx-h2.conf');
+      writeFileSync(file, nginxH2Config(context.dir, port, context.upstreams.h2Port!));
+      return launch(this, { httpPort: port }, 'nginx', ['-p', context.dir, '-c', file], context);
+    },
+  },
+  {
+    name: 'haproxy-h2',
+    layers: ['h2'],
+    unavailable: needs('haproxy'),
+    async start(context) {
+      const port = await freePort();
+      const file = join(context.dir, 'haproxy-h2.cfg');
+      writeFileSync(file, haproxyH2Config(port, context.upstreams.h2Port!));
+      return launch(this, { httpPort: port }, 'haproxy', ['-db', '-f', file], context);
+    },
+  },
+  {
     name: 'haproxy-tcp',
     layers: ['l4'],
     unavailable: needs('haproxy'),
@@ -253,6 +298,19 @@ export const TARGETS: TargetSpec[] = [
   },
   httpProxyTarget('http-proxy', 'naive'),
   httpProxyTarget('http-proxy-ka', 'keepalive'),
+  {
+    name: 'h2-floor',
+    layers: ['h2'],
+    unavailable: () => undefined,
+    async start(context) {
+      const port = await freePort();
+      const [node, args] = benchScript('h2-floor-proxy');
+      // Portside's own V8 flags (its small young generation), so the two differ only in code.
+      const flags = nodeFlagsOf(portsideCli(context.repoRoot));
+      const upstream = String(context.upstreams.h2Port);
+      return launch(this, { httpPort: port }, node, [...flags, ...args, String(port), upstream], context);
+    },
+  },
   {
     name: 'undici-floor',
     layers: ['l7'],

@@ -1,6 +1,7 @@
 /**
  * The upstreams every target forwards to: an HTTP server (nginx when installed, else the
- * built-in Node one) and the TCP bulk source for L4 throughput. They run on the load CPUs.
+ * built-in Node one), the TCP bulk source for L4 throughput, and the h2c (HTTP/2 and gRPC)
+ * server of the h2 scenarios. They run on the load CPUs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,15 @@ export interface Upstreams {
   kind: 'nginx' | 'node';
   httpPort: number;
   bulkPort: number;
+  /** The h2c upstream (bench/h2-upstream.ts), when an h2 scenario runs. */
+  h2Port: number | undefined;
   processes: Started[];
+}
+
+/** The node:http2 upstream of the h2 scenarios (small responses and gRPC unary). */
+async function startH2Upstream(pinning: Pinning): Promise<Started> {
+  const [node, args] = benchScript('h2-upstream');
+  return startProcess('h2 upstream', node, args, pinning.load);
 }
 
 /** `prefer` "auto" takes nginx when the binary exists. */
@@ -30,7 +39,11 @@ export async function startUpstreams(
   dir: string,
   pinning: Pinning,
   prefer: 'auto' | 'nginx' | 'node',
+  withH2: boolean,
 ): Promise<Upstreams> {
+  const h2 = withH2 ? await startH2Upstream(pinning) : undefined;
+  const h2Port = h2 ? (JSON.parse(await firstLine(h2)) as { port: number }).port : undefined;
+  const h2Processes = h2 ? [h2] : [];
   const useNginx = prefer === 'nginx' || (prefer === 'auto' && commandExists('nginx'));
   const [node, nodeArgs] = benchScript('node-upstream');
   const nodeUpstream = startProcess(
@@ -41,7 +54,8 @@ export async function startUpstreams(
   );
   const ports = JSON.parse(await firstLine(nodeUpstream)) as { http?: number; bulk: number };
   if (!useNginx) {
-    return { kind: 'node', httpPort: ports.http!, bulkPort: ports.bulk, processes: [nodeUpstream] };
+    const processes = [nodeUpstream, ...h2Processes];
+    return { kind: 'node', httpPort: ports.http!, bulkPort: ports.bulk, h2Port, processes };
   }
   const httpPort = await freePort();
   mkdirSync(dir, { recursive: true });
@@ -50,5 +64,6 @@ export async function startUpstreams(
   writeFileSync(config, nginxUpstreamConfig(dir, httpPort, SMALL_BODY));
   const nginx = startProcess('nginx upstream', 'nginx', ['-p', dir, '-c', config], pinning.load);
   await waitForPort(nginx, httpPort);
-  return { kind: 'nginx', httpPort, bulkPort: ports.bulk, processes: [nodeUpstream, nginx] };
+  const processes = [nodeUpstream, nginx, ...h2Processes];
+  return { kind: 'nginx', httpPort, bulkPort: ports.bulk, h2Port, processes };
 }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import { redactUrls } from '../core/secrets.js';
+import { BindError } from '../listeners/bind-error.js';
 import { clientRefusal, serverTlsOptions } from '../tls/server-options.js';
 import type { ServerTls } from '../tls/server-tls.js';
 import { bearerMatches } from './auth.js';
@@ -142,7 +143,7 @@ export class AdminServer {
     if (!parsed.ok) throw new Error(`admin address: ${parsed.message}`);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) =>
-        reject(new Error(`admin server cannot bind ${this.options.address}: ${error.code ?? error.message}`));
+        reject(new BindError('admin server', this.options.address, error));
       this.server.once('error', onError);
       this.server.listen(parsed.value.port, parsed.value.host, () => {
         this.server.off('error', onError);

@@ -1,6 +1,7 @@
 import type { Endpoint } from '../core/endpoint.js';
 import { hashString } from './hash.js';
-import { isUsable, type PickContext } from './picker.js';
+import { type HashTable, usableFrom } from './hash-table.js';
+import type { PickContext } from './picker.js';
 
 /**
  * Points per endpoint (of average weight). More points even out each endpoint's share of the
@@ -10,9 +11,7 @@ import { isUsable, type PickContext } from './picker.js';
 const MIN_POINTS_PER_ENDPOINT = 160;
 const MAX_POINTS_PER_ENDPOINT = 1024;
 const TARGET_RING_SIZE = 65_536;
-const MAX_RING_SIZE = 1 << 20;
-/** Ring points to walk past unusable endpoints before scanning the endpoints instead. */
-const MAX_RING_WALK = 64;
+export const MAX_RING_SIZE = 1 << 20;
 
 /**
  * A consistent-hash ring (Ketama, Envoy ring_hash): each endpoint owns points placed by
@@ -21,13 +20,14 @@ const MAX_RING_WALK = 64;
  * leaves every other key where it was (Maglev balances better but moves a few other keys,
  * which breaks sessions that did not need to move).
  */
-export class HashRing {
+export class HashRing implements HashTable {
   private constructor(
     private readonly points: Uint32Array,
     private readonly owners: Uint32Array,
   ) {}
 
-  static build(endpoints: readonly Endpoint[]): HashRing {
+  /** `minimumSize`: at least this many points in all (`ring_hash`'s `minimumRingSize`). */
+  static build(endpoints: readonly Endpoint[], minimumSize = 0): HashRing {
     const n = endpoints.length;
     let totalWeight = 0;
     for (const endpoint of endpoints) totalWeight += endpoint.weight;
@@ -35,7 +35,7 @@ export class HashRing {
       MAX_POINTS_PER_ENDPOINT,
       Math.max(MIN_POINTS_PER_ENDPOINT, TARGET_RING_SIZE / n),
     );
-    const target = Math.min(MAX_RING_SIZE, n * perEndpoint);
+    const target = Math.min(MAX_RING_SIZE, Math.max(minimumSize, n * perEndpoint));
     const replicas = endpoints.map((e) => Math.max(1, Math.round((e.weight * target) / totalWeight)));
     const size = replicas.reduce((a, b) => a + b, 0);
     let points = new Uint32Array(size);
@@ -78,32 +78,18 @@ export class HashRing {
    * unhealthy endpoint's keys spread over its neighbours and return when it recovers).
    */
   find(hash: number, endpoints: readonly Endpoint[], context: PickContext): Endpoint | undefined {
-    const size = this.points.length;
-    if (size === 0) return undefined;
-    let slot = this.firstAtOrAfter(hash);
-    const owner = this.owners[slot]!;
-    const walk = Math.min(size, MAX_RING_WALK);
-    for (let step = 0; step < walk; step++) {
-      const endpoint = endpoints[this.owners[slot]!]!;
-      if (isUsable(endpoint, context)) return endpoint;
-      slot = slot + 1 === size ? 0 : slot + 1;
-    }
-    // Most endpoints are unusable: one pass over the endpoints beats walking a 10^5-point ring.
-    const n = endpoints.length;
-    for (let i = 1; i <= n; i++) {
-      const endpoint = endpoints[(owner + i) % n]!;
-      if (isUsable(endpoint, context)) return endpoint;
-    }
-    return undefined;
+    if (this.points.length === 0) return undefined;
+    return usableFrom(this.owners, this.firstAtOrAfter(hash), endpoints, context);
   }
 
   private firstAtOrAfter(hash: number): number {
+    const key = hash >>> 0;
     const points = this.points;
     let low = 0;
     let high = points.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (points[middle]! < hash) low = middle + 1;
+      if (points[middle]! < key) low = middle + 1;
       else high = middle;
     }
     return low === points.length ? 0 : low;

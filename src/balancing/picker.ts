@@ -8,8 +8,19 @@ import { ALL_UNAVAILABLE_REASONS, type Endpoint } from '../core/endpoint.js';
 export interface PickContext {
   /** Client IP address (L4 remote address, or the L7 client). */
   clientAddress?: string;
-  /** L7 only: the request, for header/cookie/path hash keys. */
-  request?: { readonly headers: IncomingHttpHeaders; readonly path: string };
+  /** L7 only: the request, for the hash keys (see hash-key.ts). */
+  request?: {
+    readonly headers: IncomingHttpHeaders;
+    /** The routed path (normalised, no query). */
+    readonly path: string;
+    /** The request target as received, query included (`uri`, `query:NAME`); `path` when absent. */
+    readonly target?: string;
+    /** The Host the request was routed on (`destination`). */
+    readonly host?: string | undefined;
+  };
+  /** L4 only: the local address and port the client connected to (`destination`). */
+  destinationAddress?: string | undefined;
+  destinationPort?: number | undefined;
   /** Endpoints already tried for this connection or request; never pick them again. */
   tried?: ReadonlySet<Endpoint>;
   /**

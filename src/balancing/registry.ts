@@ -7,14 +7,17 @@ import { ms } from '../config/values.js';
 import type { OutcomeObserver } from '../core/cluster.js';
 import type { Locality } from '../core/endpoint.js';
 import { AffinityPicker, type AffinityRegistry } from './affinity.js';
-import { parseHashKey } from './hash-key.js';
+import { FirstAvailablePicker } from './first-available.js';
+import { type HashKey, parseHashKey } from './hash-key.js';
 import { LatencyObserver } from './latency.js';
 import { LeastConnectionsPicker } from './least-connections.js';
 import { LeastRequestPicker } from './least-request.js';
 import { type LocalityMode, LocalityPicker } from './locality.js';
+import { LocalityLeastConnectionsPicker } from './locality-least-connections.js';
+import { MaglevPicker } from './maglev.js';
 import { NeverQueuePicker } from './never-queue.js';
 import type { Picker } from './picker.js';
-import { canonicalPolicy, type PolicyName } from './policies.js';
+import { canonicalPolicy, HASH_KEY_DEFAULTS, type PolicyName } from './policies.js';
 import { RandomPicker } from './random.js';
 import type { Random } from './random-usable.js';
 import { RoundRobinPicker } from './round-robin.js';
@@ -27,6 +30,10 @@ import { WeightedRandomPicker } from './weighted-random.js';
 export interface BalancingOptions {
   policy: string;
   key?: string | undefined;
+  /** ring_hash only. */
+  minimumRingSize?: number | undefined;
+  /** maglev only; a prime. */
+  tableSize?: number | undefined;
   latencyAware?: boolean | undefined;
   affinity?: { clientIp: { timeout: string } } | undefined;
   locality?: LocalityMode | undefined;
@@ -53,14 +60,27 @@ const FACTORIES: Record<PolicyName, PolicyFactory> = {
   least_connections: () => new LeastConnectionsPicker(),
   least_request: (options, random) =>
     new LeastRequestPicker({ latencyAware: options.latencyAware ?? false, random }),
-  source_hash: (options, random) => {
-    const key = parseHashKey(options.key ?? 'client_ip');
-    if (typeof key === 'string') throw new Error(`balancing.key: ${key}`);
-    return new SourceHashPicker(key, random);
-  },
+  source_hash: (options, random) => new SourceHashPicker(keyOf(options), random),
+  destination_hash: (options, random) => new SourceHashPicker(keyOf(options), random),
+  ring_hash: (options, random) => new SourceHashPicker(keyOf(options), random, options.minimumRingSize),
+  maglev: (options, random) => new MaglevPicker(keyOf(options), random, options.tableSize),
+  locality_least_connections: (options) => new LocalityLeastConnectionsPicker(keyOf(options), false),
+  locality_least_connections_replicated: (options) =>
+    new LocalityLeastConnectionsPicker(keyOf(options), true),
   shortest_expected_delay: () => new ShortestExpectedDelayPicker(),
   never_queue: () => new NeverQueuePicker(),
+  failover: () => new FirstAvailablePicker({ order: 'weight', fillToWeight: false }),
+  overflow: () => new FirstAvailablePicker({ order: 'weight', fillToWeight: true }),
+  first: () => new FirstAvailablePicker({ order: 'listed', fillToWeight: true }),
 };
+
+/** The hash key of a hashing policy: the configured one, or the policy's default. */
+function keyOf(options: BalancingOptions): HashKey {
+  const text = options.key ?? HASH_KEY_DEFAULTS[policyOf(options)] ?? 'client_ip';
+  const key = parseHashKey(text);
+  if (typeof key === 'string') throw new Error(`balancing.key: ${key}`);
+  return key;
+}
 
 export function policyOf(options: BalancingOptions): PolicyName {
   const policy = canonicalPolicy(options.policy);

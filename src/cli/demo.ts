@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatProblem, loadConfigText } from '../config/load.js';
 import { createLogger, type LogLevel } from '../core/log.js';
+import { prettyLogs } from './pretty-logs.js';
 import { startPortside } from './run.js';
 
 export interface DemoOptions {
@@ -68,7 +69,7 @@ export async function demoCommand(options: DemoOptions): Promise<number> {
     for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
     return 1;
   }
-  const log = createLogger(options.logLevel, true);
+  const log = createLogger(options.logLevel, prettyLogs(true));
   let portside: Awaited<ReturnType<typeof startPortside>>;
   try {
     portside = await startPortside(config, 'demo.yaml', log);

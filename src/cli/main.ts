@@ -1,55 +1,51 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 import { parseArgs } from 'node:util';
+import { suggest } from '../config/suggest.js';
 import { LOG_LEVELS, type LogLevel } from '../core/log-levels.js';
+import { COMMANDS, type Command, commandHelp, GLOBAL_HELP } from './commands.js';
 import { pauseOptimizingCompiler } from './optimizing-compiler.js';
 import { packageVersion } from './version.js';
-
-const HELP = `portside — a node-local L4/L7 proxy with service discovery and load balancing
-
-Usage:
-  portside run --config FILE      serve until SIGTERM/SIGINT, then drain and exit
-  portside validate FILE          check a config; print every problem as FILE:LINE:COL field: message
-  portside validate --print-defaults FILE
-                                  print the effective config with every default filled in
-  portside demo [--port N]        start two local upstreams and a proxy in front of them
-
-Options:
-  -c, --config FILE               config file (for run)
-      --log-level LEVEL           ${LOG_LEVELS.join(' | ')} (default: info)
-      --log-pretty                human-readable logs instead of JSON lines
-  -v, --version                   print the version
-  -h, --help                      print this help
-`;
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (error) {
-    process.stderr.write(`portside: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
+    return usage((error as Error).message);
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
   if (values.version) {
     process.stdout.write(`portside ${packageVersion()}\n`);
     return 0;
   }
-  const command = positionals[0];
-  if (values.help || !command) {
-    process.stdout.write(HELP);
-    return values.help ? 0 : 2;
+  const [name, ...args] = positionals;
+  if (name === undefined || (name === 'help' && args.length === 0)) {
+    process.stdout.write(GLOBAL_HELP);
+    return values.help || name === 'help' ? 0 : 2;
   }
-  const logLevel = values['log-level'] as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    process.stderr.write(
-      `portside: --log-level must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"\n`,
-    );
-    return 2;
+  const helpFor = name === 'help' ? args[0]! : name;
+  const command = COMMANDS.find((c) => c.name === helpFor);
+  if (!command) {
+    const hint = suggest(helpFor, [...COMMANDS.map((c) => c.name), 'help']);
+    return usage(`unknown command "${helpFor}"${hint}`);
   }
-  switch (command) {
+  if (values.help || name === 'help') {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
+  for (const token of tokens) {
+    if (token.kind === 'option' && !['help', 'version', ...command.options].includes(token.name))
+      return usage(`${command.name} has no option --${token.name}`, command);
+  }
+  const logLevel = (values['log-level'] ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel))
+    return usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`, command);
+
+  switch (command.name) {
     case 'run': {
-      const configFile = values.config ?? positionals[1];
-      if (!configFile) return usage('run needs --config FILE');
+      const configFile = values.config ?? args[0];
+      if (!configFile) return usage('run needs --config FILE', command);
+      if (args.length > (values.config ? 0 : 1)) return usage('run takes one config file', command);
       // Each command loads only its own modules: `run` keeps the YAML parser and the schema
       // out of the proxy's process (see config/load-in-child.ts), and starts with the
       // optimizing compiler paused (see optimizing-compiler.ts).
@@ -63,20 +59,34 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'validate': {
-      const file = positionals[1] ?? values.config;
-      if (!file) return usage('validate needs a FILE');
+      const files = values.config ? [values.config, ...args] : args;
+      if (files.length === 0) return usage('validate needs a FILE (or "-" for standard input)', command);
+      const printEffective = values['print-defaults'] === true;
+      const output = values.output ?? 'yaml';
+      if (output !== 'yaml' && output !== 'json')
+        return usage(`--output must be yaml or json; got "${output}"`, command);
+      if (values.output !== undefined && !printEffective)
+        return usage('--output applies to --print-defaults', command);
+      if (printEffective && files.length > 1)
+        return usage('--print-defaults prints one config: give one FILE', command);
       const { validateCommand } = await import('./validate.js');
-      return validateCommand({ file, printEffective: values['print-defaults'] === true });
+      return validateCommand({ files, printEffective, output });
+    }
+    case 'schema': {
+      if (args.length > 0) return usage('schema takes no arguments', command);
+      const { schemaCommand } = await import('./schema.js');
+      return schemaCommand({ generate: values.generate === true });
     }
     case 'demo': {
+      if (args.length > 0) return usage('demo takes no arguments', command);
       const port = Number(values.port ?? '10000');
       if (!Number.isInteger(port) || port < 0 || port > 65535)
-        return usage(`--port must be 0-65535; got "${values.port}"`);
+        return usage(`--port must be 0-65535; got "${values.port}"`, command);
       const { demoCommand } = await import('./demo.js');
       return demoCommand({ port, logLevel });
     }
     default:
-      return usage(`unknown command "${command}"`);
+      return usage(`unknown command "${command.name}"`);
   }
 }
 
@@ -84,11 +94,14 @@ function parse(argv: string[]) {
   return parseArgs({
     args: argv,
     allowPositionals: true,
+    tokens: true,
     options: {
       config: { type: 'string', short: 'c' },
-      'log-level': { type: 'string', default: 'info' },
+      'log-level': { type: 'string' },
       'log-pretty': { type: 'boolean' },
       'print-defaults': { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+      generate: { type: 'boolean' },
       port: { type: 'string' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
@@ -96,8 +109,10 @@ function parse(argv: string[]) {
   });
 }
 
-function usage(message: string): number {
-  process.stderr.write(`portside: ${message}\n\n${HELP}`);
+/** A usage error: the message, then how to get help (not the whole help: it would hide the message). */
+function usage(message: string, command?: Command): number {
+  const more = command ? `portside ${command.name} --help` : 'portside --help';
+  process.stderr.write(`portside: ${message}\nSee "${more}".\n`);
   return 2;
 }
 

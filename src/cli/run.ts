@@ -3,7 +3,9 @@ import { formatProblem, type LoadResult } from '../config/problem.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
+import { BindError } from '../listeners/bind-error.js';
 import { type Operations, startOperations } from './operations.js';
+import { prettyLogs } from './pretty-logs.js';
 import { packageVersion } from './version.js';
 
 export interface RunOptions {
@@ -74,7 +76,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stderr.write(`${options.configFile}: invalid config; nothing started\n`);
     return 1;
   }
-  const log = createLogger(options.logLevel, options.logPretty);
+  const log = createLogger(options.logLevel, prettyLogs(options.logPretty));
   // Listening for signals before starting: a SIGTERM while listeners are already bound but
   // the admin server or watcher is still starting must drain, not kill the process.
   const signals = catchSignals();
@@ -83,7 +85,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
     portside = await startPortside(config, options.configFile, log, { watch: true });
   } catch (error) {
     signals.dispose();
-    log.fatal({ err: error }, 'cannot start');
+    // A port taken or refused is the operator's to fix: one line, no stack.
+    if (error instanceof BindError) log.fatal({ address: error.address, code: error.code }, error.message);
+    else log.fatal({ err: error }, 'cannot start');
     process.stderr.write(`portside: ${(error as Error).message}\n`);
     return 1;
   } finally {

@@ -2,16 +2,27 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package version, found by walking up from this file (works from src/ and dist/src/). */
-export function packageVersion(): string {
+/** The package's root directory, found by walking up from this file (works from src/ and dist/src/). */
+function packageRoot(): { dir: string; version: string } | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const file = join(dir, 'package.json');
     if (existsSync(file)) {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'portside' && pkg.version) return pkg.version;
+      if (pkg.name === 'portside' && pkg.version) return { dir, version: pkg.version };
     }
     dir = dirname(dir);
   }
-  return 'unknown';
+  return undefined;
+}
+
+export function packageVersion(): string {
+  return packageRoot()?.version ?? 'unknown';
+}
+
+/** The absolute path of a file shipped in the package, if it is there. */
+export function packageFile(relative: string): string | undefined {
+  const root = packageRoot();
+  const file = root && join(root.dir, relative);
+  return file && existsSync(file) ? file : undefined;
 }

@@ -4,13 +4,20 @@
  */
 import { resolveSelfLocality } from '../balancing/locality.js';
 import type { ReferenceProblem } from './references.js';
-import type { Config } from './schema.js';
+import type { ClusterConfig, Config } from './schema.js';
 
-export function checkBalancing(config: Config, env: NodeJS.ProcessEnv = process.env): ReferenceProblem[] {
+/** Clusters the schema refused are `undefined` (skipped). */
+interface Input {
+  node: Config['node'];
+  clusters: readonly (ClusterConfig | undefined)[];
+}
+
+export function checkBalancing(config: Input, env: NodeJS.ProcessEnv = process.env): ReferenceProblem[] {
   const problems: ReferenceProblem[] = [];
   const self = resolveSelfLocality(config.node, env);
   if (self.node !== undefined || self.zone !== undefined) return problems;
   config.clusters.forEach((cluster, i) => {
+    if (!cluster) return;
     const locality = cluster.balancing.locality;
     if (locality === 'any') return;
     const consequence =

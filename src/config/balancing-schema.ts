@@ -5,12 +5,20 @@
  */
 import { z } from 'zod';
 import { HASH_KEY_FORMS, parseHashKey } from '../balancing/hash-key.js';
-import { canonicalPolicy, POLICIES, POLICY_SPELLINGS } from '../balancing/policies.js';
-import { suggest } from './references.js';
+import { MAX_RING_SIZE } from '../balancing/hash-ring.js';
+import { isPrime, MAX_MAGLEV_TABLE_SIZE } from '../balancing/maglev.js';
+import {
+  canonicalPolicy,
+  describePolicy,
+  HASH_KEY_DEFAULTS,
+  POLICIES,
+  POLICY_SPELLINGS,
+  type PolicyName,
+} from '../balancing/policies.js';
+import { suggest } from './suggest.js';
 
-const policyList = Object.entries(POLICIES)
-  .map(([name, aliases]) => (aliases.length ? `${name} (${aliases.join(', ')})` : name))
-  .join(', ');
+const policyList = (Object.keys(POLICIES) as PolicyName[]).map(describePolicy).join(', ');
+const hashingPolicies = (Object.keys(HASH_KEY_DEFAULTS) as PolicyName[]).map(describePolicy).join(', ');
 
 export function balancingSchema(duration: z.ZodType<string, string>) {
   return z
@@ -24,12 +32,30 @@ export function balancingSchema(duration: z.ZodType<string, string>) {
               : `expected a balancing policy name, one of: ${policyList}`,
         })
         .default('round_robin'),
-      /** source_hash only: what to hash (default client_ip). */
+      /** Hashing policies only: what to hash (default client_ip, or destination for dh, lblc, lblcr). */
       key: z
         .string({ error: `expected a hash key: ${HASH_KEY_FORMS}` })
         .superRefine((text, ctx) => {
           const parsed = parseHashKey(text);
           if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+        })
+        .optional(),
+      /** ring_hash only: points on the ring at least (Envoy minimum_ring_size). */
+      minimumRingSize: z
+        .number({ error: 'expected a whole number of ring points' })
+        .int('expected a whole number of ring points')
+        .min(1, 'expected at least 1 ring point')
+        .max(MAX_RING_SIZE, `expected at most ${MAX_RING_SIZE} ring points`)
+        .optional(),
+      /** maglev only: slots in the lookup table, a prime (Envoy table_size, default 65537). */
+      tableSize: z
+        .number({ error: 'expected a prime number of table slots' })
+        .int('expected a prime number of table slots')
+        .min(2, 'expected a prime number of table slots')
+        .max(MAX_MAGLEV_TABLE_SIZE, `expected at most ${MAX_MAGLEV_TABLE_SIZE} table slots`)
+        .refine(isPrime, {
+          error: (issue) =>
+            `${issue.input} is not a prime; Maglev needs a prime table size (such as 65537 or 655373)`,
         })
         .optional(),
       /** least_request only: weigh load by each endpoint's latency EWMA. */
@@ -50,20 +76,24 @@ export function balancingSchema(duration: z.ZodType<string, string>) {
     })
     .superRefine((value, ctx) => {
       const policy = canonicalPolicy(value.policy);
-      if (value.key !== undefined && policy !== 'source_hash') {
+      const onlyFor = (option: 'minimumRingSize' | 'tableSize' | 'latencyAware', owner: PolicyName) => {
+        if (value[option] !== undefined && policy !== owner)
+          ctx.addIssue({
+            code: 'custom',
+            path: [option],
+            message: `"${option}" applies only to policy ${describePolicy(owner)}, not ${value.policy}`,
+          });
+      };
+      if (value.key !== undefined && (policy === undefined || !(policy in HASH_KEY_DEFAULTS))) {
         ctx.addIssue({
           code: 'custom',
           path: ['key'],
-          message: `"key" applies only to policy source_hash (sh), not ${value.policy}`,
+          message: `"key" applies only to policies that hash (${hashingPolicies}), not ${value.policy}`,
         });
       }
-      if (value.latencyAware !== undefined && policy !== 'least_request') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['latencyAware'],
-          message: `"latencyAware" applies only to policy least_request (p2c), not ${value.policy}`,
-        });
-      }
+      onlyFor('minimumRingSize', 'ring_hash');
+      onlyFor('tableSize', 'maglev');
+      onlyFor('latencyAware', 'least_request');
     });
 }
 

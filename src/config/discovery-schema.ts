@@ -109,6 +109,15 @@ export function discoverySchema(duration: Duration) {
       .optional(),
     /** Default: in-cluster service account, else $KUBECONFIG, else ~/.kube/config. */
     kubeconfig: z.string().min(1).optional(),
+    /**
+     * What one list+watch covers: this Service, its namespace, or every namespace. Default
+     * `auto`: per Service while a namespace has at most 3 Services named, else namespace-wide.
+     */
+    watch: z
+      .enum(['auto', 'service', 'namespace', 'cluster'], {
+        error: 'expected auto, service, namespace or cluster',
+      })
+      .optional(),
   });
 
   /** A registry with TTL leases: every key under `prefix` is one endpoint instance. */

@@ -4,11 +4,20 @@
  */
 import { pathHasPrefix } from '../l7/route-match.js';
 import type { HttpListenerConfig, RouteMatchConfig } from './http-schema.js';
-import type { PathSegment } from './load.js';
-import { type ReferenceProblem, suggest } from './references.js';
+import type { PathSegment } from './problem.js';
+import type { ReferenceProblem } from './references.js';
+import { suggest } from './suggest.js';
 
-export function checkHttpRoutes(
-  listener: HttpListenerConfig,
+/** A route's names as written in the file, read even when the route has schema errors. */
+export interface RouteNames {
+  name: string | undefined;
+  cluster: string | undefined;
+  weightedClusters: (string | undefined)[];
+}
+
+/** Route names are unique in a listener, and every cluster a route names exists. */
+export function checkRouteNames(
+  routes: readonly RouteNames[],
   at: PathSegment[],
   clusters: ReadonlyMap<string, number>,
 ): ReferenceProblem[] {
@@ -21,7 +30,7 @@ export function checkHttpRoutes(
     });
 
   const routeNames = new Map<string, number>();
-  listener.routes.forEach((route, r) => {
+  routes.forEach((route, r) => {
     const here = [...at, 'routes', r];
     if (route.name !== undefined) {
       const first = routeNames.get(route.name);
@@ -35,19 +44,66 @@ export function checkHttpRoutes(
     }
     if (route.cluster !== undefined && !clusters.has(route.cluster))
       unknown([...here, 'cluster'], route.cluster);
-    route.weightedClusters?.forEach((w, i) => {
-      if (!clusters.has(w.cluster)) unknown([...here, 'weightedClusters', i, 'cluster'], w.cluster);
+    route.weightedClusters.forEach((cluster, i) => {
+      if (cluster !== undefined && !clusters.has(cluster))
+        unknown([...here, 'weightedClusters', i, 'cluster'], cluster);
     });
-    const shadow = listener.routes.slice(0, r).findIndex((earlier) => covers(earlier.match, route.match));
+  });
+  return problems;
+}
+
+/** A warning for each route an earlier one makes unreachable (on a listener the schema accepted). */
+export function checkShadowedRoutes(listener: HttpListenerConfig, at: PathSegment[]): ReferenceProblem[] {
+  const problems: ReferenceProblem[] = [];
+  const routes = listener.routes;
+  // Earlier routes by the host they match: a route is compared only with those whose host
+  // covers its own (any host, the same host, a `*.` suffix of it), so validating thousands
+  // of routes on distinct hosts stays linear.
+  const anyHost: number[] = [];
+  const byHost = new Map<string, number[]>();
+  routes.forEach((route, r) => {
+    const host = route.match.host;
+    let shadow = firstCovering(routes, anyHost, route.match);
+    if (host !== undefined && host !== '*') {
+      for (const candidate of coveringHosts(host)) {
+        const found = firstCovering(routes, byHost.get(candidate), route.match);
+        if (found >= 0 && (shadow < 0 || found < shadow)) shadow = found;
+      }
+    }
     if (shadow >= 0) {
       problems.push({
-        path: [...here, 'match'],
+        path: [...at, 'routes', r, 'match'],
         message: `this route is never used: routes[${shadow}] before it matches every request it would`,
         severity: 'warning',
       });
     }
+    if (host === undefined || host === '*') anyHost.push(r);
+    else {
+      const list = byHost.get(host);
+      if (list === undefined) byHost.set(host, [r]);
+      else list.push(r);
+    }
   });
   return problems;
+}
+
+/** The first of `indexes` (in order) whose route covers `match`, or -1. */
+function firstCovering(
+  routes: HttpListenerConfig['routes'],
+  indexes: readonly number[] | undefined,
+  match: RouteMatchConfig,
+): number {
+  if (indexes === undefined) return -1;
+  for (const i of indexes) if (covers(routes[i]!.match, match)) return i;
+  return -1;
+}
+
+/** Host patterns that may cover `host`: itself and each `*.` suffix (`a.b.c` → `*.b.c`, `*.c`). */
+function coveringHosts(host: string): string[] {
+  const hosts = [host];
+  const labels = host.split('.');
+  for (let i = 1; i < labels.length; i++) hosts.push(`*.${labels.slice(i).join('.')}`);
+  return hosts;
 }
 
 /** True when every request `b` matches is also matched by `a` (conservative: false when unsure). */

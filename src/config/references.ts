@@ -1,12 +1,20 @@
 /**
- * Checks that span sections of a schema-valid config: unique names, references that
- * resolve, listeners that do not collide. Each returns the field path it is about.
+ * Checks that span sections: unique names, references that resolve, addresses that do not
+ * collide. They run on a config the schema refused too, as far as it can be read, so that
+ * one `validate` shows every problem: names and references are read from the file as
+ * written (they are plain strings either way), and the checks that need parsed values
+ * (addresses, route matches, locality) use each listener or cluster the schema accepted.
  */
 
+import type { AdminConfig } from './admin-schema.js';
 import { checkBalancing } from './balancing-checks.js';
-import { checkHttpRoutes } from './http-references.js';
-import type { PathSegment } from './load.js';
-import type { Config } from './schema.js';
+import { checkRouteNames, checkShadowedRoutes, type RouteNames } from './http-references.js';
+import { checkAddressOverlaps } from './port-overlap.js';
+import type { PathSegment } from './problem.js';
+import type { ClusterConfig, Config, ListenerConfig } from './schema.js';
+import { suggest } from './suggest.js';
+
+export { suggest } from './suggest.js';
 
 export interface ReferenceProblem {
   path: PathSegment[];
@@ -14,101 +22,104 @@ export interface ReferenceProblem {
   severity: 'error' | 'warning';
 }
 
-export function checkReferences(config: Config): ReferenceProblem[] {
+/** A config as far as it could be read: each item parsed alone, `undefined` where the schema refused it. */
+export interface ReadableConfig {
+  listeners: readonly (ListenerConfig | undefined)[];
+  /** Each listener's address, read alone: a listener with a bad route still has one. */
+  addresses: readonly (string | undefined)[];
+  clusters: readonly (ClusterConfig | undefined)[];
+  /** Undefined when `node` itself is invalid (locality checks are skipped then). */
+  node: Config['node'] | undefined;
+  admin?: AdminConfig | undefined;
+}
+
+/** Runs every cross-section check; `raw` is the file's data before the schema (names as written). */
+export function checkReferences(raw: unknown, readable: ReadableConfig): ReferenceProblem[] {
   const problems: ReferenceProblem[] = [];
   const error = (path: PathSegment[], message: string) => problems.push({ path, message, severity: 'error' });
+  const top = isRecord(raw) ? raw : {};
 
   const clusterIndex = new Map<string, number>();
-  config.clusters.forEach((cluster, i) => {
-    const first = clusterIndex.get(cluster.name);
-    if (first !== undefined)
+  items(top.clusters).forEach((cluster, i) => {
+    if (!cluster) return;
+    const duplicate = firstWithName(clusterIndex, cluster.name, i);
+    if (duplicate !== undefined)
       error(
         ['clusters', i, 'name'],
-        `duplicate cluster name "${cluster.name}" (first at clusters[${first}])`,
+        `duplicate cluster name "${cluster.name}" (first at clusters[${duplicate}])`,
       );
-    else clusterIndex.set(cluster.name, i);
-    if (cluster.endpoints && cluster.discovery) {
-      error(
-        ['clusters', i, 'discovery'],
-        `cluster "${cluster.name}" has both "endpoints" and "discovery"; keep one`,
-      );
-    } else if (!cluster.endpoints && !cluster.discovery) {
-      error(
-        ['clusters', i],
-        `cluster "${cluster.name}" needs "endpoints" or "discovery" (dns, kubernetes or etcd)`,
-      );
+    const label = typeof cluster.name === 'string' ? `cluster "${cluster.name}"` : 'this cluster';
+    if (cluster.endpoints !== undefined && cluster.discovery !== undefined) {
+      error(['clusters', i, 'discovery'], `${label} has both "endpoints" and "discovery"; keep one`);
+    } else if (cluster.endpoints === undefined && cluster.discovery === undefined) {
+      error(['clusters', i], `${label} needs "endpoints" or "discovery" (dns, kubernetes or etcd)`);
     }
   });
 
   const listenerIndex = new Map<string, number>();
-  const addressIndex = new Map<string, number>();
-  config.listeners.forEach((listener, i) => {
-    const first = listenerIndex.get(listener.name);
-    if (first !== undefined)
+  items(top.listeners).forEach((listener, i) => {
+    if (!listener) return;
+    const duplicate = firstWithName(listenerIndex, listener.name, i);
+    if (duplicate !== undefined)
       error(
         ['listeners', i, 'name'],
-        `duplicate listener name "${listener.name}" (first at listeners[${first}])`,
+        `duplicate listener name "${listener.name}" (first at listeners[${duplicate}])`,
       );
-    else listenerIndex.set(listener.name, i);
-
-    if (!listener.address.endsWith(':0')) {
-      const sameAddress = addressIndex.get(listener.address);
-      if (sameAddress !== undefined) {
+    const protocol = listener.protocol ?? 'tcp';
+    if (protocol === 'http') {
+      problems.push(...checkRouteNames(routeNames(listener.routes), ['listeners', i], clusterIndex));
+    } else if (protocol === 'tcp' && typeof listener.cluster === 'string') {
+      if (!clusterIndex.has(listener.cluster))
         error(
-          ['listeners', i, 'address'],
-          `address ${listener.address} is already used by listeners[${sameAddress}]`,
+          ['listeners', i, 'cluster'],
+          `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`,
         );
-      } else addressIndex.set(listener.address, i);
-    }
-
-    if (listener.protocol === 'http') {
-      problems.push(...checkHttpRoutes(listener, ['listeners', i], clusterIndex));
-    } else if (listener.protocol === 'tls') {
-      const targets: [PathSegment[], string][] = listener.routes.map((r, j) => [
+    } else if (protocol === 'tls') {
+      // Passthrough: each route's cluster, and the default for names no route lists.
+      const targets: [PathSegment[], unknown][] = items(listener.routes).map((route, j) => [
         ['listeners', i, 'routes', j, 'cluster'],
-        r.cluster,
+        route?.cluster,
       ]);
-      if (listener.defaultCluster)
-        targets.push([['listeners', i, 'defaultCluster'], listener.defaultCluster]);
+      targets.push([['listeners', i, 'defaultCluster'], listener.defaultCluster]);
       for (const [path, cluster] of targets) {
-        if (!clusterIndex.has(cluster))
+        if (typeof cluster === 'string' && !clusterIndex.has(cluster))
           error(path, `unknown cluster "${cluster}"${suggest(cluster, clusterIndex.keys())}`);
       }
-    } else if (!clusterIndex.has(listener.cluster)) {
-      error(
-        ['listeners', i, 'cluster'],
-        `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`,
-      );
     }
   });
-  problems.push(...checkBalancing(config));
+
+  problems.push(...checkAddressOverlaps(readable.addresses, readable.admin));
+  readable.listeners.forEach((listener, i) => {
+    if (listener?.protocol === 'http') problems.push(...checkShadowedRoutes(listener, ['listeners', i]));
+  });
+  if (readable.node !== undefined)
+    problems.push(...checkBalancing({ node: readable.node, clusters: readable.clusters }));
   return problems;
 }
 
-/** ` (did you mean "x"?)` when a known name is one or two edits away. */
-export function suggest(input: string, known: Iterable<string>): string {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const d = editDistance(input, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best ? ` (did you mean "${best}"?)` : '';
+/** Records a name at index `i`; returns the index of an earlier item with the same name, if any. */
+function firstWithName(index: Map<string, number>, name: unknown, i: number): number | undefined {
+  if (typeof name !== 'string') return undefined;
+  const first = index.get(name);
+  if (first === undefined) index.set(name, i);
+  return first;
 }
 
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length]!;
+function routeNames(routes: unknown): RouteNames[] {
+  return items(routes).map((route = {}) => ({
+    name: typeof route.name === 'string' ? route.name : undefined,
+    cluster: typeof route.cluster === 'string' ? route.cluster : undefined,
+    weightedClusters: items(route.weightedClusters).map((w) =>
+      typeof w?.cluster === 'string' ? w.cluster : undefined,
+    ),
+  }));
+}
+
+/** The entries of a list, at their indexes; `undefined` for one that is not a mapping (the schema reports it). */
+function items(list: unknown): (Record<string, unknown> | undefined)[] {
+  return Array.isArray(list) ? list.map((item) => (isRecord(item) ? item : undefined)) : [];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

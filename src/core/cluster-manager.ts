@@ -341,6 +341,8 @@ export class ClusterManager {
 
   /** Stops every cluster (shutdown). */
   stop(): void {
+    // Every watch is aborted at once first; the clusters then let go of stopped watches.
+    this.discovery.stop();
     for (const entry of this.live.values()) entry.retire();
     this.live.clear();
   }

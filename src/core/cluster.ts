@@ -92,7 +92,14 @@ export class Cluster {
       const endpoint =
         existing && existing.weight === d.weight && sameLocality(existing, d)
           ? existing
-          : { id, host: d.host, port: d.port, weight: d.weight, locality: { ...d.locality }, state };
+          : {
+              id,
+              host: d.host,
+              port: d.port,
+              weight: d.weight,
+              locality: this.states.locality(d.locality),
+              state,
+            };
       next.push(endpoint);
       readiness.push(d);
       nextById.set(id, endpoint);

@@ -3,7 +3,7 @@ import { ms } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import { DnsAnswers, DnsSource } from './dns.js';
 import { EtcdSource } from './etcd.js';
-import { defaultNamespace } from './kubernetes/client.js';
+import { defaultNamespace } from './kubernetes/kubeconfig.js';
 import { KubernetesSource } from './kubernetes/source.js';
 import { KubernetesWatches } from './kubernetes/watches.js';
 import type { DiscoverySource } from './source.js';
@@ -35,6 +35,11 @@ export class SharedDiscovery {
   get kubernetes(): KubernetesWatches {
     this.watches ??= new KubernetesWatches(this.logger);
     return this.watches;
+  }
+
+  /** Aborts every watch at once and closes API connections (shutdown). */
+  stop(): void {
+    this.watches?.stop();
   }
 
   /** The deps for one cluster's source; the watches are created only if the cluster uses Kubernetes. */
@@ -69,6 +74,7 @@ export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDep
       namespace: kubernetes.namespace ?? defaultNamespace(),
       service: kubernetes.service,
       ...(kubernetes.kubeconfig ? { kubeconfig: kubernetes.kubeconfig } : {}),
+      ...(kubernetes.watch ? { watch: kubernetes.watch } : {}),
     };
     return new KubernetesSource(
       key,

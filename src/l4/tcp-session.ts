@@ -84,6 +84,12 @@ export class TcpSession {
       get clientAddress() {
         return client.remoteAddress;
       },
+      get destinationAddress() {
+        return client.localAddress;
+      },
+      get destinationPort() {
+        return client.localPort;
+      },
     };
     this.clientReadsIntoBuffer = adopted !== undefined;
     this.toUpstream.source = client;

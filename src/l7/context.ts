@@ -5,6 +5,7 @@
  */
 import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
+import type { AccessLogWriter } from './access-log.js';
 import type { Deadlines } from './deadlines.js';
 import type { ClientConnection } from './http-connection.js';
 import type { RouteTable } from './route-table.js';
@@ -18,6 +19,8 @@ export interface ExchangeContext {
   readonly deadlines: Deadlines;
   readonly clusters: (name: string) => Cluster | undefined;
   readonly log: Logger;
+  /** Where access log lines go (batched per event-loop turn). */
+  readonly accessLog: AccessLogWriter;
   /** Evaluated once per request: access log on and the level lets it through. */
   accessLogOn(): boolean;
   /** Set by drain(): answer with `connection: close`. */

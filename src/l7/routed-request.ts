@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
-import { type AccessRecord, writeAccessLog } from './access-log.js';
+import type { AccessRecord } from './access-log.js';
 import type { ExchangeContext } from './context.js';
 import type { DeadlineList, Timed } from './deadlines.js';
 import { HTTP_ERRORS, type HttpError } from './errors.js';
@@ -153,6 +153,16 @@ export abstract class RoutedRequest implements Timed {
     return this.head.headers;
   }
 
+  /** The request target as received, query included (for the `uri` and `query:NAME` hash keys). */
+  get target(): string {
+    return this.head.target;
+  }
+
+  /** The request's Host (for the `destination` hash key). */
+  get host(): string | undefined {
+    return this.head.host;
+  }
+
   /** The cluster's pick for the next attempt, avoiding endpoints already tried if it can. */
   protected pickEndpoint(): Endpoint | undefined {
     // The request as pickers see it is this object: its routed path, and the head's headers.
@@ -245,7 +255,7 @@ export abstract class RoutedRequest implements Timed {
     }
     if (this.logged) return;
     this.logged = true;
-    if (this.ctx.accessLogOn()) writeAccessLog(this.ctx.log, this.record());
+    if (this.ctx.accessLogOn()) this.ctx.accessLog.write(this.record());
   }
 
   private record(): AccessRecord {

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
+import { BindError } from './bind-error.js';
 import type { ConnectionHandler } from './handler.js';
 import { resourceErrors } from './resource-errors.js';
 
@@ -95,11 +96,7 @@ export class Listener {
     if (!parsed.ok) return Promise.reject(new Error(parsed.message));
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
-        reject(
-          new Error(
-            `listener "${this.name}" cannot bind ${this.configuredAddress}: ${error.code ?? error.message}`,
-          ),
-        );
+        reject(new BindError(`listener "${this.name}"`, this.configuredAddress, error));
       };
       this.server.once('error', onError);
       this.server.listen({ host: parsed.value.host, port: parsed.value.port, backlog: 4096 }, () => {

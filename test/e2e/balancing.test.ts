@@ -55,11 +55,19 @@ describe('balancing end to end', { timeout: 60_000 }, () => {
     const named = await threeServers(servers);
     const file = writeConfig(
       'lc.yaml',
-      `listeners:\n  - { name: tcp, address: 127.0.0.1:0, cluster: c }\nclusters:\n  - name: c\n    endpoints: [${endpointList(named)}]\n    balancing: { policy: least_connections }\n`,
+      `admin: { address: "127.0.0.1:0" }\nlisteners:\n  - { name: tcp, address: 127.0.0.1:0, cluster: c }\nclusters:\n  - name: c\n    endpoints: [${endpointList(named)}]\n    balancing: { policy: least_connections }\n`,
     );
     const cli = startCli(['run', '-c', file]);
     try {
       const port = await cli.listenerPort('tcp');
+      const adminAddress = String((await cli.waitForLog((l) => l.msg === 'admin: listening')).address);
+      /** Portside's own count of B's open connections (it learns of a close after the server does). */
+      const activeOnB = async () => {
+        const { clusters } = (await (await fetch(`http://${adminAddress}/clusters`)).json()) as {
+          clusters: { endpoints: { address: string; active: number }[] }[];
+        };
+        return clusters[0]!.endpoints.find((e) => e.address.endsWith(`:${named.B!.port}`))!.active;
+      };
       const held: [string, Socket][] = [];
       for (let i = 0; i < 6; i++) held.push(await hold(port));
       // Equal loads are served in turn: two long-lived connections on each.
@@ -68,6 +76,7 @@ describe('balancing end to end', { timeout: 60_000 }, () => {
       // B's clients leave; once Portside has closed their upstream side B is the least loaded.
       for (const [name, socket] of held) if (name === 'B') socket.destroy();
       await eventually(() => named.B!.sockets.size === 0, { what: 'B to see its connections close' });
+      await eventually(async () => (await activeOnB()) === 0, { what: 'Portside to count none open on B' });
       assert.equal((await hold(port))[0], 'B');
       assert.equal((await hold(port))[0], 'B');
       assert.deepEqual(

@@ -1,16 +1,20 @@
 /**
  * Proves the benchmark harness works end to end: the built `bench/run.js` runs one scenario
- * for about a second against the direct target and writes a well-formed report. No figure is
- * asserted (timing never fails a test); only the shape of what it produced.
+ * for about a second against the direct target and writes a well-formed report; and the
+ * HTTP/2 scenarios run h2load against the h2c upstream directly and through Portside (h2c
+ * small responses and gRPC unary calls; Portside is measured only after its gRPC check,
+ * framed reply and grpc-status 0 in trailers, passed), skipped where h2load is missing. No
+ * figure is asserted (timing never fails a test); only the shape of what it produced.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 const runner = join(import.meta.dirname, '..', '..', 'dist', 'bench', 'run.js');
+const hasH2load = spawnSync('sh', ['-c', 'command -v h2load']).status === 0;
 
 function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -55,4 +59,46 @@ test('npm run bench produces a well-formed result for one scenario', { timeout: 
   assert.match(markdown, /### L7 small responses, 1 connection \(`l7-small-1`\)/);
   assert.match(markdown, /\| direct \| autocannon \| [\d,]+ \|/);
   assert.match(markdown, /### Targets from issue #8/);
+});
+
+test('npm run bench runs the h2 scenarios through Portside', {
+  timeout: 90_000,
+  skip: hasH2load ? false : 'h2load is not installed (nghttp2-client)',
+}, async (t) => {
+  assert.ok(existsSync(runner), `${runner} is missing: run npm run build first`);
+  const out = mkdtempSync(join(tmpdir(), 'bench-h2-smoke-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+
+  const { code, stderr } = await run([
+    ...['--only', 'h2', '--targets', 'direct,portside-h2', '--upstream', 'node'],
+    ...['--duration', '1', '--warmup', '0', '--runs', '1', '--out', out],
+  ]);
+  assert.equal(code, 0, `bench exited with ${code}:\n${stderr}`);
+
+  const files = readdirSync(join(out, 'results'));
+  assert.equal(files.length, 1, `one raw JSON file expected, got ${files.join(', ')}`);
+  const report = JSON.parse(readFileSync(join(out, 'results', files[0]!), 'utf8'));
+  assert.deepEqual(report.skipped, {}, 'portside-h2 started (its h2c and gRPC checks passed)');
+  const runs = report.samples.map((s: { scenario: string; target: string }) => `${s.scenario} ${s.target}`);
+  assert.deepEqual(runs.sort(), [
+    'h2-grpc direct',
+    'h2-grpc portside-h2',
+    'h2-small direct',
+    'h2-small portside-h2',
+  ]);
+  for (const sample of report.samples) {
+    const what = `${sample.scenario} ${sample.target}`;
+    assert.equal(sample.error, undefined, `${what}: ${sample.error}`);
+    assert.equal(sample.tool, 'h2load');
+    assert.ok(sample.http.requests > 0, `${what}: h2load completed requests`);
+    assert.equal(sample.http.errors + sample.http.non2xx, 0, `${what}: every request answered 2xx`);
+    assert.equal(typeof sample.http.p99Ms, 'number', `${what}: p99 read from h2load's log`);
+    if (sample.target === 'portside-h2') assert.ok(sample.cpuSeconds > 0, `${what}: proxy CPU read`);
+  }
+
+  const markdown = readFileSync(join(out, 'RESULTS.md'), 'utf8');
+  assert.match(markdown, /### HTTP\/2 \(h2c\) small responses, 10 connections × 10 streams \(`h2-small`\)/);
+  assert.match(markdown, /### gRPC unary calls, 10 connections × 10 streams \(`h2-grpc`\)/);
+  assert.match(markdown, /\| portside-h2 \| h2load \| [\d,]+ \|/);
+  assert.match(markdown, /\| gRPC unary req\/s per core vs nginx \| h2load \| not measured \|/);
 });

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import { runCli, startCli } from '../helpers/cli.js';
+import { configWriter, runCli, startCli } from '../helpers/cli.js';
 import { startEchoServer, startNamedServer, type TestServer } from '../helpers/servers.js';
 import { exchange, openConnection, readLine, whoAnswers } from '../helpers/tcp.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'portside-e2e-'));
-
-function writeConfig(name: string, yaml: string): string {
-  const file = join(dir, name);
-  writeFileSync(file, yaml);
-  return file;
-}
+const { write: writeConfig } = configWriter('portside-e2e-');
 
 describe('portside CLI', { timeout: 60_000 }, () => {
   const servers: TestServer[] = [];
@@ -34,6 +26,7 @@ describe('portside CLI', { timeout: 60_000 }, () => {
     const unknown = await runCli(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    assert.doesNotMatch(unknown.stderr, /did you mean/);
   });
 
   it('validate: exits 0 with a one-line summary for the contract config', async () => {
@@ -50,7 +43,7 @@ describe('portside CLI', { timeout: 60_000 }, () => {
     assert.deepEqual(lines.slice(0, 3), [
       `${file}:3:14 listeners[0].address: port 99999 is out of range (0-65535) in address "127.0.0.1:99999"`,
       `${file}:6:21 listeners[0].connectTimeout: expected a duration with a unit, e.g. "500ms", "1s", "10m"`,
-      `${file}:7:5 listeners[0].colour: unknown field "colour"`,
+      `${file}:7:5 listeners[0].colour: unknown field "colour"; fields here: name, address, protocol, cluster, connectTimeout, idleTimeout`,
     ]);
     assert.equal(lines[3], `${file}: invalid (3 errors)`);
   });
@@ -82,8 +75,20 @@ describe('portside CLI', { timeout: 60_000 }, () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      new RegExp(`listener "l" cannot bind 127\\.0\\.0\\.1:${busy.port}: EADDRINUSE`),
+      new RegExp(
+        `^portside: listener "l" cannot bind 127\\.0\\.0\\.1:${busy.port}: the port is already in use by another process \\(EADDRINUSE\\)\n$`,
+      ),
     );
+    // The log says it once, without a stack trace.
+    const fatal = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.level === 60);
+    assert.equal(fatal.length, 1);
+    assert.equal(fatal[0].code, 'EADDRINUSE');
+    assert.equal(fatal[0].err, undefined, 'no error object with a stack');
+    assert.doesNotMatch(result.stdout + result.stderr, /\n\s+at /);
   });
 
   it('run: proxies traffic, then drains an open connection on SIGTERM and exits 0', async () => {

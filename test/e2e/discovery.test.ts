@@ -2,6 +2,7 @@
  * The real CLI with clusters fed by discovery: traffic through an L4 listener follows changes
  * in a Kubernetes API double and in a real DNS server.
  */
+import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,31 @@ clusters:
       await cli.waitForLog((l) => l.msg === 'watch failed; keeping the last known objects and retrying');
       await allReach(port, 'a');
       t.diagnostic(`kubernetes change → all new connections switched within ${switchMs} ms`);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('Kubernetes: SIGTERM with a watch per Service closes them all and exits', async () => {
+    const api = await new KubeApiDouble().start();
+    try {
+      const kubeconfig = await api.writeKubeconfig(dir, 'shop');
+      const services = 40;
+      const clusters = Array.from({ length: services }, (_, i) => {
+        api.apply(
+          'endpointslices',
+          endpointSlice('shop', `svc-${i}`, `svc-${i}-a`, { endpoints: [{ addresses: ['127.0.0.1'] }] }),
+        );
+        return `  - { name: svc-${i}, discovery: { kubernetes: { service: svc-${i}, namespace: shop, port: http, watch: service, kubeconfig: ${JSON.stringify(kubeconfig)} } } }`;
+      });
+      const cli = await run(`drainTimeout: 1s\nclusters:\n${clusters.join('\n')}\n`);
+      await eventually(() => api.openWatches === services, {
+        timeoutMs: 30_000,
+        what: `${services} watches`,
+      });
+      cli.child.kill('SIGTERM');
+      assert.equal(await cli.exited, 0);
+      await eventually(() => api.openWatches === 0, { what: 'every watch closed' });
     } finally {
       await api.stop();
     }

@@ -30,7 +30,7 @@ describe('portside CLI with an http listener', { timeout: 60_000 }, () => {
     assert.equal(bad.code, 1);
     assert.match(
       bad.stderr,
-      /broken\.yaml:15:49 listeners\[0\]\.routes\[2\]\.match\.methods: list at least one method/,
+      /broken\.yaml:16:49 listeners\[0\]\.routes\[2\]\.match\.methods: list at least one method/,
     );
     const typo = join(dir, 'typo.yaml');
     writeFileSync(typo, example.replace('cluster: static', 'cluster: statik'));
@@ -38,7 +38,7 @@ describe('portside CLI with an http listener', { timeout: 60_000 }, () => {
     assert.equal(unknown.code, 1);
     assert.match(
       unknown.stderr,
-      /typo\.yaml:16:18 listeners\[0\]\.routes\[2\]\.cluster: unknown cluster "statik" \(did you mean "static"\?\)/,
+      /typo\.yaml:17:18 listeners\[0\]\.routes\[2\]\.cluster: unknown cluster "statik" \(did you mean "static"\?\)/,
     );
   });
 

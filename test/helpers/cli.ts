@@ -1,10 +1,25 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** The built CLI (npm test builds first). */
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
+
+/** A temporary directory, and a function that writes a config file into it and returns its path. */
+export function configWriter(prefix: string): { dir: string; write: (name: string, yaml: string) => string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    dir,
+    write(name, yaml) {
+      const file = join(dir, name);
+      writeFileSync(file, yaml);
+      return file;
+    },
+  };
+}
 
 export interface CliRun {
   code: number | null;
@@ -12,13 +27,25 @@ export interface CliRun {
   stderr: string;
 }
 
+export interface RunCliOptions {
+  timeoutMs?: number;
+  /** Written to the CLI's standard input (otherwise it has none). */
+  input?: string;
+  /** Variables added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Runs the CLI to completion. */
-export async function runCli(args: string[], options: { timeoutMs?: number } = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runCli(args: string[], options: RunCliOptions = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c) => (stdout += c));
-  child.stderr.on('data', (c) => (stderr += c));
+  child.stdout!.on('data', (c) => (stdout += c));
+  child.stderr!.on('data', (c) => (stderr += c));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);

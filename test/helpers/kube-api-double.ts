@@ -3,16 +3,31 @@
  * resources Portside reads (discovery.k8s.io/v1 EndpointSlices and v1 Services):
  * list with `metadata.resourceVersion`, watch as a chunked NDJSON stream whose headers are
  * flushed at once, `ERROR` events carrying a 410 Status for expired resource versions,
- * label and field selectors. Failures can be injected: HTTP errors on list, sockets destroyed
+ * label and field selectors, paginated lists (`limit`/`continue`). Optionally over TLS and
+ * requiring a bearer token. Failures can be injected: HTTP errors on list, sockets destroyed
  * mid-watch, watches that go silent, a server that is down at start.
  */
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 
 export type Kind = 'endpointslices' | 'services';
+
+export interface KubeconfigOptions {
+  /** Verify the server with this CA file (else insecure-skip-tls-verify). */
+  caFile?: string;
+  /** Read the bearer token from this file (else the fixed `token`). */
+  tokenFile?: string;
+  /** A fixed bearer token ('' for none); default `test-token`. */
+  token?: string;
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  /** File name in `dir`. */
+  name?: string;
+}
 // biome-ignore lint/suspicious/noExplicitAny: objects are arbitrary JSON on purpose (malformed ones too)
 export type KubeObject = Record<string, any>;
 
@@ -54,7 +69,26 @@ export class KubeApiDouble {
   /** Objects by `kubernetes.io/service-name` label, so lists of one Service stay cheap at scale. */
   private readonly byService = new Map<string, Set<string>>();
   private silentMode = false;
-  readonly requests = { lists: 0, watches: 0, gone: 0, bookmarkWatches: 0 };
+  readonly requests = {
+    lists: 0,
+    watches: 0,
+    gone: 0,
+    bookmarkWatches: 0,
+    unauthorized: 0,
+    /** The resourceVersion each watch started from. */
+    watchFrom: [] as string[],
+    /** Request paths with their query, in order. */
+    paths: [] as string[],
+  };
+  /**
+   * Serve HTTPS with this key and certificate (set before start); with `clientCa`, clients
+   * must present a certificate signed by it.
+   */
+  tls: { key: Buffer; cert: Buffer; clientCa?: Buffer } | undefined;
+  /** Require `Authorization: Bearer <token>` (may change at any time: a rotation). */
+  token: string | undefined;
+  /** Connections accepted so far. */
+  connections = 0;
 
   constructor(public port = 0) {}
 
@@ -69,8 +103,16 @@ export class KubeApiDouble {
   }
 
   async start(): Promise<this> {
-    const server = createServer((req, res) => this.handle(req, res));
-    server.on('connection', (socket) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    const { clientCa, ...tls } = this.tls ?? {};
+    const server = this.tls
+      ? createTlsServer(
+          clientCa ? { ...tls, ca: clientCa, requestCert: true, rejectUnauthorized: true } : tls,
+          handler,
+        )
+      : createServer(handler);
+    server.on(this.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+      this.connections++;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -91,21 +133,44 @@ export class KubeApiDouble {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
-  /** Writes a kubeconfig pointing at this double and returns its path. */
-  async writeKubeconfig(dir: string, namespace = 'default'): Promise<string> {
-    const file = join(dir, 'kubeconfig.yaml');
+  /**
+   * Writes a kubeconfig pointing at this double and returns its path. Default: skip TLS
+   * verification and a fixed token; `caFile` makes the client verify, `tokenFile` makes it
+   * read its token from a file.
+   */
+  async writeKubeconfig(
+    dir: string,
+    namespace = 'default',
+    {
+      caFile,
+      tokenFile,
+      token = 'test-token',
+      clientCertFile,
+      clientKeyFile,
+      name = 'kubeconfig.yaml',
+    }: KubeconfigOptions = {},
+  ): Promise<string> {
+    const file = join(dir, name);
+    const trust = caFile ? `certificate-authority: ${caFile}` : 'insecure-skip-tls-verify: true';
+    const user = [
+      tokenFile ? `tokenFile: ${tokenFile}` : token ? `token: ${token}` : '',
+      clientCertFile ? `client-certificate: ${clientCertFile}` : '',
+      clientKeyFile ? `client-key: ${clientKeyFile}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n    ');
     await writeFile(
       file,
       [
         'apiVersion: v1',
         'kind: Config',
         'clusters:',
-        `- name: double\n  cluster:\n    server: ${this.url}\n    insecure-skip-tls-verify: true`,
+        `- name: double\n  cluster:\n    server: ${this.url}\n    ${trust}`,
         'users:',
-        '- name: tester\n  user:\n    token: test-token',
+        `- name: tester\n  user:\n    ${user}`,
         'contexts:',
         `- name: double\n  context:\n    cluster: double\n    user: tester\n    namespace: ${namespace}`,
         'current-context: double',
@@ -211,6 +276,11 @@ export class KubeApiDouble {
 
   private handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://double');
+    this.requests.paths.push(`${url.pathname}${url.search}`);
+    if (this.token !== undefined && req.headers.authorization !== `Bearer ${this.token}`) {
+      this.requests.unauthorized++;
+      return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
+    }
     const route = ROUTE.exec(url.pathname);
     if (req.method !== 'GET' || !route)
       return sendStatus(res, 404, 'NotFound', `no route ${req.method} ${url.pathname}`);
@@ -250,11 +320,20 @@ export class KubeApiDouble {
     }
     const failure = this.listFailures.shift();
     if (failure) return sendStatus(res, failure, 'InternalError', 'injected list failure');
-    const items = this.candidates(url.searchParams.get('labelSelector'))
+    const all = this.candidates(url.searchParams.get('labelSelector'))
       .filter(([key, object]) => key.startsWith(`${kind}/`) && inScope(object) && matches(object))
       .map(([, object]) => object);
+    // Pages by offset (a real server's continue token is opaque; so is this one to the client).
+    const limit = Number(url.searchParams.get('limit') ?? 0);
+    const from = Number(url.searchParams.get('continue') ?? 0);
+    const items = limit > 0 ? all.slice(from, from + limit) : all;
+    const more = limit > 0 && from + limit < all.length;
     const [listKind, apiVersion] = LIST_KIND[kind];
-    sendJson(res, 200, { kind: listKind, apiVersion, metadata: { resourceVersion: String(this.rv) }, items });
+    const metadata = {
+      resourceVersion: String(this.rv),
+      ...(more ? { continue: String(from + limit) } : {}),
+    };
+    sendJson(res, 200, { kind: listKind, apiVersion, metadata, items });
   }
 
   private watch(
@@ -266,6 +345,7 @@ export class KubeApiDouble {
     bookmarks: boolean,
   ) {
     this.requests.watches++;
+    this.requests.watchFrom.push(from);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     const fromRv = Number(from);

@@ -340,6 +340,6 @@ test('an admin address that cannot be bound is a clear error', { timeout: 10_000
   });
   t.after(() => second.close());
   await assert.rejects(second.start(), {
-    message: `admin server cannot bind ${server.address}: EADDRINUSE`,
+    message: `admin server cannot bind ${server.address}: the port is already in use by another process (EADDRINUSE)`,
   });
 });

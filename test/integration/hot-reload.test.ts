@@ -129,7 +129,7 @@ listeners:
   assert.equal(failed.version, 1);
   assert.match(
     failed.errors?.[0] ?? '',
-    new RegExp(`listener "blocked" cannot bind 127\\.0\\.0\\.1:${taken.port}: EADDRINUSE`),
+    new RegExp(`listener "blocked" cannot bind 127\\.0\\.0\\.1:${taken.port}: .*in use.* \\(EADDRINUSE\\)`),
   );
   assert.match(failed.summary, /^apply failed \(listeners \+2 \(fresh, blocked\)\); still serving v1$/);
   assert.equal(p.portside.proxy.listener('fresh'), undefined, 'nothing of the failed reload stays bound');

@@ -25,7 +25,7 @@ function problems(balancing: string): string[] {
 describe('balancing config', () => {
   it('accepts every policy name and alias, and builds a picker for it', () => {
     const spellings = Object.entries(POLICIES).flatMap(([name, aliases]) => [name, ...aliases]);
-    assert.equal(spellings.length, 17);
+    assert.equal(spellings.length, 31);
     for (const spelling of spellings) {
       const result = load(`policy: ${spelling}`);
       assert.deepEqual(result.problems, [], spelling);
@@ -55,15 +55,40 @@ describe('balancing config', () => {
     assert.match(problem!, /source_hash \(sh\)/);
   });
 
-  it('allows key only for source_hash, and only in a known form', () => {
-    assert.deepEqual(problems('policy: sh\nkey: header:X-User'), []);
+  it('allows key only for policies that hash, and only in a known form', () => {
+    for (const policy of ['sh', 'dh', 'ring_hash', 'mh', 'lblc', 'lblcr'])
+      assert.deepEqual(problems(`policy: ${policy}\nkey: header:X-User`), [], policy);
+    assert.deepEqual(problems('policy: maglev\nkey: query:user_id'), []);
+    assert.deepEqual(problems('policy: sh\nkey: uri'), []);
     assert.match(
       problems('policy: rr\nkey: path')[0]!,
-      /balancing\.key: "key" applies only to policy source_hash \(sh\), not rr/,
+      /balancing\.key: "key" applies only to policies that hash \(source_hash \(sh\), destination_hash \(dh\),.*\), not rr/,
     );
     assert.match(
-      problems('policy: sh\nkey: query:x')[0]!,
-      /balancing\.key: unknown hash key "query:x"; write "client_ip"/,
+      problems('policy: sh\nkey: params:x')[0]!,
+      /balancing\.key: unknown hash key "params:x"; write "client_ip"/,
+    );
+    assert.match(problems('policy: sh\nkey: query:a&b')[0]!, /not a valid query parameter name/);
+  });
+
+  it('takes minimumRingSize for ring_hash and a prime tableSize for maglev, and only there', () => {
+    const ring = load('policy: ring_hash\nminimumRingSize: 4096').config!.clusters[0]!.balancing;
+    assert.equal(ring.minimumRingSize, 4096);
+    const maglev = load('policy: mh\ntableSize: 655373').config!.clusters[0]!.balancing;
+    assert.equal(maglev.tableSize, 655_373);
+    assert.ok(
+      createPicker(maglev, { cluster: 'web' }).pick(fakeEndpoints(3), { clientAddress: '192.0.2.1' }),
+    );
+    assert.match(problems('policy: mh\ntableSize: 65536')[0]!, /65536 is not a prime; Maglev needs a prime/);
+    assert.match(problems('policy: mh\ntableSize: 5000011')[0]!, /at most 655373/);
+    assert.match(problems('policy: ring_hash\nminimumRingSize: 0')[0]!, /at least 1 ring point/);
+    assert.match(
+      problems('policy: sh\nminimumRingSize: 1024')[0]!,
+      /"minimumRingSize" applies only to policy ring_hash, not sh/,
+    );
+    assert.match(
+      problems('policy: ring_hash\ntableSize: 65537')[0]!,
+      /"tableSize" applies only to policy maglev \(mh\), not ring_hash/,
     );
   });
 

@@ -111,3 +111,25 @@ clusters:
     'portside.yaml:4:65 clusters[0].discovery.dns.minRefresh: minRefresh (10m) is longer than maxRefresh (1m)',
   ]);
 });
+
+test('discovery.kubernetes.watch: auto, service, namespace or cluster', () => {
+  const { config, problems: found } = loadConfigText(`
+clusters:
+  - { name: a, discovery: { kubernetes: { service: a } } }
+  - { name: b, discovery: { kubernetes: { service: b, watch: namespace } } }
+  - { name: c, discovery: { kubernetes: { service: c, watch: cluster } } }
+`);
+  assert.deepEqual(found, []);
+  assert.deepEqual(
+    config!.clusters.map((c) => c.discovery?.kubernetes?.watch),
+    [undefined, 'namespace', 'cluster'],
+    'no default written: auto',
+  );
+  assert.match(
+    problems(`
+clusters:
+  - { name: a, discovery: { kubernetes: { service: a, watch: everything } } }
+`).join('\n'),
+    /clusters\[0\]\.discovery\.kubernetes\.watch: expected auto, service, namespace or cluster/,
+  );
+});

@@ -118,14 +118,17 @@ test('bad values get an error naming the field and its place in the file', () =>
       '    healthCheck: { tcp: {}, http: {} }\n',
       'c.yaml:4:35 clusters[0].healthCheck.http: choose one probe: "tcp" or "http", not both',
     ],
-    ['    healthCheck: { grpc: {} }\n', 'c.yaml:4:20 clusters[0].healthCheck.grpc: unknown field "grpc"'],
+    [
+      '    healthCheck: { grpc: {} }\n',
+      'c.yaml:4:20 clusters[0].healthCheck.grpc: unknown field "grpc"; fields here: interval, timeout, unhealthyThreshold, healthyThreshold, jitter, tcp, http',
+    ],
     [
       '    outlierDetection: { baseEjectionTime: 1m, maxEjectionTime: 30s }\n',
       'c.yaml:4:64 clusters[0].outlierDetection.maxEjectionTime: maxEjectionTime (30s) must not be shorter than baseEjectionTime (1m)',
     ],
     [
       '    outlierDetection: { consecutiveFailures: 0 }\n',
-      'c.yaml:4:46 clusters[0].outlierDetection.consecutiveFailures: Too small: expected number to be >=1',
+      'c.yaml:4:46 clusters[0].outlierDetection.consecutiveFailures: must be at least 1',
     ],
     [
       '    healthCheck: { interval: 0s }\n',

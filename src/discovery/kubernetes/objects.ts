@@ -25,6 +25,8 @@ export interface SlicePort {
 
 export interface EndpointSliceInfo {
   readonly name: string;
+  /** The `kubernetes.io/service-name` label: the Service this slice belongs to. */
+  readonly service?: string | undefined;
   readonly addressType: string;
   readonly ports: readonly SlicePort[];
   readonly endpoints: readonly SliceEndpoint[];
@@ -44,6 +46,8 @@ export interface ServiceInfo {
 export type ParseResult<T> = { ok: true; value: T; warnings: string[] } | { ok: false; problem: string };
 
 type Fields = Record<string, unknown>;
+
+export const SERVICE_LABEL = 'kubernetes.io/service-name';
 
 function fields(value: unknown): Fields | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : undefined;
@@ -106,7 +110,9 @@ export function parseEndpointSlice(object: unknown): ParseResult<EndpointSliceIn
       warnings.push(`endpoints[${i}] has invalid addresses; they were skipped`);
     const conditions = fields(endpoint.conditions) ?? {};
     endpoints.push({
-      addresses: valid,
+      // Exactly sized: a filtered or pushed-to array keeps room for 16 more elements, which
+      // at 100,000 endpoints is most of discovery's memory.
+      addresses: valid.slice(),
       ready: optionalBoolean(conditions.ready),
       serving: optionalBoolean(conditions.serving),
       terminating: optionalBoolean(conditions.terminating),
@@ -114,7 +120,12 @@ export function parseEndpointSlice(object: unknown): ParseResult<EndpointSliceIn
       zone: optionalString(endpoint.zone),
     });
   }
-  return { ok: true, value: { name, addressType, ports, endpoints }, warnings };
+  const service = optionalString(fields(fields(slice.metadata)?.labels)?.[SERVICE_LABEL]);
+  return {
+    ok: true,
+    value: { name, service, addressType, ports: ports.slice(), endpoints: endpoints.slice() },
+    warnings,
+  };
 }
 
 export function parseService(object: unknown): ParseResult<ServiceInfo> {

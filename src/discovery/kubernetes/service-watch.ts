@@ -1,69 +1,55 @@
 /**
- * Everything Portside watches for one Kubernetes Service: its EndpointSlices (by the label
- * `kubernetes.io/service-name`) and, when some cluster names the Service port by number, the
- * Service itself. One ServiceWatch serves every cluster that names the same Service.
+ * What the clusters naming one Kubernetes Service read: that Service's slices (and Service
+ * object) from whichever scope watch serves it now — its own per-Service watch, or the
+ * shared watch of its namespace or of the whole cluster. One ServiceWatch serves every
+ * cluster that names the same Service; moving it to another scope happens only once the
+ * new scope has listed, so its readers never see an empty moment.
  */
 import type { Logger } from '../../core/log.js';
-import type { KubeClient } from './client.js';
-import { type InformerTuning, ResilientInformer } from './informer.js';
-import { type EndpointSliceInfo, parseEndpointSlice, parseService, type ServiceInfo } from './objects.js';
+import type { EndpointSliceInfo, ServiceInfo } from './objects.js';
+import type { ScopeWatch } from './scope-watch.js';
+
+/** How a Service is watched: `auto` picks per-Service or namespace-wide by how many are named. */
+export type WatchMode = 'auto' | 'service' | 'namespace' | 'cluster';
 
 export interface ServiceKey {
   namespace: string;
   service: string;
   /** Explicit kubeconfig file; undefined for the default lookup. */
   kubeconfig?: string;
+  /** Default `auto`. */
+  watch?: WatchMode;
 }
 
 export function serviceKeyId(key: ServiceKey): string {
-  return `${key.kubeconfig ?? ''}\u0000${key.namespace}\u0000${key.service}`;
+  return `${key.kubeconfig ?? ''}\u0000${key.namespace}\u0000${key.service}\u0000${key.watch ?? 'auto'}`;
 }
 
 type Listener = () => void;
 
+const NO_SLICES: readonly EndpointSliceInfo[] = [];
+
 export class ServiceWatch {
-  private slices: ResilientInformer<EndpointSliceInfo> | undefined;
-  private serviceInformer: ResilientInformer<ServiceInfo> | undefined;
-  private readonly listeners = new Set<Listener>();
-  private wantService = false;
-  private stopped = true;
+  /** `namespace/name`, the key of this Service in every scope. */
+  readonly id: string;
+  /** An array, not a Set: one or two listeners per Service, thousands of Services. */
+  readonly listeners: Listener[] = [];
+  needsService = false;
+  /** The scope read now. */
+  scope: ScopeWatch | undefined;
+  /** A scope this Service moves to once it has synced. */
+  next: ScopeWatch | undefined;
   private notifyScheduled = false;
-  private setupFailures = 0;
-  private setupTimer: NodeJS.Timeout | undefined;
-  private setupError: string | undefined;
-  private client: KubeClient | undefined;
-  private readonly log: Logger;
 
   constructor(
     readonly key: ServiceKey,
-    private readonly tuning: InformerTuning,
-    /** Shared per kubeconfig by KubernetesWatches; rejects with a reason to log. */
-    private readonly connect: () => Promise<KubeClient>,
-    logger: Logger,
+    private readonly log: Logger,
   ) {
-    this.log = logger.child({ kubernetes: `${key.namespace}/${key.service}` });
-  }
-
-  /** `needsService`: the listener maps a Service port number, so the Service is read too. */
-  subscribe(listener: Listener, needsService: boolean): void {
-    this.listeners.add(listener);
-    if (needsService && !this.wantService) {
-      this.wantService = true;
-      this.startServiceInformer();
-    }
-    if (this.stopped) this.start();
-    else if (this.synced) this.scheduleNotify();
-  }
-
-  /** Returns how many listeners remain; at zero the watch has stopped. */
-  unsubscribe(listener: Listener): number {
-    this.listeners.delete(listener);
-    if (this.listeners.size === 0) this.stop();
-    return this.listeners.size;
+    this.id = `${key.namespace}/${key.service}`;
   }
 
   get synced(): boolean {
-    return (this.slices?.synced ?? false) && (!this.wantService || (this.serviceInformer?.synced ?? false));
+    return this.scope?.isSynced(this.needsService) ?? false;
   }
 
   /** Serving the last known objects while the watch is failing. */
@@ -72,105 +58,39 @@ export class ServiceWatch {
   }
 
   get lastError(): string | undefined {
-    return this.setupError ?? this.slices?.lastError ?? this.serviceInformer?.lastError;
+    return this.scope?.lastError;
   }
 
   get endpointSlices(): Iterable<EndpointSliceInfo> {
-    return this.slices?.current.values() ?? [];
+    return this.scope?.services.get(this.id)?.slices ?? NO_SLICES;
   }
 
   get service(): ServiceInfo | undefined {
-    return this.serviceInformer?.current.get(this.key.service);
+    return this.scope?.services.get(this.id)?.service;
   }
 
-  private start(): void {
-    this.stopped = false;
-    this.connect().then(
-      (client) => this.setUp(client),
-      (error) => this.setupFailed((error as Error).message),
-    );
-  }
-
-  private stop(): void {
-    this.stopped = true;
-    clearTimeout(this.setupTimer);
-    this.slices?.stop();
-    this.serviceInformer?.stop();
-    this.slices = undefined;
-    this.serviceInformer = undefined;
-  }
-
-  private setUp(client: KubeClient): void {
-    if (this.stopped || this.slices) return;
-    this.client = client;
-    this.setupError = undefined;
-    const { namespace, service } = this.key;
-    const labelSelector = `kubernetes.io/service-name=${service}`;
-    this.slices = new ResilientInformer(
-      client,
-      {
-        description: `endpointslices ${namespace}/${service}`,
-        path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-        labelSelector,
-        list: (api) => api.discovery.listNamespacedEndpointSlice({ namespace, labelSelector }),
-        parse: parseEndpointSlice,
-      },
-      this.tuning,
-      this.log,
-      () => this.scheduleNotify(),
-    );
-    this.slices.start();
-    if (this.wantService) this.startServiceInformer();
-  }
-
-  private startServiceInformer(): void {
-    if (!this.client || this.serviceInformer || this.stopped) return;
-    const { namespace, service } = this.key;
-    const fieldSelector = `metadata.name=${service}`;
-    this.serviceInformer = new ResilientInformer(
-      this.client,
-      {
-        description: `service ${namespace}/${service}`,
-        path: `/api/v1/namespaces/${namespace}/services`,
-        fieldSelector,
-        list: (api) => api.core.listNamespacedService({ namespace, fieldSelector }),
-        parse: parseService,
-      },
-      this.tuning,
-      this.log,
-      () => this.scheduleNotify(),
-    );
-    this.serviceInformer.start();
-  }
-
-  private setupFailed(reason: string): void {
-    this.setupError = reason;
-    this.setupFailures++;
-    const delay = Math.min(
-      this.tuning.maxBackoffMs,
-      this.tuning.initialBackoffMs * 2 ** Math.min(this.setupFailures - 1, 20),
-    );
-    this.log.error({ error: reason, retryInMs: delay }, 'Kubernetes discovery cannot start; retrying');
-    this.setupTimer = setTimeout(() => {
-      if (!this.stopped) this.start();
-    }, delay);
-    this.setupTimer.unref();
-  }
-
-  /** Coalesces a burst (a list delivers every object one by one) into one notification. */
-  private scheduleNotify(): void {
+  /** Coalesces a burst into one call of each listener, on the next turn. */
+  scheduleNotify(): void {
     if (this.notifyScheduled) return;
     this.notifyScheduled = true;
     setImmediate(() => {
       this.notifyScheduled = false;
-      if (this.stopped || !this.synced) return;
-      for (const listener of this.listeners) {
-        try {
-          listener();
-        } catch (error) {
-          this.log.error({ error: (error as Error).message }, 'endpoint listener threw; ignored');
-        }
-      }
+      this.notify();
     });
+  }
+
+  notify(): void {
+    if (!this.synced) return;
+    // A listener may let go while being told (its cluster stopped): iterate a copy.
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.log.error(
+          { service: this.id, error: (error as Error).message },
+          'endpoint listener threw; ignored',
+        );
+      }
+    }
   }
 }

@@ -15,16 +15,15 @@ export class KubernetesSource implements DiscoverySource {
   private lastProblem: string | undefined;
   private readonly listener = () => this.update();
   private onSnapshot: ((endpoints: DiscoveredEndpoint[]) => void) | undefined;
-  private readonly log: Logger;
 
   constructor(
     private readonly key: ServiceKey,
     private readonly port: PortSelector,
     private readonly watches: KubernetesWatches,
-    logger: Logger,
+    /** The cluster's logger; no child per source (thousands of Services, one logger each). */
+    private readonly log: Logger,
   ) {
     this.description = `kubernetes ${key.namespace}/${key.service}${port === undefined ? '' : `:${port}`}`;
-    this.log = logger.child({ discovery: this.description });
   }
 
   get stale(): boolean {
@@ -54,7 +53,11 @@ export class KubernetesSource implements DiscoverySource {
     if (!watch || !this.onSnapshot || !watch.synced) return;
     const { endpoints, problem } = selectEndpoints(watch.endpointSlices, watch.service, this.port);
     if (problem !== this.lastProblem) {
-      if (problem) this.log.warn({ problem }, 'some EndpointSlices give no endpoint for this port');
+      if (problem)
+        this.log.warn(
+          { discovery: this.description, problem },
+          'some EndpointSlices give no endpoint for this port',
+        );
       this.lastProblem = problem;
     }
     this.onSnapshot(endpoints);

@@ -1,0 +1,92 @@
+/**
+ * The commands of `portside`, each with its own help and the options it accepts. Kept free
+ * of the modules the commands load, so that parsing the command line loads nothing else.
+ */
+import { LOG_LEVELS } from '../core/log-levels.js';
+
+export interface Command {
+  name: string;
+  /** One line for the global help. */
+  summary: string;
+  usage: string;
+  /** Options this command accepts (long names; --help is always accepted). */
+  options: readonly string[];
+  help: string;
+}
+
+const LOG_OPTIONS = `      --log-level LEVEL           ${LOG_LEVELS.join(' | ')} (default: info)`;
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: 'run',
+    summary: 'serve until SIGTERM/SIGINT, then drain and exit',
+    usage: 'portside run --config FILE',
+    options: ['config', 'log-level', 'log-pretty'],
+    help: `Loads and checks FILE, binds its listeners and serves. The file is reloaded when it
+changes and on SIGHUP; SIGTERM or SIGINT drains open connections for drainTimeout.
+
+Options:
+  -c, --config FILE               the config file (or give FILE after "run")
+${LOG_OPTIONS}
+      --log-pretty                human-readable logs instead of JSON lines (needs pino-pretty)
+`,
+  },
+  {
+    name: 'validate',
+    summary: 'check config files; print every problem as FILE:LINE:COL field: message',
+    usage: 'portside validate [--print-defaults [--output yaml|json]] FILE... | -',
+    options: ['config', 'print-defaults', 'output'],
+    help: `Checks each FILE (or the config on standard input for "-") and prints every problem
+at once. Exits 0 when every file is valid (warnings allowed), 1 when one is not, 2 for
+a usage error.
+
+Options:
+      --print-defaults            print the effective config, every default filled in
+                                  (secrets hidden); one FILE only
+  -o, --output yaml|json          the format of --print-defaults (default: yaml)
+`,
+  },
+  {
+    name: 'schema',
+    summary: 'print the JSON Schema of the config file (for editors)',
+    usage: 'portside schema',
+    options: ['generate'],
+    help: `Prints the JSON Schema of the config file, as shipped in schema/portside.schema.json.
+Editors that speak the YAML language server read it from a modeline:
+  # yaml-language-server: $schema=<path or URL of portside.schema.json>
+
+Options:
+      --generate                  generate it from the schema code instead of reading the
+                                  shipped file (how the shipped file is made)
+`,
+  },
+  {
+    name: 'demo',
+    summary: 'start two local upstreams and a proxy in front of them',
+    usage: 'portside demo [--port N]',
+    options: ['port', 'log-level'],
+    help: `Starts two HTTP upstreams on free ports and Portside in front of them: an HTTP
+listener on N (default 10000) and a TCP one on N+1.
+
+Options:
+      --port N                    the first listener's port (default: 10000; 0 for any)
+${LOG_OPTIONS}
+`,
+  },
+];
+
+export const GLOBAL_HELP = `portside — a node-local L4/L7 proxy with service discovery and load balancing
+
+Usage:
+${COMMANDS.map((c) => `  ${c.usage}\n      ${c.summary}`).join('\n')}
+  portside help COMMAND | portside COMMAND --help
+      the options of one command
+
+Options:
+  -v, --version                   print the version
+  -h, --help                      print this help
+`;
+
+export function commandHelp(command: Command): string {
+  return `Usage: ${command.usage}\n\n${command.help}`;
+}
