@@ -56,7 +56,8 @@ export class TlsTerminator implements ConnectionHandler {
   private readonly onSecure = (socket: TLSSocket): void => {
     const raw = (socket as unknown as { _parent?: Socket })._parent;
     if (raw) this.handshakeEnded(raw);
-    if (!this.clientAllowed(socket)) {
+    // Drained (shutdown, or a reload that could not hand over): a late handshake gets no work.
+    if ((this.draining && this.successor === undefined) || !this.clientAllowed(socket)) {
       socket.destroy();
       return;
     }

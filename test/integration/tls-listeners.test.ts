@@ -4,10 +4,11 @@
  * (client certificates: missing, from another CA, identity not allowed, the right one).
  */
 import assert from 'node:assert/strict';
+import { Agent, request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { type IssuedCertificate, removeDir, TestCa } from '../helpers/certificates.js';
 import { type HttpUpstream, startHttpUpstream } from '../helpers/http.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { parseConfig, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { curlHttps, exchangeOverTls, sClient, tlsConnect } from '../helpers/tls-clients.js';
 
@@ -37,7 +38,11 @@ describe('TLS listeners', { timeout: 60_000 }, () => {
     ]);
     upstream = await startHttpUpstream('app');
     echo = await startEchoServer();
-    proxy = await startProxy(`
+    proxy = await startProxy(configText(''));
+  });
+
+  /** The test config; `edits` go into the web listener's route (a reload changes them). */
+  const configText = (edits: string) => `
 listeners:
   - name: web
     address: 127.0.0.1:0
@@ -51,6 +56,7 @@ listeners:
     routes:
       - match: { pathPrefix: / }
         cluster: app
+${edits}
   - name: mtls
     address: 127.0.0.1:0
     protocol: tcp
@@ -67,8 +73,7 @@ clusters:
     endpoints: ["127.0.0.1:${upstream.port}"]
   - name: echo
     endpoints: ["127.0.0.1:${echo.port}"]
-`);
-  });
+`;
 
   after(async () => {
     await proxy?.stop();
@@ -158,6 +163,34 @@ clusters:
       'the refused identity is logged',
     );
     assert.ok((proxy.proxy.listener('mtls')!.stats.tlsErrors.get('client-refused') ?? 0) >= 1);
+  });
+
+  it('a reload keeps TLS keep-alive connections: their next request runs on the new routes', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: await readText(ca.certificate) });
+    const get = () =>
+      new Promise<{ reused: boolean; seen: Record<string, string> }>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: proxy.port('web'), servername: 'main.test', path: '/ka', agent },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => {
+              body += d;
+            });
+            res.on('end', () => resolve({ reused: req.reusedSocket, seen: JSON.parse(body).headers }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const first = await get();
+    assert.equal(first.seen['x-generation'], undefined);
+    await proxy.proxy.apply(
+      parseConfig(configText('        requestHeaders: { set: { x-generation: "2" } }')),
+    );
+    const second = await get();
+    assert.equal(second.reused, true, 'the same TLS connection');
+    assert.equal(second.seen['x-generation'], '2', 'served by the new generation');
+    agent.destroy();
   });
 });
 
