@@ -102,6 +102,10 @@ export class AdminServer {
       },
       '/clusters': { method: 'GET', handle: (_q, s) => json(s, 200, { clusters: clusterViews(source) }) },
       '/listeners': { method: 'GET', handle: (_q, s) => json(s, 200, { listeners: source.listeners() }) },
+      '/registrations': {
+        method: 'GET',
+        handle: (_q, s) => json(s, 200, { registrations: source.registrations?.() ?? [] }),
+      },
       '/api/dashboard': { method: 'GET', handle: (_q, s) => json(s, 200, this.dashboardState()) },
       '/drain': {
         method: 'POST',

@@ -16,6 +16,8 @@ export interface RouteStatus {
   requestsTotal?: number;
   errorsTotal?: number;
   retriesTotal?: number;
+  /** gRPC requests by grpc-status ("0", "14"…), statuses seen only. */
+  grpcStatus?: Record<string, number>;
 }
 
 export interface ListenerStatus {
@@ -56,6 +58,16 @@ export interface DiscoveryStatus {
   lastError?: string;
 }
 
+/** One `register` entry this node announces in etcd. */
+export interface RegistrationStatus {
+  service: string;
+  key: string;
+  /** waiting-for-check, registered, withdrawn (its check fails) or etcd-unreachable. */
+  state: string;
+  ttl: string;
+  lastError?: string;
+}
+
 export interface AdminSource {
   readonly events: ProxyEvents;
   /** The effective config of the live generation; undefined before the first one is applied. */
@@ -73,6 +85,8 @@ export interface AdminSource {
   certificates?(): CertificateInUse[];
   /** Certificate files whose last change was refused (the old ones still serve), and why. */
   tlsErrors?(): { owners: string[]; error: string }[];
+  /** The `register` entries and their state; absent where nothing registers. */
+  registrations?(): RegistrationStatus[];
   /** True once drain() was called (or the process is shutting down). */
   draining(): boolean;
   /** Stop accepting everywhere and resolve once open work has finished (bounded by drainTimeout). */

@@ -10,6 +10,7 @@ import { balancingSchema, selfLocality } from './balancing-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 import { httpSchemas } from './http-schema.js';
+import { registrySchema } from './registry-schema.js';
 import { clusterTls, listenerTls, serverName } from './tls-schema.js';
 import { type AddressOptions, formatAddress, parseAddress, parseDuration } from './values.js';
 
@@ -88,6 +89,8 @@ export const tcpListener = z.strictObject({
   tls: listenerTls.optional(),
 });
 
+const { registry, registrations } = registrySchema(duration);
+
 export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;
 
 /**
@@ -165,6 +168,10 @@ export const config = z.strictObject({
   drainTimeout: duration.default('30s'),
   /** The admin API and dashboard; omitted means no admin server. */
   admin: admin.optional(),
+  /** Where `register` entries are written (etcd); omitted means a local etcd on 127.0.0.1:2379. */
+  registry: registry.optional(),
+  /** Local applications this node announces in the registry, each with a lease and a health check. */
+  register: registrations.default([]),
 });
 
 export type Config = z.output<typeof config>;
