@@ -92,7 +92,13 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
   const listenerCounter = (
     name: string,
     help: string,
-    field: 'connectionsTotal' | 'rejectedTotal' | 'bytesReceived' | 'bytesSent',
+    field:
+      | 'connectionsTotal'
+      | 'rejectedTotal'
+      | 'bytesReceived'
+      | 'bytesSent'
+      | 'datagramsReceived'
+      | 'datagramsSent',
   ) =>
     readCounter(name, help, ['listener'], (set) => {
       for (const l of source.listeners()) if (l[field] !== undefined) set({ listener: l.name }, l[field]);
@@ -131,6 +137,27 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
   );
   listenerCounter('portside_listener_received_bytes_total', 'Bytes received from clients.', 'bytesReceived');
   listenerCounter('portside_listener_sent_bytes_total', 'Bytes sent to clients.', 'bytesSent');
+  // UDP listeners only; a session counts in connections_total and active_connections.
+  listenerCounter(
+    'portside_listener_received_datagrams_total',
+    'Datagrams received from clients (udp listeners).',
+    'datagramsReceived',
+  );
+  listenerCounter(
+    'portside_listener_sent_datagrams_total',
+    'Datagrams sent to clients (udp listeners).',
+    'datagramsSent',
+  );
+  readCounter(
+    'portside_listener_dropped_datagrams_total',
+    'Client datagrams not forwarded (udp listeners), by reason: session_limit, no_endpoint, not_connected, out_of_resources, draining.',
+    ['listener', 'reason'],
+    (set) => {
+      for (const l of source.listeners())
+        for (const [reason, count] of Object.entries(l.droppedDatagrams ?? {}))
+          set({ listener: l.name, reason }, count);
+    },
+  );
   const routeCounter = (
     name: string,
     help: string,

@@ -6,10 +6,11 @@ import { routeLabel } from '../config/route-label.js';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ReloadResult } from '../core/events.js';
-import type { ProxyServer } from '../core/proxy.js';
+import type { AnyListener, ProxyServer } from '../core/proxy.js';
 import { redactUrls } from '../core/secrets.js';
-import type { Listener, ListenerStats } from '../listeners/listener.js';
+import type { ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
+import { UdpListener } from '../listeners/udp-listener.js';
 import type { Registration } from '../registry/registration.js';
 import type {
   AdminSource,
@@ -26,7 +27,7 @@ export interface RegistrationsSource {
 
 export class ProxyAdminSource implements AdminSource {
   /** The config each listener last served, so one that a reload removed is still described while it drains. */
-  private readonly lastConfig = new WeakMap<Listener, ListenerConfig>();
+  private readonly lastConfig = new WeakMap<AnyListener, ListenerConfig>();
 
   constructor(
     private readonly proxy: ProxyServer,
@@ -119,7 +120,7 @@ export class ProxyAdminSource implements AdminSource {
     }
   }
 
-  private describe(listener: Listener, draining: boolean): ListenerStatus {
+  private describe(listener: AnyListener, draining: boolean): ListenerStatus {
     const config = this.lastConfig.get(listener) as (ListenerConfig & { routes?: unknown }) | undefined;
     return {
       name: listener.name,
@@ -139,6 +140,13 @@ export class ProxyAdminSource implements AdminSource {
         : {}),
       // A tls (passthrough) listener's routes are server names, not HTTP routes with counters.
       routes: config?.protocol === 'http' ? routesOf(config.routes, listener.stats) : undefined,
+      ...(listener instanceof UdpListener
+        ? {
+            datagramsReceived: listener.stats.datagramsReceived,
+            datagramsSent: listener.stats.datagramsSent,
+            droppedDatagrams: { ...listener.stats.dropped },
+          }
+        : {}),
     };
   }
 }

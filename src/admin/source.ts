@@ -36,6 +36,10 @@ export interface ListenerStatus {
   rejectedTotal?: number;
   bytesReceived?: number;
   bytesSent?: number;
+  /** UDP listeners: datagrams from and to clients, and client datagrams dropped, by reason. */
+  datagramsReceived?: number;
+  datagramsSent?: number;
+  droppedDatagrams?: Record<string, number>;
   /** Removed by a reload (or the proxy is draining): no longer accepting, finishing open work. */
   draining?: boolean;
   routes?: RouteStatus[];

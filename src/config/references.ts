@@ -68,7 +68,7 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
     const protocol = listener.protocol ?? 'tcp';
     if (protocol === 'http') {
       problems.push(...checkRouteNames(routeNames(listener.routes), ['listeners', i], clusterIndex));
-    } else if (protocol === 'tcp' && typeof listener.cluster === 'string') {
+    } else if ((protocol === 'tcp' || protocol === 'udp') && typeof listener.cluster === 'string') {
       if (!clusterIndex.has(listener.cluster))
         error(
           ['listeners', i, 'cluster'],
@@ -88,7 +88,13 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
     }
   });
 
-  problems.push(...checkAddressOverlaps(readable.addresses, readable.admin));
+  // UDP ports are their own space (DNS listens on 53 in both): UDP listeners are checked
+  // among themselves, the others with the admin server, which is TCP.
+  const listeners = items(top.listeners);
+  const isUdp = (i: number) => listeners[i]?.protocol === 'udp';
+  const onlyWhere = (udp: boolean) => readable.addresses.map((a, i) => (isUdp(i) === udp ? a : undefined));
+  problems.push(...checkAddressOverlaps(onlyWhere(false), readable.admin));
+  problems.push(...checkAddressOverlaps(onlyWhere(true), undefined));
   readable.listeners.forEach((listener, i) => {
     if (listener?.protocol === 'http') problems.push(...checkShadowedRoutes(listener, ['listeners', i]));
   });

@@ -89,6 +89,33 @@ export const tcpListener = z.strictObject({
   tls: listenerTls.optional(),
 });
 
+/** A duration that must be above zero: a session that never idles out would be held forever. */
+const positiveDuration = duration.refine((text) => {
+  const parsed = parseDuration(text);
+  return !parsed.ok || parsed.value > 0;
+}, 'must be above 0');
+
+/**
+ * UDP: one session per client address and port, each with its own connected upstream socket;
+ * datagrams pass unchanged both ways.
+ */
+export const udpListener = z.strictObject({
+  name,
+  address: listenAddress,
+  protocol: z.literal('udp'),
+  cluster: name,
+  /** End a session after this long without a datagram in either direction. */
+  idleTimeout: positiveDuration.default('30s'),
+  /** Sessions open at once; datagrams from further clients are dropped (and counted) until one ends. */
+  maxSessions: z.number().int().min(1).max(1_000_000).default(10_000),
+  /**
+   * For request/response protocols (DNS): a datagram the endpoint has not answered within this
+   * counts as a failure (outlier detection), an answer as a success. Unset: no answer is
+   * expected (syslog, StatsD).
+   */
+  replyTimeout: positiveDuration.optional(),
+});
+
 const { registry, registrations } = registrySchema(duration);
 
 export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;
@@ -142,20 +169,22 @@ export const listener = z.preprocess(
         message:
           'an http listener sends requests to clusters from its routes: write routes: [{ match: {...}, cluster: NAME }]',
       });
-    } else if (input.protocol === 'tcp' && 'routes' in input) {
+    } else if ((input.protocol === 'tcp' || input.protocol === 'udp') && 'routes' in input) {
       delete input.routes;
       ctx.issues.push({
         code: 'custom',
         input: value,
         path: ['routes'],
-        message: 'routes are for http listeners: add protocol: http (tcp listeners take one "cluster")',
+        message: `routes are for http listeners: add protocol: http (${input.protocol} listeners take one "cluster")`,
       });
     }
     return input;
   },
-  z.discriminatedUnion('protocol', [tcpListener, httpListener, tlsPassthroughListener], {
+  z.discriminatedUnion('protocol', [tcpListener, httpListener, udpListener, tlsPassthroughListener], {
     error: (issue) =>
-      issue.code === 'invalid_union' ? 'protocol must be "tcp" (the default), "http" or "tls"' : undefined,
+      issue.code === 'invalid_union'
+        ? 'protocol must be "tcp" (the default), "http", "udp" or "tls"'
+        : undefined,
   }),
 );
 
@@ -178,6 +207,7 @@ export type Config = z.output<typeof config>;
 export type ClusterConfig = z.output<typeof cluster>;
 export type ListenerConfig = z.output<typeof listener>;
 export type TcpListenerConfig = z.output<typeof tcpListener>;
+export type UdpListenerConfig = z.output<typeof udpListener>;
 export type TlsPassthroughListenerConfig = z.output<typeof tlsPassthroughListener>;
 export type { HttpListenerConfig } from './http-schema.js';
 export type EndpointConfig = z.output<typeof endpoint>;

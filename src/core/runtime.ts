@@ -3,16 +3,19 @@ import type {
   ListenerConfig,
   TcpListenerConfig,
   TlsPassthroughListenerConfig,
+  UdpListenerConfig,
 } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { DiscoverySource } from '../discovery/source.js';
 import type { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import type { ClusterHealth } from '../health/cluster-health.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
+import { UdpProxyHandler } from '../l4/udp-proxy.js';
 import { httpProxyModule } from '../l7/load.js';
 import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
+import type { DatagramHandler, UdpListener } from '../listeners/udp-listener.js';
 import { ServerNameTable } from '../tls/server-names.js';
 import { TlsPassthroughHandler } from '../tls/tls-passthrough.js';
 import type { TlsGeneration } from '../tls/tls-registry.js';
@@ -72,7 +75,10 @@ export class Runtime {
     return new Map([...this.views].map(([name, view]) => [name, view.source]));
   }
 
-  createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
+  createHandler(
+    listener: Exclude<ListenerConfig, UdpListenerConfig>,
+    stats: ListenerStats,
+  ): ConnectionHandler {
     if (listener.protocol === 'tls') return this.createPassthroughHandler(listener, stats);
     const handler = this.createPlainHandler(listener, stats);
     if (!listener.tls) return handler;
@@ -84,7 +90,7 @@ export class Runtime {
   }
 
   private createPlainHandler(
-    listener: Exclude<ListenerConfig, TlsPassthroughListenerConfig>,
+    listener: Exclude<ListenerConfig, UdpListenerConfig | TlsPassthroughListenerConfig>,
     stats: ListenerStats,
   ): ConnectionHandler {
     if (listener.protocol === 'http') {
@@ -94,27 +100,6 @@ export class Runtime {
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools);
     }
     return this.createTcpHandler(listener, listener.cluster, stats);
-  }
-
-  private createTcpHandler(
-    listener: TcpListenerConfig | TlsPassthroughListenerConfig,
-    clusterName: string,
-    stats: ListenerStats,
-  ): TcpProxyHandler {
-    const cluster = this.clusters.get(clusterName);
-    if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${clusterName}"`);
-    return new TcpProxyHandler(
-      {
-        listener: listener.name,
-        connectTimeoutMs: ms(listener.connectTimeout),
-        idleTimeoutMs: ms(listener.idleTimeout),
-        logsEachConnection: () => this.log.isLevelEnabled('info'),
-      },
-      cluster,
-      stats,
-      // Each connection's summary names its listener already.
-      this.log,
-    );
   }
 
   /** `protocol: tls`: one tcp handler per cluster, chosen per connection by the ClientHello's SNI. */
@@ -132,8 +117,9 @@ export class Runtime {
       return handler;
     };
     const routes = new ServerNameTable<ConnectionHandler>();
-    for (const route of listener.routes)
+    for (const route of listener.routes) {
       for (const name of route.sni) routes.add(name, handlerFor(route.cluster));
+    }
     const fallback = listener.defaultCluster === undefined ? undefined : handlerFor(listener.defaultCluster);
     return new TlsPassthroughHandler(
       routes,
@@ -143,5 +129,47 @@ export class Runtime {
       stats,
       this.log.child({ listener: listener.name }),
     );
+  }
+
+  private createTcpHandler(
+    listener: TcpListenerConfig | TlsPassthroughListenerConfig,
+    clusterName: string,
+    stats: ListenerStats,
+  ): TcpProxyHandler {
+    const cluster = this.clusterOf({ name: listener.name, cluster: clusterName });
+    return new TcpProxyHandler(
+      {
+        listener: listener.name,
+        connectTimeoutMs: ms(listener.connectTimeout),
+        idleTimeoutMs: ms(listener.idleTimeout),
+        logsEachConnection: () => this.log.isLevelEnabled('info'),
+      },
+      cluster,
+      stats,
+      // Each connection's summary names its listener already.
+      this.log,
+    );
+  }
+
+  createDatagramHandler(listener: UdpListenerConfig, bound: UdpListener): DatagramHandler {
+    const cluster = this.clusterOf(listener);
+    return new UdpProxyHandler(
+      {
+        listener: listener.name,
+        idleTimeoutMs: ms(listener.idleTimeout),
+        maxSessions: listener.maxSessions,
+        replyTimeoutMs: listener.replyTimeout === undefined ? undefined : ms(listener.replyTimeout),
+        logsEachSession: () => this.log.isLevelEnabled('info'),
+      },
+      cluster,
+      bound,
+      this.log,
+    );
+  }
+
+  private clusterOf(listener: { name: string; cluster: string }): Cluster {
+    const cluster = this.clusters.get(listener.cluster);
+    if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
+    return cluster;
   }
 }

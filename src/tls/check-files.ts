@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { expiresAt, type KeyPair } from './pem.js';
-import { loadServerCertificates } from './server-tls.js';
+import { loadServerCertificates, terminatedTls } from './server-tls.js';
 import { loadClientMaterial } from './upstream-tls.js';
 
 const WARN_BEFORE_MS = 14 * 86_400_000;
@@ -19,7 +19,7 @@ export async function checkTlsFiles(config: Config, now = Date.now()): Promise<T
   const result: TlsFileCheck = { errors: [], warnings: [] };
   const sections: [string, () => Promise<readonly KeyPair[]>][] = [];
   for (const l of config.listeners) {
-    const tls = l.protocol === 'tls' ? undefined : l.tls;
+    const tls = terminatedTls(l);
     if (tls)
       sections.push([`listener "${l.name}" tls`, async () => (await loadServerCertificates(tls)).pairs]);
   }

@@ -5,6 +5,7 @@
  * does not match, expired, unreadable) the old set stays and the caller logs why.
  */
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { ListenerConfig } from '../config/schema.js';
 import type { ListenerTlsConfig } from '../config/tls-schema.js';
 import { type KeyPair, readCaBundle, readKeyPair } from './pem.js';
 import { ServerNameTable } from './server-names.js';
@@ -16,6 +17,11 @@ export interface ServerCertificates {
   readonly byName: ServerNameTable<SecureContext>;
   /** Every pair in use, the default first (expiry metrics, logs). */
   readonly pairs: readonly KeyPair[];
+}
+
+/** The `tls:` a listener terminates with: tcp and http listeners may have one (tls passes through, udp has none). */
+export function terminatedTls(listener: ListenerConfig): ListenerTlsConfig | undefined {
+  return listener.protocol === 'tcp' || listener.protocol === 'http' ? listener.tls : undefined;
 }
 
 /** Every file a listener's TLS reads (what rotation watches). */

@@ -11,7 +11,7 @@ import type { ClusterTlsConfig, ListenerTlsConfig } from '../config/tls-schema.j
 import { type ConfigWatcher, watchConfigFile } from '../core/config-watcher.js';
 import type { Logger } from '../core/log.js';
 import { expiresAt, type KeyPair } from './pem.js';
-import { ServerTls } from './server-tls.js';
+import { ServerTls, terminatedTls } from './server-tls.js';
 import { UpstreamTls } from './upstream-tls.js';
 
 type Material = ServerTls | UpstreamTls;
@@ -95,9 +95,9 @@ export class TlsRegistry {
       return entry.material;
     };
     for (const l of config.listeners) {
-      // A passthrough listener (protocol tls) never decrypts: it has no certificates.
-      if (l.protocol === 'tls' || !l.tls) continue;
-      const tls = l.tls;
+      // Passthrough (protocol tls) never decrypts, and udp has no TLS: no certificates.
+      const tls = terminatedTls(l);
+      if (!tls) continue;
       listeners.set(
         l.name,
         (await take(keyOf('listener', tls), `listener ${l.name}`, () => ServerTls.load(tls))) as ServerTls,
