@@ -104,6 +104,17 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
       for (const l of source.listeners()) if (l[field] !== undefined) set({ listener: l.name }, l[field]);
     });
   listenerCounter('portside_listener_connections_total', 'Client connections accepted.', 'connectionsTotal');
+  readCounter(
+    'portside_tls_handshake_errors_total',
+    'TLS listeners: handshakes that failed (old version, unknown CA, timeout…) and clients refused after one (client-refused).',
+    ['listener', 'reason'],
+    (set) => {
+      for (const l of source.listeners()) {
+        for (const [reason, count] of Object.entries(l.tlsErrors ?? {}))
+          set({ listener: l.name, reason }, count);
+      }
+    },
+  );
   listenerCounter(
     'portside_listener_rejected_total',
     'Client connections closed because no endpoint could take them.',
@@ -315,6 +326,16 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     (set) => {
       const last = source.lastReload();
       if (last) set({}, last.ok ? 1 : 0);
+    },
+  );
+  readGauge(
+    'portside_tls_certificate_expiry_timestamp_seconds',
+    'When each certificate in use by a TLS listener or cluster expires (Unix seconds); the current one after a rotation.',
+    ['owner', 'file', 'serial'],
+    (set) => {
+      for (const c of source.certificates?.() ?? []) {
+        set({ owner: c.owner, file: c.file, serial: c.serial }, Math.floor(c.expiresAt / 1000));
+      }
     },
   );
   readGauge('portside_draining', 'Whether the proxy is draining (1) or serving (0).', [], (set) =>

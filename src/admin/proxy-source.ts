@@ -108,6 +108,14 @@ export class ProxyAdminSource implements AdminSource {
     return resourceErrors.snapshot();
   }
 
+  certificates() {
+    return this.proxy.tls.certificates();
+  }
+
+  tlsErrors() {
+    return this.proxy.tls.errors;
+  }
+
   registrations(): RegistrationStatus[] {
     return (this.registrar?.entries ?? []).map((r) => ({
       service: r.entry.service,
@@ -146,7 +154,11 @@ export class ProxyAdminSource implements AdminSource {
       draining: draining || this.proxy.isDraining,
       bytesReceived: listener.stats.bytesReceived,
       bytesSent: listener.stats.bytesSent,
-      routes: routesOf(config?.routes, listener.stats),
+      ...(listener.stats.tlsErrors.size > 0
+        ? { tlsErrors: Object.fromEntries(listener.stats.tlsErrors) }
+        : {}),
+      // A tls (passthrough) listener's routes are server names, not HTTP routes with counters.
+      routes: config?.protocol === 'http' ? routesOf(config.routes, listener.stats) : undefined,
       ...(listener instanceof UdpListener
         ? {
             datagramsReceived: listener.stats.datagramsReceived,

@@ -8,6 +8,7 @@ import type { Cluster } from '../core/cluster.js';
 import type { ProxyEvents, ReloadResult } from '../core/events.js';
 import type { ExplainWorld } from '../explain/world.js';
 import type { ResourceErrorCount } from '../listeners/resource-errors.js';
+import type { CertificateInUse } from '../tls/tls-registry.js';
 
 export interface RouteStatus {
   /** Route name, or a description of its match when unnamed. */
@@ -43,6 +44,8 @@ export interface ListenerStatus {
   /** Removed by a reload (or the proxy is draining): no longer accepting, finishing open work. */
   draining?: boolean;
   routes?: RouteStatus[];
+  /** TLS listeners: failed handshakes and refused clients, by reason. */
+  tlsErrors?: Record<string, number>;
 }
 
 export interface DiscoveryStatus {
@@ -85,6 +88,10 @@ export interface AdminSource {
   resourceErrors?(): ResourceErrorCount[];
   /** The live generation as `GET /explain` reads it; undefined before the first config. */
   explainWorld?(): ExplainWorld | undefined;
+  /** Certificates in use by TLS listeners and clusters (expiry metric). */
+  certificates?(): CertificateInUse[];
+  /** Certificate files whose last change was refused (the old ones still serve), and why. */
+  tlsErrors?(): { owners: string[]; error: string }[];
   /** The `register` entries and their state; absent where nothing registers. */
   registrations?(): RegistrationStatus[];
   /** True once drain() was called (or the process is shutting down). */

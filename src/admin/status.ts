@@ -31,6 +31,7 @@ export interface ClusterView {
   panic: boolean;
   discovery: DiscoveryView[];
   endpoints: EndpointView[];
+  tlsLastFailure?: { endpoint: string; reason: string; at: number };
 }
 
 /** A discovery source's status with its last sync as RFC 3339, as every admin time is. */
@@ -67,6 +68,8 @@ export function clusterViews(source: AdminSource): ClusterView[] {
         lastSyncAt === undefined ? d : { ...d, lastSyncAt: new Date(lastSyncAt).toISOString() },
       ),
     endpoints: cluster.endpoints.map(endpointView),
+    // The last failed TLS handshake with an endpoint (cluster `tls:`), with its reason.
+    ...(cluster.tls?.lastFailure ? { tlsLastFailure: cluster.tls.lastFailure } : {}),
   }));
 }
 

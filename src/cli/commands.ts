@@ -49,10 +49,10 @@ Options:
   {
     name: 'explain',
     summary: 'show which route, cluster and endpoint a request, TCP connection or UDP session gets, and why',
-    usage: 'portside explain [-c FILE] [--admin URL] METHOD URL [-H "name: value"]... | tcp|udp LISTENER',
-    options: ['config', 'admin', 'header', 'listener', 'client', 'output'],
-    help: `Explains a request (METHOD URL) or a TCP or UDP listener (tcp NAME, udp ADDRESS): which
-route matches and why each earlier route does not, which cluster (a weighted route: the
+    usage: 'portside explain [-c FILE] [--admin URL] METHOD URL [-H "name: value"]... | tcp|udp|tls LISTENER',
+    options: ['config', 'admin', 'header', 'listener', 'client', 'sni', 'output'],
+    help: `Explains a request (METHOD URL), or a TCP, UDP or TLS passthrough listener (tcp NAME,
+udp ADDRESS, tls NAME --sni SERVER-NAME): which route matches and why each earlier route does not, which cluster (a weighted route: the
 split), every endpoint with whether it is usable and why not, and the endpoint the
 policy picks next. Offline it reads FILE: static endpoints, health unknown, discovery
 sources not contacted. With --admin it asks the running proxy, which shows live health
@@ -67,6 +67,7 @@ Options:
       --listener NAME|ADDRESS     the listener to explain (default: the one on the URL's port,
                                   else every http listener)
       --client IP                 the client address, for source_hash and affinity
+      --sni NAME                  tls LISTENER (passthrough): the server name the client asks for
   -o, --output text|json          the format (default: text)
 
 Examples:

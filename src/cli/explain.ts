@@ -54,7 +54,7 @@ function forwarded(explanation: Explanation): boolean {
   return explanation.results.every((r) =>
     r.kind === 'http'
       ? r.answer === undefined
-      : r.clusters.every((c) => c.nextPick !== null || c.endpointsUnknown),
+      : r.answer === undefined && r.clusters.every((c) => c.nextPick !== null || c.endpointsUnknown),
   );
 }
 

@@ -84,13 +84,15 @@ async function main(argv: string[]): Promise<number> {
       if (typeof headers === 'string') return usage(headers, command);
       const client = values.client === undefined ? {} : { clientAddress: values.client };
       let query: ExplainQuery;
-      if (args[0] === 'tcp' || args[0] === 'udp') {
+      if (args[0] === 'tcp' || args[0] === 'udp' || args[0] === 'tls') {
         if (args.length !== 2)
           return usage(`explain ${args[0]} takes one LISTENER (a name or address)`, command);
         if (values.header || values.listener) return usage('-H and --listener are for requests', command);
-        query = { kind: 'tcp', listener: args[1]!, ...client };
+        const sni = values.sni === undefined ? {} : { serverName: values.sni };
+        query = { kind: 'tcp', listener: args[1]!, ...client, ...sni };
       } else {
         if (args.length !== 2) return usage('explain needs METHOD URL (or tcp LISTENER)', command);
+        if (values.sni !== undefined) return usage('--sni is for a tls LISTENER', command);
         const listener = values.listener === undefined ? {} : { listener: values.listener };
         query = { kind: 'http', method: args[0]!, url: args[1]!, headers, ...listener, ...client };
       }
@@ -138,6 +140,7 @@ function parse(argv: string[]) {
       header: { type: 'string', short: 'H', multiple: true },
       listener: { type: 'string' },
       client: { type: 'string' },
+      sni: { type: 'string' },
       // register (see commands.ts for what each one means)
       etcd: { type: 'string', multiple: true },
       prefix: { type: 'string' },

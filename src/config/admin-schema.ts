@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ADMIN_TOKEN_ENV } from './admin-token.js';
+import { listenerTls } from './tls-schema.js';
 import { formatAddress, parseAddress } from './values.js';
 
 export { ADMIN_TOKEN_ENV, adminToken } from './admin-token.js';
@@ -36,6 +37,8 @@ export const admin = z
      * none. Metrics carry names and counts, no secrets; everything else keeps the token.
      */
     openMetrics: z.boolean({ error: 'openMetrics is true or false' }).default(false),
+    /** Serve the admin API over HTTPS (certificates rotate like a listener's); never required. */
+    tls: listenerTls.optional(),
   })
   .superRefine((value, ctx) => {
     const host = value.address.slice(0, value.address.lastIndexOf(':'));

@@ -74,6 +74,17 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
           ['listeners', i, 'cluster'],
           `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`,
         );
+    } else if (protocol === 'tls') {
+      // Passthrough: each route's cluster, and the default for names no route lists.
+      const targets: [PathSegment[], unknown][] = items(listener.routes).map((route, j) => [
+        ['listeners', i, 'routes', j, 'cluster'],
+        route?.cluster,
+      ]);
+      targets.push([['listeners', i, 'defaultCluster'], listener.defaultCluster]);
+      for (const [path, cluster] of targets) {
+        if (typeof cluster === 'string' && !clusterIndex.has(cluster))
+          error(path, `unknown cluster "${cluster}"${suggest(cluster, clusterIndex.keys())}`);
+      }
     }
   });
 

@@ -11,6 +11,7 @@ import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 import { httpSchemas } from './http-schema.js';
 import { registrySchema } from './registry-schema.js';
+import { clusterTls, listenerTls, serverName } from './tls-schema.js';
 import { type AddressOptions, formatAddress, parseAddress, parseDuration } from './values.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -69,6 +70,8 @@ export const cluster = z.strictObject({
   upstreamProtocol: z
     .enum(['http1', 'http2', 'auto'], { error: 'upstreamProtocol is http1, http2 or auto' })
     .default('auto'),
+  /** Originate TLS to the endpoints (HTTP/1.1, HTTP/2 and tcp listeners alike). */
+  tls: clusterTls.optional(),
   /** healthCheck, outlierDetection, panicThreshold. */
   ...clusterHealthFields(duration),
 });
@@ -82,6 +85,8 @@ export const tcpListener = z.strictObject({
   connectTimeout: duration.default('5s'),
   /** Close a proxied connection after this long without bytes in either direction. */
   idleTimeout: duration.default('1h'),
+  /** Terminate TLS: clients speak TLS, the cluster gets the plain bytes (unless it originates TLS itself). */
+  tls: listenerTls.optional(),
 });
 
 /** A duration that must be above zero: a session that never idles out would be held forever. */
@@ -116,6 +121,36 @@ const { registry, registrations } = registrySchema(duration);
 export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;
 
 /**
+ * TLS passthrough: the connection goes, undecrypted, to the cluster its ClientHello's server
+ * name (SNI) selects, so one port can front several TLS services.
+ */
+export const tlsPassthroughListener = z
+  .strictObject({
+    name,
+    address: listenAddress,
+    protocol: z.literal('tls'),
+    /** Exact names first, then `*.` names; the first route listing a name keeps it. */
+    routes: z
+      .array(
+        z.strictObject({
+          sni: z.array(serverName).min(1, 'list the server names this route takes'),
+          cluster: name,
+        }),
+      )
+      .default([]),
+    /** For clients whose name no route lists (or that send none); without it they are refused. */
+    defaultCluster: name.optional(),
+    /** Time a client has to send its ClientHello. */
+    helloTimeout: duration.default('10s'),
+    connectTimeout: duration.default('5s'),
+    idleTimeout: duration.default('1h'),
+  })
+  .refine((l) => l.routes.length > 0 || l.defaultCluster !== undefined, {
+    message: 'a tls listener needs routes ({ sni: [names], cluster }) or a defaultCluster',
+    path: ['routes'],
+  });
+
+/**
  * `protocol` chooses the form; without one a listener is tcp. A key of the other form
  * (tcp's `cluster` on an http listener, http's `routes` on a tcp one) gets a hint instead of
  * a bare "unknown field".
@@ -145,9 +180,11 @@ export const listener = z.preprocess(
     }
     return input;
   },
-  z.discriminatedUnion('protocol', [tcpListener, httpListener, udpListener], {
+  z.discriminatedUnion('protocol', [tcpListener, httpListener, udpListener, tlsPassthroughListener], {
     error: (issue) =>
-      issue.code === 'invalid_union' ? 'protocol must be "tcp" (the default), "http" or "udp"' : undefined,
+      issue.code === 'invalid_union'
+        ? 'protocol must be "tcp" (the default), "http", "udp" or "tls"'
+        : undefined,
   }),
 );
 
@@ -171,6 +208,7 @@ export type ClusterConfig = z.output<typeof cluster>;
 export type ListenerConfig = z.output<typeof listener>;
 export type TcpListenerConfig = z.output<typeof tcpListener>;
 export type UdpListenerConfig = z.output<typeof udpListener>;
+export type TlsPassthroughListenerConfig = z.output<typeof tlsPassthroughListener>;
 export type { HttpListenerConfig } from './http-schema.js';
 export type EndpointConfig = z.output<typeof endpoint>;
 export type BalancingConfig = z.output<typeof balancing>;

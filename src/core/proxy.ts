@@ -5,6 +5,7 @@ import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import { Listener } from '../listeners/listener.js';
 import type { GenerationHandler } from '../listeners/listener-base.js';
 import { UdpListener } from '../listeners/udp-listener.js';
+import { TlsRegistry } from '../tls/tls-registry.js';
 import { ClusterManager, type ClusterManagerDeps } from './cluster-manager.js';
 import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
@@ -32,6 +33,8 @@ export type AnyListener = Listener | UdpListener;
 export class ProxyServer {
   readonly events = new ProxyEvents();
   readonly clusters: ClusterManager;
+  /** Certificates of listeners and clusters, kept (and watched for rotation) across reloads. */
+  readonly tls: TlsRegistry;
   /** Keep-alive pools of HTTP listeners, kept across reloads (created with the L7 proxy). */
   private upstreamPools: UpstreamPoolOwner | undefined;
   private readonly listeners = new Map<string, AnyListener>();
@@ -45,9 +48,11 @@ export class ProxyServer {
 
   constructor(
     private readonly log: Logger,
-    options: Pick<ClusterManagerDeps, 'createSource'> = {},
+    options: Pick<ClusterManagerDeps, 'createSource'> & { tlsDebounceMs?: number } = {},
   ) {
-    this.clusters = new ClusterManager({ logger: log, events: this.events, ...options });
+    const { tlsDebounceMs, ...managerOptions } = options;
+    this.clusters = new ClusterManager({ logger: log, events: this.events, ...managerOptions });
+    this.tls = new TlsRegistry({ log, debounceMs: tlsDebounceMs });
   }
 
   get current(): Runtime | undefined {
@@ -87,10 +92,13 @@ export class ProxyServer {
   private async applyNow(config: Config): Promise<Runtime> {
     if (this.draining) throw new Error('the proxy is draining; no new config is applied');
     if (config.listeners.some((l) => l.protocol === 'http')) await ensureHttpProxyLoaded();
+    // Certificate files are read first: a bad one rejects the config before anything changes.
+    const tls = await this.tls.prepare(config);
     const update = this.clusters.prepare(config);
     const next = new Runtime(config, this.version + 1, update.views, {
       logger: this.log,
       syncs: this.clusters.syncs,
+      tls,
       upstreamPools: () => {
         this.upstreamPools ??= new (httpProxyModule().UpstreamPoolOwner)();
         return this.upstreamPools;
@@ -148,6 +156,11 @@ export class ProxyServer {
     for (const [key, listener] of bound) this.listeners.set(key, listener);
     this.runtime = next;
     update.commit();
+    for (const c of config.clusters) {
+      const cluster = next.clusters.get(c.name);
+      if (cluster) cluster.tls = tls.clusters.get(c.name);
+    }
+    this.tls.commit(tls);
 
     const drainMs = ms(config.drainTimeout);
     for (const listener of retiring) {
@@ -201,6 +214,7 @@ export class ProxyServer {
       ...this.retiring.values(),
     ]);
     this.clusters.stop();
+    this.tls.close();
     const cut = cuts.reduce((a, b) => a + b, 0);
     this.log.info({ cut }, 'drained');
     return { cut };

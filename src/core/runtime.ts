@@ -1,4 +1,10 @@
-import type { Config, ListenerConfig, UdpListenerConfig } from '../config/schema.js';
+import type {
+  Config,
+  ListenerConfig,
+  TcpListenerConfig,
+  TlsPassthroughListenerConfig,
+  UdpListenerConfig,
+} from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { DiscoverySource } from '../discovery/source.js';
 import type { DiscoverySyncCounts } from '../discovery/sync-counts.js';
@@ -10,6 +16,10 @@ import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import type { DatagramHandler, UdpListener } from '../listeners/udp-listener.js';
+import { ServerNameTable } from '../tls/server-names.js';
+import { TlsPassthroughHandler } from '../tls/tls-passthrough.js';
+import type { TlsGeneration } from '../tls/tls-registry.js';
+import { TlsTerminator } from '../tls/tls-terminator.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterView } from './cluster-manager.js';
 import type { Logger } from './log.js';
@@ -33,6 +43,8 @@ export class Runtime {
       syncs: DiscoverySyncCounts;
       /** The proxy's upstream pools of HTTP listeners, kept across generations. */
       upstreamPools?: () => UpstreamPoolOwner;
+      /** Certificates of the listeners that terminate TLS. */
+      tls?: TlsGeneration;
     },
   ) {
     this.clusters = new Map([...views].map(([name, view]) => [name, view.cluster]));
@@ -67,13 +79,64 @@ export class Runtime {
     listener: Exclude<ListenerConfig, UdpListenerConfig>,
     stats: ListenerStats,
   ): ConnectionHandler {
+    if (listener.protocol === 'tls') return this.createPassthroughHandler(listener, stats);
+    const handler = this.createPlainHandler(listener, stats);
+    if (!listener.tls) return handler;
+    const tls = this.deps.tls?.listeners.get(listener.name);
+    if (!tls) throw new Error(`listener "${listener.name}": TLS certificates were not loaded`);
+    // HTTP listeners offer HTTP/2 and HTTP/1.1 by ALPN; tcp listeners offer what tls.alpn says.
+    const alpn = listener.protocol === 'http' ? ['h2', 'http/1.1'] : undefined;
+    return new TlsTerminator(handler, tls, this.log.child({ listener: listener.name }), alpn, stats);
+  }
+
+  private createPlainHandler(
+    listener: Exclude<ListenerConfig, UdpListenerConfig | TlsPassthroughListenerConfig>,
+    stats: ListenerStats,
+  ): ConnectionHandler {
     if (listener.protocol === 'http') {
       const log = this.log.child({ listener: listener.name });
       const { HttpProxyHandler } = httpProxyModule();
       const pools = this.deps.upstreamPools?.();
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools);
     }
-    const cluster = this.clusterOf(listener);
+    return this.createTcpHandler(listener, listener.cluster, stats);
+  }
+
+  /** `protocol: tls`: one tcp handler per cluster, chosen per connection by the ClientHello's SNI. */
+  private createPassthroughHandler(
+    listener: TlsPassthroughListenerConfig,
+    stats: ListenerStats,
+  ): ConnectionHandler {
+    const byCluster = new Map<string, TcpProxyHandler>();
+    const handlerFor = (cluster: string) => {
+      let handler = byCluster.get(cluster);
+      if (!handler) {
+        handler = this.createTcpHandler(listener, cluster, stats);
+        byCluster.set(cluster, handler);
+      }
+      return handler;
+    };
+    const routes = new ServerNameTable<ConnectionHandler>();
+    for (const route of listener.routes) {
+      for (const name of route.sni) routes.add(name, handlerFor(route.cluster));
+    }
+    const fallback = listener.defaultCluster === undefined ? undefined : handlerFor(listener.defaultCluster);
+    return new TlsPassthroughHandler(
+      routes,
+      fallback,
+      [...byCluster.values()],
+      ms(listener.helloTimeout),
+      stats,
+      this.log.child({ listener: listener.name }),
+    );
+  }
+
+  private createTcpHandler(
+    listener: TcpListenerConfig | TlsPassthroughListenerConfig,
+    clusterName: string,
+    stats: ListenerStats,
+  ): TcpProxyHandler {
+    const cluster = this.clusterOf({ name: listener.name, cluster: clusterName });
     return new TcpProxyHandler(
       {
         listener: listener.name,

@@ -13,6 +13,7 @@ import { parseAddress } from '../config/values.js';
 import { HTTP_ERRORS, type HttpError } from '../l7/errors.js';
 import { hostOf } from '../l7/route-match.js';
 import { RouteTable, splitTarget } from '../l7/route-table.js';
+import { ServerNameTable } from '../tls/server-names.js';
 import { explainCluster } from './cluster.js';
 import type {
   ClusterExplanation,
@@ -31,7 +32,7 @@ export class ExplainError extends Error {}
 export function explain(world: ExplainWorld, query: ExplainQuery): Explanation {
   const results =
     query.kind === 'tcp'
-      ? [explainTcp(world, query.listener, query.clientAddress)]
+      ? [explainTcp(world, query.listener, query.clientAddress, query.serverName)]
       : httpListenersFor(world, query).map((l) => explainHttp(world, l, query));
   return { mode: world.mode, at: new Date(world.now).toISOString(), notes: MODE_NOTES[world.mode], results };
 }
@@ -43,7 +44,12 @@ const MODE_NOTES = {
   ],
 };
 
-function explainTcp(world: ExplainWorld, wanted: string, clientAddress?: string): TcpExplanation {
+function explainTcp(
+  world: ExplainWorld,
+  wanted: string,
+  clientAddress?: string,
+  serverName?: string,
+): TcpExplanation {
   const listener = findListener(world, wanted);
   if (!listener) throw new ExplainError(`no listener named or bound at "${wanted}"${listenerList(world)}`);
   if (listener.protocol === 'http') {
@@ -58,11 +64,34 @@ function explainTcp(world: ExplainWorld, wanted: string, clientAddress?: string)
     ...(clientAddress ? { clientAddress } : {}),
     ...(bound.ok ? { destinationAddress: bound.value.host, destinationPort: bound.value.port } : {}),
   };
-  return {
+  const shown: TcpExplanation = {
     kind: listener.protocol,
     listener: { name: listener.name, address },
-    clusters: clustersFor(world, [listener.cluster], context),
+    clusters: [],
   };
+  let cluster: string | undefined;
+  if (listener.protocol === 'tls') {
+    // The passthrough handler's own lookup: exact names, then one-label `*.` names, then the default.
+    const routes = new ServerNameTable<number>();
+    listener.routes.forEach((route, i) => {
+      for (const name of route.sni) routes.add(name, i);
+    });
+    const route = routes.find(serverName);
+    cluster = route === undefined ? listener.defaultCluster : listener.routes[route]!.cluster;
+    const selectedBy =
+      route !== undefined
+        ? `route ${route} (sni: ${listener.routes[route]!.sni.join(', ')})`
+        : cluster !== undefined
+          ? 'defaultCluster (no route lists this name)'
+          : 'nothing: no route lists this name and there is no defaultCluster';
+    shown.serverName = { name: serverName ?? null, selectedBy };
+    if (cluster === undefined) {
+      shown.answer = 'refused with a TLS unrecognized_name alert';
+      return shown;
+    }
+  } else cluster = listener.cluster;
+  shown.clusters = clustersFor(world, [cluster], context);
+  return shown;
 }
 
 type HttpQuery = Extract<ExplainQuery, { kind: 'http' }>;

@@ -69,11 +69,15 @@ export interface HttpExplanation {
   answer?: string;
 }
 
-/** A TCP or UDP listener: its one cluster. */
+/** A TCP or UDP listener (its one cluster), or a TLS passthrough one (the cluster a server name selects). */
 export interface TcpExplanation {
-  kind: 'tcp' | 'udp';
+  kind: 'tcp' | 'udp' | 'tls';
   listener: { name: string; address: string };
+  /** TLS passthrough: the server name (SNI) asked for, and which route or default took it. */
+  serverName?: { name: string | null; selectedBy: string };
   clusters: ClusterExplanation[];
+  /** TLS passthrough: what the proxy does instead of forwarding (a name no route lists). */
+  answer?: string;
 }
 
 export interface Explanation {
@@ -100,5 +104,5 @@ export type ExplainQuery =
       listener?: string;
       clientAddress?: string;
     }
-  /** A TCP or UDP listener (`tcp LISTENER`; `udp LISTENER` is the same query). */
-  | { kind: 'tcp'; listener: string; clientAddress?: string };
+  /** A TCP, UDP or TLS passthrough listener (`tcp LISTENER`; `udp` and `tls` are the same query). */
+  | { kind: 'tcp'; listener: string; clientAddress?: string; serverName?: string };

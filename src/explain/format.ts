@@ -18,7 +18,12 @@ export function formatExplanation(explanation: Explanation): string {
 
 function formatTcp(result: TcpExplanation, lines: string[]): void {
   lines.push(`listener ${result.listener.name} (${result.kind}, ${result.listener.address})`);
+  if (result.serverName) {
+    const name = result.serverName.name ?? '(none sent)';
+    lines.push(`  server name ${name}: selected by ${result.serverName.selectedBy}`);
+  }
   for (const cluster of result.clusters) formatCluster(cluster, lines);
+  if (result.answer) lines.push(`  answer: ${result.answer}`);
 }
 
 function formatHttp(result: HttpExplanation, lines: string[]): void {

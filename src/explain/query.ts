@@ -26,8 +26,10 @@ export function parseHeaderLines(lines: readonly string[]): Record<string, strin
 
 export function querySearch(query: ExplainQuery): URLSearchParams {
   const search = new URLSearchParams();
-  if (query.kind === 'tcp') search.set('tcp', query.listener);
-  else {
+  if (query.kind === 'tcp') {
+    search.set('tcp', query.listener);
+    if (query.serverName !== undefined) search.set('sni', query.serverName);
+  } else {
     search.set('method', query.method);
     search.set('url', query.url);
     for (const [name, value] of Object.entries(query.headers)) search.append('header', `${name}: ${value}`);
@@ -41,8 +43,10 @@ export function querySearch(query: ExplainQuery): URLSearchParams {
 export function queryFromSearch(search: URLSearchParams): ExplainQuery | string {
   const client = search.get('client') ?? undefined;
   const clientAddress = client ? { clientAddress: client } : {};
-  const tcp = search.get('tcp') ?? search.get('udp');
-  if (tcp !== null) return { kind: 'tcp', listener: tcp, ...clientAddress };
+  const tcp = search.get('tcp') ?? search.get('udp') ?? search.get('tls');
+  const sni = search.get('sni');
+  if (tcp !== null)
+    return { kind: 'tcp', listener: tcp, ...clientAddress, ...(sni ? { serverName: sni } : {}) };
   const method = search.get('method') ?? 'GET';
   const url = search.get('url');
   if (!url) return 'give url=http://host/path (and method=, header=name: value) or tcp=LISTENER';

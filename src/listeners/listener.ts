@@ -31,6 +31,8 @@ export class ListenerStats {
   /** Bytes from and to clients, counted when each connection closes. */
   bytesReceived = 0;
   bytesSent = 0;
+  /** TLS listeners: failed handshakes and refused clients, by reason (OpenSSL's code, `client-refused`). */
+  readonly tlsErrors = new Map<string, number>();
   private readonly routes = new Map<string, RouteCounters>();
 
   /** The counters of the route with this label (see config/route-label.ts), created on first use. */

@@ -67,6 +67,18 @@ describe('portside explain (offline, from a file)', () => {
     assert.match(run.stdout, /listener dns \(udp, 127\.0\.0\.1:15353\)\n {2}cluster canary:/);
   });
 
+  it('explains a TLS passthrough listener for a server name', async () => {
+    const run = await runCli(['explain', '-c', file, 'tls', 'edge', '--sni', 'www.example.com']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stdout,
+      /listener edge \(tls, 127\.0\.0\.1:18443\)\n {2}server name www\.example\.com: selected by route 1 \(sni: \*\.example\.com\)\n {2}cluster canary:/,
+    );
+    const refused = await runCli(['explain', '-c', file, 'tls', 'edge', '--sni', 'other.org']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /answer: refused with a TLS unrecognized_name alert/);
+  });
+
   it('refuses what it cannot explain, in one line', async () => {
     const missing = await runCli(['explain', '-c', file, 'tcp', 'nope']);
     assert.equal(missing.code, 1);

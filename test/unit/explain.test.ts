@@ -141,6 +141,32 @@ describe('explain (offline)', () => {
     );
   });
 
+  it('a TLS passthrough listener: the cluster its server-name lookup selects, or the refusal', () => {
+    const world = offlineWorld(config());
+    const tls = (serverName?: string) =>
+      explain(world, { kind: 'tcp', listener: 'edge', ...(serverName ? { serverName } : {}) })
+        .results[0] as TcpExplanation;
+    const exact = tls('API.example.com');
+    assert.equal(exact.kind, 'tls');
+    assert.deepEqual(exact.serverName, {
+      name: 'API.example.com',
+      selectedBy: 'route 0 (sni: api.example.com)',
+    });
+    assert.deepEqual(
+      exact.clusters.map((c) => c.name),
+      ['api'],
+    );
+    assert.equal(tls('www.example.com').clusters[0]!.name, 'canary', 'one label under *.example.com');
+    const none = tls('a.b.example.com');
+    assert.deepEqual(none.clusters, []);
+    assert.match(
+      none.serverName!.selectedBy,
+      /^nothing: no route lists this name and there is no defaultCluster/,
+    );
+    assert.match(none.answer!, /unrecognized_name/);
+    assert.equal(tls().serverName!.name, null);
+  });
+
   it('excludes endpoints off this node for locality local-only', () => {
     const text = `${YAML.replace('cluster: cache', 'cluster: local')}`;
     const [tcp] = explain(offlineWorld(config(text)), { kind: 'tcp', listener: 'redis' })
