@@ -2,12 +2,14 @@
  * The AdminSource of a running ProxyServer: reads its live generation, listeners and
  * reload history at request time.
  */
+import { resolveSelfLocality } from '../balancing/locality.js';
 import { routeLabel } from '../config/route-label.js';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ReloadResult } from '../core/events.js';
 import type { AnyListener, ProxyServer } from '../core/proxy.js';
 import { redactUrls } from '../core/secrets.js';
+import type { ExplainWorld } from '../explain/world.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
 import { UdpListener } from '../listeners/udp-listener.js';
@@ -79,6 +81,23 @@ export class ProxyAdminSource implements AdminSource {
         ...(source.lastError !== undefined ? { lastError: redactUrls(source.lastError) } : {}),
       };
     });
+  }
+
+  explainWorld(): ExplainWorld | undefined {
+    const runtime = this.proxy.current;
+    if (!runtime) return undefined;
+    return {
+      mode: 'live',
+      config: runtime.config,
+      now: Date.now(),
+      self: resolveSelfLocality(runtime.config.node),
+      cluster: (name) => runtime.clusters.get(name),
+      healthMemory: (endpoint) => this.proxy.clusters.health.memoryFor(endpoint),
+      boundAddress: (name) => {
+        const listener = this.proxy.listener(name);
+        return listener?.bound ? listener.boundAddress : undefined;
+      },
+    };
   }
 
   draining() {

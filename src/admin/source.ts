@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ProxyEvents, ReloadResult } from '../core/events.js';
+import type { ExplainWorld } from '../explain/world.js';
 import type { ResourceErrorCount } from '../listeners/resource-errors.js';
 import type { CertificateInUse } from '../tls/tls-registry.js';
 
@@ -85,6 +86,8 @@ export interface AdminSource {
   discovery(): DiscoveryStatus[];
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
+  /** The live generation as `GET /explain` reads it; undefined before the first config. */
+  explainWorld?(): ExplainWorld | undefined;
   /** Certificates in use by TLS listeners and clusters (expiry metric). */
   certificates?(): CertificateInUse[];
   /** Certificate files whose last change was refused (the old ones still serve), and why. */
