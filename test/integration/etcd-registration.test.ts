@@ -43,7 +43,8 @@ describe('registration against a real etcd', { skip, timeout: 60_000 }, () => {
 
   function register(e: RegistrationConfig, endpoints = [etcd.url]) {
     const { logger, lines } = captureLogger('info');
-    const client = new EtcdClient({ endpoints, timeoutMs: 1000 });
+    // Generous: a revoke that times out on a loaded machine is left to expire, which the tests would read as a bug.
+    const client = new EtcdClient({ endpoints, timeoutMs: 10_000 });
     const registration = new Registration(e, '/services/', { node: 'node-1', zone: 'z0' }, client, logger);
     stops.push(async () => {
       await registration.stop();
