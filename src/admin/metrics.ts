@@ -191,6 +191,28 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     },
   );
 
+  readCounter(
+    'portside_http_requests_total',
+    'HTTP requests the listener answered, by status code (0: the client left before a response) and method; route misses included.',
+    ['listener', 'code', 'method'],
+    (set) => {
+      for (const l of source.listeners())
+        for (const [code, method, count] of l.responses ?? [])
+          set({ listener: l.name, code: String(code), method }, count);
+    },
+  );
+  readCounter(
+    'portside_route_responses_total',
+    'HTTP requests on the route by status code (0: no response) and method.',
+    ['listener', 'route', 'cluster', 'code', 'method'],
+    (set) => {
+      for (const l of source.listeners())
+        for (const r of l.routes ?? [])
+          for (const [code, method, count] of r.responses ?? [])
+            set({ listener: l.name, route: r.name, cluster: r.cluster, code: String(code), method }, count);
+    },
+  );
+
   // Endpoints and clusters.
   readGauge(
     'portside_endpoint_active',

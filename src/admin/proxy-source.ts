@@ -159,6 +159,7 @@ export class ProxyAdminSource implements AdminSource {
         : {}),
       // A tls (passthrough) listener's routes are server names, not HTTP routes with counters.
       routes: config?.protocol === 'http' ? routesOf(config.routes, listener.stats) : undefined,
+      ...(config?.protocol === 'http' ? { responses: listener.stats.responses.entries() } : {}),
       ...(listener instanceof UdpListener
         ? {
             datagramsReceived: listener.stats.datagramsReceived,
@@ -183,6 +184,7 @@ function routesOf(routes: unknown, stats: ListenerStats): RouteStatus[] | undefi
       errorsTotal: counters.errorsTotal,
       retriesTotal: counters.retriesTotal,
       grpcStatus: grpcStatusCounts(counters.grpcStatus),
+      responses: counters.responses.entries(),
     };
   });
 }

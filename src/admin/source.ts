@@ -19,6 +19,8 @@ export interface RouteStatus {
   retriesTotal?: number;
   /** gRPC requests by grpc-status ("0", "14"…), statuses seen only. */
   grpcStatus?: Record<string, number>;
+  /** Responses by status code and method: [code, method, count] (code 0: no response). */
+  responses?: [number, string, number][];
 }
 
 export interface ListenerStatus {
@@ -44,6 +46,8 @@ export interface ListenerStatus {
   /** Removed by a reload (or the proxy is draining): no longer accepting, finishing open work. */
   draining?: boolean;
   routes?: RouteStatus[];
+  /** HTTP listeners: responses by status code and method, route misses included. */
+  responses?: [number, string, number][];
   /** TLS listeners: failed handshakes and refused clients, by reason. */
   tlsErrors?: Record<string, number>;
 }
