@@ -9,6 +9,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
+import { packageVersion } from '../core/package-info.js';
 import { registerEventMetrics } from './event-metrics.js';
 import type { AdminSource, DiscoveryStatus } from './source.js';
 import { isPanicking } from './status.js';
@@ -335,6 +336,12 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
   );
 
   // Config.
+  new Gauge({
+    name: 'portside_build_info',
+    help: 'Always 1; the labels say which Portside and which Node.js run.',
+    labelNames: ['version', 'node_version'],
+    registers,
+  }).set({ version: packageVersion(), node_version: process.versions.node }, 1);
   readGauge(
     'portside_config_version',
     'Version of the live config; bumped by every applied reload.',

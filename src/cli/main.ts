@@ -2,11 +2,11 @@
 import { parseArgs } from 'node:util';
 import { suggest } from '../config/suggest.js';
 import { LOG_LEVELS, type LogLevel } from '../core/log-levels.js';
+import { packageVersion } from '../core/package-info.js';
 import type { ExplainQuery } from '../explain/explanation.js';
 import { parseHeaderLines } from '../explain/query.js';
 import { COMMANDS, type Command, commandHelp, GLOBAL_HELP } from './commands.js';
 import { pauseOptimizingCompiler } from './optimizing-compiler.js';
-import { packageVersion } from './version.js';
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;

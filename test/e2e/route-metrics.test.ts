@@ -5,7 +5,7 @@
  * and a TCP listener.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,6 +18,7 @@ import { exchange } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
 
 test('routes count requests, errors and retries; listeners count bytes', { timeout: 60_000 }, async (t) => {
+  const startedAt = Date.now();
   const live = await startHttpUpstream('live');
   const echo = await startEchoServer();
   const gone = await deadPort();
@@ -77,6 +78,13 @@ clusters:
   assert.equal(sampleValue(m, 'portside_route_requests_total', route(unnamed)), 1);
   assert.equal(sampleValue(m, 'portside_route_errors_total', route(unnamed)), 1);
   assert.equal(sampleValue(m, 'portside_route_retries_total', route(unnamed)), 1);
+  const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'));
+  assert.equal(sampleValue(m, 'portside_build_info', { version, node_version: process.versions.node }), 1);
+  const appliedAt = sampleValue(m, 'portside_config_last_reload_success_timestamp_seconds') ?? 0;
+  assert.ok(
+    appliedAt > startedAt / 1000 - 1 && appliedAt <= Date.now() / 1000,
+    `config applied at ${appliedAt}`,
+  );
   // Responses by code and method: route misses count on the listener, not on any route.
   const code = (c: string) => ({ listener: 'web', code: c, method: 'GET' });
   assert.equal(sampleValue(m, 'portside_http_requests_total', code('200')), 3);
