@@ -8,6 +8,7 @@ import { isHostValue } from '../l7/h1/chars.js';
 import { HOP_BY_HOP_HEADERS } from '../l7/hop-by-hop.js';
 import { normalizePath } from '../l7/path-normalize.js';
 import { pathRegexProblem } from '../l7/path-regex.js';
+import { percent } from './health-schema.js';
 import type { duration as Duration, listenAddress as ListenAddress, name as Name } from './schema.js';
 import { listenerTls } from './tls-schema.js';
 
@@ -314,6 +315,20 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     mergeSlashes: z.boolean().default(false),
   });
 
+  /** `true` / `false`, or where and how much: `{ sample: 10%, file: /var/log/portside/web.log }`. */
+  const accessLog = z.union(
+    [
+      z.boolean(),
+      z.strictObject({
+        /** Requests logged, at random; those Portside answered with its own error always are. */
+        sample: percent.default(100),
+        /** Lines go to this file (appended, reopened on SIGHUP for log rotation) instead of stdout. */
+        file: z.string().min(1, 'a file path').optional(),
+      }),
+    ],
+    { error: 'accessLog is true, false or { sample, file }' },
+  );
+
   const httpListener = z.strictObject({
     name,
     address: listenAddress,
@@ -329,7 +344,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     paths: httpPaths.default(() => httpPaths.parse({})),
     http2: http2.default(() => http2.parse({})),
     /** One pino line per request at level info. */
-    accessLog: z.boolean().default(true),
+    accessLog: accessLog.default(true),
     /** Terminate TLS; ALPN offers h2 and http/1.1 unless `tls.alpn` says otherwise. */
     tls: listenerTls.optional(),
   });

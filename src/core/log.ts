@@ -25,7 +25,12 @@ function hideUrlCredentials(value: unknown): unknown {
 }
 
 /** JSON lines on stdout (pino); `pretty` pipes through pino-pretty for humans. */
-export function createLogger(level: LogLevel = 'info', pretty = false): Logger {
+export function createLogger(
+  level: LogLevel = 'info',
+  pretty = false,
+  /** Where JSON lines go (stdout by default; tests pass a sink). */
+  destination?: pino.DestinationStream,
+): Logger {
   if (pretty) {
     return pino({
       level,
@@ -33,7 +38,8 @@ export function createLogger(level: LogLevel = 'info', pretty = false): Logger {
       transport: {
         target: 'pino-pretty',
         options: {
-          colorize: true,
+          // https://no-color.org, and no escape codes in a file or pipe.
+          colorize: useColor(),
           singleLine: true,
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname',
@@ -41,5 +47,19 @@ export function createLogger(level: LogLevel = 'info', pretty = false): Logger {
       },
     });
   }
-  return pino({ level, serializers, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+  const options: pino.LoggerOptions = {
+    level,
+    serializers,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // "level":"info" rather than 30: what people grep and log pipelines (Loki, Elastic) expect.
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set to anything but the empty string. */
+export function useColor(env: NodeJS.ProcessEnv = process.env, tty = process.stdout.isTTY === true): boolean {
+  const noColor = env.NO_COLOR;
+  return tty && (noColor === undefined || noColor === '');
 }

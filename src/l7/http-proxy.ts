@@ -13,7 +13,7 @@ import type { Cluster } from '../core/cluster.js';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
-import { AccessLogWriter, accessLogEnabled } from './access-log.js';
+import { type AccessLogConfig, AccessLogWriter, accessLogEnabled } from './access-log.js';
 import type {
   ClientTimeouts,
   ConnectionOwner,
@@ -58,7 +58,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   private http2Socket: Socket | undefined;
   private readonly drainWaiters: (() => void)[] = [];
   private poolsReleased = false;
-  private readonly accessLogOnConfig: boolean;
+  private readonly accessLogConfig: AccessLogConfig;
   readonly accessLog: AccessLogWriter;
   private readonly timeouts: ClientTimeouts;
   /** Checks the client timeouts of every connection (one timer, not one per socket). */
@@ -75,8 +75,8 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.routes = new RouteTable(config.routes, stats, config.paths);
     this.maxHeaders = config.limits.maxHeaders;
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
-    this.accessLogOnConfig = config.accessLog;
-    this.accessLog = new AccessLogWriter(log);
+    this.accessLogConfig = config.accessLog;
+    this.accessLog = new AccessLogWriter(log, config.accessLog);
     this.secure = config.tls !== undefined;
     this.upgradeSettings = { idleTimeoutMs: ms(config.limits.tunnelIdleTimeout) };
     this.http2Limits = config.http2;
@@ -106,7 +106,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   }
 
   accessLogOn(): boolean {
-    return accessLogEnabled(this.log, this.accessLogOnConfig);
+    return accessLogEnabled(this.log, this.accessLogConfig);
   }
 
   handle(socket: Socket): void {

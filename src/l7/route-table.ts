@@ -31,13 +31,16 @@ export class CompiledRoute {
   readonly responseEdits: HeaderEdits;
   /** Requests, errors and retries, kept by the listener so they outlive this generation. */
   readonly counters: RouteCounters;
+  /** Its name, or its position and match: as metrics, the admin API and the access log call it. */
+  readonly label: string;
 
   constructor(
     readonly index: number,
     config: RouteConfig,
     stats?: ListenerStats,
   ) {
-    this.counters = stats?.routeCounters(routeLabel(config, index)) ?? new RouteCounters();
+    this.label = routeLabel(config, index);
+    this.counters = stats?.routeCounters(this.label) ?? new RouteCounters();
     this.matcher = new RouteMatcher(config.match);
     this.cluster = config.cluster;
     const choices = (config.weightedClusters ?? []).filter((w) => w.weight > 0);

@@ -264,7 +264,8 @@ export abstract class RoutedRequest implements Timed {
     const method = this.head.method;
     this.ctx.responded(this.status, method);
     this.route?.counters.responses.count(this.status, method);
-    if (this.ctx.accessLogOn()) this.ctx.accessLog.write(this.record());
+    if (this.ctx.accessLogOn() && this.ctx.accessLog.wants(this.errorCode !== undefined))
+      this.ctx.accessLog.write(this.record());
   }
 
   /**
@@ -282,7 +283,7 @@ export abstract class RoutedRequest implements Timed {
       host: this.head.host,
       path: this.head.target,
       status: this.status,
-      route: this.route?.index,
+      route: this.route?.label,
       cluster: this.cluster?.name,
       endpoint: this.endpoint?.id,
       attempts: this.attempts,

@@ -84,7 +84,7 @@ describe('portside CLI', { timeout: 60_000 }, () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line))
-      .filter((line) => line.level === 60);
+      .filter((line) => line.level === 'fatal');
     assert.equal(fatal.length, 1);
     assert.equal(fatal[0].code, 'EADDRINUSE');
     assert.equal(fatal[0].err, undefined, 'no error object with a stack');

@@ -44,7 +44,7 @@ clusters:
 
   await b.close();
   const down = await cli.waitForLog((l) => l.event === 'health' && l.endpoint === endpoint, 15_000);
-  assert.equal(down.level, 40, 'marking down is a warning');
+  assert.equal(down.level, 'warn', 'marking down is a warning');
   assert.deepEqual([down.cluster, down.from, down.to], ['c', [], ['ActiveCheckFailed']]);
   assert.equal(
     down.msg,
