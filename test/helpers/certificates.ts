@@ -21,6 +21,10 @@ export interface IssueOptions {
   dns?: string[];
   /** URIs such as SPIFFE IDs (subjectAltName). */
   uris?: string[];
+  /** IP addresses (subjectAltName), e.g. 127.0.0.1 for a server reached by address. */
+  ips?: string[];
+  /** The subject's common name (default: the first DNS name, else `client`). */
+  cn?: string;
   /** Days valid; negative: already expired. */
   days?: number;
   /** File name stem (default: the first name). */
@@ -74,6 +78,7 @@ export class TestCa {
     const names = [
       ...(options.dns ?? []).map((n) => `DNS:${n}`),
       ...(options.uris ?? []).map((u) => `URI:${u}`),
+      ...(options.ips ?? []).map((ip) => `IP:${ip}`),
     ];
     const stem = join(this.dir, options.file ?? (options.dns?.[0] ?? 'client').replace(/[^a-z0-9.-]/gi, '_'));
     const serial = (serials++).toString(16).toUpperCase();
@@ -91,7 +96,7 @@ export class TestCa {
       '-out',
       `${stem}.csr`,
       '-subj',
-      `/CN=${options.dns?.[0] ?? 'client'}`,
+      `/CN=${options.cn ?? options.dns?.[0] ?? 'client'}`,
     ]);
     await run('openssl', [
       'x509',

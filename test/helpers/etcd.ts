@@ -1,10 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TestCa } from './certificates.js';
 import { eventually } from './wait.js';
 
 /** A free port on 127.0.0.1 (bound, then released). */
@@ -198,50 +199,15 @@ function httpsOk(url: string, tls: ServerTls): Promise<boolean> {
 }
 
 /** A throwaway CA and the server and client certificates it signed (openssl CLI), in `dir`. */
-export function makeServerTls(dir: string): ServerTls {
-  const file = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.crt'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=portside-test-ca',
-  );
-  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=etcd');
-  writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  const sign = (name: string, ...extra: string[]) =>
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      file(`${name}.csr`),
-      '-CA',
-      file('ca.crt'),
-      '-CAkey',
-      file('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      file(`${name}.crt`),
-      '-days',
-      '1',
-      ...extra,
-    );
-  sign('server', '-extfile', file('san.ext'));
-  openssl('req', ...ec, '-keyout', file('client.key'), '-out', file('client.csr'), '-subj', '/CN=portside');
-  sign('client');
+export async function makeServerTls(dir: string): Promise<ServerTls> {
+  const ca = await TestCa.create('etcd-test', dir);
+  const server = await ca.issue({ ips: ['127.0.0.1'], cn: 'etcd', file: 'server' });
+  const client = await ca.issue({ cn: 'portside', file: 'client' });
   return {
-    ca: file('ca.crt'),
-    certificate: file('server.crt'),
-    key: file('server.key'),
-    clientCertificate: file('client.crt'),
-    clientKey: file('client.key'),
+    ca: ca.certificate,
+    certificate: server.certificate,
+    key: server.key,
+    clientCertificate: client.certificate,
+    clientKey: client.key,
   };
 }

@@ -275,7 +275,7 @@ describe('registration with etcd authentication', { skip, timeout: 60_000 }, () 
 describe('registration over TLS', { skip, timeout: 60_000 }, () => {
   it('verifies etcd against the configured CA and shows the client certificate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portside-etcd-tls-'));
-    const tls = makeServerTls(dir);
+    const tls = await makeServerTls(dir);
     const etcd = await EtcdServer.start({ tls });
     const { logger } = captureLogger('info');
     const mutual = { ca: tls.ca, certificate: tls.clientCertificate, key: tls.clientKey, verify: true };
