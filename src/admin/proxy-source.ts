@@ -10,7 +10,7 @@ import type { ProxyServer } from '../core/proxy.js';
 import { redactUrls } from '../core/secrets.js';
 import type { Listener, ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
-import type { AdminSource, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
+import type { AdminSource, CatalogStatus, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
 
 export class ProxyAdminSource implements AdminSource {
   /** The config each listener last served, so one that a reload removed is still described while it drains. */
@@ -47,24 +47,54 @@ export class ProxyAdminSource implements AdminSource {
   }
 
   clusters(): readonly Cluster[] {
-    return [...(this.proxy.current?.clusters.values() ?? [])];
+    const runtime = this.proxy.current;
+    return [...(runtime?.clusters.values() ?? []), ...(runtime?.catalog?.clusters() ?? [])];
+  }
+
+  catalog(): CatalogStatus | undefined {
+    const catalog = this.proxy.current?.catalog;
+    if (!catalog) return undefined;
+    const lastError = catalog.lastError;
+    return {
+      description: catalog.description,
+      synced: catalog.synced,
+      ...(lastError !== undefined ? { lastError: redactUrls(lastError) } : {}),
+      services: catalog.services(),
+    };
   }
 
   discovery(): DiscoveryStatus[] {
     const runtime = this.proxy.current;
-    const sources = runtime?.discoverySources() ?? new Map();
-    return [...sources].map(([cluster, source]) => {
-      const syncs = runtime?.snapshotStats(cluster);
-      return {
-        cluster,
-        description: redactUrls(source.description),
-        synced: source.synced,
-        syncsTotal: syncs?.count ?? 0,
-        lastSyncAt: syncs?.lastAt,
-        ...(source.stale !== undefined ? { stale: source.stale } : {}),
-        ...(source.lastError !== undefined ? { lastError: redactUrls(source.lastError) } : {}),
-      };
-    });
+    const sources = new Map(runtime?.discoverySources());
+    for (const [name, source] of runtime?.catalog?.sources() ?? []) sources.set(name, source);
+    const catalog = runtime?.catalog;
+    // The catalog's own watches: /ready waits for their first list.
+    const statuses: DiscoveryStatus[] = catalog
+      ? [
+          {
+            cluster: 'catalog',
+            description: catalog.description,
+            synced: catalog.synced,
+            ...(catalog.lastError !== undefined
+              ? { stale: catalog.synced, lastError: redactUrls(catalog.lastError) }
+              : {}),
+          },
+        ]
+      : [];
+    return statuses.concat(
+      [...sources].map(([cluster, source]) => {
+        const syncs = runtime?.snapshotStats(cluster);
+        return {
+          cluster,
+          description: redactUrls(source.description),
+          synced: source.synced,
+          syncsTotal: syncs?.count ?? 0,
+          lastSyncAt: syncs?.lastAt,
+          ...(source.stale !== undefined ? { stale: source.stale } : {}),
+          ...(source.lastError !== undefined ? { lastError: redactUrls(source.lastError) } : {}),
+        };
+      }),
+    );
   }
 
   draining() {

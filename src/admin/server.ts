@@ -92,7 +92,13 @@ export class AdminServer {
             config: redact(source.config() ?? null),
           }),
       },
-      '/clusters': { method: 'GET', handle: (_q, s) => json(s, 200, { clusters: clusterViews(source) }) },
+      '/clusters': {
+        method: 'GET',
+        handle: (_q, s) => {
+          const catalog = source.catalog?.();
+          json(s, 200, { clusters: clusterViews(source), ...(catalog ? { catalog } : {}) });
+        },
+      },
       '/listeners': { method: 'GET', handle: (_q, s) => json(s, 200, { listeners: source.listeners() }) },
       '/api/dashboard': { method: 'GET', handle: (_q, s) => json(s, 200, this.dashboardState()) },
       '/drain': {

@@ -53,6 +53,20 @@ export interface DiscoveryStatus {
   lastError?: string;
 }
 
+/** The Service catalog as GET /clusters shows it. */
+export interface CatalogStatus {
+  description: string;
+  synced: boolean;
+  lastError?: string;
+  /** Every Service it holds, with the clusters built for its ports. */
+  services: {
+    service: string;
+    namespace: string;
+    ports: { name: string; port: number }[];
+    clusters: string[];
+  }[];
+}
+
 export interface AdminSource {
   readonly events: ProxyEvents;
   /** The effective config of the live generation; undefined before the first one is applied. */
@@ -64,6 +78,8 @@ export interface AdminSource {
   listeners(): ListenerStatus[];
   clusters(): readonly Cluster[];
   discovery(): DiscoveryStatus[];
+  /** The Service catalog, when the config has one. */
+  catalog?(): CatalogStatus | undefined;
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
   /** True once drain() was called (or the process is shutting down). */

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { admin } from './admin-schema.js';
 import { balancingSchema, selfLocality } from './balancing-schema.js';
+import { catalogSchema } from './catalog-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 import { httpSchemas } from './http-schema.js';
@@ -83,7 +84,15 @@ export const tcpListener = z.strictObject({
   idleTimeout: duration.default('1h'),
 });
 
-export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;
+const http = httpSchemas({ name, duration, listenAddress });
+export const httpListener = http.httpListener;
+
+/** Every Service of some namespaces as a cluster of its own, made from one template. */
+export const catalog = catalogSchema(
+  name,
+  cluster.omit({ name: true, endpoints: true, discovery: true }),
+  http.routePolicy,
+);
 
 /**
  * `protocol` chooses the form; without one a listener is tcp. A key of the other form
@@ -130,10 +139,13 @@ export const config = z.strictObject({
   drainTimeout: duration.default('30s'),
   /** The admin API and dashboard; omitted means no admin server. */
   admin: admin.optional(),
+  /** Every Kubernetes Service of some namespaces, routable by Host (docs/catalog.md). */
+  catalog: catalog.optional(),
 });
 
 export type Config = z.output<typeof config>;
 export type ClusterConfig = z.output<typeof cluster>;
+export type CatalogConfig = z.output<typeof catalog>;
 export type ListenerConfig = z.output<typeof listener>;
 export type TcpListenerConfig = z.output<typeof tcpListener>;
 export type { HttpListenerConfig } from './http-schema.js';

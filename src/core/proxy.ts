@@ -85,6 +85,7 @@ export class ProxyServer {
     const next = new Runtime(config, this.version + 1, update.views, {
       logger: this.log,
       syncs: this.clusters.syncs,
+      ...(update.catalog ? { catalog: update.catalog } : {}),
       upstreamPools: () => {
         this.upstreamPools ??= new (httpProxyModule().UpstreamPoolOwner)();
         return this.upstreamPools;
