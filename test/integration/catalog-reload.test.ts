@@ -1,0 +1,114 @@
+/**
+ * The catalog across reloads: kept with its clusters when its config is unchanged, rebuilt
+ * on the same watches when it changes, gone (watches released) when the config drops it.
+ * Also: a config cluster discovering the same Service port serves its catalog Host.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type HttpUpstream, startHttpUpstream } from '../helpers/http.js';
+import { endpointSlice, KubeApiDouble, service } from '../helpers/kube-api-double.js';
+import { parseConfig, startProxy, type TestProxy } from '../helpers/proxy.js';
+import { eventually } from '../helpers/wait.js';
+
+function reach(port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(String(res.headers['x-upstream'] ?? res.statusCode)));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('catalog across reloads', { timeout: 60_000 }, () => {
+  let dir: string;
+  let api: KubeApiDouble;
+  let upstream: HttpUpstream;
+  let proxy: TestProxy;
+  let kubeconfig: string;
+
+  /** `catalog`: lines under the catalog's kubernetes and listeners, or undefined for none. */
+  const config = ({
+    catalog,
+    routes = '[]',
+    clusters = '[]',
+    drain = '1s',
+  }: {
+    catalog?: string;
+    routes?: string;
+    clusters?: string;
+    drain?: string;
+  }) => `
+drainTimeout: ${drain}
+listeners: [{ name: web, address: 127.0.0.1:0, protocol: http, accessLog: false, routes: ${routes} }]
+clusters: ${clusters}
+${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], kubeconfig: ${JSON.stringify(kubeconfig)} }\n  listeners: [web]\n${catalog}`}
+`;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'portside-catalog-reload-'));
+    upstream = await startHttpUpstream('orders');
+    api = await new KubeApiDouble().start();
+    api.apply('services', service('shop', 'orders', [{ name: 'http', port: 80, targetPort: 'http' }]));
+    api.apply(
+      'endpointslices',
+      endpointSlice('shop', 'orders', 'orders-1', {
+        ports: [{ name: 'http', port: upstream.port }],
+        endpoints: [{ addresses: ['127.0.0.1'] }],
+      }),
+    );
+    kubeconfig = await api.writeKubeconfig(dir, 'shop');
+    proxy = await startProxy(config({ catalog: '' }));
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await api?.stop();
+    await upstream?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps, rebuilds and drops the catalog as the config says', async () => {
+    const port = proxy.port('web');
+    await eventually(async () => (await reach(port, 'orders.shop')) === 'orders', { what: 'orders.shop' });
+    const first = proxy.proxy.current!.catalog!;
+    const cluster = first.clusters()[0];
+    assert.equal(cluster?.name, 'orders.shop:80');
+
+    // Unchanged catalog: the same catalog and cluster serve the next generation.
+    await proxy.proxy.apply(parseConfig(config({ catalog: '', drain: '2s' })));
+    assert.equal(proxy.proxy.current!.catalog, first);
+    assert.equal(await reach(port, 'orders.shop'), 'orders');
+    assert.equal(first.clusters()[0], cluster);
+
+    // A new template: a new catalog on the same watch (no new list), its own clusters.
+    const lists = api.requests.lists;
+    await proxy.proxy.apply(
+      parseConfig(config({ catalog: '  template: { balancing: { policy: random } }' })),
+    );
+    const second = proxy.proxy.current!.catalog!;
+    assert.notEqual(second, first);
+    assert.equal(await reach(port, 'orders.shop'), 'orders');
+    assert.notEqual(second.clusters()[0], cluster);
+    assert.equal(first.clusters().length, 0, 'the old catalog retired its clusters');
+    assert.equal(api.requests.lists, lists, 'the watches were shared, not listed again');
+
+    // A config cluster for the same Service port takes the Host over.
+    const pinned = `[{ name: pinned, discovery: { kubernetes: { service: orders, namespace: shop, port: 80, kubeconfig: ${JSON.stringify(kubeconfig)} } } }]`;
+    await proxy.proxy.apply(parseConfig(config({ catalog: '', clusters: pinned })));
+    assert.equal(await reach(port, 'orders.shop'), 'orders');
+    assert.deepEqual(proxy.proxy.current!.catalog!.clusters(), [], 'served by the config cluster');
+
+    // No catalog: its Hosts are not routed, its watches are released.
+    const dead = '[{ name: dead, endpoints: ["127.0.0.1:1"] }]';
+    await proxy.proxy.apply(parseConfig(config({ routes: '[{ cluster: dead }]', clusters: dead })));
+    assert.equal(proxy.proxy.current!.catalog, undefined);
+    assert.equal(await reach(port, 'orders.shop'), '502', 'the catch-all route, to a closed port');
+    assert.equal(proxy.proxy.clusters.discovery.kubernetes.scopeWatches.length, 0);
+  });
+});
