@@ -89,10 +89,16 @@ async function stopCli(child: ChildProcess): Promise<number> {
   return performance.now() - started;
 }
 
-/** RSS of a proxy with an empty config (admin only), once it serves. */
-async function baselineRss(dir: string): Promise<number> {
+/**
+ * RSS of a proxy with an empty config (admin only), once it serves; with `http`, one HTTP
+ * listener and a static route as well (the L7 code loaded, as in catalog mode).
+ */
+async function baselineRss(dir: string, http = false): Promise<number> {
   const file = join(dir, 'empty.yaml');
-  await writeFile(file, 'admin: { address: 127.0.0.1:0 }\n');
+  const listener =
+    'listeners: [{ name: web, address: 127.0.0.1:0, protocol: http, routes: [{ cluster: c }] }]\n' +
+    'clusters: [{ name: c, endpoints: ["127.0.0.1:1"] }]\n';
+  await writeFile(file, `admin: { address: 127.0.0.1:0 }\n${http ? listener : ''}`);
   let ready: () => void = () => {};
   const listening = new Promise<void>((resolve) => (ready = resolve));
   const child = runCli(file, (line) => {
@@ -151,6 +157,7 @@ async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error('build first: npm run build');
   const dir = await mkdtemp(join(tmpdir(), 'portside-bench-'));
   const baseline = await baselineRss(dir);
+  const httpBaseline = catalog ? await baselineRss(dir, true) : baseline;
   const upstream = catalog ? await startUpstream() : undefined;
 
   const double = fork(
@@ -230,10 +237,13 @@ async function main(): Promise<void> {
     await sleep(1000);
     const statuses = [...failed].map(([status, n]) => `${n} × ${status}`).join(', ') || 'all 200';
     const perEndpoint = ((beforeSweep.rss - baseline) * 1024 * 1024) / (services * perService);
+    const aboveHttp = beforeSweep.rss - httpBaseline;
     sweep =
       `one request to each of ${services} Hosts: ${(sweepMs / 1000).toFixed(2)} s (${statuses}); ` +
       `start → all answered ${((syncMs + sweepMs) / 1000).toFixed(2)} s; before it RSS ${beforeSweep.rss.toFixed(0)} MB, ` +
-      `+${(beforeSweep.rss - baseline).toFixed(1)} MB = ${perEndpoint.toFixed(0)} B per endpoint`;
+      `+${(beforeSweep.rss - baseline).toFixed(1)} MB = ${perEndpoint.toFixed(0)} B per endpoint ` +
+      `(above a proxy with an HTTP listener, ${httpBaseline.toFixed(0)} MB: +${aboveHttp.toFixed(1)} MB = ` +
+      `${((aboveHttp * 1024 * 1024) / (services * perService)).toFixed(0)} B)`;
   }
   const memory = rssMb(cli.pid!);
   const idleFrom = cpuSeconds(cli.pid!);

@@ -133,8 +133,22 @@ export class ProxyAdminSource implements AdminSource {
       draining: draining || this.proxy.isDraining,
       bytesReceived: listener.stats.bytesReceived,
       bytesSent: listener.stats.bytesSent,
-      routes: routesOf(config?.routes, listener.stats),
+      routes: this.withCatalog(listener, routesOf(config?.routes, listener.stats)),
     };
+  }
+
+  /** A listener the catalog routes on lists it as its last route, `catalog`, with its counters. */
+  private withCatalog(listener: Listener, routes: RouteStatus[] | undefined): RouteStatus[] | undefined {
+    const catalog = this.proxy.current?.catalog;
+    if (!routes || !catalog?.config.listeners.includes(listener.name)) return routes;
+    const counters = listener.stats.routeCounters('catalog');
+    return routes.concat({
+      name: 'catalog',
+      cluster: catalog.description,
+      requestsTotal: counters.requestsTotal,
+      errorsTotal: counters.errorsTotal,
+      retriesTotal: counters.retriesTotal,
+    });
   }
 }
 

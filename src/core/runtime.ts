@@ -24,6 +24,8 @@ import type { Logger } from './log.js';
  */
 export class Runtime {
   readonly clusters: ReadonlyMap<string, Cluster>;
+  /** Config clusters with Kubernetes discovery, by `namespace/service` (built at the first catalog request). */
+  private explicitByService: Map<string, { port: string | number | undefined; name: string }[]> | undefined;
 
   constructor(
     readonly config: Config,
@@ -75,9 +77,6 @@ export class Runtime {
     const explicit = this.explicitCluster(target);
     return explicit ?? catalog!.cluster(target);
   }
-
-  /** Config clusters with Kubernetes discovery, by `namespace/service` (built at the first catalog request). */
-  private explicitByService: Map<string, { port: string | number | undefined; name: string }[]> | undefined;
 
   private explicitCluster(target: CatalogTarget): Cluster | undefined {
     if (!this.explicitByService) {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -84,7 +85,7 @@ clusters:
 catalog:
   kubernetes: { namespaces: [shop], selector: "!internal", kubeconfig: ${JSON.stringify(kubeconfig)} }
   listeners: [web]
-  template: { balancing: { policy: least_request } }
+  template: { balancing: { policy: least_request }, upstreamProtocol: http1 }
   route: { timeout: 5s, retries: { attempts: 2 } }
 `,
     );
@@ -122,6 +123,21 @@ catalog:
     assert.equal(await reach(port, 'hidden.shop'), '404', 'left out by the selector');
     assert.equal(await reach(port, 'users.elsewhere'), '404', 'a namespace the catalog does not cover');
     assert.equal(await reach(port, 'nothing.shop'), '404');
+
+    // HTTP/2 (h2c): `:authority` is the Host.
+    const session = connect(`http://127.0.0.1:${port}`);
+    try {
+      const upstream = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/', ':authority': 'orders.shop.svc.cluster.local:9000' });
+        stream.on('response', (headers) => resolve(String(headers['x-upstream'])));
+        stream.on('error', reject);
+        stream.resume();
+        stream.end();
+      });
+      assert.equal(upstream, 'ordersAdmin');
+    } finally {
+      session.close();
+    }
   });
 
   it('lets explicit routes win, and shows the catalog in /config and /clusters', async () => {
@@ -147,6 +163,9 @@ catalog:
       (s: { namespace: string; service: string }) => `${s.service}.${s.namespace}`,
     );
     assert.deepEqual(services.sort(), ['orders.shop', 'users.shop']);
+    const listeners = JSON.parse((await adminRequest(admin, '/listeners')).body);
+    const catalogRoute = listeners.listeners[0].routes.find((r: { name: string }) => r.name === 'catalog');
+    assert.ok(catalogRoute.requestsTotal >= 7, JSON.stringify(catalogRoute));
   });
 
   it('stops routing a deleted Service, frees its cluster, and routes it again once re-created', async () => {
