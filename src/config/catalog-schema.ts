@@ -22,15 +22,16 @@ const labelSelector = z
 const DOMAIN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /**
- * `name` is schema.ts's name; `clusterTemplate` its cluster schema without name and
+ * `name` and `duration` are schema.ts's; `clusterTemplate` its cluster schema without name and
  * endpoints; `routePolicy` a route's timeouts, retries and header edits. Passed in so that
  * this file does not import schema.ts back (an import cycle).
  */
-export function catalogSchema<N extends z.ZodType<string>, C extends z.ZodObject, R extends z.ZodObject>(
-  name: N,
-  clusterTemplate: C,
-  routePolicy: R,
-) {
+export function catalogSchema<
+  N extends z.ZodType<string>,
+  D extends z.ZodType<string>,
+  C extends z.ZodObject,
+  R extends z.ZodObject,
+>(name: N, duration: D, clusterTemplate: C, routePolicy: R) {
   const kubernetes = z.strictObject({
     /** `all` watches every namespace (one cluster-wide watch; needs a ClusterRole). */
     namespaces: z.union(
@@ -67,5 +68,10 @@ export function catalogSchema<N extends z.ZodType<string>, C extends z.ZodObject
     build: z
       .enum(['firstRequest', 'serviceAdded'], { error: 'build is firstRequest or serviceAdded' })
       .default('firstRequest'),
+    /**
+     * A Service port's cluster without a request for this long (up to twice as long) is
+     * retired, and built again at the next request. Default: kept while the Service exists.
+     */
+    idleTimeout: duration.optional(),
   });
 }

@@ -90,6 +90,7 @@ export const httpListener = http.httpListener;
 /** Every Service of some namespaces as a cluster of its own, made from one template. */
 export const catalog = catalogSchema(
   name,
+  duration,
   cluster.omit({ name: true, endpoints: true, discovery: true }),
   http.routePolicy,
 );

@@ -10,6 +10,7 @@
  * catalog's config keeps it and its clusters.
  */
 import type { CatalogConfig, ClusterConfig, Config } from '../config/schema.js';
+import { ms } from '../config/values.js';
 import { type LabelSelector, parseLabelSelector } from '../discovery/kubernetes/label-selector.js';
 import type { ServicePortInfo } from '../discovery/kubernetes/objects.js';
 import type { Scope, ScopeWatch } from '../discovery/kubernetes/scope-watch.js';
@@ -50,7 +51,9 @@ const TCP = 'TCP';
 export class Catalog {
   private readonly scopes: ScopeWatch[] = [];
   /** Built clusters by name (`svc.ns:port`). */
-  private readonly built = new Map<string, DetachedCluster>();
+  private readonly built = new Map<string, Built>();
+  /** Retires clusters without a request for a whole round (`idleTimeout`). */
+  private idleTimer: NodeJS.Timeout | undefined;
   /** Names of the built clusters of each Service, by `namespace/name`. */
   private readonly byService = new Map<string, string[]>();
   private readonly selector: LabelSelector | undefined;
@@ -78,14 +81,18 @@ export class Catalog {
     const base: Scope = kubeconfig === undefined ? {} : { kubeconfig };
     const scopes = namespaces === 'all' ? [base] : namespaces.map((namespace) => ({ ...base, namespace }));
     for (const scope of scopes) this.scopes.push(this.deps.watches.watchScope(scope, this.reader));
+    const { idleTimeout } = this.config;
+    if (idleTimeout !== undefined)
+      this.idleTimer = setInterval(() => this.retireIdle(), Math.max(1, ms(idleTimeout))).unref();
   }
 
   /** Retires every cluster and lets go of the watches (a reload that dropped or changed the catalog; shutdown). */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.idleTimer);
     for (const scope of this.scopes) this.deps.watches.unwatchScope(scope, this.reader);
-    for (const cluster of this.built.values()) cluster.retire();
+    for (const built of this.built.values()) built.detached.retire();
     this.built.clear();
     this.byService.clear();
   }
@@ -125,8 +132,10 @@ export class Catalog {
   /** The cluster of a resolved Service port, built now if it was not. */
   cluster(target: CatalogTarget): Cluster {
     const name = clusterName(target.namespace, target.service, target.port.port);
-    return (this.built.get(name) ?? this.build(target.namespace, target.service, target.port.port, name))
-      .cluster;
+    const built =
+      this.built.get(name) ?? this.build(target.namespace, target.service, target.port.port, name);
+    built.used = true;
+    return built.cluster;
   }
 
   /** Clusters built now. */
@@ -136,7 +145,7 @@ export class Catalog {
 
   /** The discovery source of each cluster built now, by cluster name. */
   sources(): [string, DiscoverySource][] {
-    return [...this.built].map(([name, b]) => [name, b.source]);
+    return [...this.built].map(([name, b]) => [name, b.detached.source]);
   }
 
   /** Every Service the catalog holds (watched, matching the selector), with its built clusters. */
@@ -171,7 +180,7 @@ export class Catalog {
     return undefined;
   }
 
-  private build(namespace: string, service: string, port: number, name: string): DetachedCluster {
+  private build(namespace: string, service: string, port: number, name: string): Built {
     const { kubeconfig, namespaces } = this.config.kubernetes;
     const config: ClusterConfig = {
       name,
@@ -187,7 +196,8 @@ export class Catalog {
       },
       ...this.config.template,
     };
-    const built = this.deps.build(config, this.node);
+    const detached = this.deps.build(config, this.node);
+    const built: Built = { detached, cluster: detached.cluster, used: false };
     this.built.set(name, built);
     const id = `${namespace}/${service}`;
     const names = this.byService.get(id);
@@ -233,10 +243,39 @@ export class Catalog {
   }
 
   private retire(name: string): void {
-    this.built.get(name)?.retire();
+    this.built.get(name)?.detached.retire();
     this.built.delete(name);
     this.deps.logger.debug({ cluster: name }, 'catalog: cluster retired');
   }
+
+  /** Clusters that took no request since the last round go; the others start a new round. */
+  private retireIdle(): void {
+    for (const [name, built] of this.built) {
+      if (built.used) {
+        built.used = false;
+        continue;
+      }
+      this.retire(name);
+      const id = serviceIdOf(name);
+      const rest = (this.byService.get(id) ?? []).filter((n) => n !== name);
+      if (rest.length > 0) this.byService.set(id, rest);
+      else this.byService.delete(id);
+    }
+  }
+}
+
+/** A built cluster, and whether a request used it since the last idle round. */
+interface Built {
+  readonly detached: DetachedCluster;
+  readonly cluster: Cluster;
+  used: boolean;
+}
+
+/** `orders.shop:8080` → `shop/orders`. */
+function serviceIdOf(name: string): string {
+  const host = name.slice(0, name.lastIndexOf(':'));
+  const dot = host.indexOf('.');
+  return `${host.slice(dot + 1)}/${host.slice(0, dot)}`;
 }
 
 /** `orders.shop:8080`: no config cluster can have this name (`:` is not allowed there). */

@@ -111,4 +111,28 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
     assert.equal(await reach(port, 'orders.shop'), '502', 'the catch-all route, to a closed port');
     assert.equal(proxy.proxy.clusters.discovery.kubernetes.scopeWatches.length, 0);
   });
+
+  it('with build: serviceAdded, builds every Service port before any request', async () => {
+    await proxy.proxy.apply(parseConfig(config({ catalog: '  build: serviceAdded' })));
+    const catalog = proxy.proxy.current!.catalog!;
+    await eventually(() => catalog.clusters().length === 1, { what: 'the cluster of orders' });
+    assert.equal(catalog.clusters()[0]?.name, 'orders.shop:80');
+    assert.equal(catalog.clusters()[0]?.endpoints.length, 1);
+  });
+
+  it('retires a cluster idle for idleTimeout, and builds it again at the next request', async () => {
+    await proxy.proxy.apply(parseConfig(config({ catalog: '  idleTimeout: 100ms' })));
+    const port = proxy.port('web');
+    const catalog = proxy.proxy.current!.catalog!;
+    await eventually(async () => (await reach(port, 'orders.shop')) === 'orders', { what: 'orders.shop' });
+    const first = catalog.clusters()[0];
+    assert.ok(first);
+    await eventually(() => catalog.clusters().length === 0, {
+      timeoutMs: 10_000,
+      what: 'the idle cluster to go',
+    });
+    assert.deepEqual(catalog.services()[0]?.clusters, []);
+    assert.equal(await reach(port, 'orders.shop'), 'orders');
+    assert.notEqual(catalog.clusters()[0], first);
+  });
 });
