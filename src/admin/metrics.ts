@@ -139,6 +139,19 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     'errorsTotal',
   );
   routeCounter('portside_route_retries_total', 'Upstream retries made for the route.', 'retriesTotal');
+  readCounter(
+    'portside_route_grpc_requests_total',
+    "gRPC requests on the route by the grpc-status their client got (Portside's own answers and resets included).",
+    ['listener', 'route', 'cluster', 'grpc_status'],
+    (set) => {
+      for (const l of source.listeners()) {
+        for (const r of l.routes ?? []) {
+          for (const [status, count] of Object.entries(r.grpcStatus ?? {}))
+            set({ listener: l.name, route: r.name, cluster: r.cluster, grpc_status: status }, count);
+        }
+      }
+    },
+  );
 
   // Endpoints and clusters.
   readGauge(
@@ -248,6 +261,17 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     'Seconds since the discovery source last delivered a snapshot.',
     discoveryLabels,
     perDiscoverySource((d, now) => (d.lastSyncAt === undefined ? undefined : (now - d.lastSyncAt) / 1000)),
+  );
+
+  // Registration: what this node announces in etcd.
+  readGauge(
+    'portside_registration_registered',
+    'Whether the register entry is in etcd now (1) or not (0: its check fails, etcd is unreachable, or not yet).',
+    ['service', 'key'],
+    (set) => {
+      for (const r of source.registrations?.() ?? [])
+        set({ service: r.service, key: r.key }, r.state === 'registered' ? 1 : 0);
+    },
   );
 
   // Config.

@@ -10,7 +10,20 @@ import type { ProxyServer } from '../core/proxy.js';
 import { redactUrls } from '../core/secrets.js';
 import type { Listener, ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
-import type { AdminSource, CatalogStatus, DiscoveryStatus, ListenerStatus, RouteStatus } from './source.js';
+import type { Registration } from '../registry/registration.js';
+import type {
+  AdminSource,
+  CatalogStatus,
+  DiscoveryStatus,
+  ListenerStatus,
+  RegistrationStatus,
+  RouteStatus,
+} from './source.js';
+
+/** What /registrations reads: the registrar of `portside run`. */
+export interface RegistrationsSource {
+  readonly entries: readonly Registration[];
+}
 
 export class ProxyAdminSource implements AdminSource {
   /** The config each listener last served, so one that a reload removed is still described while it drains. */
@@ -19,6 +32,7 @@ export class ProxyAdminSource implements AdminSource {
   constructor(
     private readonly proxy: ProxyServer,
     private readonly reloads: { readonly lastResult: ReloadResult | undefined },
+    private readonly registrar?: RegistrationsSource,
   ) {
     this.rememberListenerConfigs();
     proxy.events.on('reload', () => this.rememberListenerConfigs());
@@ -105,6 +119,16 @@ export class ProxyAdminSource implements AdminSource {
     return resourceErrors.snapshot();
   }
 
+  registrations(): RegistrationStatus[] {
+    return (this.registrar?.entries ?? []).map((r) => ({
+      service: r.entry.service,
+      key: r.key,
+      state: r.state,
+      ttl: r.entry.ttl,
+      ...(r.lastError !== undefined ? { lastError: redactUrls(r.lastError) } : {}),
+    }));
+  }
+
   async drain() {
     await this.proxy.shutdown();
   }
@@ -164,8 +188,18 @@ function routesOf(routes: unknown, stats: ListenerStats): RouteStatus[] | undefi
       requestsTotal: counters.requestsTotal,
       errorsTotal: counters.errorsTotal,
       retriesTotal: counters.retriesTotal,
+      grpcStatus: grpcStatusCounts(counters.grpcStatus),
     };
   });
+}
+
+function grpcStatusCounts(counts: readonly number[] | undefined): Record<string, number> | undefined {
+  if (counts === undefined) return undefined;
+  const out: Record<string, number> = {};
+  counts.forEach((count, status) => {
+    if (count > 0) out[status] = count;
+  });
+  return out;
 }
 
 interface RouteLike {

@@ -100,6 +100,10 @@ export class AdminServer {
         },
       },
       '/listeners': { method: 'GET', handle: (_q, s) => json(s, 200, { listeners: source.listeners() }) },
+      '/registrations': {
+        method: 'GET',
+        handle: (_q, s) => json(s, 200, { registrations: source.registrations?.() ?? [] }),
+      },
       '/api/dashboard': { method: 'GET', handle: (_q, s) => json(s, 200, this.dashboardState()) },
       '/drain': {
         method: 'POST',

@@ -15,6 +15,8 @@ export interface RouteStatus {
   requestsTotal?: number;
   errorsTotal?: number;
   retriesTotal?: number;
+  /** gRPC requests by grpc-status ("0", "14"…), statuses seen only. */
+  grpcStatus?: Record<string, number>;
 }
 
 export interface ListenerStatus {
@@ -67,6 +69,16 @@ export interface CatalogStatus {
   }[];
 }
 
+/** One `register` entry this node announces in etcd. */
+export interface RegistrationStatus {
+  service: string;
+  key: string;
+  /** waiting-for-check, registered, withdrawn (its check fails) or etcd-unreachable. */
+  state: string;
+  ttl: string;
+  lastError?: string;
+}
+
 export interface AdminSource {
   readonly events: ProxyEvents;
   /** The effective config of the live generation; undefined before the first one is applied. */
@@ -82,6 +94,8 @@ export interface AdminSource {
   catalog?(): CatalogStatus | undefined;
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
+  /** The `register` entries and their state; absent where nothing registers. */
+  registrations?(): RegistrationStatus[];
   /** True once drain() was called (or the process is shutting down). */
   draining(): boolean;
   /** Stop accepting everywhere and resolve once open work has finished (bounded by drainTimeout). */

@@ -61,6 +61,53 @@ Options:
 `,
   },
   {
+    name: 'register',
+    summary: 'announce an application in etcd until SIGTERM/SIGINT (or --once)',
+    usage: 'portside register --service NAME --address HOST --port N [options]',
+    options: [
+      'etcd',
+      'prefix',
+      'service',
+      'address',
+      'port',
+      'id',
+      'ttl',
+      'weight',
+      'zone',
+      'node',
+      'meta',
+      'check-tcp',
+      'check-http',
+      'check-interval',
+      'username',
+      'once',
+      'log-level',
+    ],
+    help: `Writes HOST:N under <prefix><service>/<id> in etcd on a lease, renews it until SIGTERM
+or SIGINT, then withdraws it. A cluster discovers it with discovery.etcd.prefix
+<prefix><service>/. The flags go through the same checks as a register: entry in a file.
+
+Options:
+      --service NAME              the service (required)
+      --address HOST              host or IP other nodes dial, without a port (required)
+      --port N                    the application's port (required)
+      --etcd URL                  etcd client URL; repeat for failover (default http://127.0.0.1:2379)
+      --prefix PREFIX             key prefix (default /services/)
+      --id ID                     instance key below the service (default HOST:N)
+      --ttl DURATION              lease time, whole seconds (default 10s)
+      --weight N                  balancing weight (default 1)
+      --zone ZONE, --node NODE    locality labels (default $ZONE, $NODE_NAME)
+      --meta KEY=VALUE            metadata; repeatable
+      --check-tcp                 announce only while HOST:N accepts connections
+      --check-http PATH           announce only while GET PATH answers 200-399
+      --check-interval DURATION   check interval (default 2s)
+      --username USER             etcd user; the password comes from $PORTSIDE_ETCD_PASSWORD
+      --once                      write the entry and exit; it expires after --ttl (with a
+                                  check: only if it passes now, else exit 1)
+${LOG_OPTIONS}
+`,
+  },
+  {
     name: 'demo',
     summary: 'start two local upstreams and a proxy in front of them',
     usage: 'portside demo [--port N]',

@@ -85,6 +85,12 @@ async function main(argv: string[]): Promise<number> {
       const { demoCommand } = await import('./demo.js');
       return demoCommand({ port, logLevel });
     }
+    case 'register': {
+      if (args.length > 0)
+        return usage('register takes no arguments; name the application with flags', command);
+      const { registerCommand } = await import('./register.js');
+      return registerCommand(values, logLevel);
+    }
     default:
       return usage(`unknown command "${command.name}"`);
   }
@@ -103,6 +109,22 @@ function parse(argv: string[]) {
       output: { type: 'string', short: 'o' },
       generate: { type: 'boolean' },
       port: { type: 'string' },
+      // register (see commands.ts for what each one means)
+      etcd: { type: 'string', multiple: true },
+      prefix: { type: 'string' },
+      service: { type: 'string' },
+      address: { type: 'string' },
+      id: { type: 'string' },
+      ttl: { type: 'string' },
+      weight: { type: 'string' },
+      zone: { type: 'string' },
+      node: { type: 'string' },
+      meta: { type: 'string', multiple: true },
+      'check-tcp': { type: 'boolean' },
+      'check-http': { type: 'string' },
+      'check-interval': { type: 'string' },
+      username: { type: 'string' },
+      once: { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },

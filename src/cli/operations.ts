@@ -3,6 +3,7 @@
  * SIGHUP) and the admin server. Closed after the proxy has drained.
  */
 
+import type { RegistrationsSource } from '../admin/proxy-source.js';
 import type { AdminServer } from '../admin/server.js';
 import { adminToken } from '../config/admin-token.js';
 import type { Config } from '../config/schema.js';
@@ -13,6 +14,8 @@ import { ConfigReloader } from '../core/reloader.js';
 
 export interface OperationsOptions {
   proxy: ProxyServer;
+  /** What this node announces in etcd, for the admin API's /registrations. */
+  registrar?: RegistrationsSource;
   /** The config the proxy started with. */
   config: Config;
   configFile: string;
@@ -44,7 +47,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
       address: adminConfig.address,
       // Read at each request, so a reload can rotate the token.
       token: () => adminToken(proxy.current?.config.admin ?? adminConfig),
-      source: new ProxyAdminSource(proxy, reloader),
+      source: new ProxyAdminSource(proxy, reloader, options.registrar),
       logger: log.child({ component: 'admin' }),
     });
     await admin.start();

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
 import { BindError } from '../listeners/bind-error.js';
+import { Registrar } from '../registry/registrar.js';
 import { type Operations, startOperations } from './operations.js';
 import { prettyLogs } from './pretty-logs.js';
 import { packageVersion } from './version.js';
@@ -22,6 +23,8 @@ export interface Portside {
   log: Logger;
   /** Hot reload and the admin server. */
   operations: Operations;
+  /** The `register:` entries this node announces in etcd. */
+  registrar: Registrar;
   /** Drain and stop; resolves when every listener has finished. */
   stop(): Promise<void>;
 }
@@ -35,13 +38,22 @@ export async function startPortside(
 ): Promise<Portside> {
   const proxy = new ProxyServer(log);
   await proxy.apply(config);
+  const registrar = new Registrar(log);
   let operations: Operations;
   try {
-    operations = await startOperations({ proxy, config, configFile, log, watch: options.watch ?? false });
+    operations = await startOperations({
+      proxy,
+      registrar,
+      config,
+      configFile,
+      log,
+      watch: options.watch ?? false,
+    });
   } catch (error) {
     await proxy.shutdown();
     throw error;
   }
+  announce(registrar, proxy, config, log);
   log.info(
     {
       version: packageVersion(),
@@ -54,11 +66,27 @@ export async function startPortside(
     proxy,
     log,
     operations,
+    registrar,
     stop: async () => {
-      await proxy.shutdown();
+      await Promise.all([registrar.stop(), proxy.shutdown()]);
       await operations.close();
     },
   };
+}
+
+/**
+ * Announces the config's `register:` entries, follows reloads, and withdraws everything as
+ * soon as the proxy starts draining (SIGTERM or the admin API's POST /drain), not after.
+ */
+function announce(registrar: Registrar, proxy: ProxyServer, config: Config, log: Logger): void {
+  const apply = (next: Config) =>
+    registrar.apply(next).catch((error) => log.error({ err: error }, 'cannot apply register entries'));
+  void apply(config);
+  proxy.events.on('reload', (result) => {
+    const current = proxy.current?.config;
+    if (result.ok && current) void apply(current);
+  });
+  proxy.events.once('draining', () => void registrar.stop());
 }
 
 /** `portside run -c FILE`: serve until SIGTERM/SIGINT, then drain and exit 0. */

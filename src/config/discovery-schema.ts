@@ -139,6 +139,9 @@ export function discoverySchema(duration: Duration) {
     port: z.number({ error: 'expected a port number' }).int().min(1).max(65535).optional(),
     /** Time allowed for one list request. */
     timeout: duration.default('5s'),
+    /** etcd authentication; the password may come from $PORTSIDE_ETCD_PASSWORD instead. */
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
   });
 
   return z

@@ -55,6 +55,17 @@ export const httpCheck = z.strictObject({
   host: hostHeader.optional(),
 });
 
+/** grpc.health.v1.Health/Check over h2c: healthy when the service answers SERVING. */
+export const grpcCheck = z.strictObject({
+  /** The service name asked about; "" (the default) is the server as a whole. */
+  service: z
+    .string({ error: 'expected a service name, e.g. "helloworld.Greeter"' })
+    .refine((s) => !hasControl(s), 'a service name has no control characters (CR, LF, NUL…)')
+    .default(''),
+  /** `:authority`; defaults to the endpoint's host:port. */
+  authority: hostHeader.optional(),
+});
+
 type Duration = z.ZodType<string, string>;
 
 /** Milliseconds, or NaN when the field itself is invalid (already reported there). */
@@ -76,16 +87,18 @@ export function clusterHealthFields(duration: Duration) {
       unhealthyThreshold: z.number().int().min(1).max(100).default(2),
       healthyThreshold: z.number().int().min(1).max(100).default(2),
       jitter: percent.default(10),
-      /** Connect-only probe: the default when neither `tcp` nor `http` is given. */
+      /** Connect-only probe: the default when no other probe is given. */
       tcp: z.strictObject({}).optional(),
       http: httpCheck.optional(),
+      grpc: grpcCheck.optional(),
     })
     .superRefine((check, ctx) => {
-      if (check.tcp && check.http) {
+      const probes = (['tcp', 'http', 'grpc'] as const).filter((p) => check[p] !== undefined);
+      if (probes.length > 1) {
         ctx.addIssue({
           code: 'custom',
-          path: ['http'],
-          message: 'choose one probe: "tcp" or "http", not both',
+          path: [probes[1]!],
+          message: 'choose one probe: "tcp", "http" or "grpc", not two',
         });
       }
       if (millis(check.interval) === 0)
@@ -132,4 +145,5 @@ export function clusterHealthFields(duration: Duration) {
 type HealthFields = ReturnType<typeof clusterHealthFields>;
 export type HealthCheckConfig = NonNullable<z.output<HealthFields['healthCheck']>>;
 export type HttpCheckConfig = z.output<typeof httpCheck>;
+export type GrpcCheckConfig = z.output<typeof grpcCheck>;
 export type OutlierDetectionConfig = NonNullable<z.output<HealthFields['outlierDetection']>>;

@@ -156,7 +156,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     /**
      * Request bodies up to this size (with a known content-length) are kept in memory so that
      * an idempotent request can be sent again after a reset or a retryable status. Larger or
-     * chunked bodies stream straight through and are retried only after a connect failure.
+     * chunked bodies stream straight through and are retried only after a connect failure,
+     * except a gRPC call's: its body streams and is copied while it fits, for a retry.
      */
     bufferLimit: z
       .number()
@@ -196,7 +197,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
 
   /** What a route does with a request once matched: timeouts, retries, header edits (shared with `catalog.route`). */
   const routePolicy = {
-    /** From the end of the client's request to the upstream's response headers, all attempts together → 504. */
+    /** From the end of the client's request to the upstream's response headers, all attempts together → 504; 0s: none. */
     timeout: duration.default('15s'),
     /** One attempt's limit to response headers; a `timeout` retry condition retries it. */
     perTryTimeout: duration.optional(),
@@ -301,8 +302,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     /** Streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
     maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
     /**
-     * Streams a client may reset per second before its connection is closed with GOAWAY
-     * (rapid reset, CVE-2023-44487).
+     * Streams a client may reset within their first second, per second, before its
+     * connection is closed with GOAWAY (rapid reset, CVE-2023-44487).
      */
     maxResetsPerSecond: z.number().int().min(1).max(100_000).default(200),
   });

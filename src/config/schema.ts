@@ -11,6 +11,7 @@ import { catalogSchema } from './catalog-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 import { httpSchemas } from './http-schema.js';
+import { registrySchema } from './registry-schema.js';
 import { type AddressOptions, formatAddress, parseAddress, parseDuration } from './values.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -84,6 +85,8 @@ export const tcpListener = z.strictObject({
   idleTimeout: duration.default('1h'),
 });
 
+const { registry, registrations } = registrySchema(duration);
+
 const http = httpSchemas({ name, duration, listenAddress });
 export const httpListener = http.httpListener;
 
@@ -142,6 +145,10 @@ export const config = z.strictObject({
   admin: admin.optional(),
   /** Every Kubernetes Service of some namespaces, routable by Host (docs/catalog.md). */
   catalog: catalog.optional(),
+  /** Where `register` entries are written (etcd); omitted means a local etcd on 127.0.0.1:2379. */
+  registry: registry.optional(),
+  /** Local applications this node announces in the registry, each with a lease and a health check. */
+  register: registrations.default([]),
 });
 
 export type Config = z.output<typeof config>;

@@ -35,4 +35,6 @@ export class ProxyEvents extends EventEmitter<{
   health: [HealthTransition];
   panic: [PanicTransition];
   reload: [ReloadResult];
+  /** Shutdown began (SIGTERM or admin POST /drain): this node is going away. */
+  draining: [];
 }> {}

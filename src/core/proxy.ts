@@ -178,6 +178,7 @@ export class ProxyServer {
 
   private async shutdownNow(): Promise<{ cut: number }> {
     this.draining = true;
+    this.events.emit('draining');
     // A reload in progress finishes (or fails) first, so no listener binds after this.
     await this.applying;
     const drainMs = this.runtime ? ms(this.runtime.config.drainTimeout) : 0;

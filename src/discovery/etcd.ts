@@ -20,6 +20,9 @@ export interface EtcdSourceOptions {
   /** Per-request timeout for list calls. */
   requestTimeoutMs?: number;
   maxBackoffMs?: number;
+  /** etcd authentication: a token is fetched before each list and sent with list and watch. */
+  username?: string;
+  password?: string;
 }
 
 interface KeyValue {
@@ -84,6 +87,7 @@ export class EtcdSource implements DiscoverySource {
   private readonly abort = new AbortController();
   private endpointIndex = 0;
   private failures = 0;
+  private headers: Record<string, string> = {};
 
   constructor(
     private readonly options: EtcdSourceOptions,
@@ -137,8 +141,10 @@ export class EtcdSource implements DiscoverySource {
 
   /** Replaces the entries with a fresh range read; returns the store revision it saw. */
   private async list(): Promise<number> {
+    await this.authenticate();
     const response = await fetch(`${this.baseUrl}/v3/kv/range`, {
       method: 'POST',
+      headers: this.headers,
       body: JSON.stringify({ key: b64(this.options.prefix), range_end: prefixRangeEnd(this.options.prefix) }),
       signal: AbortSignal.any([
         this.abort.signal,
@@ -150,6 +156,27 @@ export class EtcdSource implements DiscoverySource {
     this.entries.clear();
     for (const kv of body.kvs ?? []) this.put(kv);
     return Number(body.header?.revision ?? 0);
+  }
+
+  /**
+   * A fresh token per list: simple tokens expire and belong to one member, and every
+   * failure (an expired token included) ends in a re-list, possibly on another endpoint.
+   */
+  private async authenticate(): Promise<void> {
+    this.headers = {};
+    if (!this.options.username) return;
+    const response = await fetch(`${this.baseUrl}/v3/auth/authenticate`, {
+      method: 'POST',
+      body: JSON.stringify({ name: this.options.username, password: this.options.password ?? '' }),
+      signal: AbortSignal.any([
+        this.abort.signal,
+        AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000),
+      ]),
+    });
+    const body = (await response.json().catch(() => ({}))) as { token?: string; message?: string };
+    if (!response.ok || !body.token)
+      throw new Error(`etcd authenticate: HTTP ${response.status}${body.message ? `: ${body.message}` : ''}`);
+    this.headers = { authorization: body.token };
   }
 
   private put(kv: KeyValue): void {
@@ -165,6 +192,7 @@ export class EtcdSource implements DiscoverySource {
   private async watch(fromRevision: number, emit: () => void): Promise<void> {
     const response = await fetch(`${this.baseUrl}/v3/watch`, {
       method: 'POST',
+      headers: this.headers,
       body: JSON.stringify({
         create_request: {
           key: b64(this.options.prefix),

@@ -1,3 +1,4 @@
+import { etcdPassword } from '../config/etcd-password.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import type { Logger } from '../core/log.js';
@@ -90,6 +91,8 @@ export function createDiscoverySource(cluster: ClusterConfig, deps: DiscoveryDep
         prefix: etcd.prefix,
         defaultPort: etcd.port,
         requestTimeoutMs: ms(etcd.timeout),
+        username: etcd.username,
+        password: etcdPassword(etcd),
       },
       deps.logger,
     );

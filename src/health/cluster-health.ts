@@ -12,6 +12,7 @@ import { Unavailable } from '../core/endpoint.js';
 import type { ProxyEvents } from '../core/events.js';
 import type { Logger } from '../core/log.js';
 import { ActiveChecker } from './active-checker.js';
+import { grpcProbe } from './grpc-probe.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { PanicGuard } from './panic.js';
 import { httpProbe, type Probe, tcpProbe } from './probes.js';
@@ -52,7 +53,7 @@ export class ClusterHealth {
       deps.reporter ?? new HealthReporter(cluster.name, deps.events, deps.log, () => this.panic.evaluate());
     const check = config.healthCheck;
     if (check) {
-      const probe: Probe = check.http ? httpProbe(check.http) : tcpProbe;
+      const probe: Probe = check.http ? httpProbe(check.http) : check.grpc ? grpcProbe(check.grpc) : tcpProbe;
       const settings = {
         intervalMs: ms(check.interval),
         timeoutMs: ms(check.timeout),

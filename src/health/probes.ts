@@ -10,7 +10,10 @@ import { isResourceExhaustion } from '../listeners/resource-errors.js';
 
 export type ProbeResult = { ok: true } | { ok: false; reason: string };
 
-export type Probe = (endpoint: Endpoint, timeoutMs: number, signal: AbortSignal) => Promise<ProbeResult>;
+/** What a probe needs of an endpoint; registration probes a local application that is no cluster's endpoint. */
+export type ProbeTarget = Pick<Endpoint, 'id' | 'host' | 'port'>;
+
+export type Probe = (endpoint: ProbeTarget, timeoutMs: number, signal: AbortSignal) => Promise<ProbeResult>;
 
 /** A probe the proxy could not even start (EMFILE...): it says nothing about the endpoint. */
 export const PROBE_OUT_OF_RESOURCES = 'out-of-resources';
@@ -38,7 +41,7 @@ export function socketFailure(error: NodeJS.ErrnoException): string {
  * Runs `attempt` with a deadline and an abort signal; `attempt` gets a `finish` that
  * settles the probe once and a place to register cleanup (destroying its socket).
  */
-function bounded(
+export function bounded(
   timeoutMs: number,
   signal: AbortSignal,
   attempt: (finish: (result: ProbeResult) => void) => () => void,

@@ -22,6 +22,8 @@ export interface AccessRecord {
   requestId: string | undefined;
   /** The x-portside-error code when Portside answered, or `client-abort`. */
   error: string | undefined;
+  /** A gRPC call's grpc-status as its client got it (see RoutedRequest.finalGrpcStatus). */
+  grpcStatus: number | undefined;
 }
 
 export function accessLogEnabled(log: Logger, enabled: boolean): boolean {
@@ -77,6 +79,7 @@ export class AccessLogWriter {
     line += `,"attempts":${r.attempts},"durationMs":${r.durationMs},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut}`;
     if (r.requestId !== undefined) line += `,"requestId":${JSON.stringify(r.requestId)}`;
     if (r.error !== undefined) line += `,"error":${JSON.stringify(r.error)}`;
+    if (r.grpcStatus !== undefined) line += `,"grpcStatus":${r.grpcStatus}`;
     this.text += `${line},"msg":"http request"}\n`;
     if (this.text.length >= FLUSH_CHARS) this.flush();
     else if (!pending.has(this)) {

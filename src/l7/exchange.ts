@@ -65,7 +65,9 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
       this.client.readBody();
     } else {
       this.streamed = true;
-      if (this.route!.retry.retriesAfterSending) this.bodyCopy = [];
+      // Copied for a retry, and for an HTTP/2 upstream whatever the policy: a stream it refuses
+      // (REFUSED_STREAM, past its GOAWAY) was not processed and goes again, body and all.
+      if (this.route!.retry.retriesAfterSending || this.h2Upstream) this.bodyCopy = [];
       this.attempt();
     }
   }
@@ -158,6 +160,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
     }
     this.clearTimer();
     this.status = status;
+    if (grpcStatus !== undefined) this.grpcStatus = grpcStatus;
     this.client.startResponse(response, route.responseEdits, kind);
   }
 
@@ -225,7 +228,9 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
         return;
       }
     }
-    if (!this.finished) this.client.responseTrailers(fields);
+    if (this.finished) return;
+    if (this.grpc) this.grpcStatus = grpcStatusIn(fields) ?? -1;
+    this.client.responseTrailers(fields);
   }
 
   upstreamDone(): void {

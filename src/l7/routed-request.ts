@@ -15,7 +15,7 @@ import type { ExchangeContext } from './context.js';
 import type { DeadlineList, Timed } from './deadlines.js';
 import { HTTP_ERRORS, type HttpError } from './errors.js';
 import type { ExchangeClient } from './exchange-client.js';
-import { grpcTimeoutMs, isGrpcContentType } from './grpc.js';
+import { GRPC_STATUS, grpcStatusOf, grpcTimeoutMs, isGrpcContentType } from './grpc.js';
 import type { RequestHead } from './h1/request-head.js';
 import { upstreamRequestHead } from './headers.js';
 import { newRequestId } from './request-id.js';
@@ -60,6 +60,8 @@ export abstract class RoutedRequest implements Timed {
   /** `grpc-timeout`, when it is shorter than the route timeout (a timer of its own). */
   protected grpcDeadlineMs: number | undefined;
   private grpcTimer: NodeJS.Timeout | undefined;
+  /** The grpc-status sent on to the client (the upstream's or Portside's own); -1 until known. */
+  protected grpcStatus = -1;
 
   constructor(
     protected readonly ctx: ExchangeContext,
@@ -138,7 +140,7 @@ export abstract class RoutedRequest implements Timed {
     });
     if (this.grpc) {
       const deadline = grpcTimeoutMs(fieldOf(head, 'grpc-timeout'));
-      if (deadline !== undefined && deadline < route.timeoutMs) {
+      if (deadline !== undefined && (deadline < route.timeoutMs || route.timeoutMs === 0)) {
         this.grpcDeadlineMs = deadline;
         this.grpcTimer = setTimeout(
           onRouteTimeout,
@@ -192,6 +194,7 @@ export abstract class RoutedRequest implements Timed {
     this.status = error.status;
     this.errorCode = error.code;
     if (error === HTTP_ERRORS.noEndpoint || error === HTTP_ERRORS.connectFailed) this.ctx.rejected();
+    if (this.grpc && this.client.writer.replaceable) this.grpcStatus = grpcStatusOf(error);
     this.client.responseError(error, this.requestId);
     this.done();
   }
@@ -209,7 +212,8 @@ export abstract class RoutedRequest implements Timed {
     }
     this.stopWaitTimer();
     this.timerStarted = true;
-    this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
+    // `timeout: 0s` is no route timeout (as in Envoy): long-lived streams, gRPC watches.
+    if (this.route!.timeoutMs > 0) this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
   }
 
   /**
@@ -219,6 +223,7 @@ export abstract class RoutedRequest implements Timed {
    */
   protected startWaitTimer(now: number): void {
     if (this.timerStarted || this.waitTimed || this.finished || this.grpcTimer !== undefined) return;
+    if (this.route!.timeoutMs === 0) return;
     this.waitTimed = true;
     this.ctx.deadlines.add(this, this.route!.timeoutMs, now);
   }
@@ -257,7 +262,17 @@ export abstract class RoutedRequest implements Timed {
     }
     if (this.logged) return;
     this.logged = true;
+    if (this.grpc) this.route?.counters.countGrpc(this.finalGrpcStatus());
     if (this.ctx.accessLogOn()) this.ctx.accessLog.write(this.record());
+  }
+
+  /**
+   * What the client's gRPC library reports: the status sent on, else CANCELLED for a call
+   * the client gave up, INTERNAL for a response cut off (RST_STREAM) or ended without one.
+   */
+  private finalGrpcStatus(): number {
+    if (this.grpcStatus >= 0) return this.grpcStatus;
+    return this.errorCode === 'client-abort' ? GRPC_STATUS.cancelled : GRPC_STATUS.internal;
   }
 
   private record(): AccessRecord {
@@ -275,6 +290,7 @@ export abstract class RoutedRequest implements Timed {
       bytesOut: this.bytesOut,
       requestId: this.requestId,
       error: this.errorCode,
+      grpcStatus: this.grpc ? this.finalGrpcStatus() : undefined,
     };
   }
 }

@@ -11,6 +11,16 @@ export class RouteCounters {
   /** Requests answered with Portside's own error, or whose response was cut. */
   errorsTotal = 0;
   retriesTotal = 0;
+  /**
+   * gRPC requests by the grpc-status their client got (index 0–16; a status outside the
+   * spec counts as 2, UNKNOWN, as gRPC clients read it). Created by the first gRPC request.
+   */
+  grpcStatus: number[] | undefined;
+
+  countGrpc(status: number): void {
+    this.grpcStatus ??= new Array<number>(17).fill(0);
+    this.grpcStatus[status >= 0 && status <= 16 ? status : 2]!++;
+  }
 }
 
 /** Counters for one listener; they live as long as its socket, across config generations. */

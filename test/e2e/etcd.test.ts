@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startCli } from '../helpers/cli.js';
-import { EtcdServer, etcdBinary } from '../helpers/etcd.js';
+import { discoveringConfig, EtcdServer, etcdBinary } from '../helpers/etcd.js';
 import { startNamedServer, type TestServer } from '../helpers/servers.js';
 import { whoAnswers } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
@@ -30,16 +30,7 @@ describe('portside run with etcd discovery', { skip, timeout: 90_000 }, () => {
     servers.push(a, b);
     await etcd.put('/services/orders/a', `127.0.0.1:${a.port}`);
     const file = join(dir, 'etcd.yaml');
-    writeFileSync(
-      file,
-      `listeners:
-  - { name: orders, address: 127.0.0.1:0, cluster: orders }
-clusters:
-  - name: orders
-    discovery:
-      etcd: { endpoints: ["${etcd.url}"], prefix: /services/orders/ }
-`,
-    );
+    writeFileSync(file, discoveringConfig(etcd.url));
     const cli = startCli(['run', '-c', file]);
     try {
       const port = await cli.listenerPort('orders');

@@ -116,11 +116,15 @@ test('bad values get an error naming the field and its place in the file', () =>
     ],
     [
       '    healthCheck: { tcp: {}, http: {} }\n',
-      'c.yaml:4:35 clusters[0].healthCheck.http: choose one probe: "tcp" or "http", not both',
+      'c.yaml:4:35 clusters[0].healthCheck.http: choose one probe: "tcp", "http" or "grpc", not two',
     ],
     [
-      '    healthCheck: { grpc: {} }\n',
-      'c.yaml:4:20 clusters[0].healthCheck.grpc: unknown field "grpc"; fields here: interval, timeout, unhealthyThreshold, healthyThreshold, jitter, tcp, http',
+      '    healthCheck: { http: {}, grpc: { service: a } }\n',
+      'c.yaml:4:36 clusters[0].healthCheck.grpc: choose one probe: "tcp", "http" or "grpc", not two',
+    ],
+    [
+      '    healthCheck: { grpc: { service: 1 } }\n',
+      'c.yaml:4:37 clusters[0].healthCheck.grpc.service: expected a service name, e.g. "helloworld.Greeter"',
     ],
     [
       '    outlierDetection: { baseEjectionTime: 1m, maxEjectionTime: 30s }\n',

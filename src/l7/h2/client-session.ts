@@ -20,6 +20,9 @@ import { isGrpcContentType } from '../grpc.js';
 import { H2ClientStream, type StreamOwner } from './client-stream.js';
 import { requestHeadFromH2 } from './request-head.js';
 
+/** A stream reset by the client younger than this counts against `http2.maxResetsPerSecond`. */
+const PREMATURE_RESET_MS = 1000;
+
 export class H2ClientSession implements HandledConnection, StreamOwner {
   private readonly streams = new Set<H2ClientStream>();
   /** Since the last stream ended (or the connection opened): the keep-alive timeout's start. */
@@ -69,7 +72,15 @@ export class H2ClientSession implements HandledConnection, StreamOwner {
     this.streams.delete(stream);
     if (this.streams.size === 0) this.since = performance.now();
     const code = stream.stream.rstCode;
-    if (code !== undefined && code !== constants.NGHTTP2_NO_ERROR && !stream.resetHere) this.countReset();
+    // Only premature resets count (as Envoy's premature_reset_min_stream_lifetime): a client
+    // cancelling long-running calls is not an attack.
+    if (
+      code !== undefined &&
+      code !== constants.NGHTTP2_NO_ERROR &&
+      !stream.resetHere &&
+      performance.now() - stream.opened < PREMATURE_RESET_MS
+    )
+      this.countReset();
   }
 
   /** A stream ended by reset: too many in one second is an attack, not a client. */

@@ -39,8 +39,12 @@ export class H2ClientStream implements ExchangeClient, BodyWriter {
   private done = false;
   private readonly bodyWatch = new StallWatch();
   private bytesRead = 0;
+  /** Response body bytes sent: progress that keeps a quiet client's stream alive. */
+  private bytesWritten = 0;
   /** Portside reset the stream (not the client): not counted against the client's resets. */
   resetHere = false;
+  /** When the stream opened (`performance.now()`): a reset within a second is premature. */
+  readonly opened = performance.now();
 
   constructor(
     private readonly owner: StreamOwner,
@@ -91,10 +95,15 @@ export class H2ClientStream implements ExchangeClient, BodyWriter {
     if (this.bodyFlowing) this.stream.resume();
   }
 
-  /** limits.bodyTimeout for a request body that stopped arriving while Portside reads it. */
+  /**
+   * limits.bodyTimeout for a request body that stopped arriving while Portside reads it. A
+   * stream whose response is flowing is not idle (Envoy's stream_idle_timeout counts both
+   * ways): a bidirectional gRPC call's client may stay quiet while the server streams.
+   */
   checkBody(now: number, bodyMs: number): void {
     if (!this.bodyFlowing || this.bodyEnded || this.stream.isPaused()) this.bodyWatch.reset();
-    else if (this.bodyWatch.stalled(this.bytesRead, now, bodyMs)) this.exchange?.requestBodyTimedOut();
+    else if (this.bodyWatch.stalled(this.bytesRead + this.bytesWritten, now, bodyMs))
+      this.exchange?.requestBodyTimedOut();
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -124,6 +133,7 @@ export class H2ClientStream implements ExchangeClient, BodyWriter {
   body(buf: Buffer, start: number, end: number): boolean {
     if (end <= start || this.stream.destroyed) return true;
     this.flushHead(false);
+    this.bytesWritten += end - start;
     return this.stream.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   }
 

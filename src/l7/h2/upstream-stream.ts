@@ -162,7 +162,10 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
   private readonly onEnd = (): void => {
     if (this.finished) return;
     const user = this.user;
-    if (!this.gotHead) return; // close reports it
+    // Node ends the readable side of a stream reset or cut off with its session (rstCode
+    // set, no END_STREAM received): a truncated response, which close reports as a failure.
+    const reset = this.stream?.rstCode;
+    if (!this.gotHead || (reset !== undefined && reset !== constants.NGHTTP2_NO_ERROR)) return;
     this.finished = true;
     this.user = null;
     if (user !== null) {
