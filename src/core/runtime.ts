@@ -81,10 +81,11 @@ export class Runtime {
   private explicitCluster(target: CatalogTarget): Cluster | undefined {
     if (!this.explicitByService) {
       this.explicitByService = new Map();
+      let ownNamespace: string | undefined; // read once: it may be a file
       for (const c of this.config.clusters) {
         const k = c.discovery?.kubernetes;
         if (!k) continue;
-        const id = `${k.namespace ?? defaultNamespace()}/${k.service}`;
+        const id = `${k.namespace ?? (ownNamespace ??= defaultNamespace())}/${k.service}`;
         const list = this.explicitByService.get(id) ?? [];
         list.push({ port: k.port, name: c.name });
         this.explicitByService.set(id, list);
