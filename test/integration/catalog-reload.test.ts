@@ -112,6 +112,22 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
     assert.equal(proxy.proxy.clusters.discovery.kubernetes.scopeWatches.length, 0);
   });
 
+  it('with namespaces: all, one cluster-wide watch serves the catalog and config clusters alike', async () => {
+    const pinned = `[{ name: pinned, discovery: { kubernetes: { service: orders, namespace: shop, kubeconfig: ${JSON.stringify(kubeconfig)} } } }]`;
+    const yaml = config({
+      catalog: '',
+      clusters: pinned,
+      routes: '[{ match: { host: pinned.example }, cluster: pinned }]',
+    });
+    await proxy.proxy.apply(parseConfig(yaml.replace('namespaces: [shop]', 'namespaces: all')));
+    assert.equal(proxy.proxy.current!.catalog!.description, 'kubernetes catalog (all namespaces)');
+    const listener = proxy.port('web');
+    await eventually(async () => (await reach(listener, 'pinned.example')) === 'orders', { what: 'pinned' });
+    assert.equal(await reach(listener, 'orders.shop'), 'orders');
+    const scopes = proxy.proxy.clusters.discovery.kubernetes.scopeWatches.map((w) => w.description);
+    assert.deepEqual(scopes, ['(all namespaces)']);
+  });
+
   it('with build: serviceAdded, builds every Service port before any request', async () => {
     await proxy.proxy.apply(parseConfig(config({ catalog: '  build: serviceAdded' })));
     const catalog = proxy.proxy.current!.catalog!;
