@@ -5,28 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { adminRequest } from '../helpers/admin-request.js';
 import { type RunningCli, runCli, startCli } from '../helpers/cli.js';
-import { type HttpUpstream, startHttpUpstream } from '../helpers/http.js';
+import { type HttpUpstream, startHttpUpstream, upstreamFor } from '../helpers/http.js';
 import { endpointSlice, KubeApiDouble, service } from '../helpers/kube-api-double.js';
 import { eventually } from '../helpers/wait.js';
-
-/** The upstream (`x-upstream`) a request with this Host reaches, or the proxy's status when none does. */
-function reach(port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(String(res.headers['x-upstream'] ?? res.statusCode)));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('portside run with a Service catalog', { timeout: 90_000 }, () => {
   let dir: string;
@@ -109,20 +96,20 @@ catalog:
   });
 
   it('routes svc.ns, svc.ns.svc.cluster.local:port and a named port to that port', async () => {
-    await eventually(async () => (await reach(port, 'users.shop')) === 'users', {
+    await eventually(async () => (await upstreamFor(port, 'users.shop')) === 'users', {
       timeoutMs: 15_000,
       what: 'users.shop to route',
     });
-    assert.equal(await reach(port, 'orders.shop'), 'ordersHttp', 'no port: the first port');
-    assert.equal(await reach(port, 'orders.shop:80'), 'ordersHttp');
-    assert.equal(await reach(port, 'orders.shop.svc.cluster.local:9000'), 'ordersAdmin');
-    assert.equal(await reach(port, 'ORDERS.shop.svc.cluster.local.'), 'ordersHttp');
-    assert.equal(await reach(port, '_admin._tcp.orders.shop.svc'), 'ordersAdmin');
-    assert.equal(await reach(port, 'users.shop.svc:8080'), 'users');
-    assert.equal(await reach(port, 'orders.shop:81'), '404', 'not a port of the Service');
-    assert.equal(await reach(port, 'hidden.shop'), '404', 'left out by the selector');
-    assert.equal(await reach(port, 'users.elsewhere'), '404', 'a namespace the catalog does not cover');
-    assert.equal(await reach(port, 'nothing.shop'), '404');
+    assert.equal(await upstreamFor(port, 'orders.shop'), 'ordersHttp', 'no port: the first port');
+    assert.equal(await upstreamFor(port, 'orders.shop:80'), 'ordersHttp');
+    assert.equal(await upstreamFor(port, 'orders.shop.svc.cluster.local:9000'), 'ordersAdmin');
+    assert.equal(await upstreamFor(port, 'ORDERS.shop.svc.cluster.local.'), 'ordersHttp');
+    assert.equal(await upstreamFor(port, '_admin._tcp.orders.shop.svc'), 'ordersAdmin');
+    assert.equal(await upstreamFor(port, 'users.shop.svc:8080'), 'users');
+    assert.equal(await upstreamFor(port, 'orders.shop:81'), '404', 'not a port of the Service');
+    assert.equal(await upstreamFor(port, 'hidden.shop'), '404', 'left out by the selector');
+    assert.equal(await upstreamFor(port, 'users.elsewhere'), '404', 'a namespace the catalog does not cover');
+    assert.equal(await upstreamFor(port, 'nothing.shop'), '404');
 
     // HTTP/2 (h2c): `:authority` is the Host.
     const session = connect(`http://127.0.0.1:${port}`);
@@ -141,17 +128,7 @@ catalog:
   });
 
   it('lets explicit routes win, and shows the catalog in /config and /clusters', async () => {
-    const pinned = await new Promise<string>((resolve, reject) => {
-      const req = request(
-        { host: '127.0.0.1', port, path: '/pinned', headers: { host: 'orders.shop' }, agent: false },
-        (res) => {
-          res.resume();
-          resolve(String(res.headers['x-upstream']));
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
+    const pinned = await upstreamFor(port, 'orders.shop', '/pinned');
     assert.equal(pinned, 'pinned');
 
     const config = JSON.parse((await adminRequest(admin, '/config')).body);
@@ -169,10 +146,10 @@ catalog:
   });
 
   it('stops routing a deleted Service, frees its cluster, and routes it again once re-created', async () => {
-    assert.equal(await reach(port, 'users.shop'), 'users');
+    assert.equal(await upstreamFor(port, 'users.shop'), 'users');
     api.delete('services', 'shop', 'users');
     api.delete('endpointslices', 'shop', 'users-b1');
-    await eventually(async () => (await reach(port, 'users.shop')) === '404', {
+    await eventually(async () => (await upstreamFor(port, 'users.shop')) === '404', {
       timeoutMs: 15_000,
       what: 'users.shop to stop routing',
     });
@@ -181,7 +158,7 @@ catalog:
 
     api.apply('services', service('shop', 'users', [{ port: 8080, targetPort: 8080 }]));
     api.apply('endpointslices', usersSlice(upstreams.usersAgain!));
-    await eventually(async () => (await reach(port, 'users.shop')) === 'usersAgain', {
+    await eventually(async () => (await upstreamFor(port, 'users.shop')) === 'usersAgain', {
       timeoutMs: 15_000,
       what: 'the re-created users.shop to route',
     });

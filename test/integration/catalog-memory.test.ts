@@ -4,30 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { type HttpUpstream, startHttpUpstream } from '../helpers/http.js';
+import { type HttpUpstream, startHttpUpstream, upstreamFor } from '../helpers/http.js';
 import { endpointSlice, KubeApiDouble, service } from '../helpers/kube-api-double.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/wait.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
-
-function status(port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 function heapAfterGc(): number {
   for (let i = 0; i < 3; i++) gc();
@@ -81,7 +69,7 @@ catalog:
         );
       }
       for (const name of names)
-        await eventually(async () => (await status(port, `${name}.churn`)) === 200, {
+        await eventually(async () => (await upstreamFor(port, `${name}.churn`)) === '200', {
           timeoutMs: 20_000,
           intervalMs: 5,
           what: `${name}.churn to route`,
@@ -91,7 +79,7 @@ catalog:
         api.delete('endpointslices', 'churn', `${name}-x`);
       }
       for (const name of names)
-        await eventually(async () => (await status(port, `${name}.churn`)) === 404, {
+        await eventually(async () => (await upstreamFor(port, `${name}.churn`)) === '404', {
           timeoutMs: 20_000,
           intervalMs: 5,
           what: `${name}.churn to stop routing`,

@@ -5,25 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type HttpUpstream, startHttpUpstream } from '../helpers/http.js';
+import { type HttpUpstream, startHttpUpstream, upstreamFor } from '../helpers/http.js';
 import { endpointSlice, KubeApiDouble, service } from '../helpers/kube-api-double.js';
 import { parseConfig, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/wait.js';
-
-function reach(port: number, host: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(String(res.headers['x-upstream'] ?? res.statusCode)));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('catalog across reloads', { timeout: 60_000 }, () => {
   let dir: string;
@@ -75,7 +63,9 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
 
   it('keeps, rebuilds and drops the catalog as the config says', async () => {
     const port = proxy.port('web');
-    await eventually(async () => (await reach(port, 'orders.shop')) === 'orders', { what: 'orders.shop' });
+    await eventually(async () => (await upstreamFor(port, 'orders.shop')) === 'orders', {
+      what: 'orders.shop',
+    });
     const first = proxy.proxy.current!.catalog!;
     const cluster = first.clusters()[0];
     assert.equal(cluster?.name, 'orders.shop:80');
@@ -83,7 +73,7 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
     // Unchanged catalog: the same catalog and cluster serve the next generation.
     await proxy.proxy.apply(parseConfig(config({ catalog: '', drain: '2s' })));
     assert.equal(proxy.proxy.current!.catalog, first);
-    assert.equal(await reach(port, 'orders.shop'), 'orders');
+    assert.equal(await upstreamFor(port, 'orders.shop'), 'orders');
     assert.equal(first.clusters()[0], cluster);
 
     // A new template: a new catalog on the same watch (no new list), its own clusters.
@@ -93,7 +83,7 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
     );
     const second = proxy.proxy.current!.catalog!;
     assert.notEqual(second, first);
-    assert.equal(await reach(port, 'orders.shop'), 'orders');
+    assert.equal(await upstreamFor(port, 'orders.shop'), 'orders');
     assert.notEqual(second.clusters()[0], cluster);
     assert.equal(first.clusters().length, 0, 'the old catalog retired its clusters');
     assert.equal(api.requests.lists, lists, 'the watches were shared, not listed again');
@@ -101,14 +91,14 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
     // A config cluster for the same Service port takes the Host over.
     const pinned = `[{ name: pinned, discovery: { kubernetes: { service: orders, namespace: shop, port: 80, kubeconfig: ${JSON.stringify(kubeconfig)} } } }]`;
     await proxy.proxy.apply(parseConfig(config({ catalog: '', clusters: pinned })));
-    assert.equal(await reach(port, 'orders.shop'), 'orders');
+    assert.equal(await upstreamFor(port, 'orders.shop'), 'orders');
     assert.deepEqual(proxy.proxy.current!.catalog!.clusters(), [], 'served by the config cluster');
 
     // No catalog: its Hosts are not routed, its watches are released.
     const dead = '[{ name: dead, endpoints: ["127.0.0.1:1"] }]';
     await proxy.proxy.apply(parseConfig(config({ routes: '[{ cluster: dead }]', clusters: dead })));
     assert.equal(proxy.proxy.current!.catalog, undefined);
-    assert.equal(await reach(port, 'orders.shop'), '502', 'the catch-all route, to a closed port');
+    assert.equal(await upstreamFor(port, 'orders.shop'), '502', 'the catch-all route, to a closed port');
     assert.equal(proxy.proxy.clusters.discovery.kubernetes.scopeWatches.length, 0);
   });
 
@@ -122,8 +112,10 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
     await proxy.proxy.apply(parseConfig(yaml.replace('namespaces: [shop]', 'namespaces: all')));
     assert.equal(proxy.proxy.current!.catalog!.description, 'kubernetes catalog (all namespaces)');
     const listener = proxy.port('web');
-    await eventually(async () => (await reach(listener, 'pinned.example')) === 'orders', { what: 'pinned' });
-    assert.equal(await reach(listener, 'orders.shop'), 'orders');
+    await eventually(async () => (await upstreamFor(listener, 'pinned.example')) === 'orders', {
+      what: 'pinned',
+    });
+    assert.equal(await upstreamFor(listener, 'orders.shop'), 'orders');
     const scopes = proxy.proxy.clusters.discovery.kubernetes.scopeWatches.map((w) => w.description);
     assert.deepEqual(scopes, ['(all namespaces)']);
   });
@@ -140,7 +132,9 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
     await proxy.proxy.apply(parseConfig(config({ catalog: '  idleTimeout: 100ms' })));
     const port = proxy.port('web');
     const catalog = proxy.proxy.current!.catalog!;
-    await eventually(async () => (await reach(port, 'orders.shop')) === 'orders', { what: 'orders.shop' });
+    await eventually(async () => (await upstreamFor(port, 'orders.shop')) === 'orders', {
+      what: 'orders.shop',
+    });
     const first = catalog.clusters()[0];
     assert.ok(first);
     await eventually(() => catalog.clusters().length === 0, {
@@ -148,7 +142,7 @@ ${catalog === undefined ? '' : `catalog:\n  kubernetes: { namespaces: [shop], ku
       what: 'the idle cluster to go',
     });
     assert.deepEqual(catalog.services()[0]?.clusters, []);
-    assert.equal(await reach(port, 'orders.shop'), 'orders');
+    assert.equal(await upstreamFor(port, 'orders.shop'), 'orders');
     assert.notEqual(catalog.clusters()[0], first);
   });
 });
