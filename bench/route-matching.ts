@@ -55,7 +55,7 @@ function table(count: number, kind: (i: number) => Record<string, unknown>): Rou
     clusters: [{ name: 'web', endpoints: ['127.0.0.1:1'] }],
   });
   const listener = parsed.listeners[0]!;
-  if (!('routes' in listener)) throw new Error('the schema did not produce an http listener');
+  if (listener.protocol !== 'http') throw new Error('the schema did not produce an http listener');
   return new RouteTable(listener.routes);
 }
 

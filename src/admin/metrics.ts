@@ -92,12 +92,29 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
   const listenerCounter = (
     name: string,
     help: string,
-    field: 'connectionsTotal' | 'rejectedTotal' | 'bytesReceived' | 'bytesSent',
+    field:
+      | 'connectionsTotal'
+      | 'rejectedTotal'
+      | 'bytesReceived'
+      | 'bytesSent'
+      | 'datagramsReceived'
+      | 'datagramsSent',
   ) =>
     readCounter(name, help, ['listener'], (set) => {
       for (const l of source.listeners()) if (l[field] !== undefined) set({ listener: l.name }, l[field]);
     });
   listenerCounter('portside_listener_connections_total', 'Client connections accepted.', 'connectionsTotal');
+  readCounter(
+    'portside_tls_handshake_errors_total',
+    'TLS listeners: handshakes that failed (old version, unknown CA, timeout…) and clients refused after one (client-refused).',
+    ['listener', 'reason'],
+    (set) => {
+      for (const l of source.listeners()) {
+        for (const [reason, count] of Object.entries(l.tlsErrors ?? {}))
+          set({ listener: l.name, reason }, count);
+      }
+    },
+  );
   listenerCounter(
     'portside_listener_rejected_total',
     'Client connections closed because no endpoint could take them.',
@@ -120,6 +137,27 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
   );
   listenerCounter('portside_listener_received_bytes_total', 'Bytes received from clients.', 'bytesReceived');
   listenerCounter('portside_listener_sent_bytes_total', 'Bytes sent to clients.', 'bytesSent');
+  // UDP listeners only; a session counts in connections_total and active_connections.
+  listenerCounter(
+    'portside_listener_received_datagrams_total',
+    'Datagrams received from clients (udp listeners).',
+    'datagramsReceived',
+  );
+  listenerCounter(
+    'portside_listener_sent_datagrams_total',
+    'Datagrams sent to clients (udp listeners).',
+    'datagramsSent',
+  );
+  readCounter(
+    'portside_listener_dropped_datagrams_total',
+    'Client datagrams not forwarded (udp listeners), by reason: session_limit, no_endpoint, not_connected, out_of_resources, draining.',
+    ['listener', 'reason'],
+    (set) => {
+      for (const l of source.listeners())
+        for (const [reason, count] of Object.entries(l.droppedDatagrams ?? {}))
+          set({ listener: l.name, reason }, count);
+    },
+  );
   const routeCounter = (
     name: string,
     help: string,
@@ -288,6 +326,16 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     (set) => {
       const last = source.lastReload();
       if (last) set({}, last.ok ? 1 : 0);
+    },
+  );
+  readGauge(
+    'portside_tls_certificate_expiry_timestamp_seconds',
+    'When each certificate in use by a TLS listener or cluster expires (Unix seconds); the current one after a rotation.',
+    ['owner', 'file', 'serial'],
+    (set) => {
+      for (const c of source.certificates?.() ?? []) {
+        set({ owner: c.owner, file: c.file, serial: c.serial }, Math.floor(c.expiresAt / 1000));
+      }
     },
   );
   readGauge('portside_draining', 'Whether the proxy is draining (1) or serving (0).', [], (set) =>

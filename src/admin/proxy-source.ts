@@ -6,10 +6,11 @@ import { routeLabel } from '../config/route-label.js';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ReloadResult } from '../core/events.js';
-import type { ProxyServer } from '../core/proxy.js';
+import type { AnyListener, ProxyServer } from '../core/proxy.js';
 import { redactUrls } from '../core/secrets.js';
-import type { Listener, ListenerStats } from '../listeners/listener.js';
+import type { ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
+import { UdpListener } from '../listeners/udp-listener.js';
 import type { Registration } from '../registry/registration.js';
 import type {
   AdminSource,
@@ -27,7 +28,7 @@ export interface RegistrationsSource {
 
 export class ProxyAdminSource implements AdminSource {
   /** The config each listener last served, so one that a reload removed is still described while it drains. */
-  private readonly lastConfig = new WeakMap<Listener, ListenerConfig>();
+  private readonly lastConfig = new WeakMap<AnyListener, ListenerConfig>();
 
   constructor(
     private readonly proxy: ProxyServer,
@@ -119,6 +120,14 @@ export class ProxyAdminSource implements AdminSource {
     return resourceErrors.snapshot();
   }
 
+  certificates() {
+    return this.proxy.tls.certificates();
+  }
+
+  tlsErrors() {
+    return this.proxy.tls.errors;
+  }
+
   registrations(): RegistrationStatus[] {
     return (this.registrar?.entries ?? []).map((r) => ({
       service: r.entry.service,
@@ -142,7 +151,7 @@ export class ProxyAdminSource implements AdminSource {
     }
   }
 
-  private describe(listener: Listener, draining: boolean): ListenerStatus {
+  private describe(listener: AnyListener, draining: boolean): ListenerStatus {
     const config = this.lastConfig.get(listener) as (ListenerConfig & { routes?: unknown }) | undefined;
     return {
       name: listener.name,
@@ -157,12 +166,26 @@ export class ProxyAdminSource implements AdminSource {
       draining: draining || this.proxy.isDraining,
       bytesReceived: listener.stats.bytesReceived,
       bytesSent: listener.stats.bytesSent,
-      routes: this.withCatalog(listener, routesOf(config?.routes, listener.stats)),
+      ...(listener.stats.tlsErrors.size > 0
+        ? { tlsErrors: Object.fromEntries(listener.stats.tlsErrors) }
+        : {}),
+      // A tls (passthrough) listener's routes are server names, not HTTP routes with counters.
+      routes:
+        config?.protocol === 'http'
+          ? this.withCatalog(listener, routesOf(config.routes, listener.stats))
+          : undefined,
+      ...(listener instanceof UdpListener
+        ? {
+            datagramsReceived: listener.stats.datagramsReceived,
+            datagramsSent: listener.stats.datagramsSent,
+            droppedDatagrams: { ...listener.stats.dropped },
+          }
+        : {}),
     };
   }
 
   /** A listener the catalog routes on lists it as its last route, `catalog`, with its counters. */
-  private withCatalog(listener: Listener, routes: RouteStatus[] | undefined): RouteStatus[] | undefined {
+  private withCatalog(listener: AnyListener, routes: RouteStatus[] | undefined): RouteStatus[] | undefined {
     const catalog = this.proxy.current?.catalog;
     if (!routes || !catalog?.config.listeners.includes(listener.name)) return routes;
     const counters = listener.stats.routeCounters('catalog');

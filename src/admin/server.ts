@@ -4,11 +4,14 @@
  * from the proxy's listeners, and only reads the proxy through an `AdminSource`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import { redactUrls } from '../core/secrets.js';
 import { BindError } from '../listeners/bind-error.js';
+import { clientRefusal, serverTlsOptions } from '../tls/server-options.js';
+import type { ServerTls } from '../tls/server-tls.js';
 import { bearerMatches } from './auth.js';
 import { dashboardPage } from './dashboard/page.js';
 import { History } from './history.js';
@@ -31,6 +34,8 @@ export interface AdminServerOptions {
   logger?: Logger;
   /** Collect Node.js process metrics (default true). */
   processMetrics?: boolean;
+  /** Serve HTTPS with these certificates (`admin.tls`), swapped when they rotate. */
+  tls?: ServerTls;
 }
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
@@ -47,6 +52,7 @@ export class AdminServer {
   private readonly history: History;
   private readonly routes: Record<string, Route>;
   private readonly startedAt = Date.now();
+  private unsubscribeTls: (() => void) | undefined;
 
   constructor(private readonly options: AdminServerOptions) {
     const { source } = options;
@@ -89,6 +95,8 @@ export class AdminServer {
           json(s, 200, {
             version: source.version(),
             lastReload: source.lastReload() ?? null,
+            // Like a rejected reload: certificate files whose change was refused (the old ones serve).
+            ...(source.tlsErrors?.().length ? { tlsErrors: source.tlsErrors() } : {}),
             config: redact(source.config() ?? null),
           }),
       },
@@ -115,14 +123,26 @@ export class AdminServer {
         },
       },
     };
-    this.server = createServer((request, response) => {
+    const onRequest = (request: IncomingMessage, response: ServerResponse) => {
       this.dispatch(request, response).catch((error: Error) => {
         options.logger?.error({ err: error, path: request.url }, 'admin: request failed');
         if (!response.headersSent)
           json(response, 500, { error: { code: 'ADMIN_INTERNAL', message: error.message } });
         else response.destroy();
       });
-    });
+    };
+    const tls = options.tls;
+    if (tls) {
+      const server = createHttpsServer(serverTlsOptions(tls, ['http/1.1']), onRequest);
+      server.on('secureConnection', (socket) => {
+        const refusal = clientRefusal(tls, socket);
+        if (refusal === undefined) return;
+        options.logger?.info({ client: socket.remoteAddress, reason: refusal }, 'admin: TLS client refused');
+        socket.destroy();
+      });
+      this.unsubscribeTls = tls.onChange((next) => server.setSecureContext(next.defaultOptions));
+      this.server = server;
+    } else this.server = createServer(onRequest);
     // Keep-alive sockets from a browser must not hold close() open.
     this.server.on('clientError', (_error, socket) => socket.destroy());
   }
@@ -152,6 +172,7 @@ export class AdminServer {
   }
 
   async close(): Promise<void> {
+    this.unsubscribeTls?.();
     this.history.close();
     this.metrics.close();
     if (!this.server.listening) return;

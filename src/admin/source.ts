@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ProxyEvents, ReloadResult } from '../core/events.js';
 import type { ResourceErrorCount } from '../listeners/resource-errors.js';
+import type { CertificateInUse } from '../tls/tls-registry.js';
 
 export interface RouteStatus {
   /** Route name, or a description of its match when unnamed. */
@@ -35,9 +36,15 @@ export interface ListenerStatus {
   rejectedTotal?: number;
   bytesReceived?: number;
   bytesSent?: number;
+  /** UDP listeners: datagrams from and to clients, and client datagrams dropped, by reason. */
+  datagramsReceived?: number;
+  datagramsSent?: number;
+  droppedDatagrams?: Record<string, number>;
   /** Removed by a reload (or the proxy is draining): no longer accepting, finishing open work. */
   draining?: boolean;
   routes?: RouteStatus[];
+  /** TLS listeners: failed handshakes and refused clients, by reason. */
+  tlsErrors?: Record<string, number>;
 }
 
 export interface DiscoveryStatus {
@@ -94,6 +101,10 @@ export interface AdminSource {
   catalog?(): CatalogStatus | undefined;
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
+  /** Certificates in use by TLS listeners and clusters (expiry metric). */
+  certificates?(): CertificateInUse[];
+  /** Certificate files whose last change was refused (the old ones still serve), and why. */
+  tlsErrors?(): { owners: string[]; error: string }[];
   /** The `register` entries and their state; absent where nothing registers. */
   registrations?(): RegistrationStatus[];
   /** True once drain() was called (or the process is shutting down). */

@@ -31,6 +31,7 @@ export interface ClusterView {
   panic: boolean;
   discovery: DiscoveryStatus[];
   endpoints: EndpointView[];
+  tlsLastFailure?: { endpoint: string; reason: string; at: number };
 }
 
 export function endpointView(endpoint: Endpoint): EndpointView {
@@ -60,6 +61,8 @@ export function clusterViews(source: AdminSource): ClusterView[] {
     panic: isPanicking(cluster),
     discovery: discovery.filter((d) => d.cluster === cluster.name),
     endpoints: cluster.endpoints.map(endpointView),
+    // The last failed TLS handshake with an endpoint (cluster `tls:`), with its reason.
+    ...(cluster.tls?.lastFailure ? { tlsLastFailure: cluster.tls.lastFailure } : {}),
   }));
 }
 

@@ -11,6 +11,7 @@ import { type ConfigWatcher, watchConfigFile } from '../core/config-watcher.js';
 import type { Logger } from '../core/log.js';
 import type { ProxyServer } from '../core/proxy.js';
 import { ConfigReloader } from '../core/reloader.js';
+import { ServerTls } from '../tls/server-tls.js';
 
 export interface OperationsOptions {
   proxy: ProxyServer;
@@ -43,7 +44,13 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
       import('../admin/proxy-source.js'),
     ]);
     const adminConfig = config.admin;
+    let tls: ServerTls | undefined;
+    if (adminConfig.tls) {
+      tls = await ServerTls.load(adminConfig.tls);
+      proxy.tls.keep('admin', tls);
+    }
     admin = new AdminServer({
+      tls,
       address: adminConfig.address,
       // Read at each request, so a reload can rotate the token.
       token: () => adminToken(proxy.current?.config.admin ?? adminConfig),
@@ -58,6 +65,10 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
           { running: adminConfig.address, configured: next?.address ?? null },
           'admin address changes apply on restart',
         );
+      }
+      if (result.ok && JSON.stringify(next?.tls) !== JSON.stringify(adminConfig.tls)) {
+        // Its files rotate without a restart; naming other files (or none) takes one.
+        log.warn('admin.tls changes apply on restart');
       }
     });
   }

@@ -4,6 +4,7 @@ import { REDACTED, redact } from '../admin/redact.js';
 import { asWritten } from '../config/as-written.js';
 import { formatProblem, type LoadResult, loadConfigFile, loadConfigText } from '../config/load.js';
 import type { CatalogConfig } from '../config/schema.js';
+import { checkTlsFiles } from '../tls/check-files.js';
 
 export interface ValidateOptions {
   /** Config files; "-" reads standard input. */
@@ -31,6 +32,15 @@ export async function validateCommand({ files, printEffective, output }: Validat
       status = 1;
       continue;
     }
+    // Certificate files: what the proxy would refuse at start (missing, unparsable, key mismatch, expired).
+    const tls = await checkTlsFiles(config);
+    for (const warning of tls.warnings) process.stderr.write(`${name}: warning: ${warning}\n`);
+    if (tls.errors.length > 0) {
+      for (const error of tls.errors) process.stderr.write(`${name}: ${error}\n`);
+      process.stderr.write(`${name}: invalid (${plural(tls.errors.length, 'TLS file error')})\n`);
+      status = 1;
+      continue;
+    }
     if (printEffective) {
       // Output like this gets pasted into tickets and chats: secrets are hidden as in GET /config.
       process.stdout.write(
@@ -41,7 +51,7 @@ export async function validateCommand({ files, printEffective, output }: Validat
       continue;
     }
     const endpoints = config.clusters.reduce((n, c) => n + (c.endpoints?.length ?? 0), 0);
-    const warnings = problems.length;
+    const warnings = problems.length + tls.warnings.length;
     process.stdout.write(
       `${name}: valid (${plural(config.listeners.length, 'listener')}, ${plural(config.clusters.length, 'cluster')}, ` +
         `${plural(endpoints, 'static endpoint')}${warnings ? `, ${plural(warnings, 'warning')}` : ''})\n`,

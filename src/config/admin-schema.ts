@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ADMIN_TOKEN_ENV } from './admin-token.js';
+import { listenerTls } from './tls-schema.js';
 import { formatAddress, parseAddress } from './values.js';
 
 export { ADMIN_TOKEN_ENV, adminToken } from './admin-token.js';
@@ -31,6 +32,8 @@ export const admin = z
     address: adminAddress.default(DEFAULT_ADMIN_ADDRESS),
     /** Bearer token required by every endpoint except /healthz, /ready and the dashboard page itself. */
     token: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
+    /** Serve the admin API over HTTPS (certificates rotate like a listener's); never required. */
+    tls: listenerTls.optional(),
   })
   .superRefine((value, ctx) => {
     const host = value.address.slice(0, value.address.lastIndexOf(':'));

@@ -9,6 +9,7 @@ import { HOP_BY_HOP_HEADERS } from '../l7/hop-by-hop.js';
 import { normalizePath } from '../l7/path-normalize.js';
 import { pathRegexProblem } from '../l7/path-regex.js';
 import type { duration as Duration, listenAddress as ListenAddress, name as Name } from './schema.js';
+import { listenerTls } from './tls-schema.js';
 
 /** The shared value types of schema.ts, passed in because schema.ts imports this file. */
 export interface BaseTypes {
@@ -335,6 +336,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     http2: http2.default(() => http2.parse({})),
     /** One pino line per request at level info. */
     accessLog: z.boolean().default(true),
+    /** Terminate TLS; ALPN offers h2 and http/1.1 unless `tls.alpn` says otherwise. */
+    tls: listenerTls.optional(),
   });
   return { httpListener, route, retries, routePolicy: z.strictObject(routePolicy) };
 }

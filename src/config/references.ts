@@ -83,12 +83,23 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
           ['listeners', i],
           "an http listener needs at least one route (or its name in catalog.listeners, to route the catalog's Hosts)",
         );
-    } else if (protocol === 'tcp' && typeof listener.cluster === 'string') {
+    } else if ((protocol === 'tcp' || protocol === 'udp') && typeof listener.cluster === 'string') {
       if (!clusterIndex.has(listener.cluster))
         error(
           ['listeners', i, 'cluster'],
           `unknown cluster "${listener.cluster}"${suggest(listener.cluster, clusterIndex.keys())}`,
         );
+    } else if (protocol === 'tls') {
+      // Passthrough: each route's cluster, and the default for names no route lists.
+      const targets: [PathSegment[], unknown][] = items(listener.routes).map((route, j) => [
+        ['listeners', i, 'routes', j, 'cluster'],
+        route?.cluster,
+      ]);
+      targets.push([['listeners', i, 'defaultCluster'], listener.defaultCluster]);
+      for (const [path, cluster] of targets) {
+        if (typeof cluster === 'string' && !clusterIndex.has(cluster))
+          error(path, `unknown cluster "${cluster}"${suggest(cluster, clusterIndex.keys())}`);
+      }
     }
   });
 
@@ -96,12 +107,18 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
     catalog.listeners.forEach((name, i) => {
       if (typeof name !== 'string' || httpListeners.has(name)) return;
       const known = listenerIndex.has(name)
-        ? `"${name}" is a tcp listener; the catalog routes by Host, on http listeners`
+        ? `"${name}" is not an http listener; the catalog routes by Host, on http listeners`
         : `unknown listener "${name}"${suggest(name, httpListeners)}`;
       error(['catalog', 'listeners', i], known);
     });
 
-  problems.push(...checkAddressOverlaps(readable.addresses, readable.admin));
+  // UDP ports are their own space (DNS listens on 53 in both): UDP listeners are checked
+  // among themselves, the others with the admin server, which is TCP.
+  const listeners = items(top.listeners);
+  const isUdp = (i: number) => listeners[i]?.protocol === 'udp';
+  const onlyWhere = (udp: boolean) => readable.addresses.map((a, i) => (isUdp(i) === udp ? a : undefined));
+  problems.push(...checkAddressOverlaps(onlyWhere(false), readable.admin));
+  problems.push(...checkAddressOverlaps(onlyWhere(true), undefined));
   readable.listeners.forEach((listener, i) => {
     if (listener?.protocol === 'http') problems.push(...checkShadowedRoutes(listener, ['listeners', i]));
   });

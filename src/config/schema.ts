@@ -12,6 +12,7 @@ import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 import { httpSchemas } from './http-schema.js';
 import { registrySchema } from './registry-schema.js';
+import { clusterTls, listenerTls, serverName } from './tls-schema.js';
 import { type AddressOptions, formatAddress, parseAddress, parseDuration } from './values.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -70,6 +71,8 @@ export const cluster = z.strictObject({
   upstreamProtocol: z
     .enum(['http1', 'http2', 'auto'], { error: 'upstreamProtocol is http1, http2 or auto' })
     .default('auto'),
+  /** Originate TLS to the endpoints (HTTP/1.1, HTTP/2 and tcp listeners alike). */
+  tls: clusterTls.optional(),
   /** healthCheck, outlierDetection, panicThreshold. */
   ...clusterHealthFields(duration),
 });
@@ -83,6 +86,35 @@ export const tcpListener = z.strictObject({
   connectTimeout: duration.default('5s'),
   /** Close a proxied connection after this long without bytes in either direction. */
   idleTimeout: duration.default('1h'),
+  /** Terminate TLS: clients speak TLS, the cluster gets the plain bytes (unless it originates TLS itself). */
+  tls: listenerTls.optional(),
+});
+
+/** A duration that must be above zero: a session that never idles out would be held forever. */
+const positiveDuration = duration.refine((text) => {
+  const parsed = parseDuration(text);
+  return !parsed.ok || parsed.value > 0;
+}, 'must be above 0');
+
+/**
+ * UDP: one session per client address and port, each with its own connected upstream socket;
+ * datagrams pass unchanged both ways.
+ */
+export const udpListener = z.strictObject({
+  name,
+  address: listenAddress,
+  protocol: z.literal('udp'),
+  cluster: name,
+  /** End a session after this long without a datagram in either direction. */
+  idleTimeout: positiveDuration.default('30s'),
+  /** Sessions open at once; datagrams from further clients are dropped (and counted) until one ends. */
+  maxSessions: z.number().int().min(1).max(1_000_000).default(10_000),
+  /**
+   * For request/response protocols (DNS): a datagram the endpoint has not answered within this
+   * counts as a failure (outlier detection), an answer as a success. Unset: no answer is
+   * expected (syslog, StatsD).
+   */
+  replyTimeout: positiveDuration.optional(),
 });
 
 const { registry, registrations } = registrySchema(duration);
@@ -94,9 +126,40 @@ export const httpListener = http.httpListener;
 export const catalog = catalogSchema(
   name,
   duration,
-  cluster.omit({ name: true, endpoints: true, discovery: true }),
+  // Upstream TLS is loaded per config cluster (TlsRegistry); catalog clusters do not have it yet.
+  cluster.omit({ name: true, endpoints: true, discovery: true, tls: true }),
   http.routePolicy,
 );
+
+/**
+ * TLS passthrough: the connection goes, undecrypted, to the cluster its ClientHello's server
+ * name (SNI) selects, so one port can front several TLS services.
+ */
+export const tlsPassthroughListener = z
+  .strictObject({
+    name,
+    address: listenAddress,
+    protocol: z.literal('tls'),
+    /** Exact names first, then `*.` names; the first route listing a name keeps it. */
+    routes: z
+      .array(
+        z.strictObject({
+          sni: z.array(serverName).min(1, 'list the server names this route takes'),
+          cluster: name,
+        }),
+      )
+      .default([]),
+    /** For clients whose name no route lists (or that send none); without it they are refused. */
+    defaultCluster: name.optional(),
+    /** Time a client has to send its ClientHello. */
+    helloTimeout: duration.default('10s'),
+    connectTimeout: duration.default('5s'),
+    idleTimeout: duration.default('1h'),
+  })
+  .refine((l) => l.routes.length > 0 || l.defaultCluster !== undefined, {
+    message: 'a tls listener needs routes ({ sni: [names], cluster }) or a defaultCluster',
+    path: ['routes'],
+  });
 
 /**
  * `protocol` chooses the form; without one a listener is tcp. A key of the other form
@@ -117,20 +180,22 @@ export const listener = z.preprocess(
         message:
           'an http listener sends requests to clusters from its routes: write routes: [{ match: {...}, cluster: NAME }]',
       });
-    } else if (input.protocol === 'tcp' && 'routes' in input) {
+    } else if ((input.protocol === 'tcp' || input.protocol === 'udp') && 'routes' in input) {
       delete input.routes;
       ctx.issues.push({
         code: 'custom',
         input: value,
         path: ['routes'],
-        message: 'routes are for http listeners: add protocol: http (tcp listeners take one "cluster")',
+        message: `routes are for http listeners: add protocol: http (${input.protocol} listeners take one "cluster")`,
       });
     }
     return input;
   },
-  z.discriminatedUnion('protocol', [tcpListener, httpListener], {
+  z.discriminatedUnion('protocol', [tcpListener, httpListener, udpListener, tlsPassthroughListener], {
     error: (issue) =>
-      issue.code === 'invalid_union' ? 'protocol must be "tcp" (the default) or "http"' : undefined,
+      issue.code === 'invalid_union'
+        ? 'protocol must be "tcp" (the default), "http", "udp" or "tls"'
+        : undefined,
   }),
 );
 
@@ -156,6 +221,8 @@ export type ClusterConfig = z.output<typeof cluster>;
 export type CatalogConfig = z.output<typeof catalog>;
 export type ListenerConfig = z.output<typeof listener>;
 export type TcpListenerConfig = z.output<typeof tcpListener>;
+export type UdpListenerConfig = z.output<typeof udpListener>;
+export type TlsPassthroughListenerConfig = z.output<typeof tlsPassthroughListener>;
 export type { HttpListenerConfig } from './http-schema.js';
 export type EndpointConfig = z.output<typeof endpoint>;
 export type BalancingConfig = z.output<typeof balancing>;

@@ -61,7 +61,7 @@ interface Parts {
 
 function partsOf(c: ClusterConfig, node: Config['node']): Parts {
   // Validated configs are plain data with keys in schema order, so JSON compares them exactly.
-  const { name: _, endpoints, discovery, balancing, upstreamProtocol: __, ...health } = c;
+  const { name: _, endpoints, discovery, balancing, upstreamProtocol: __, tls: ___, ...health } = c;
   return {
     discovery: JSON.stringify({ endpoints, discovery }),
     balancing: JSON.stringify({ balancing, node }),

@@ -1,5 +1,6 @@
 import type { PickContext, Picker } from '../balancing/picker.js';
 import type { DiscoveredEndpoint } from '../discovery/source.js';
+import type { UpstreamTls } from '../tls/upstream-tls.js';
 import {
   ALL_UNAVAILABLE_REASONS,
   type Endpoint,
@@ -50,6 +51,8 @@ export class Cluster {
   excludeFlags: number = ALL_UNAVAILABLE_REASONS;
   /** What HTTP listeners speak to its endpoints (`upstreamProtocol`), set at each config swap. */
   upstreamProtocol: 'http1' | 'http2' | 'auto' = 'auto';
+  /** Its `tls:` (originate TLS to the endpoints), set at each config swap; undefined: plain TCP. */
+  tls: UpstreamTls | undefined;
   /** Set by health (outlier detection) and balancing; called by the L4 and L7 proxies. */
   readonly observers: OutcomeObserver[] = [];
 

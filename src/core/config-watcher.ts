@@ -22,6 +22,8 @@ export interface ConfigWatcherOptions {
   debounceMs?: number;
   /** Longest wait from the first event of a burst to the read, however long the burst (default 500 ms). */
   maxDelayMs?: number;
+  /** What the file is, in log lines (default "config"; certificate files are watched too). */
+  kind?: string;
 }
 
 export interface ConfigWatcher {
@@ -33,6 +35,7 @@ export async function watchConfigFile(options: ConfigWatcherOptions): Promise<Co
   const debounceMs = options.debounceMs ?? 150;
   const maxDelayMs = Math.max(options.maxDelayMs ?? 500, debounceMs);
   const log = options.log;
+  const kind = options.kind ?? 'config';
   let lastContent: Buffer | undefined = await readFile(file).catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   /** When the first event of the burst being waited out arrived. */
@@ -70,13 +73,13 @@ export async function watchConfigFile(options: ConfigWatcherOptions): Promise<Co
     try {
       const watcher = watch(dir, { persistent: false }, (_event, name) => onEvent(dir, name));
       watcher.on('error', (error) => {
-        log.warn({ err: error, dir }, 'config watcher error; edits in this directory may go unnoticed');
+        log.warn({ err: error, dir }, `${kind} watcher error; edits in this directory may go unnoticed`);
         watchers.delete(dir);
         watcher.close();
       });
       watchers.set(dir, watcher);
     } catch (error) {
-      log.warn({ err: error, dir }, 'cannot watch config directory; reload with SIGHUP');
+      log.warn({ err: error, dir }, `cannot watch ${kind} directory; reload with SIGHUP`);
     }
   };
 
@@ -108,7 +111,7 @@ export async function watchConfigFile(options: ConfigWatcherOptions): Promise<Co
     } catch (error) {
       // Mid-swap the file can be briefly missing; the event that brings it back triggers again.
       if (!missingLogged)
-        log.warn({ file, err: error }, 'config file unreadable; keeping the running config');
+        log.warn({ file, err: error }, `${kind} file unreadable; keeping the running ${kind}`);
       missingLogged = true;
       return;
     }

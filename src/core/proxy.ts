@@ -2,8 +2,10 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { ensureHttpProxyLoaded, httpProxyModule } from '../l7/load.js';
 import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
-import type { ConnectionHandler } from '../listeners/handler.js';
 import { Listener } from '../listeners/listener.js';
+import type { GenerationHandler } from '../listeners/listener-base.js';
+import { UdpListener } from '../listeners/udp-listener.js';
+import { TlsRegistry } from '../tls/tls-registry.js';
 import { ClusterManager, type ClusterManagerDeps } from './cluster-manager.js';
 import { ProxyEvents } from './events.js';
 import type { Logger } from './log.js';
@@ -14,8 +16,13 @@ const WARM_UP_TIMEOUT_MS = 10_000;
 
 /** Listeners keep their socket across reloads when their address is unchanged. */
 function listenerKey(listener: ListenerConfig): string {
-  return listener.address.endsWith(':0') ? `name:${listener.name}` : listener.address;
+  const key = listener.address.endsWith(':0') ? `name:${listener.name}` : listener.address;
+  // A UDP port is not a TCP port: the two never share a socket.
+  return listener.protocol === 'udp' ? `udp ${key}` : key;
 }
+
+/** A TCP (tcp, http) or UDP listener; the two have the same lifecycle. */
+export type AnyListener = Listener | UdpListener;
 
 /**
  * The running proxy: owns the listeners (by address), the cluster manager (clusters,
@@ -26,11 +33,13 @@ function listenerKey(listener: ListenerConfig): string {
 export class ProxyServer {
   readonly events = new ProxyEvents();
   readonly clusters: ClusterManager;
+  /** Certificates of listeners and clusters, kept (and watched for rotation) across reloads. */
+  readonly tls: TlsRegistry;
   /** Keep-alive pools of HTTP listeners, kept across reloads (created with the L7 proxy). */
   private upstreamPools: UpstreamPoolOwner | undefined;
-  private readonly listeners = new Map<string, Listener>();
+  private readonly listeners = new Map<string, AnyListener>();
   /** Listeners a reload removed, until their open connections finish or drainTimeout cuts them. */
-  private readonly retiring = new Map<Listener, Promise<number>>();
+  private readonly retiring = new Map<AnyListener, Promise<number>>();
   private runtime: Runtime | undefined;
   private draining = false;
   private stopped: Promise<{ cut: number }> | undefined;
@@ -39,9 +48,11 @@ export class ProxyServer {
 
   constructor(
     private readonly log: Logger,
-    options: Pick<ClusterManagerDeps, 'createSource'> = {},
+    options: Pick<ClusterManagerDeps, 'createSource'> & { tlsDebounceMs?: number } = {},
   ) {
-    this.clusters = new ClusterManager({ logger: log, events: this.events, ...options });
+    const { tlsDebounceMs, ...managerOptions } = options;
+    this.clusters = new ClusterManager({ logger: log, events: this.events, ...managerOptions });
+    this.tls = new TlsRegistry({ log, debounceMs: tlsDebounceMs });
   }
 
   get current(): Runtime | undefined {
@@ -53,12 +64,12 @@ export class ProxyServer {
   }
 
   /** Listeners currently accepting, in config order. */
-  get activeListeners(): Listener[] {
+  get activeListeners(): AnyListener[] {
     return [...this.listeners.values()];
   }
 
   /** Listeners removed by a reload that still finish their open connections. */
-  get drainingListeners(): Listener[] {
+  get drainingListeners(): AnyListener[] {
     return [...this.retiring.keys()];
   }
 
@@ -67,7 +78,7 @@ export class ProxyServer {
     return this.draining;
   }
 
-  listener(name: string): Listener | undefined {
+  listener(name: string): AnyListener | undefined {
     for (const l of this.listeners.values()) if (l.name === name) return l;
     return undefined;
   }
@@ -81,10 +92,13 @@ export class ProxyServer {
   private async applyNow(config: Config): Promise<Runtime> {
     if (this.draining) throw new Error('the proxy is draining; no new config is applied');
     if (config.listeners.some((l) => l.protocol === 'http')) await ensureHttpProxyLoaded();
+    // Certificate files are read first: a bad one rejects the config before anything changes.
+    const tls = await this.tls.prepare(config);
     const update = this.clusters.prepare(config);
     const next = new Runtime(config, this.version + 1, update.views, {
       logger: this.log,
       syncs: this.clusters.syncs,
+      tls,
       ...(update.catalog ? { catalog: update.catalog } : {}),
       upstreamPools: () => {
         this.upstreamPools ??= new (httpProxyModule().UpstreamPoolOwner)();
@@ -107,12 +121,15 @@ export class ProxyServer {
 
     const wanted = new Map<string, ListenerConfig>();
     for (const l of config.listeners) wanted.set(listenerKey(l), l);
-    const bound: [string, Listener][] = [];
+    const bound: [string, AnyListener][] = [];
     try {
       for (const [key, l] of wanted) {
         if (this.listeners.has(key)) continue;
-        const listener = new Listener(l.name, l.address, this.log);
-        listener.swapHandler(next.createHandler(l, listener.stats));
+        const listener =
+          l.protocol === 'udp'
+            ? new UdpListener(l.name, l.address, this.log)
+            : new Listener(l.name, l.address, this.log);
+        this.install(listener, l, next);
         await listener.bind();
         bound.push([key, listener]);
         this.log.info(
@@ -126,7 +143,7 @@ export class ProxyServer {
       throw error;
     }
 
-    const retiring: Listener[] = [];
+    const retiring: AnyListener[] = [];
     for (const [key, listener] of this.listeners) {
       const l = wanted.get(key);
       if (!l) {
@@ -135,12 +152,16 @@ export class ProxyServer {
         continue;
       }
       listener.name = l.name;
-      const retired = listener.swapHandler(next.createHandler(l, listener.stats));
-      if (retired) this.retireHandler(listener, retired, listener.handler!);
+      this.install(listener, l, next);
     }
     for (const [key, listener] of bound) this.listeners.set(key, listener);
     this.runtime = next;
     update.commit();
+    for (const c of config.clusters) {
+      const cluster = next.clusters.get(c.name);
+      if (cluster) cluster.tls = tls.clusters.get(c.name);
+    }
+    this.tls.commit(tls);
 
     const drainMs = ms(config.drainTimeout);
     for (const listener of retiring) {
@@ -158,13 +179,18 @@ export class ProxyServer {
     return next;
   }
 
-  /**
-   * A retired handler keeps its connections until they end. One that can hand over (L7)
-   * serves their next requests with the new generation instead of closing idle keep-alives.
-   */
-  private retireHandler(listener: Listener, handler: ConnectionHandler, successor: ConnectionHandler): void {
-    const done = handler.handOver?.(successor) ?? handler.drain();
-    void done.then(() => listener.release(handler));
+  /** Gives the listener its handler from `runtime`, retiring the one it had. */
+  private install(listener: AnyListener, l: ListenerConfig, runtime: Runtime): void {
+    // listenerKey keeps UDP configs on UDP listeners and the others on TCP ones.
+    if (listener instanceof UdpListener) {
+      if (l.protocol !== 'udp') throw new Error(`listener "${l.name}" is not udp`);
+      const retired = listener.swapHandler(runtime.createDatagramHandler(l, listener));
+      if (retired) retire(listener, retired, listener.handler!);
+    } else {
+      if (l.protocol === 'udp') throw new Error(`listener "${l.name}" is udp`);
+      const retired = listener.swapHandler(runtime.createHandler(l, listener.stats));
+      if (retired) retire(listener, retired, listener.handler!);
+    }
   }
 
   /**
@@ -189,8 +215,23 @@ export class ProxyServer {
       ...this.retiring.values(),
     ]);
     this.clusters.stop();
+    this.tls.close();
     const cut = cuts.reduce((a, b) => a + b, 0);
     this.log.info({ cut }, 'drained');
     return { cut };
   }
+}
+
+/**
+ * A retired handler keeps its connections until they end. One that can hand over (L7, UDP)
+ * gives them to the new generation instead: L7 serves their next requests with it rather
+ * than closing idle keep-alives, UDP sessions go on through the same socket.
+ */
+function retire<H extends GenerationHandler & { handOver?(successor: H): Promise<void> | undefined }>(
+  listener: { release(handler: H): void },
+  handler: H,
+  successor: H,
+): void {
+  const done = handler.handOver?.(successor) ?? handler.drain();
+  void done.then(() => listener.release(handler));
 }

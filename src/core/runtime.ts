@@ -1,4 +1,10 @@
-import type { Config, ListenerConfig } from '../config/schema.js';
+import type {
+  Config,
+  ListenerConfig,
+  TcpListenerConfig,
+  TlsPassthroughListenerConfig,
+  UdpListenerConfig,
+} from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { defaultNamespace } from '../discovery/kubernetes/kubeconfig.js';
 import { parseServiceHost } from '../discovery/kubernetes/service-host.js';
@@ -6,10 +12,16 @@ import type { DiscoverySource } from '../discovery/source.js';
 import type { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import type { ClusterHealth } from '../health/cluster-health.js';
 import { TcpProxyHandler } from '../l4/tcp-proxy.js';
+import { UdpProxyHandler } from '../l4/udp-proxy.js';
 import { httpProxyModule } from '../l7/load.js';
 import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
+import type { DatagramHandler, UdpListener } from '../listeners/udp-listener.js';
+import { ServerNameTable } from '../tls/server-names.js';
+import { TlsPassthroughHandler } from '../tls/tls-passthrough.js';
+import type { TlsGeneration } from '../tls/tls-registry.js';
+import { TlsTerminator } from '../tls/tls-terminator.js';
 import type { Catalog, CatalogTarget } from './catalog.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterView } from './cluster-manager.js';
@@ -38,6 +50,8 @@ export class Runtime {
       upstreamPools?: () => UpstreamPoolOwner;
       /** The Service catalog this generation routes with (owned by the cluster manager). */
       catalog?: Catalog;
+      /** Certificates of the listeners that terminate TLS. */
+      tls?: TlsGeneration;
     },
   ) {
     this.clusters = new Map([...views].map(([name, view]) => [name, view.cluster]));
@@ -85,7 +99,8 @@ export class Runtime {
       for (const c of this.config.clusters) {
         const k = c.discovery?.kubernetes;
         if (!k) continue;
-        const id = `${k.namespace ?? (ownNamespace ??= defaultNamespace())}/${k.service}`;
+        if (k.namespace === undefined) ownNamespace ??= defaultNamespace();
+        const id = `${k.namespace ?? ownNamespace}/${k.service}`;
         const list = this.explicitByService.get(id) ?? [];
         list.push({ port: k.port, name: c.name });
         this.explicitByService.set(id, list);
@@ -113,7 +128,24 @@ export class Runtime {
     return new Map([...this.views].map(([name, view]) => [name, view.source]));
   }
 
-  createHandler(listener: ListenerConfig, stats: ListenerStats): ConnectionHandler {
+  createHandler(
+    listener: Exclude<ListenerConfig, UdpListenerConfig>,
+    stats: ListenerStats,
+  ): ConnectionHandler {
+    if (listener.protocol === 'tls') return this.createPassthroughHandler(listener, stats);
+    const handler = this.createPlainHandler(listener, stats);
+    if (!listener.tls) return handler;
+    const tls = this.deps.tls?.listeners.get(listener.name);
+    if (!tls) throw new Error(`listener "${listener.name}": TLS certificates were not loaded`);
+    // HTTP listeners offer HTTP/2 and HTTP/1.1 by ALPN; tcp listeners offer what tls.alpn says.
+    const alpn = listener.protocol === 'http' ? ['h2', 'http/1.1'] : undefined;
+    return new TlsTerminator(handler, tls, this.log.child({ listener: listener.name }), alpn, stats);
+  }
+
+  private createPlainHandler(
+    listener: Exclude<ListenerConfig, UdpListenerConfig | TlsPassthroughListenerConfig>,
+    stats: ListenerStats,
+  ): ConnectionHandler {
     if (listener.protocol === 'http') {
       const log = this.log.child({ listener: listener.name });
       const { HttpProxyHandler } = httpProxyModule();
@@ -126,8 +158,44 @@ export class Runtime {
         : undefined;
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools, catalog);
     }
-    const cluster = this.clusters.get(listener.cluster);
-    if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
+    return this.createTcpHandler(listener, listener.cluster, stats);
+  }
+
+  /** `protocol: tls`: one tcp handler per cluster, chosen per connection by the ClientHello's SNI. */
+  private createPassthroughHandler(
+    listener: TlsPassthroughListenerConfig,
+    stats: ListenerStats,
+  ): ConnectionHandler {
+    const byCluster = new Map<string, TcpProxyHandler>();
+    const handlerFor = (cluster: string) => {
+      let handler = byCluster.get(cluster);
+      if (!handler) {
+        handler = this.createTcpHandler(listener, cluster, stats);
+        byCluster.set(cluster, handler);
+      }
+      return handler;
+    };
+    const routes = new ServerNameTable<ConnectionHandler>();
+    for (const route of listener.routes) {
+      for (const name of route.sni) routes.add(name, handlerFor(route.cluster));
+    }
+    const fallback = listener.defaultCluster === undefined ? undefined : handlerFor(listener.defaultCluster);
+    return new TlsPassthroughHandler(
+      routes,
+      fallback,
+      [...byCluster.values()],
+      ms(listener.helloTimeout),
+      stats,
+      this.log.child({ listener: listener.name }),
+    );
+  }
+
+  private createTcpHandler(
+    listener: TcpListenerConfig | TlsPassthroughListenerConfig,
+    clusterName: string,
+    stats: ListenerStats,
+  ): TcpProxyHandler {
+    const cluster = this.clusterOf({ name: listener.name, cluster: clusterName });
     return new TcpProxyHandler(
       {
         listener: listener.name,
@@ -140,5 +208,27 @@ export class Runtime {
       // Each connection's summary names its listener already.
       this.log,
     );
+  }
+
+  createDatagramHandler(listener: UdpListenerConfig, bound: UdpListener): DatagramHandler {
+    const cluster = this.clusterOf(listener);
+    return new UdpProxyHandler(
+      {
+        listener: listener.name,
+        idleTimeoutMs: ms(listener.idleTimeout),
+        maxSessions: listener.maxSessions,
+        replyTimeoutMs: listener.replyTimeout === undefined ? undefined : ms(listener.replyTimeout),
+        logsEachSession: () => this.log.isLevelEnabled('info'),
+      },
+      cluster,
+      bound,
+      this.log,
+    );
+  }
+
+  private clusterOf(listener: { name: string; cluster: string }): Cluster {
+    const cluster = this.clusters.get(listener.cluster);
+    if (!cluster) throw new Error(`listener "${listener.name}" names unknown cluster "${listener.cluster}"`);
+    return cluster;
   }
 }

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
@@ -119,22 +120,42 @@ export class TcpSession {
     this.tried.add(endpoint);
     this.endpoint = endpoint;
     endpoint.state.active++;
-    const upstream = connect({
-      host: endpoint.host,
-      port: endpoint.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      onread: { buffer: this.toClient.nextBuffer, callback: this.toClient.onRead },
-    });
+    const tls = this.cluster.tls;
+    let upstream: Socket;
+    let tcpConnected = false;
+    if (tls === undefined) {
+      upstream = connect({
+        host: endpoint.host,
+        port: endpoint.port,
+        allowHalfOpen: true,
+        noDelay: true,
+        onread: { buffer: this.toClient.nextBuffer, callback: this.toClient.onRead },
+      });
+      upstream.once('connect', () => this.onConnected(upstream, endpoint));
+    } else {
+      // The cluster originates TLS: the pipe starts once the handshake is done.
+      // allowHalfOpen reaches the TLSSocket (node:tls passes it on; its types omit it).
+      const options = { ...tls.connectOptions(endpoint.host, endpoint.port, undefined), allowHalfOpen: true };
+      const secure = tlsConnect(options as ConnectionOptions);
+      secure.setNoDelay(true);
+      tls.rememberSessions(secure, endpoint.host, endpoint.port);
+      secure.once('connect', () => {
+        tcpConnected = true;
+      });
+      secure.once('secureConnect', () => this.onConnected(secure, endpoint));
+      upstream = secure;
+    }
     this.upstream = upstream;
     this.connectTimer = setTimeout(
       () => this.connectFailed(upstream, endpoint, 'connect-timeout'),
       this.settings.connectTimeoutMs,
     );
-    upstream.once('connect', () => this.onConnected(upstream, endpoint));
     upstream.on('error', (e: NodeJS.ErrnoException) => {
       if (this.connectedAt === 0 && isResourceExhaustion(e)) this.outOfResources(upstream, endpoint, e.code!);
-      else if (this.connectedAt === 0)
+      else if (this.connectedAt === 0 && tcpConnected && tls !== undefined) {
+        const failure = tls.handshakeFailed(e, endpoint.host, endpoint.port);
+        this.connectFailed(upstream, endpoint, `tls: ${failure.reason}`);
+      } else if (this.connectedAt === 0)
         this.connectFailed(
           upstream,
           endpoint,
@@ -191,6 +212,8 @@ export class TcpSession {
     this.toClient.source = upstream;
     this.toUpstream.destination = upstream;
     if (!this.clientReadsIntoBuffer) client.on('data', this.toUpstream.onData);
+    // A TLS upstream (no `onread` in node:tls) delivers its decrypted bytes as events.
+    if (this.cluster.tls !== undefined) upstream.on('data', this.toClient.onData);
     // Ending the destination when the source ends is the half-close, in both directions.
     client.on('end', () => upstream.end());
     upstream.on('end', () => client.end());

@@ -29,6 +29,8 @@ export interface ExchangeContext {
   readonly draining: boolean;
   /** A request got no usable endpoint (503) or could not connect to any (502). */
   rejected(): void;
+  /** The listener terminates TLS: upstreams get `x-forwarded-proto: https`. */
+  readonly secure?: boolean;
 }
 
 /** How a listener routes the catalog's Hosts (`svc.ns`, `svc.ns.svc.cluster.local:port`…). */

@@ -28,6 +28,8 @@ export const HTTP_ERRORS = {
     code: 'upstream-connect-failed',
     message: 'could not connect to an upstream endpoint',
   },
+  /** The TLS handshake with the upstream failed (unknown CA, expired, name mismatch…; the log says which). */
+  upstreamTls: { status: 502, code: 'upstream-tls', message: 'the TLS handshake with the upstream failed' },
   /** The upstream closed or reset the connection before a complete response. */
   upstreamReset: { status: 502, code: 'upstream-reset', message: 'the upstream closed the connection' },
   /** The upstream answered something that is not valid HTTP/1.1. */
@@ -59,6 +61,7 @@ export const HTTP_ERRORS = {
 /** What the client is told when the last attempt failed this way (see retry-policy.ts). */
 export const ERROR_FOR_FAILURE: Record<FailureKind, HttpError> = {
   'connect-failure': HTTP_ERRORS.connectFailed,
+  tls: HTTP_ERRORS.upstreamTls,
   reset: HTTP_ERRORS.upstreamReset,
   timeout: HTTP_ERRORS.timeout,
   protocol: HTTP_ERRORS.upstreamProtocol,

@@ -83,7 +83,8 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
     endpoint.state.requestsTotal++;
     this.attempts++;
     this.attemptStarted = performance.now();
-    this.pool = this.h2Upstream ? this.ctx.pools.getH2(endpoint) : this.ctx.pools.get(endpoint);
+    const tls = this.cluster!.tls;
+    this.pool = this.h2Upstream ? this.ctx.pools.getH2(endpoint, tls) : this.ctx.pools.get(endpoint, tls);
     this.borrow(false, this.attemptStarted);
   }
 

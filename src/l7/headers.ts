@@ -66,6 +66,8 @@ export interface ForwardContext {
   upgrade: boolean;
   /** An HTTP/2 upstream gets `te: trailers` (gRPC servers expect it; it is the only `te` HTTP/2 allows). */
   teTrailers?: boolean;
+  /** The client spoke TLS to the listener. */
+  https?: boolean;
 }
 
 /** The request head for the upstream: request line, forwarded fields, framing, empty line. */
@@ -80,7 +82,8 @@ export function upstreamRequestHead(head: RequestHead, path: string, context: Fo
     const chain = head.forwardedFor;
     out += `x-forwarded-for: ${chain ? `${chain}, ${client}` : client}\r\n`;
   }
-  if (!drop.has('x-forwarded-proto')) out += 'x-forwarded-proto: http\r\n';
+  if (!drop.has('x-forwarded-proto'))
+    out += context.https ? 'x-forwarded-proto: https\r\n' : 'x-forwarded-proto: http\r\n';
   if (head.host !== undefined && !drop.has('x-forwarded-host')) {
     out += `x-forwarded-host: ${head.host}\r\n`;
   }

@@ -47,6 +47,8 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   readonly maxHeaderBytes: number;
   readonly upgradeSettings: UpgradeSettings;
   draining = false;
+  /** Clients speak TLS to this listener (x-forwarded-proto: https). */
+  readonly secure: boolean;
   /** Set by a reload: the handler that serves the next requests of this one's connections. */
   private successor: HttpProxyHandler | undefined;
   /**
@@ -88,6 +90,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
     this.accessLogOnConfig = config.accessLog;
     this.accessLog = new AccessLogWriter(log);
+    this.secure = config.tls !== undefined;
     this.upgradeSettings = { idleTimeoutMs: ms(config.limits.tunnelIdleTimeout) };
     this.http2Limits = config.http2;
     const maxConnections = config.upstream.maxConnectionsPerEndpoint;
@@ -129,14 +132,18 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
 
   startHttp2(connection: ClientConnection, bytes: Buffer): void {
     this.connections.delete(connection);
-    const socket = connection.socket;
+    // The bytes read so far go back to the socket: nghttp2 reads them first.
+    connection.socket.unshift(bytes);
+    this.handleHttp2(connection.socket);
+  }
+
+  /** A socket that speaks HTTP/2 from its first byte (the preface was sniffed, or TLS ALPN chose h2). */
+  handleHttp2(socket: Socket): void {
     if (this.draining) {
       socket.destroy();
       return;
     }
     this.http2Server ??= this.createHttp2Server();
-    // The bytes read so far go back to the socket: nghttp2 reads them first.
-    socket.unshift(bytes);
     this.http2Socket = socket;
     this.http2Server.emit('connection', socket);
     this.http2Socket = undefined;

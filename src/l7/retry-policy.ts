@@ -5,10 +5,11 @@
  */
 import type { RouteConfig } from '../config/http-schema.js';
 import { isResourceExhaustion } from '../listeners/resource-errors.js';
+import { UPSTREAM_TLS_CODE } from '../tls/upstream-tls-errors.js';
 import { GRPC_RETRY_CONDITIONS } from './grpc.js';
 
 /** How an attempt failed, as far as retrying is concerned. */
-export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'protocol' | 'out-of-resources';
+export type FailureKind = 'connect-failure' | 'tls' | 'reset' | 'timeout' | 'protocol' | 'out-of-resources';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -58,6 +59,8 @@ export function classifyError(error: unknown): { kind: FailureKind; reason: stri
           : 'connect-refused',
     };
   }
+  // The TLS handshake with the endpoint failed (tls/upstream-tls.ts): nothing was sent.
+  if (code === UPSTREAM_TLS_CODE) return { kind: 'tls', reason: 'tls-error' };
   if (RESET_CODES.has(code)) return { kind: 'reset', reason: 'reset' };
   if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', reason: 'timeout' };
   return { kind: 'protocol', reason: 'protocol-error' };
@@ -125,7 +128,9 @@ export class RetryPolicy {
     bodyUntouched: boolean,
   ): boolean {
     if (attemptsMade > this.attempts) return false;
-    if (kind === 'connect-failure') return bodyUntouched && this.kinds.has('connect-failure');
+    // A failed TLS handshake sent no request either: retried like a connect failure.
+    if (kind === 'connect-failure' || kind === 'tls')
+      return bodyUntouched && this.kinds.has('connect-failure');
     if (!replayable) return false;
     return kind === 'status' || this.kinds.has(kind);
   }

@@ -137,6 +137,7 @@ export abstract class RoutedRequest implements Timed {
       edits: route.requestEdits,
       upgrade: head.isUpgrade && !h2,
       teTrailers: h2 && (this.grpc || (fieldOf(head, 'te')?.includes('trailers') ?? false)),
+      https: ctx.secure === true,
     });
     if (this.grpc) {
       const deadline = grpcTimeoutMs(fieldOf(head, 'grpc-timeout'));

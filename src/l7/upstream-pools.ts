@@ -9,7 +9,7 @@
  * idle and body timeouts.
  */
 import type { Endpoint } from '../core/endpoint.js';
-import { type ConnectionPool, UpstreamConnection } from './h1/upstream-connection.js';
+import { type ConnectionPool, type TlsDialer, UpstreamConnection } from './h1/upstream-connection.js';
 import { type UpstreamUser, upstreamError } from './h1/upstream-user.js';
 import { H2EndpointPool } from './h2/upstream-pool.js';
 
@@ -58,6 +58,8 @@ export class EndpointPool implements ConnectionPool {
   constructor(
     readonly endpoint: Endpoint,
     readonly settings: PoolSettings,
+    /** The cluster's TLS, when it originates TLS. */
+    readonly tls?: PoolTls,
   ) {}
 
   /**
@@ -241,6 +243,9 @@ export class EndpointPool implements ConnectionPool {
   }
 }
 
+/** A cluster's TLS as pools see it (src/tls/upstream-tls.ts): a dialer with an id to key pools by. */
+export type PoolTls = TlsDialer & { readonly id: number };
+
 export class UpstreamPools {
   private readonly pools = new Map<string, EndpointPool>();
   private readonly h2Pools = new Map<string, H2EndpointPool>();
@@ -252,27 +257,34 @@ export class UpstreamPools {
     this.ticker = setInterval(() => this.tick(), TICK_MS).unref();
   }
 
-  get(endpoint: Endpoint): EndpointPool {
-    let pool = this.pools.get(endpoint.id);
+  /**
+   * The endpoint's HTTP/1.1 connections; `tls`: its cluster's, when it originates TLS. A
+   * pool speaks one TLS config: a reload that changes it gets new pools (keyed by its id).
+   */
+  get(endpoint: Endpoint, tls?: PoolTls): EndpointPool {
+    const key = tls === undefined ? endpoint.id : `${endpoint.id}\u0000tls${tls.id}`;
+    let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new EndpointPool(endpoint, this.settings);
-      this.pools.set(endpoint.id, pool);
+      pool = new EndpointPool(endpoint, this.settings, tls);
+      this.pools.set(key, pool);
     }
     return pool;
   }
 
   /** The endpoint's HTTP/2 connections (a cluster with `upstreamProtocol: http2`). */
-  getH2(endpoint: Endpoint): H2EndpointPool {
-    let pool = this.h2Pools.get(endpoint.id);
+  getH2(endpoint: Endpoint, tls?: PoolTls): H2EndpointPool {
+    const key = tls === undefined ? endpoint.id : `${endpoint.id}\u0000tls${tls.id}`;
+    let pool = this.h2Pools.get(key);
     if (pool === undefined) {
       const s = this.settings;
-      pool = new H2EndpointPool(endpoint, {
+      const settings = {
         connectTimeoutMs: s.connectTimeoutMs,
         idleTimeoutMs: s.idleTimeoutMs,
         maxStreams: s.maxStreamsPerConnection,
         maxConnections: s.maxConnections,
-      });
-      this.h2Pools.set(endpoint.id, pool);
+      };
+      pool = new H2EndpointPool(endpoint, settings, tls);
+      this.h2Pools.set(key, pool);
     }
     return pool;
   }

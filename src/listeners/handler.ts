@@ -11,6 +11,11 @@ export interface ConnectionHandler {
    * with nothing read yet (`pauseOnConnect`): the handler resumes it or adopts its handle.
    */
   handle(socket: Socket): void;
+  /**
+   * Optional, for HTTP listeners: a TLS socket whose handshake chose `h2` by ALPN (no
+   * preface sniffing needed). Same ownership rules as handle().
+   */
+  handleHttp2?(socket: Socket): void;
   /** Client connections this handler still owns. */
   readonly openConnections: number;
   /**

@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { formatAddress, parseAddress } from '../config/values.js';
+import { formatAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
-import { BindError } from './bind-error.js';
 import type { ConnectionHandler } from './handler.js';
+import { ListenerBase } from './listener-base.js';
 import { resourceErrors } from './resource-errors.js';
 
 /** Counters for one HTTP route, kept by its listener under the route's label. */
@@ -31,6 +31,8 @@ export class ListenerStats {
   /** Bytes from and to clients, counted when each connection closes. */
   bytesReceived = 0;
   bytesSent = 0;
+  /** TLS listeners: failed handshakes and refused clients, by reason (OpenSSL's code, `client-refused`). */
+  readonly tlsErrors = new Map<string, number>();
   private readonly routes = new Map<string, RouteCounters>();
 
   /** The counters of the route with this label (see config/route-label.ts), created on first use. */
@@ -49,65 +51,36 @@ export class ListenerStats {
  * `handler`; a reload assigns a new handler (one assignment, atomic on the event loop)
  * without closing the socket, so there is no accept gap.
  */
-export class Listener {
+export class Listener extends ListenerBase<ConnectionHandler> {
   readonly stats = new ListenerStats();
-  /** Every handler that may still own connections accepted here (current and retired). */
-  private readonly handlers = new Set<ConnectionHandler>();
   private readonly server: Server;
-  private current: ConnectionHandler | undefined;
 
   constructor(
-    /** The configured name; a reload may rename a listener whose address is unchanged. */
-    public name: string,
-    /** Configured address, as normalised by the schema (`host:port`, port may be 0). */
-    readonly configuredAddress: string,
+    name: string,
+    configuredAddress: string,
     /** Where accept errors (EMFILE…) are reported, at most once a second. */
     private readonly log?: Logger,
   ) {
+    super(name, configuredAddress);
     // Sockets arrive unread, so a handler can make one read into its own buffers
     // (see adopt-socket.ts); a handler that does not starts reading with resume().
     this.server = createServer(
       { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
       (socket: Socket) => {
         this.stats.connectionsTotal++;
-        if (this.current) this.current.handle(socket);
+        const handler = this.handler;
+        if (handler) handler.handle(socket);
         else socket.destroy();
       },
     );
   }
 
-  get handler(): ConnectionHandler | undefined {
-    return this.current;
-  }
-
-  /** Installs the next generation's handler; returns the retired one (still owning its connections). */
-  swapHandler(next: ConnectionHandler): ConnectionHandler | undefined {
-    const previous = this.current;
-    this.current = next;
-    this.handlers.add(next);
-    return previous;
-  }
-
-  /** Forget a retired handler once it owns no connection. */
-  release(handler: ConnectionHandler): void {
-    if (handler !== this.current) this.handlers.delete(handler);
-  }
-
-  get openConnections(): number {
-    let total = 0;
-    for (const h of this.handlers) total += h.openConnections;
-    return total;
-  }
-
   bind(): Promise<void> {
-    const parsed = parseAddress(this.configuredAddress, { allowPortZero: true });
-    if (!parsed.ok) return Promise.reject(new Error(parsed.message));
     return new Promise((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(new BindError(`listener "${this.name}"`, this.configuredAddress, error));
-      };
+      const { host, port } = this.bindAddress();
+      const onError = (error: NodeJS.ErrnoException) => reject(this.bindFailed(error));
       this.server.once('error', onError);
-      this.server.listen({ host: parsed.value.host, port: parsed.value.port, backlog: 4096 }, () => {
+      this.server.listen({ host, port, backlog: 4096 }, () => {
         this.server.off('error', onError);
         // Accept errors after bind (EMFILE: libuv has already accepted and closed the
         // connection to keep the backlog moving) must not crash the process; they are counted.
@@ -145,22 +118,8 @@ export class Listener {
    * Stop accepting, let every handler finish its connections for up to `timeoutMs`,
    * then destroy what is left. Resolves with the number of connections cut.
    */
-  async drain(timeoutMs: number): Promise<number> {
+  drain(timeoutMs: number): Promise<number> {
     this.stopAccepting();
-    const handlers = [...this.handlers];
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const result = await Promise.race([Promise.all(handlers.map((h) => h.drain())), timedOut]);
-    clearTimeout(timer);
-    let cut = 0;
-    if (result === 'timeout') {
-      for (const h of handlers) {
-        cut += h.openConnections;
-        h.close();
-      }
-    }
-    return cut;
+    return this.drainHandlers(timeoutMs);
   }
 }

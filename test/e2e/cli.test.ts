@@ -43,7 +43,7 @@ describe('portside CLI', { timeout: 60_000 }, () => {
     assert.deepEqual(lines.slice(0, 3), [
       `${file}:3:14 listeners[0].address: port 99999 is out of range (0-65535) in address "127.0.0.1:99999"`,
       `${file}:6:21 listeners[0].connectTimeout: expected a duration with a unit, e.g. "500ms", "1s", "10m"`,
-      `${file}:7:5 listeners[0].colour: unknown field "colour"; fields here: name, address, protocol, cluster, connectTimeout, idleTimeout`,
+      `${file}:7:5 listeners[0].colour: unknown field "colour"; fields here: name, address, protocol, cluster, connectTimeout, idleTimeout, tls`,
     ]);
     assert.equal(lines[3], `${file}: invalid (3 errors)`);
   });

@@ -61,7 +61,9 @@ export class Dnsmasq {
         return server;
       } catch (error) {
         await server.stop(false);
-        if (attempt >= 3) {
+        // Another process may take the port between the probe and dnsmasq's bind (a test holding
+        // thousands of UDP sockets makes that likely): try other ports.
+        if (attempt >= 9) {
           await rm(dir, { recursive: true, force: true });
           throw error;
         }

@@ -105,7 +105,7 @@ catalog:
     assert.equal(found.length, 4, found.join('\n'));
     assert.match(found[0]!, /listeners\[0\]: an http listener needs at least one route/);
     assert.match(found[1]!, /catalog.kubernetes.selector: label selector "app in \(\)"/);
-    assert.match(found[2]!, /catalog.listeners\[0\]: "db" is a tcp listener/);
+    assert.match(found[2]!, /catalog.listeners\[0\]: "db" is not an http listener/);
     assert.match(found[3]!, /catalog.listeners\[1\]: unknown listener "wbe" \(did you mean "web"\?\)/);
   });
 });

@@ -58,8 +58,8 @@ describe('config: http listeners', () => {
 
   it('keeps tcp the default protocol and rejects unknown ones', () => {
     assert.deepEqual(
-      problemsOf(`listeners:\n  - { name: a, address: 1, protocol: udp, cluster: api }\n${CLUSTERS}`),
-      ['f.yaml:2:38 listeners[0].protocol: protocol must be "tcp" (the default) or "http"'],
+      problemsOf(`listeners:\n  - { name: a, address: 1, protocol: sctp, cluster: api }\n${CLUSTERS}`),
+      ['f.yaml:2:38 listeners[0].protocol: protocol must be "tcp" (the default), "http", "udp" or "tls"'],
     );
   });
 

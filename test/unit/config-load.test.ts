@@ -54,7 +54,7 @@ describe('config loading', () => {
         `listeners:\n  - name: a\n    address: 1\n    cluster: redis\n    colour: blue\n${VALID_TAIL}`,
       ),
       [
-        'f.yaml:5:5 listeners[0].colour: unknown field "colour"; fields here: name, address, protocol, cluster, connectTimeout, idleTimeout',
+        'f.yaml:5:5 listeners[0].colour: unknown field "colour"; fields here: name, address, protocol, cluster, connectTimeout, idleTimeout, tls',
       ],
     );
   });

@@ -89,7 +89,7 @@ describe('unknown keys', () => {
     ],
     [
       'listeners:\n  - { name: a, address: 1, cluster: c, timout: 1s }\n',
-      'listeners[0].timout: unknown field "timout"; fields here: name, address, protocol, cluster, connectTimeout, idleTimeout',
+      'listeners[0].timout: unknown field "timout"; fields here: name, address, protocol, cluster, connectTimeout, idleTimeout, tls',
     ],
     [
       'listeners:\n  - { name: a, protocol: http, address: 1, routes: [{ cluster: c, timout: 1s }] }\n',

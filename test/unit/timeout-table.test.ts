@@ -23,6 +23,7 @@ function timeoutTable(): Map<string, string> {
 const CONFIG = `listeners:
   - { name: web, address: 1, protocol: http, routes: [ { match: {}, cluster: c } ] }
   - { name: tcp, address: 2, cluster: c }
+  - { name: udp, address: 3, protocol: udp, cluster: c }
 clusters:
   - { name: c, endpoints: [127.0.0.1:9] }
 `;
@@ -31,14 +32,16 @@ describe('README timeout table', () => {
   it('lists every timeout of the config with its default', () => {
     const { config, problems } = loadConfigText(CONFIG, 'timeouts.yaml');
     assert.deepEqual(problems, []);
-    const [web, tcp] = config!.listeners;
-    assert.ok(web?.protocol === 'http' && tcp?.protocol === 'tcp');
+    const [web, tcp, udp] = config!.listeners;
+    assert.ok(web?.protocol === 'http' && tcp?.protocol === 'tcp' && udp?.protocol === 'udp');
     const defaults = new Map<string, string>([
       ['drainTimeout', config!.drainTimeout],
       ['route timeout', web.routes[0]!.timeout],
       ['route perTryTimeout', 'none'],
       ['listeners[].connectTimeout', tcp.connectTimeout],
       ['listeners[].idleTimeout', tcp.idleTimeout],
+      ['listeners[].idleTimeout (udp)', udp.idleTimeout],
+      ['listeners[].replyTimeout (udp)', udp.replyTimeout ?? 'none'],
     ]);
     // Any new *Timeout under limits or upstream must join the table.
     for (const [group, values] of Object.entries({ limits: web.limits, upstream: web.upstream })) {

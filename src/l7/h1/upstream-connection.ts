@@ -7,6 +7,7 @@
  * for good: from then on it is one end of a byte tunnel (a TunnelSink gets its events).
  */
 import { connect, type Socket } from 'node:net';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ReusableReadBuffer } from '../../core/read-buffer.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner, type ChunkSink } from './chunked.js';
@@ -25,6 +26,18 @@ const CLOSED = 4;
 /** After a 101: bytes go to the tunnel as they are. */
 const TUNNEL = 5;
 
+/**
+ * How to speak TLS to the endpoint: a cluster's `tls:` (src/tls/upstream-tls.ts), described
+ * here by shape so that the codec imports nothing above it.
+ */
+export interface TlsDialer {
+  connectOptions(host: string, port: number, alpn: string[] | undefined): ConnectionOptions;
+  /** Keeps the socket's TLS sessions for the endpoint's next connection (resumption). */
+  rememberSessions(socket: TLSSocket, host: string, port: number): void;
+  /** The error to report for a failed handshake (and the place that logs its reason). */
+  handshakeFailed(error: Error, host: string, port: number): UpstreamError;
+}
+
 /** What a connection needs from the pool that owns it (upstream-pools.ts implements it). */
 export interface ConnectionPool {
   readonly endpoint: {
@@ -33,6 +46,8 @@ export interface ConnectionPool {
     readonly state: { connectionsTotal: number };
   };
   readonly settings: { readonly connectTimeoutMs: number; readonly idleTimeoutMs: number };
+  /** Set when the endpoint's cluster originates TLS. */
+  readonly tls?: TlsDialer;
   /** The connection finished a request: kept for the next unless `reusable` is false. */
   release(connection: UpstreamConnection, reusable: boolean): void;
   /** The connection's socket closed. */
@@ -73,6 +88,8 @@ export class UpstreamConnection implements ChunkSink {
   private paused = false;
   private readonly readBuffer = new ReusableReadBuffer(READ_BUFFER_BYTES, READ_BUFFER_MAX);
   private sink: TunnelSink | null = null;
+  /** TLS only: the TCP connection is up, so an error before the handshake completes is the handshake's. */
+  private tcpConnected = false;
   /** Left its pool after a 101 (the pool no longer counts it). */
   private detached = false;
   private ended = false;
@@ -84,14 +101,27 @@ export class UpstreamConnection implements ChunkSink {
     this.user = user;
     const { endpoint, settings } = pool;
     this.idleLimitMs = settings.idleTimeoutMs;
-    this.socket = connect({
-      host: endpoint.host,
-      port: endpoint.port,
-      noDelay: true,
-      onread: { buffer: this.readBuffer.next, callback: this.onRead },
-    });
+    const tls = pool.tls;
+    if (tls === undefined) {
+      this.socket = connect({
+        host: endpoint.host,
+        port: endpoint.port,
+        noDelay: true,
+        onread: { buffer: this.readBuffer.next, callback: this.onRead },
+      });
+      this.socket.once('connect', this.onConnect);
+    } else {
+      // node:tls has no `onread`: decrypted bytes arrive as 'data' events.
+      const socket = tlsConnect(tls.connectOptions(endpoint.host, endpoint.port, ['http/1.1']));
+      socket.setNoDelay(true);
+      tls.rememberSessions(socket, endpoint.host, endpoint.port);
+      socket.once('connect', this.onTcpConnect);
+      socket.once('secureConnect', this.onConnect);
+      socket.on('data', this.onData);
+      this.socket = socket;
+    }
+    // The connect timeout covers the TLS handshake too.
     this.socket.setTimeout(settings.connectTimeoutMs);
-    this.socket.once('connect', this.onConnect);
     this.socket.once('timeout', this.onConnectTimeout);
     this.socket.on('end', this.onEnd);
     this.socket.on('error', this.onError);
@@ -218,8 +248,21 @@ export class UpstreamConnection implements ChunkSink {
     this.readBuffer.retain();
   }
 
+  private readonly onTcpConnect = (): void => {
+    this.tcpConnected = true;
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.gotBytes(chunk.length, chunk);
+  };
+
   private readonly onRead = (length: number, buf: Buffer): boolean => {
     this.readBuffer.read(length);
+    this.gotBytes(length, buf);
+    return true;
+  };
+
+  private gotBytes(length: number, buf: Buffer): void {
     this.reads++;
     this.received += length;
     if (this.state === BODY) this.body(buf, 0, length);
@@ -227,8 +270,7 @@ export class UpstreamConnection implements ChunkSink {
     else if (this.state === TUNNEL) this.sink?.tunnelData(buf, 0, length);
     // Bytes nobody asked for: the connection is out of step and cannot be reused.
     else this.socket.destroy();
-    return true;
-  };
+  }
 
   private head(chunk: Buffer, length: number): void {
     const reader = this.headReader;
@@ -333,7 +375,13 @@ export class UpstreamConnection implements ChunkSink {
   };
 
   private readonly onError = (error: Error): void => {
-    this.failure = error;
+    const tls = this.pool.tls;
+    // TLS 1.3 clients finish their handshake first: the server's refusal of our certificate
+    // arrives afterwards, as an alert (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED…).
+    const alert = (error as UpstreamError).code?.startsWith('ERR_SSL_') === true;
+    if (tls !== undefined && ((this.tcpConnected && this.state === CONNECTING) || alert)) {
+      this.failure = tls.handshakeFailed(error, this.pool.endpoint.host, this.pool.endpoint.port);
+    } else this.failure = error;
   };
 
   private readonly onClose = (): void => {

@@ -100,7 +100,7 @@ export function responseHeadFromH2(
  * forwarding rules wrote (request line, fields, CRLFs): host → `:authority`, framing and
  * connection fields dropped.
  */
-export function h2RequestHeaders(headText: string): OutgoingHttpHeaders {
+export function h2RequestHeaders(headText: string, scheme: 'http' | 'https' = 'http'): OutgoingHttpHeaders {
   const eol = headText.indexOf('\r\n');
   const line = headText.slice(0, eol);
   const sp1 = line.indexOf(' ');
@@ -108,7 +108,7 @@ export function h2RequestHeaders(headText: string): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {
     ':method': line.slice(0, sp1),
     ':path': line.slice(sp1 + 1, sp2),
-    ':scheme': 'http',
+    ':scheme': scheme,
   };
   let at = eol + 2;
   while (at < headText.length) {

@@ -6,6 +6,7 @@
  * requests spread over all endpoints, each endpoint multiplexing them on few connections.
  */
 import type { Endpoint } from '../../core/endpoint.js';
+import type { TlsDialer } from '../h1/upstream-connection.js';
 import { upstreamError } from '../h1/upstream-user.js';
 import type { SessionPool } from './upstream-session.js';
 import { H2UpstreamSession } from './upstream-session.js';
@@ -28,6 +29,8 @@ export class H2EndpointPool implements SessionPool, StreamPool {
   constructor(
     readonly endpoint: Endpoint,
     readonly settings: H2PoolSettings,
+    /** The cluster's TLS, when it originates TLS. */
+    readonly tls?: TlsDialer,
   ) {}
 
   /** Connections open or connecting. */

@@ -5,6 +5,8 @@
  * idle for the pool's idle timeout.
  */
 import { type ClientHttp2Session, connect } from 'node:http2';
+import { connect as tlsConnect } from 'node:tls';
+import type { TlsDialer } from '../h1/upstream-connection.js';
 import { upstreamError } from '../h1/upstream-user.js';
 
 /** What a session needs of the pool that owns it (h2/upstream-pool.ts). */
@@ -19,6 +21,8 @@ export interface SessionPool {
     readonly idleTimeoutMs: number;
     readonly maxStreams: number;
   };
+  /** Set when the endpoint's cluster originates TLS. */
+  readonly tls?: TlsDialer;
   /** The session can take (more) streams. */
   sessionReady(session: H2UpstreamSession): void;
   /** The session closed; `error` when it never connected or failed. */
@@ -37,15 +41,28 @@ export class H2UpstreamSession {
   maxStreams: number;
   private error: Error | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** TLS only: the TCP connection is up, so an error before the session connects is the handshake's. */
+  private tcpConnected = false;
 
   constructor(private readonly pool: SessionPool) {
-    const { endpoint, settings } = pool;
+    const { endpoint, settings, tls } = pool;
     this.maxStreams = settings.maxStreams;
     const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
-    this.session = connect(`http://${host}:${endpoint.port}`, {
+    this.session = connect(`${tls ? 'https' : 'http'}://${host}:${endpoint.port}`, {
       settings: { enablePush: false },
       // Requests beyond the peer's limit wait in the pool's queue, not in nghttp2's.
       peerMaxConcurrentStreams: settings.maxStreams,
+      ...(tls && {
+        // Our own TLS socket: the cluster's context, verification and resumed sessions.
+        createConnection: () => {
+          const socket = tlsConnect(tls.connectOptions(endpoint.host, endpoint.port, ['h2']));
+          socket.once('connect', () => {
+            this.tcpConnected = true;
+          });
+          tls.rememberSessions(socket, endpoint.host, endpoint.port);
+          return socket;
+        },
+      }),
     });
     endpoint.state.connectionsTotal++;
     this.timer = setTimeout(onConnectTimeout, settings.connectTimeoutMs, this);
@@ -124,8 +141,18 @@ export class H2UpstreamSession {
   };
 
   private readonly onError = (error: Error): void => {
-    this.error ??= error;
+    const tls = this.pool.tls;
+    // A TLS alert after the handshake (TLS 1.3: the server refused our certificate) counts too.
+    const alert = (error as Error & { code?: string }).code?.startsWith('ERR_SSL_') === true;
+    if (tls !== undefined && ((this.tcpConnected && !this.connected) || alert)) {
+      this.error ??= tls.handshakeFailed(error, this.pool.endpoint.host, this.pool.endpoint.port);
+    } else this.error ??= error;
   };
+
+  /** The connection speaks TLS (`:scheme` https). */
+  get secure(): boolean {
+    return this.pool.tls !== undefined;
+  }
 
   private readonly onClose = (): void => {
     this.closed = true;

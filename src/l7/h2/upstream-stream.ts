@@ -66,7 +66,7 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
     chunkedBody: boolean,
   ): void {
     this.method = method;
-    const headers = h2RequestHeaders(head);
+    const headers = h2RequestHeaders(head, this.session.secure ? 'https' : 'http');
     const bodyless = body === null || body.length === 0;
     const endStream = requestComplete && bodyless;
     if (chunkedBody && !requestComplete) this.decoder = new ChunkedScanner(this);
