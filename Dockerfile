@@ -20,9 +20,10 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY schema ./schema
 COPY LICENSE ./
-COPY config/portside.yaml /etc/portside/portside.yaml
+COPY config/container.yaml /etc/portside/portside.yaml
 USER nonroot
-# Admin API (metrics, dashboard); listener ports come from the config.
-EXPOSE 9901
+# What config/container.yaml listens on: its TCP listener and the admin API (probes,
+# metrics, dashboard). A config of your own may use other ports.
+EXPOSE 6380 9901
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "/app/dist/src/cli/main.js"]
 CMD ["run", "-c", "/etc/portside/portside.yaml"]

@@ -3,7 +3,7 @@
  * samples and failure reasons (an OutcomeObserver on each cluster), health transitions,
  * outlier ejections and reload attempts. None of them is per byte or per chunk.
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Cluster, OutcomeObserver } from '../core/cluster.js';
 import type { HealthTransition, PanicTransition, ReloadResult } from '../core/events.js';
 import type { AdminSource } from './source.js';
@@ -60,9 +60,20 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
   });
   const onPanic = (p: PanicTransition) => panics.inc({ cluster: p.cluster, to: p.panic ? 'on' : 'off' });
 
+  const lastSuccess = new Gauge({
+    name: 'portside_config_last_reload_success_timestamp_seconds',
+    help: 'When the live config was applied (Unix seconds): the last successful reload, or the start.',
+    registers,
+  });
+  const applied = source.lastReload();
+  lastSuccess.set((applied?.ok ? applied.at : Date.now()) / 1000);
+
   const onReload = (result: ReloadResult) => {
     reloads.inc({ result: result.ok ? 'success' : 'failure' });
-    if (result.ok) observeClusters();
+    if (result.ok) {
+      lastSuccess.set(result.at / 1000);
+      observeClusters();
+    }
   };
   const onHealth = (t: HealthTransition) => {
     const labels = { cluster: t.cluster, endpoint: t.endpoint };

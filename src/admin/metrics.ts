@@ -9,6 +9,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
+import { packageVersion } from '../core/package-info.js';
 import { registerEventMetrics } from './event-metrics.js';
 import type { AdminSource, DiscoveryStatus } from './source.js';
 import { isPanicking } from './status.js';
@@ -191,6 +192,28 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     },
   );
 
+  readCounter(
+    'portside_http_requests_total',
+    'HTTP requests the listener answered, by status code (0: the client left before a response) and method; route misses included.',
+    ['listener', 'code', 'method'],
+    (set) => {
+      for (const l of source.listeners())
+        for (const [code, method, count] of l.responses ?? [])
+          set({ listener: l.name, code: String(code), method }, count);
+    },
+  );
+  readCounter(
+    'portside_route_responses_total',
+    'HTTP requests on the route by status code (0: no response) and method.',
+    ['listener', 'route', 'cluster', 'code', 'method'],
+    (set) => {
+      for (const l of source.listeners())
+        for (const r of l.routes ?? [])
+          for (const [code, method, count] of r.responses ?? [])
+            set({ listener: l.name, route: r.name, cluster: r.cluster, code: String(code), method }, count);
+    },
+  );
+
   // Endpoints and clusters.
   readGauge(
     'portside_endpoint_active',
@@ -313,6 +336,12 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
   );
 
   // Config.
+  new Gauge({
+    name: 'portside_build_info',
+    help: 'Always 1; the labels say which Portside and which Node.js run.',
+    labelNames: ['version', 'node_version'],
+    registers,
+  }).set({ version: packageVersion(), node_version: process.versions.node }, 1);
   readGauge(
     'portside_config_version',
     'Version of the live config; bumped by every applied reload.',

@@ -2,12 +2,14 @@
  * The AdminSource of a running ProxyServer: reads its live generation, listeners and
  * reload history at request time.
  */
+import { resolveSelfLocality } from '../balancing/locality.js';
 import { routeLabel } from '../config/route-label.js';
 import type { ListenerConfig } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ReloadResult } from '../core/events.js';
 import type { AnyListener, ProxyServer } from '../core/proxy.js';
 import { redactUrls } from '../core/secrets.js';
+import type { ExplainWorld } from '../explain/world.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
 import { UdpListener } from '../listeners/udp-listener.js';
@@ -112,6 +114,25 @@ export class ProxyAdminSource implements AdminSource {
     );
   }
 
+  explainWorld(): ExplainWorld | undefined {
+    const runtime = this.proxy.current;
+    if (!runtime) return undefined;
+    return {
+      mode: 'live',
+      config: runtime.config,
+      now: Date.now(),
+      self: resolveSelfLocality(runtime.config.node),
+      cluster: (name) => runtime.clusters.get(name) ?? runtime.catalog?.clusterNamed(name),
+      catalogCluster: (host) => runtime.catalogCluster(host),
+      catalogClusterConfig: (name) => runtime.catalog?.clusterConfig(name),
+      healthMemory: (endpoint) => this.proxy.clusters.health.memoryFor(endpoint),
+      boundAddress: (name) => {
+        const listener = this.proxy.listener(name);
+        return listener?.bound ? listener.boundAddress : undefined;
+      },
+    };
+  }
+
   draining() {
     return this.proxy.isDraining;
   }
@@ -174,6 +195,7 @@ export class ProxyAdminSource implements AdminSource {
         config?.protocol === 'http'
           ? this.withCatalog(listener, routesOf(config.routes, listener.stats))
           : undefined,
+      ...(config?.protocol === 'http' ? { responses: listener.stats.responses.entries() } : {}),
       ...(listener instanceof UdpListener
         ? {
             datagramsReceived: listener.stats.datagramsReceived,
@@ -212,6 +234,7 @@ function routesOf(routes: unknown, stats: ListenerStats): RouteStatus[] | undefi
       errorsTotal: counters.errorsTotal,
       retriesTotal: counters.retriesTotal,
       grpcStatus: grpcStatusCounts(counters.grpcStatus),
+      responses: counters.responses.entries(),
     };
   });
 }

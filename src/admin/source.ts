@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { Cluster } from '../core/cluster.js';
 import type { ProxyEvents, ReloadResult } from '../core/events.js';
+import type { ExplainWorld } from '../explain/world.js';
 import type { ResourceErrorCount } from '../listeners/resource-errors.js';
 import type { CertificateInUse } from '../tls/tls-registry.js';
 
@@ -18,6 +19,8 @@ export interface RouteStatus {
   retriesTotal?: number;
   /** gRPC requests by grpc-status ("0", "14"…), statuses seen only. */
   grpcStatus?: Record<string, number>;
+  /** Responses by status code and method: [code, method, count] (code 0: no response). */
+  responses?: [number, string, number][];
 }
 
 export interface ListenerStatus {
@@ -43,6 +46,8 @@ export interface ListenerStatus {
   /** Removed by a reload (or the proxy is draining): no longer accepting, finishing open work. */
   draining?: boolean;
   routes?: RouteStatus[];
+  /** HTTP listeners: responses by status code and method, route misses included. */
+  responses?: [number, string, number][];
   /** TLS listeners: failed handshakes and refused clients, by reason. */
   tlsErrors?: Record<string, number>;
 }
@@ -101,6 +106,8 @@ export interface AdminSource {
   catalog?(): CatalogStatus | undefined;
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
+  /** The live generation as `GET /explain` reads it; undefined before the first config. */
+  explainWorld?(): ExplainWorld | undefined;
   /** Certificates in use by TLS listeners and clusters (expiry metric). */
   certificates?(): CertificateInUse[];
   /** Certificate files whose last change was refused (the old ones still serve), and why. */

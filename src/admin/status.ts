@@ -29,10 +29,13 @@ export interface ClusterView {
   excludeFlags: string[];
   /** Panic mode: too few endpoints available, so health no longer excludes any. */
   panic: boolean;
-  discovery: DiscoveryStatus[];
+  discovery: DiscoveryView[];
   endpoints: EndpointView[];
   tlsLastFailure?: { endpoint: string; reason: string; at: number };
 }
+
+/** A discovery source's status with its last sync as RFC 3339, as every admin time is. */
+export type DiscoveryView = Omit<DiscoveryStatus, 'lastSyncAt'> & { lastSyncAt?: string };
 
 export function endpointView(endpoint: Endpoint): EndpointView {
   const s = endpoint.state;
@@ -59,7 +62,11 @@ export function clusterViews(source: AdminSource): ClusterView[] {
     name: cluster.name,
     excludeFlags: describeFlags(cluster.excludeFlags),
     panic: isPanicking(cluster),
-    discovery: discovery.filter((d) => d.cluster === cluster.name),
+    discovery: discovery
+      .filter((d) => d.cluster === cluster.name)
+      .map(({ lastSyncAt, ...d }) =>
+        lastSyncAt === undefined ? d : { ...d, lastSyncAt: new Date(lastSyncAt).toISOString() },
+      ),
     endpoints: cluster.endpoints.map(endpointView),
     // The last failed TLS handshake with an endpoint (cluster `tls:`), with its reason.
     ...(cluster.tls?.lastFailure ? { tlsLastFailure: cluster.tls.lastFailure } : {}),

@@ -47,6 +47,35 @@ Options:
 `,
   },
   {
+    name: 'explain',
+    summary: 'show which route, cluster and endpoint a request, TCP connection or UDP session gets, and why',
+    usage: 'portside explain [-c FILE] [--admin URL] METHOD URL [-H "name: value"]... | tcp|udp|tls LISTENER',
+    options: ['config', 'admin', 'header', 'listener', 'client', 'sni', 'output'],
+    help: `Explains a request (METHOD URL), or a TCP, UDP or TLS passthrough listener (tcp NAME,
+udp ADDRESS, tls NAME --sni SERVER-NAME): which route matches and why each earlier route does not, which cluster (a weighted route: the
+split), every endpoint with whether it is usable and why not, and the endpoint the
+policy picks next. Offline it reads FILE: static endpoints, health unknown, discovery
+sources not contacted. With --admin it asks the running proxy, which shows live health
+(an explain's pick counts as a pick: a round robin moves on by one).
+Exits 0 when the request or connection would be forwarded, 1 when not, 2 for a usage error.
+
+Options:
+  -c, --config FILE               the config file (with --admin: only for admin.token)
+      --admin URL                 the admin API of the running proxy, e.g. http://127.0.0.1:9901
+                                  (token: admin.token of FILE, else PORTSIDE_ADMIN_TOKEN)
+  -H, --header "NAME: VALUE"      a request header (repeatable); Host defaults to the URL's
+      --listener NAME|ADDRESS     the listener to explain (default: the one on the URL's port,
+                                  else every http listener)
+      --client IP                 the client address, for source_hash and affinity
+      --sni NAME                  tls LISTENER (passthrough): the server name the client asks for
+  -o, --output text|json          the format (default: text)
+
+Examples:
+  portside explain -c portside.yaml GET http://api.local:8080/v1/users -H 'x-canary: 1'
+  portside explain --admin http://127.0.0.1:9901 tcp redis
+`,
+  },
+  {
     name: 'schema',
     summary: 'print the JSON Schema of the config file (for editors)',
     usage: 'portside schema',

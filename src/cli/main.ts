@@ -2,9 +2,11 @@
 import { parseArgs } from 'node:util';
 import { suggest } from '../config/suggest.js';
 import { LOG_LEVELS, type LogLevel } from '../core/log-levels.js';
+import { packageVersion } from '../core/package-info.js';
+import type { ExplainQuery } from '../explain/explanation.js';
+import { parseHeaderLines } from '../explain/query.js';
 import { COMMANDS, type Command, commandHelp, GLOBAL_HELP } from './commands.js';
 import { pauseOptimizingCompiler } from './optimizing-compiler.js';
-import { packageVersion } from './version.js';
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
@@ -72,6 +74,31 @@ async function main(argv: string[]): Promise<number> {
       const { validateCommand } = await import('./validate.js');
       return validateCommand({ files, printEffective, output });
     }
+    case 'explain': {
+      const output = values.output ?? 'text';
+      if (output !== 'text' && output !== 'json')
+        return usage(`--output must be text or json; got "${output}"`, command);
+      if (values.config === undefined && values.admin === undefined)
+        return usage('explain needs --config FILE or --admin URL', command);
+      const headers = parseHeaderLines(values.header ?? []);
+      if (typeof headers === 'string') return usage(headers, command);
+      const client = values.client === undefined ? {} : { clientAddress: values.client };
+      let query: ExplainQuery;
+      if (args[0] === 'tcp' || args[0] === 'udp' || args[0] === 'tls') {
+        if (args.length !== 2)
+          return usage(`explain ${args[0]} takes one LISTENER (a name or address)`, command);
+        if (values.header || values.listener) return usage('-H and --listener are for requests', command);
+        const sni = values.sni === undefined ? {} : { serverName: values.sni };
+        query = { kind: 'tcp', listener: args[1]!, ...client, ...sni };
+      } else {
+        if (args.length !== 2) return usage('explain needs METHOD URL (or tcp LISTENER)', command);
+        if (values.sni !== undefined) return usage('--sni is for a tls LISTENER', command);
+        const listener = values.listener === undefined ? {} : { listener: values.listener };
+        query = { kind: 'http', method: args[0]!, url: args[1]!, headers, ...listener, ...client };
+      }
+      const { explainCommand } = await import('./explain.js');
+      return explainCommand({ configFile: values.config, admin: values.admin, query, output });
+    }
     case 'schema': {
       if (args.length > 0) return usage('schema takes no arguments', command);
       const { schemaCommand } = await import('./schema.js');
@@ -109,6 +136,11 @@ function parse(argv: string[]) {
       output: { type: 'string', short: 'o' },
       generate: { type: 'boolean' },
       port: { type: 'string' },
+      admin: { type: 'string' },
+      header: { type: 'string', short: 'H', multiple: true },
+      listener: { type: 'string' },
+      client: { type: 'string' },
+      sni: { type: 'string' },
       // register (see commands.ts for what each one means)
       etcd: { type: 'string', multiple: true },
       prefix: { type: 'string' },

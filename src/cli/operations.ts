@@ -54,6 +54,7 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
       address: adminConfig.address,
       // Read at each request, so a reload can rotate the token.
       token: () => adminToken(proxy.current?.config.admin ?? adminConfig),
+      openMetrics: () => (proxy.current?.config.admin ?? adminConfig).openMetrics,
       source: new ProxyAdminSource(proxy, reloader, options.registrar),
       logger: log.child({ component: 'admin' }),
     });

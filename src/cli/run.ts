@@ -2,12 +2,12 @@ import { loadConfigFileInChild } from '../config/load-in-child.js';
 import { formatProblem, type LoadResult } from '../config/problem.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger, type LogLevel } from '../core/log.js';
+import { packageVersion } from '../core/package-info.js';
 import { ProxyServer } from '../core/proxy.js';
 import { BindError } from '../listeners/bind-error.js';
 import { Registrar } from '../registry/registrar.js';
 import { type Operations, startOperations } from './operations.js';
 import { prettyLogs } from './pretty-logs.js';
-import { packageVersion } from './version.js';
 
 export interface RunOptions {
   configFile: string;

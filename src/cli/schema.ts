@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { packageFile } from './version.js';
+import { packageFile } from '../core/package-info.js';
 
 export interface SchemaOptions {
   /** Generate from the zod schema instead of printing the shipped file. */

@@ -30,8 +30,13 @@ export const admin = z
   .strictObject({
     /** Loopback by default; any other host requires a token. Port 0 picks a free port. */
     address: adminAddress.default(DEFAULT_ADMIN_ADDRESS),
-    /** Bearer token required by every endpoint except /healthz, /ready and the dashboard page itself. */
+    /** Bearer token required by every endpoint except /, /help, /healthz and /ready. */
     token: z.string().min(16, 'the admin token must be at least 16 characters').optional(),
+    /**
+     * `/metrics` answers without the token too: Prometheus scraping pods by annotation sends
+     * none. Metrics carry names and counts, no secrets; everything else keeps the token.
+     */
+    openMetrics: z.boolean({ error: 'openMetrics is true or false' }).default(false),
     /** Serve the admin API over HTTPS (certificates rotate like a listener's); never required. */
     tls: listenerTls.optional(),
   })

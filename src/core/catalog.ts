@@ -138,6 +138,16 @@ export class Catalog {
     return built.cluster;
   }
 
+  /** A cluster built now, by name (`orders.shop:8080`). */
+  clusterNamed(name: string): Cluster | undefined {
+    return this.built.get(name)?.cluster;
+  }
+
+  /** The config a built cluster was made from. */
+  clusterConfig(name: string): ClusterConfig | undefined {
+    return this.built.get(name)?.config;
+  }
+
   /** Clusters built now. */
   clusters(): Cluster[] {
     return [...this.built.values()].map((b) => b.cluster);
@@ -197,7 +207,7 @@ export class Catalog {
       ...this.config.template,
     };
     const detached = this.deps.build(config, this.node);
-    const built: Built = { detached, cluster: detached.cluster, used: false };
+    const built: Built = { detached, cluster: detached.cluster, config, used: false };
     this.built.set(name, built);
     const id = `${namespace}/${service}`;
     const names = this.byService.get(id);
@@ -268,6 +278,7 @@ export class Catalog {
 interface Built {
   readonly detached: DetachedCluster;
   readonly cluster: Cluster;
+  readonly config: ClusterConfig;
   used: boolean;
 }
 

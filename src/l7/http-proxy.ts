@@ -224,6 +224,10 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     if (this.stats) this.stats.rejectedTotal++;
   }
 
+  responded(status: number, method: string): void {
+    this.stats?.responses.count(status, method);
+  }
+
   drain(): Promise<void> {
     this.draining = true;
     for (const connection of this.connections) connection.goAway();

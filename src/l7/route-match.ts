@@ -90,6 +90,8 @@ export class RouteMatcher {
   /** Also used by rewrite: the part of the path that is replaced. */
   readonly pathPrefix: string | undefined;
   private readonly pathRegex: PathRegex | undefined;
+  /** The regex as written, for `mismatches`. */
+  private readonly pathRegexSource: string | undefined;
   private readonly methods: ReadonlySet<string> | undefined;
   private readonly headers: readonly HeaderCondition[];
   /** The first segment of every path this accepts (see `requiredFirstSegment`), if pinned. */
@@ -104,6 +106,7 @@ export class RouteMatcher {
     this.pathPrefix = match.pathPrefix;
     // Anchored: like Envoy's safe_regex, the whole path must match (in linear time).
     this.pathRegex = match.pathRegex === undefined ? undefined : compilePathRegex(match.pathRegex);
+    this.pathRegexSource = match.pathRegex;
     this.firstSegment = requiredFirstSegment(match);
     this.methods = match.methods ? new Set(match.methods) : undefined;
     this.headers = Object.entries(match.headers ?? {}).map(([name, m]) =>
@@ -131,26 +134,66 @@ export class RouteMatcher {
 
   /** `matches` with the fields as arguments, so the route lookup allocates no input object. */
   matchesRequest(method: string, host: string, path: string, headers: IncomingHttpHeaders): boolean {
-    if (this.hostExact !== undefined && host !== this.hostExact) return false;
-    if (
-      this.hostSuffix !== undefined &&
-      !(host.length > this.hostSuffix.length && host.endsWith(this.hostSuffix))
-    ) {
-      return false;
-    }
-    if (this.path !== undefined && path !== this.path) return false;
-    if (this.pathPrefix !== undefined && !pathHasPrefix(path, this.pathPrefix)) return false;
-    if (this.pathRegex !== undefined && !this.pathRegex.matches(path)) return false;
+    if (!this.hostAccepts(host) || !this.pathAccepts(path)) return false;
     if (this.methods !== undefined && !this.methods.has(method)) return false;
     for (let i = 0; i < this.headers.length; i++) {
-      const condition = this.headers[i]!;
-      const actual = headers[condition.name];
-      if (actual === undefined) {
-        if (condition.present) return false;
-      } else if (!condition.present || (condition.value !== undefined && actual !== condition.value)) {
-        return false;
-      }
+      if (!headerAccepts(this.headers[i]!, headers)) return false;
     }
     return true;
   }
+
+  /**
+   * Why the request does not match, one line per condition it fails (empty when it
+   * matches), for `portside explain`. The same tests as `matchesRequest`, all of them run.
+   */
+  mismatches(method: string, host: string, path: string, headers: IncomingHttpHeaders): string[] {
+    const reasons: string[] = [];
+    const shown = host === '' ? 'no Host' : `Host "${host}"`;
+    if (!this.hostAccepts(host)) {
+      reasons.push(
+        this.hostExact !== undefined
+          ? `host: wants "${this.hostExact}", got ${shown}`
+          : `host: wants a subdomain of "${this.hostSuffix!.slice(1)}" (*${this.hostSuffix}), got ${shown}`,
+      );
+    }
+    if (this.path !== undefined && path !== this.path)
+      reasons.push(`path: wants exactly "${this.path}", got "${path}"`);
+    if (this.pathPrefix !== undefined && !pathHasPrefix(path, this.pathPrefix))
+      reasons.push(`path: wants prefix "${this.pathPrefix}" (whole segments), got "${path}"`);
+    if (this.pathRegex !== undefined && !this.pathRegex.matches(path))
+      reasons.push(`path: "${path}" does not match the regex ${this.pathRegexSource}`);
+    if (this.methods !== undefined && !this.methods.has(method))
+      reasons.push(`method: wants ${[...this.methods].join(' or ')}, got ${method}`);
+    for (const condition of this.headers) {
+      if (headerAccepts(condition, headers)) continue;
+      const actual = headers[condition.name];
+      const got = actual === undefined ? 'absent' : `"${actual}"`;
+      if (!condition.present) reasons.push(`header ${condition.name}: wants it absent, got ${got}`);
+      else if (condition.value === undefined)
+        reasons.push(`header ${condition.name}: wants it present, got none`);
+      else reasons.push(`header ${condition.name}: wants "${condition.value}", got ${got}`);
+    }
+    return reasons;
+  }
+
+  private hostAccepts(host: string): boolean {
+    if (this.hostExact !== undefined) return host === this.hostExact;
+    if (this.hostSuffix !== undefined)
+      return host.length > this.hostSuffix.length && host.endsWith(this.hostSuffix);
+    return true;
+  }
+
+  private pathAccepts(path: string): boolean {
+    return (
+      (this.path === undefined || path === this.path) &&
+      (this.pathPrefix === undefined || pathHasPrefix(path, this.pathPrefix)) &&
+      (this.pathRegex === undefined || this.pathRegex.matches(path))
+    );
+  }
+}
+
+function headerAccepts(condition: HeaderCondition, headers: IncomingHttpHeaders): boolean {
+  const actual = headers[condition.name];
+  if (actual === undefined) return !condition.present;
+  return condition.present && (condition.value === undefined || actual === condition.value);
 }

@@ -264,6 +264,9 @@ export abstract class RoutedRequest implements Timed {
     if (this.logged) return;
     this.logged = true;
     if (this.grpc) this.route?.counters.countGrpc(this.finalGrpcStatus());
+    const method = this.head.method;
+    this.ctx.responded(this.status, method);
+    this.route?.counters.responses.count(this.status, method);
     if (this.ctx.accessLogOn()) this.ctx.accessLog.write(this.record());
   }
 

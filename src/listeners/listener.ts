@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from './handler.js';
 import { ListenerBase } from './listener-base.js';
 import { resourceErrors } from './resource-errors.js';
+import { ResponseCounts } from './response-counts.js';
 
 /** Counters for one HTTP route, kept by its listener under the route's label. */
 export class RouteCounters {
@@ -16,6 +17,8 @@ export class RouteCounters {
    * spec counts as 2, UNKNOWN, as gRPC clients read it). Created by the first gRPC request.
    */
   grpcStatus: number[] | undefined;
+  /** Responses to the route's requests by status code and method. */
+  readonly responses = new ResponseCounts();
 
   countGrpc(status: number): void {
     this.grpcStatus ??= new Array<number>(17).fill(0);
@@ -31,6 +34,8 @@ export class ListenerStats {
   /** Bytes from and to clients, counted when each connection closes. */
   bytesReceived = 0;
   bytesSent = 0;
+  /** HTTP listeners: every response by status code and method, route misses included. */
+  readonly responses = new ResponseCounts();
   /** TLS listeners: failed handshakes and refused clients, by reason (OpenSSL's code, `client-refused`). */
   readonly tlsErrors = new Map<string, number>();
   private readonly routes = new Map<string, RouteCounters>();

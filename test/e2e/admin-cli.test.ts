@@ -80,7 +80,9 @@ clusters:
     (sampleValue(metrics, 'portside_discovery_staleness_seconds', { cluster: 'a', source: 'static' }) ??
       -1) >= 0,
   );
-  assert.match(await (await admin('/')).text(), /<title>Portside<\/title>/);
+  const browser = { headers: { accept: 'text/html' } };
+  assert.match(await (await admin('/', browser)).text(), /<title>Portside<\/title>/);
+  assert.match(await (await admin('/')).text(), /^ {2}GET {2}\/explain /m, 'curl gets the endpoint list');
 
   // A file edit reloads; the listener keeps its port.
   writeFileSync(file, config('b'));

@@ -140,6 +140,12 @@ catalog:
       (s: { namespace: string; service: string }) => `${s.service}.${s.namespace}`,
     );
     assert.deepEqual(services.sort(), ['orders.shop', 'users.shop']);
+    // The admin's explain follows the request into the catalog, as the proxy does.
+    const url = encodeURIComponent('http://orders.shop.svc.cluster.local:9000/x');
+    const explained = JSON.parse((await adminRequest(admin, `/explain?method=GET&url=${url}`)).body);
+    const shown = JSON.stringify(explained);
+    assert.match(shown, /"name":"catalog","matched":true/, shown);
+    assert.match(shown, /"name":"orders\.shop:9000"/, shown);
     const listeners = JSON.parse((await adminRequest(admin, '/listeners')).body);
     const catalogRoute = listeners.listeners[0].routes.find((r: { name: string }) => r.name === 'catalog');
     assert.ok(catalogRoute.requestsTotal >= 7, JSON.stringify(catalogRoute));

@@ -108,7 +108,8 @@ describe('portside demo', { timeout: 30_000 }, () => {
       });
       const dashboard = /Live dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
       assert.ok(dashboard, `the demo prints its dashboard address:\n${out}`);
-      const page = await fetch(dashboard[1]!);
+      // As a browser asks for it (any other client gets the endpoint list).
+      const page = await fetch(dashboard[1]!, { headers: { accept: 'text/html' } });
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-type') ?? '', /text\/html/);
       const client = httpClient(port);

@@ -1,10 +1,11 @@
 /**
  * Per-route and per-listener counters through the real CLI: requests, Portside's own
  * error answers and retries per route (under the route's name, or its position and match
- * when unnamed), and bytes per listener, on an HTTP and a TCP listener.
+ * when unnamed), responses by status code and method, and bytes per listener, on an HTTP
+ * and a TCP listener.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,6 +18,7 @@ import { exchange } from '../helpers/tcp.js';
 import { eventually } from '../helpers/wait.js';
 
 test('routes count requests, errors and retries; listeners count bytes', { timeout: 60_000 }, async (t) => {
+  const startedAt = Date.now();
   const live = await startHttpUpstream('live');
   const echo = await startEchoServer();
   const gone = await deadPort();
@@ -76,6 +78,36 @@ clusters:
   assert.equal(sampleValue(m, 'portside_route_requests_total', route(unnamed)), 1);
   assert.equal(sampleValue(m, 'portside_route_errors_total', route(unnamed)), 1);
   assert.equal(sampleValue(m, 'portside_route_retries_total', route(unnamed)), 1);
+  const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'));
+  assert.equal(sampleValue(m, 'portside_build_info', { version, node_version: process.versions.node }), 1);
+  const appliedAt = sampleValue(m, 'portside_config_last_reload_success_timestamp_seconds') ?? 0;
+  assert.ok(
+    appliedAt > startedAt / 1000 - 1 && appliedAt <= Date.now() / 1000,
+    `config applied at ${appliedAt}`,
+  );
+  // Responses by code and method: route misses count on the listener, not on any route.
+  const code = (c: string) => ({ listener: 'web', code: c, method: 'GET' });
+  assert.equal(sampleValue(m, 'portside_http_requests_total', code('200')), 3);
+  assert.equal(sampleValue(m, 'portside_http_requests_total', code('404')), 1);
+  assert.equal(sampleValue(m, 'portside_http_requests_total', code('502')), 1);
+  assert.equal(
+    sampleValue(m, 'portside_route_responses_total', {
+      ...route('ok'),
+      cluster: 'live',
+      code: '200',
+      method: 'GET',
+    }),
+    3,
+  );
+  assert.equal(
+    sampleValue(m, 'portside_route_responses_total', {
+      ...route(unnamed),
+      cluster: 'gone',
+      code: '502',
+      method: 'GET',
+    }),
+    1,
+  );
   assert.equal(sampleValue(m, 'portside_listener_received_bytes_total', { listener: 'tcp' }), 5);
   assert.equal(sampleValue(m, 'portside_listener_sent_bytes_total', { listener: 'tcp' }), 5);
   const webIn = sampleValue(m, 'portside_listener_received_bytes_total', { listener: 'web' }) ?? 0;

@@ -10,6 +10,7 @@ import type { Config } from '../../src/config/schema.js';
 import { Cluster } from '../../src/core/cluster.js';
 import { describeFlags, type Endpoint, EndpointStateRegistry } from '../../src/core/endpoint.js';
 import { ProxyEvents, type ReloadResult } from '../../src/core/events.js';
+import type { ExplainWorld } from '../../src/explain/world.js';
 
 export class FakeAdminSource implements AdminSource {
   readonly events = new ProxyEvents();
@@ -93,6 +94,19 @@ export class FakeAdminSource implements AdminSource {
   }
   discovery() {
     return this.discoveryList;
+  }
+  /** The fake's config and clusters, for `/explain`; undefined without a config. */
+  explainWorld(): ExplainWorld | undefined {
+    const config = this.currentConfig;
+    if (!config) return undefined;
+    const clusters = this.clusterList;
+    return {
+      mode: 'live',
+      config,
+      now: Date.now(),
+      self: {},
+      cluster: (n) => clusters.find((c) => c.name === n),
+    };
   }
   draining() {
     return this.isDraining;

@@ -9,6 +9,8 @@ import { bodyOf } from '../helpers/json.js';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 
 const TOKEN = 'test-admin-token-0123456789';
+/** `2026-12-07T01:57:45.476Z`: the one time format of the admin API. */
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const CONFIG = `
 listeners:
   - { name: web, address: "127.0.0.1:0", cluster: api }
@@ -44,7 +46,9 @@ test('healthz, ready, config and clusters report the proxy state', { timeout: 10
 
   const healthz = await fetch(url('/healthz'));
   assert.equal(healthz.status, 200);
-  assert.equal((await bodyOf(healthz)).status, 'ok');
+  const alive = await bodyOf(healthz);
+  assert.equal(alive.status, 'ok');
+  assert.match(alive.startedAt, RFC3339);
 
   let ready = await fetch(url('/ready'));
   assert.equal(ready.status, 503);
@@ -68,6 +72,7 @@ test('healthz, ready, config and clusters report the proxy state', { timeout: 10
   const config = await bodyOf(await fetch(url('/config')));
   assert.equal(config.version, 1);
   assert.equal(config.lastReload.ok, false);
+  assert.match(config.lastReload.at, RFC3339, 'times are RFC 3339');
   assert.deepEqual(config.lastReload.errors, ['fake.yaml:3:5 listeners[0].address: bad']);
   assert.equal(config.config.admin.token, REDACTED);
   assert.equal(config.config.listeners[0].name, 'web');
@@ -199,7 +204,12 @@ test('drain is POST-only, refuses cross-origin requests and makes /ready fail', 
   assert.deepEqual((await bodyOf(ready)).reasons, ['draining']);
   const missing = await fetch(url('/nope'));
   assert.equal(missing.status, 404);
-  assert.equal((await bodyOf(missing)).error.code, 'ADMIN_NOT_FOUND');
+  const notFound = await bodyOf(missing);
+  assert.equal(notFound.error.code, 'ADMIN_NOT_FOUND');
+  assert.ok(
+    notFound.endpoints.some((e: { path: string }) => e.path === '/explain'),
+    'an unknown path lists the endpoints',
+  );
 });
 
 test('without a token, only loopback Host names are answered (DNS rebinding)', {
@@ -288,10 +298,18 @@ test('with a token, everything but probes and the page needs the bearer token', 
   timeout: 10_000,
 }, async (t) => {
   const { url } = await start(t, TOKEN);
-  for (const path of ['/healthz', '/ready', '/']) {
+  for (const path of ['/healthz', '/ready', '/', '/help']) {
     assert.notEqual((await fetch(url(path))).status, 401, `${path} is open`);
   }
-  for (const path of ['/metrics', '/config', '/clusters', '/listeners', '/api/dashboard']) {
+  assert.match(await (await fetch(url('/help'))).text(), /GET {2}\/clusters +clusters.* \[token\]\n/);
+  for (const path of [
+    '/metrics',
+    '/config',
+    '/clusters',
+    '/listeners',
+    '/api/dashboard',
+    '/explain?tcp=web',
+  ]) {
     const denied = await fetch(url(path));
     assert.equal(denied.status, 401, `${path} without token`);
     assert.equal((await bodyOf(denied)).error.code, 'ADMIN_UNAUTHORIZED');
@@ -303,9 +321,21 @@ test('with a token, everything but probes and the page needs the bearer token', 
   assert.equal((await fetch(url('/drain'), { method: 'POST' })).status, 401);
 });
 
+test('admin.openMetrics lets /metrics answer without the token, and only /metrics', {
+  timeout: 10_000,
+}, async (t) => {
+  const source = new FakeAdminSource(CONFIG);
+  const server = new AdminServer({ address: '127.0.0.1:0', source, token: TOKEN, openMetrics: () => true });
+  const address = await server.start();
+  t.after(() => server.close());
+  assert.equal((await fetch(`http://${address}/metrics`)).status, 200);
+  assert.equal((await fetch(`http://${address}/config`)).status, 401);
+  assert.doesNotMatch(await (await fetch(`http://${address}/help`)).text(), /\/metrics .*\[token\]/);
+});
+
 test('the dashboard page is self-contained', { timeout: 10_000 }, async (t) => {
   const { url } = await start(t);
-  const page = await fetch(url('/'));
+  const page = await fetch(url('/'), { headers: { accept: 'text/html,application/xhtml+xml;q=0.9' } });
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type') ?? '', /text\/html/);
   assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
@@ -317,6 +347,7 @@ test('the dashboard page is self-contained', { timeout: 10_000 }, async (t) => {
     'no external resources',
   );
   const state = await bodyOf(await fetch(url('/api/dashboard')));
+  assert.match(state.now, RFC3339);
   assert.deepEqual(Object.keys(state).sort(), [
     'clusters',
     'draining',
@@ -342,4 +373,61 @@ test('an admin address that cannot be bound is a clear error', { timeout: 10_000
   await assert.rejects(second.start(), {
     message: `admin server cannot bind ${server.address}: the port is already in use by another process (EADDRINUSE)`,
   });
+});
+
+test('/ and /help list the endpoints for a client that is not a browser', { timeout: 10_000 }, async (t) => {
+  const { url } = await start(t);
+  for (const path of ['/', '/help']) {
+    const reply = await fetch(url(path), { headers: { accept: '*/*' } });
+    assert.equal(reply.status, 200, path);
+    assert.match(reply.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await reply.text();
+    assert.match(text, /^Portside admin API\. Endpoints:\n/);
+    for (const endpoint of [
+      '/healthz',
+      '/ready',
+      '/metrics',
+      '/config',
+      '/clusters',
+      '/listeners',
+      '/explain',
+    ]) {
+      assert.match(text, new RegExp(`^  GET  ${endpoint} `, 'm'), `${path} lists ${endpoint}`);
+    }
+    assert.match(text, /^ {2}POST \/drain /m);
+    assert.match(text, /only loopback Host names are answered/);
+  }
+});
+
+test('/explain answers the explanation of a TCP listener, and says what is wrong with a query', {
+  timeout: 10_000,
+}, async (t) => {
+  const { source, url } = await start(t);
+  source.setHealth('api', '127.0.0.1:9001', Unavailable.DiscoveryNotReady, true);
+  const reply = await fetch(url('/explain?tcp=web'));
+  assert.equal(reply.status, 200);
+  const explanation = await bodyOf(reply);
+  assert.equal(explanation.mode, 'live');
+  assert.match(explanation.at, RFC3339);
+  assert.equal(explanation.version, 1);
+  const [cluster] = explanation.results[0].clusters;
+  assert.deepEqual(
+    cluster.endpoints.map((e: { address: string; usable: boolean; reasons: string[] }) => [
+      e.address,
+      e.usable,
+      e.reasons,
+    ]),
+    [
+      ['127.0.0.1:9001', false, ['discovery says not ready']],
+      ['127.0.0.1:9002', true, []],
+    ],
+  );
+  assert.equal(cluster.nextPick, '127.0.0.1:9002');
+  const bad = await fetch(url('/explain?method=GET'));
+  assert.equal(bad.status, 400);
+  assert.equal((await bodyOf(bad)).error.code, 'ADMIN_EXPLAIN_QUERY');
+  const unknown = await bodyOf(await fetch(url('/explain?tcp=nope')));
+  assert.match(unknown.error.message, /no listener named or bound at "nope"/);
+  source.currentConfig = undefined;
+  assert.equal((await fetch(url('/explain?tcp=web'))).status, 503);
 });

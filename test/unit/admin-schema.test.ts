@@ -19,8 +19,14 @@ const withEnv = (value: string | undefined, fn: () => void) => {
 
 test('admin defaults to loopback 127.0.0.1:9901 and is absent unless configured', () => {
   assert.equal(loadConfigText('listeners: []').config?.admin, undefined);
-  assert.deepEqual(loadConfigText('admin: {}').config?.admin, { address: '127.0.0.1:9901' });
-  assert.deepEqual(loadConfigText('admin: { address: 9999 }').config?.admin, { address: '127.0.0.1:9999' });
+  assert.deepEqual(loadConfigText('admin: {}').config?.admin, {
+    address: '127.0.0.1:9901',
+    openMetrics: false,
+  });
+  assert.deepEqual(loadConfigText('admin: { address: 9999 }').config?.admin, {
+    address: '127.0.0.1:9999',
+    openMetrics: false,
+  });
 });
 
 test('a non-loopback admin address needs a token from config or environment', () => {

@@ -1,3 +1,4 @@
+/** The installed package: its version and the files it ships (found from src/ or dist/src/). */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
