@@ -7,6 +7,9 @@ import { describe, it } from 'node:test';
 import { formatProblem, loadConfigText } from '../../src/config/load.js';
 import { parseLabelSelector } from '../../src/discovery/kubernetes/label-selector.js';
 import { parseServiceHost } from '../../src/discovery/kubernetes/service-host.js';
+import { explain } from '../../src/explain/explain.js';
+import type { HttpExplanation } from '../../src/explain/explanation.js';
+import { offlineWorld } from '../../src/explain/offline.js';
 
 describe('catalog: the Service a Host names', () => {
   const parse = (host: string) => parseServiceHost(host, 'cluster.local');
@@ -107,5 +110,25 @@ catalog:
     assert.match(found[1]!, /catalog.kubernetes.selector: label selector "app in \(\)"/);
     assert.match(found[2]!, /catalog.listeners\[0\]: "db" is not an http listener/);
     assert.match(found[3]!, /catalog.listeners\[1\]: unknown listener "wbe" \(did you mean "web"\?\)/);
+  });
+});
+
+describe('catalog: explain offline', () => {
+  it("says a Host no route matches may be the catalog's, known only to a running proxy", () => {
+    const { config } = loadConfigText(`
+listeners: [{ name: web, address: 127.0.0.1:8080, protocol: http }]
+catalog: { kubernetes: { namespaces: [shop] }, listeners: [web] }
+`);
+    assert.ok(config);
+    const [web] = explain(offlineWorld(config), {
+      kind: 'http',
+      method: 'GET',
+      url: 'http://orders.shop:8080/',
+      headers: {},
+    }).results as HttpExplanation[];
+    assert.match(
+      web!.answer!,
+      /404 no-route: none of the 0 routes matches; the catalog's Services are known only to a running proxy/,
+    );
   });
 });
