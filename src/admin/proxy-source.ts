@@ -16,6 +16,7 @@ import { UdpListener } from '../listeners/udp-listener.js';
 import type { Registration } from '../registry/registration.js';
 import type {
   AdminSource,
+  CatalogStatus,
   DiscoveryStatus,
   ListenerStatus,
   RegistrationStatus,
@@ -63,24 +64,54 @@ export class ProxyAdminSource implements AdminSource {
   }
 
   clusters(): readonly Cluster[] {
-    return [...(this.proxy.current?.clusters.values() ?? [])];
+    const runtime = this.proxy.current;
+    return [...(runtime?.clusters.values() ?? []), ...(runtime?.catalog?.clusters() ?? [])];
+  }
+
+  catalog(): CatalogStatus | undefined {
+    const catalog = this.proxy.current?.catalog;
+    if (!catalog) return undefined;
+    const lastError = catalog.lastError;
+    return {
+      description: catalog.description,
+      synced: catalog.synced,
+      ...(lastError !== undefined ? { lastError: redactUrls(lastError) } : {}),
+      services: catalog.services(),
+    };
   }
 
   discovery(): DiscoveryStatus[] {
     const runtime = this.proxy.current;
-    const sources = runtime?.discoverySources() ?? new Map();
-    return [...sources].map(([cluster, source]) => {
-      const syncs = runtime?.snapshotStats(cluster);
-      return {
-        cluster,
-        description: redactUrls(source.description),
-        synced: source.synced,
-        syncsTotal: syncs?.count ?? 0,
-        lastSyncAt: syncs?.lastAt,
-        ...(source.stale !== undefined ? { stale: source.stale } : {}),
-        ...(source.lastError !== undefined ? { lastError: redactUrls(source.lastError) } : {}),
-      };
-    });
+    const sources = new Map(runtime?.discoverySources());
+    for (const [name, source] of runtime?.catalog?.sources() ?? []) sources.set(name, source);
+    const catalog = runtime?.catalog;
+    // The catalog's own watches: /ready waits for their first list.
+    const statuses: DiscoveryStatus[] = catalog
+      ? [
+          {
+            cluster: 'catalog',
+            description: catalog.description,
+            synced: catalog.synced,
+            ...(catalog.lastError !== undefined
+              ? { stale: catalog.synced, lastError: redactUrls(catalog.lastError) }
+              : {}),
+          },
+        ]
+      : [];
+    return statuses.concat(
+      [...sources].map(([cluster, source]) => {
+        const syncs = runtime?.snapshotStats(cluster);
+        return {
+          cluster,
+          description: redactUrls(source.description),
+          synced: source.synced,
+          syncsTotal: syncs?.count ?? 0,
+          lastSyncAt: syncs?.lastAt,
+          ...(source.stale !== undefined ? { stale: source.stale } : {}),
+          ...(source.lastError !== undefined ? { lastError: redactUrls(source.lastError) } : {}),
+        };
+      }),
+    );
   }
 
   explainWorld(): ExplainWorld | undefined {
@@ -91,7 +122,9 @@ export class ProxyAdminSource implements AdminSource {
       config: runtime.config,
       now: Date.now(),
       self: resolveSelfLocality(runtime.config.node),
-      cluster: (name) => runtime.clusters.get(name),
+      cluster: (name) => runtime.clusters.get(name) ?? runtime.catalog?.clusterNamed(name),
+      catalogCluster: (host) => runtime.catalogCluster(host),
+      catalogClusterConfig: (name) => runtime.catalog?.clusterConfig(name),
       healthMemory: (endpoint) => this.proxy.clusters.health.memoryFor(endpoint),
       boundAddress: (name) => {
         const listener = this.proxy.listener(name);
@@ -158,7 +191,10 @@ export class ProxyAdminSource implements AdminSource {
         ? { tlsErrors: Object.fromEntries(listener.stats.tlsErrors) }
         : {}),
       // A tls (passthrough) listener's routes are server names, not HTTP routes with counters.
-      routes: config?.protocol === 'http' ? routesOf(config.routes, listener.stats) : undefined,
+      routes:
+        config?.protocol === 'http'
+          ? this.withCatalog(listener, routesOf(config.routes, listener.stats))
+          : undefined,
       ...(config?.protocol === 'http' ? { responses: listener.stats.responses.entries() } : {}),
       ...(listener instanceof UdpListener
         ? {
@@ -168,6 +204,20 @@ export class ProxyAdminSource implements AdminSource {
           }
         : {}),
     };
+  }
+
+  /** A listener the catalog routes on lists it as its last route, `catalog`, with its counters. */
+  private withCatalog(listener: AnyListener, routes: RouteStatus[] | undefined): RouteStatus[] | undefined {
+    const catalog = this.proxy.current?.catalog;
+    if (!routes || !catalog?.config.listeners.includes(listener.name)) return routes;
+    const counters = listener.stats.routeCounters('catalog');
+    return routes.concat({
+      name: 'catalog',
+      cluster: catalog.description,
+      requestsTotal: counters.requestsTotal,
+      errorsTotal: counters.errorsTotal,
+      retriesTotal: counters.retriesTotal,
+    });
   }
 }
 

@@ -119,8 +119,12 @@ export class AdminServer {
       },
       '/clusters': {
         method: 'GET',
-        summary: 'clusters, their discovery and every endpoint with its health flags and counters',
-        handle: (_q, s) => json(s, 200, { clusters: clusterViews(source) }),
+        summary:
+          'clusters, their discovery and every endpoint with its health flags and counters; the catalog and its Services',
+        handle: (_q, s) => {
+          const catalog = source.catalog?.();
+          json(s, 200, { clusters: clusterViews(source), ...(catalog ? { catalog } : {}) });
+        },
       },
       '/listeners': {
         method: 'GET',

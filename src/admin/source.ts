@@ -67,6 +67,20 @@ export interface DiscoveryStatus {
   lastError?: string;
 }
 
+/** The Service catalog as GET /clusters shows it. */
+export interface CatalogStatus {
+  description: string;
+  synced: boolean;
+  lastError?: string;
+  /** Every Service it holds, with the clusters built for its ports. */
+  services: {
+    service: string;
+    namespace: string;
+    ports: { name: string; port: number }[];
+    clusters: string[];
+  }[];
+}
+
 /** One `register` entry this node announces in etcd. */
 export interface RegistrationStatus {
   service: string;
@@ -88,6 +102,8 @@ export interface AdminSource {
   listeners(): ListenerStatus[];
   clusters(): readonly Cluster[];
   discovery(): DiscoveryStatus[];
+  /** The Service catalog, when the config has one. */
+  catalog?(): CatalogStatus | undefined;
   /** Accept and upstream-connect errors for lack of the proxy's own resources (resource-errors.ts). */
   resourceErrors?(): ResourceErrorCount[];
   /** The live generation as `GET /explain` reads it; undefined before the first config. */

@@ -52,6 +52,11 @@ export class AffinityRegistry {
   }
 
   /** Forgets tables of clusters the live generation no longer has (or has without affinity). */
+  /** A cluster that is gone for good (a catalog Service deleted). */
+  forget(cluster: string): void {
+    this.tables.delete(cluster);
+  }
+
   retainOnly(clusters: Iterable<string>): void {
     const keep = new Set(clusters);
     for (const name of this.tables.keys()) if (!keep.has(name)) this.tables.delete(name);

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { REDACTED, redact } from '../admin/redact.js';
 import { asWritten } from '../config/as-written.js';
 import { formatProblem, type LoadResult, loadConfigFile, loadConfigText } from '../config/load.js';
+import type { CatalogConfig } from '../config/schema.js';
 import { checkTlsFiles } from '../tls/check-files.js';
 
 export interface ValidateOptions {
@@ -55,6 +56,7 @@ export async function validateCommand({ files, printEffective, output }: Validat
       `${name}: valid (${plural(config.listeners.length, 'listener')}, ${plural(config.clusters.length, 'cluster')}, ` +
         `${plural(endpoints, 'static endpoint')}${warnings ? `, ${plural(warnings, 'warning')}` : ''})\n`,
     );
+    if (config.catalog) process.stdout.write(`${name}: ${describeCatalog(config.catalog)}\n`);
   }
   return status;
 }
@@ -66,4 +68,17 @@ async function load(file: string): Promise<LoadResult> {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** One line on what the catalog routes, for `validate`: its Services come from the API server at run time. */
+export function describeCatalog(catalog: CatalogConfig): string {
+  const { namespaces, selector } = catalog.kubernetes;
+  const where =
+    namespaces === 'all'
+      ? 'every namespace'
+      : `namespace${namespaces.length === 1 ? '' : 's'} ${namespaces.join(', ')}`;
+  return (
+    `catalog: every Service of ${where}${selector ? ` matching "${selector}"` : ''}, ` +
+    `by Host on ${catalog.listeners.join(', ')} (a cluster per Service port, built at ${catalog.build === 'firstRequest' ? 'its first request' : "the Service's arrival"})`
+  );
 }

@@ -197,6 +197,18 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     weight: z.number({ error: 'expected a weight (an integer >= 0)' }).int().min(0).max(1_000_000),
   });
 
+  /** What a route does with a request once matched: timeouts, retries, header edits (shared with `catalog.route`). */
+  const routePolicy = {
+    /** From the end of the client's request to the upstream's response headers, all attempts together → 504; 0s: none. */
+    timeout: duration.default('15s'),
+    /** One attempt's limit to response headers; a `timeout` retry condition retries it. */
+    perTryTimeout: duration.optional(),
+    // Fresh objects per route, so the printed effective config has no YAML anchors.
+    retries: retries.default(() => retries.parse({})),
+    requestHeaders: headerEdits.optional(),
+    responseHeaders: headerEdits.optional(),
+  };
+
   const route = z
     .strictObject({
       /** Names the route in metrics and the admin API (default: `#INDEX MATCH`). */
@@ -212,14 +224,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
           host: hostHeader.optional(),
         })
         .optional(),
-      /** From the end of the client's request to the upstream's response headers, all attempts together → 504; 0s: none. */
-      timeout: duration.default('15s'),
-      /** One attempt's limit to response headers; a `timeout` retry condition retries it. */
-      perTryTimeout: duration.optional(),
-      // Fresh objects per route, so the printed effective config has no YAML anchors.
-      retries: retries.default(() => retries.parse({})),
-      requestHeaders: headerEdits.optional(),
-      responseHeaders: headerEdits.optional(),
+      ...routePolicy,
     })
     .superRefine((r, ctx) => {
       const targets = (r.cluster !== undefined ? 1 : 0) + (r.weightedClusters !== undefined ? 1 : 0);
@@ -338,7 +343,8 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
         error:
           'an http listener needs "routes": a list of { match, cluster } ("cluster" alone is for tcp listeners)',
       })
-      .min(1, 'an http listener needs at least one route'),
+      // Empty only for a listener that routes the catalog's Hosts (checked in references.ts).
+      .default([]),
     limits: httpLimits.default(() => httpLimits.parse({})),
     upstream: httpUpstream.default(() => httpUpstream.parse({})),
     paths: httpPaths.default(() => httpPaths.parse({})),
@@ -348,7 +354,7 @@ export function httpSchemas({ name, duration, listenAddress }: BaseTypes) {
     /** Terminate TLS; ALPN offers h2 and http/1.1 unless `tls.alpn` says otherwise. */
     tls: listenerTls.optional(),
   });
-  return { httpListener, route, retries };
+  return { httpListener, route, retries, routePolicy: z.strictObject(routePolicy) };
 }
 
 type Schemas = ReturnType<typeof httpSchemas>;

@@ -56,7 +56,12 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
     }
   });
 
+  const catalog = isRecord(top.catalog) ? top.catalog : undefined;
+  const catalogListeners = new Set(
+    Array.isArray(catalog?.listeners) ? catalog.listeners.filter((l) => typeof l === 'string') : [],
+  );
   const listenerIndex = new Map<string, number>();
+  const httpListeners = new Set<string>();
   items(top.listeners).forEach((listener, i) => {
     if (!listener) return;
     const duplicate = firstWithName(listenerIndex, listener.name, i);
@@ -67,7 +72,17 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
       );
     const protocol = listener.protocol ?? 'tcp';
     if (protocol === 'http') {
+      if (typeof listener.name === 'string') httpListeners.add(listener.name);
       problems.push(...checkRouteNames(routeNames(listener.routes), ['listeners', i], clusterIndex));
+      const routes = listener.routes;
+      if (
+        (routes === undefined || (Array.isArray(routes) && routes.length === 0)) &&
+        !catalogListeners.has(String(listener.name))
+      )
+        error(
+          ['listeners', i],
+          "an http listener needs at least one route (or its name in catalog.listeners, to route the catalog's Hosts)",
+        );
     } else if ((protocol === 'tcp' || protocol === 'udp') && typeof listener.cluster === 'string') {
       if (!clusterIndex.has(listener.cluster))
         error(
@@ -87,6 +102,15 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
       }
     }
   });
+
+  if (Array.isArray(catalog?.listeners))
+    catalog.listeners.forEach((name, i) => {
+      if (typeof name !== 'string' || httpListeners.has(name)) return;
+      const known = listenerIndex.has(name)
+        ? `"${name}" is not an http listener; the catalog routes by Host, on http listeners`
+        : `unknown listener "${name}"${suggest(name, httpListeners)}`;
+      error(['catalog', 'listeners', i], known);
+    });
 
   // UDP ports are their own space (DNS listens on 53 in both): UDP listeners are checked
   // among themselves, the others with the admin server, which is TCP.

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { admin } from './admin-schema.js';
 import { balancingSchema, selfLocality } from './balancing-schema.js';
+import { catalogSchema } from './catalog-schema.js';
 import { discoverySchema } from './discovery-schema.js';
 import { clusterHealthFields } from './health-schema.js';
 import { httpSchemas } from './http-schema.js';
@@ -118,7 +119,17 @@ export const udpListener = z.strictObject({
 
 const { registry, registrations } = registrySchema(duration);
 
-export const httpListener = httpSchemas({ name, duration, listenAddress }).httpListener;
+const http = httpSchemas({ name, duration, listenAddress });
+export const httpListener = http.httpListener;
+
+/** Every Service of some namespaces as a cluster of its own, made from one template. */
+export const catalog = catalogSchema(
+  name,
+  duration,
+  // Upstream TLS is loaded per config cluster (TlsRegistry); catalog clusters do not have it yet.
+  cluster.omit({ name: true, endpoints: true, discovery: true, tls: true }),
+  http.routePolicy,
+);
 
 /**
  * TLS passthrough: the connection goes, undecrypted, to the cluster its ClientHello's server
@@ -197,6 +208,8 @@ export const config = z.strictObject({
   drainTimeout: duration.default('30s'),
   /** The admin API and dashboard; omitted means no admin server. */
   admin: admin.optional(),
+  /** Every Kubernetes Service of some namespaces, routable by Host (docs/catalog.md). */
+  catalog: catalog.optional(),
   /** Where `register` entries are written (etcd); omitted means a local etcd on 127.0.0.1:2379. */
   registry: registry.optional(),
   /** Local applications this node announces in the registry, each with a lease and a health check. */
@@ -205,6 +218,7 @@ export const config = z.strictObject({
 
 export type Config = z.output<typeof config>;
 export type ClusterConfig = z.output<typeof cluster>;
+export type CatalogConfig = z.output<typeof catalog>;
 export type ListenerConfig = z.output<typeof listener>;
 export type TcpListenerConfig = z.output<typeof tcpListener>;
 export type UdpListenerConfig = z.output<typeof udpListener>;

@@ -29,6 +29,7 @@ import { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import { ClusterHealth } from '../health/cluster-health.js';
 import { HealthRegistry } from '../health/registry.js';
 import { HealthReporter } from '../health/reporter.js';
+import { Catalog } from './catalog.js';
 import { Cluster, type OutcomeObserver } from './cluster.js';
 import { EndpointStateRegistry } from './endpoint.js';
 import type { ProxyEvents } from './events.js';
@@ -66,6 +67,17 @@ function partsOf(c: ClusterConfig, node: Config['node']): Parts {
     balancing: JSON.stringify({ balancing, node }),
     health: JSON.stringify(health),
   };
+}
+
+/** What a cluster built outside the config's list (the catalog's) needs no reload comparison for. */
+const NO_PARTS: Parts = { discovery: '', balancing: '', health: '' };
+
+/** A cluster outside the config's list, owned by whoever built it (the catalog). */
+export interface DetachedCluster {
+  readonly cluster: Cluster;
+  readonly source: DiscoverySource;
+  /** Stops its discovery and health and releases its endpoint states. */
+  retire(): void;
 }
 
 /** A source that started for a changed cluster and has not taken over yet. */
@@ -136,6 +148,8 @@ export class ClusterUpdate {
     readonly views: ReadonlyMap<string, ClusterView>,
     private readonly changes: readonly Change[],
     private readonly removed: readonly string[],
+    /** The catalog the new generation routes with: the running one, or one built for it. */
+    readonly catalog: Catalog | undefined,
   ) {}
 
   /** Names of the clusters that get a new source, an added cluster or a changed discovery. */
@@ -169,13 +183,13 @@ export class ClusterUpdate {
   commit(): void {
     if (this.done) return;
     this.done = true;
-    this.manager.commit(this.config, this.changes, this.removed);
+    this.manager.commit(this.config, this.changes, this.removed, this.catalog);
   }
 
   abandon(): void {
     if (this.done) return;
     this.done = true;
-    this.manager.abandon(this.changes);
+    this.manager.abandon(this.changes, this.catalog);
   }
 }
 
@@ -195,6 +209,8 @@ export class ClusterManager {
   /** Called after every snapshot (ClusterUpdate.whenWarm). */
   readonly deliveries = new Set<() => void>();
   private preparing: ClusterUpdate | undefined;
+  /** The running catalog, and what its config was (with `node`, which its pickers read). */
+  private catalog: { catalog: Catalog; key: string } | undefined;
   private readonly log: Logger;
 
   constructor(private readonly deps: ClusterManagerDeps) {
@@ -227,8 +243,22 @@ export class ClusterManager {
     }
     const wanted = new Set(config.clusters.map((c) => c.name));
     const removed = [...this.live.keys()].filter((name) => !wanted.has(name));
-    this.preparing = new ClusterUpdate(this, config, views, changes, removed);
+    this.preparing = new ClusterUpdate(this, config, views, changes, removed, this.catalogFor(config));
     return this.preparing;
+  }
+
+  /** The running catalog when the config keeps it as it is, else a new one, started (it shares the watches). */
+  private catalogFor(config: Config): Catalog | undefined {
+    if (!config.catalog) return undefined;
+    const key = JSON.stringify({ catalog: config.catalog, node: config.node });
+    if (this.catalog?.key === key) return this.catalog.catalog;
+    const catalog = new Catalog(config.catalog, config.node, {
+      watches: this.discovery.kubernetes,
+      build: (c, node) => this.buildDetached(c, node),
+      logger: this.log,
+    });
+    catalog.start();
+    return catalog;
   }
 
   private build(config: Config, views: Map<string, ClusterView>, changes: Change[]): void {
@@ -286,8 +316,20 @@ export class ClusterManager {
   }
 
   /** The swap: replaced parts take over, removed clusters stop. */
-  commit(config: Config, changes: readonly Change[], removed: readonly string[]): void {
+  commit(
+    config: Config,
+    changes: readonly Change[],
+    removed: readonly string[],
+    catalog: Catalog | undefined,
+  ): void {
     this.preparing = undefined;
+    if (this.catalog?.catalog !== catalog) {
+      this.catalog?.catalog.stop();
+      this.catalog = catalog && {
+        catalog,
+        key: JSON.stringify({ catalog: config.catalog, node: config.node }),
+      };
+    }
     for (const change of changes) {
       const entry = change.entry;
       const incoming = entry.incoming;
@@ -321,12 +363,16 @@ export class ClusterManager {
       this.live.get(name)?.retire();
       this.live.delete(name);
     }
-    this.affinity.retainOnly(config.clusters.filter((c) => c.balancing.affinity).map((c) => c.name));
+    this.affinity.retainOnly([
+      ...config.clusters.filter((c) => c.balancing.affinity).map((c) => c.name),
+      ...(catalog?.clusters().map((c) => c.name) ?? []),
+    ]);
   }
 
   /** The reload failed: stop what it built; the running clusters never saw it. */
-  abandon(changes: readonly Change[]): void {
+  abandon(changes: readonly Change[], catalog?: Catalog): void {
     this.preparing = undefined;
+    if (catalog && catalog !== this.catalog?.catalog) catalog.stop();
     for (const change of changes) {
       const entry = change.entry;
       if (change.added) {
@@ -339,10 +385,48 @@ export class ClusterManager {
     }
   }
 
+  /**
+   * Builds and starts a cluster that no config lists (a catalog Service port): discovery,
+   * picker and health as `c` says. It is not in `live`, so reloads leave it alone; its owner
+   * retires it.
+   */
+  buildDetached(c: ClusterConfig, node: Config['node']): DetachedCluster {
+    const picker = createPicker(c.balancing, {
+      cluster: c.name,
+      affinity: this.affinity,
+      self: resolveSelfLocality(node),
+    });
+    const source = this.createSource(c);
+    const entry = new ManagedCluster(c.name, NO_PARTS, picker, source, this, this.deps);
+    entry.cluster.observers.push(...balancingObservers(c.balancing));
+    entry.cluster.upstreamProtocol = c.upstreamProtocol;
+    const health = new ClusterHealth(entry.cluster, c, {
+      registry: this.health,
+      events: this.deps.events,
+      log: this.log,
+      reporter: entry.reporter,
+      refreshIntervalMs: this.deps.healthRefreshMs,
+    });
+    entry.health = health;
+    this.startSource(entry, source);
+    health.start();
+    return {
+      cluster: entry.cluster,
+      source,
+      retire: () => {
+        entry.retire();
+        this.syncs.forget(c.name, source.description);
+        this.affinity.forget(c.name);
+      },
+    };
+  }
+
   /** Stops every cluster (shutdown). */
   stop(): void {
     // Every watch is aborted at once first; the clusters then let go of stopped watches.
     this.discovery.stop();
+    this.catalog?.catalog.stop();
+    this.catalog = undefined;
     for (const entry of this.live.values()) entry.retire();
     this.live.clear();
   }

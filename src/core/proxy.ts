@@ -99,6 +99,7 @@ export class ProxyServer {
       logger: this.log,
       syncs: this.clusters.syncs,
       tls,
+      ...(update.catalog ? { catalog: update.catalog } : {}),
       upstreamPools: () => {
         this.upstreamPools ??= new (httpProxyModule().UpstreamPoolOwner)();
         return this.upstreamPools;

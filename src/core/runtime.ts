@@ -6,6 +6,8 @@ import type {
   UdpListenerConfig,
 } from '../config/schema.js';
 import { ms } from '../config/values.js';
+import { defaultNamespace } from '../discovery/kubernetes/kubeconfig.js';
+import { parseServiceHost } from '../discovery/kubernetes/service-host.js';
 import type { DiscoverySource } from '../discovery/source.js';
 import type { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import type { ClusterHealth } from '../health/cluster-health.js';
@@ -20,6 +22,7 @@ import { ServerNameTable } from '../tls/server-names.js';
 import { TlsPassthroughHandler } from '../tls/tls-passthrough.js';
 import type { TlsGeneration } from '../tls/tls-registry.js';
 import { TlsTerminator } from '../tls/tls-terminator.js';
+import type { Catalog, CatalogTarget } from './catalog.js';
 import type { Cluster } from './cluster.js';
 import type { ClusterView } from './cluster-manager.js';
 import type { Logger } from './log.js';
@@ -33,6 +36,8 @@ import type { Logger } from './log.js';
  */
 export class Runtime {
   readonly clusters: ReadonlyMap<string, Cluster>;
+  /** Config clusters with Kubernetes discovery, by `namespace/service` (built at the first catalog request). */
+  private explicitByService: Map<string, { port: string | number | undefined; name: string }[]> | undefined;
 
   constructor(
     readonly config: Config,
@@ -43,6 +48,8 @@ export class Runtime {
       syncs: DiscoverySyncCounts;
       /** The proxy's upstream pools of HTTP listeners, kept across generations. */
       upstreamPools?: () => UpstreamPoolOwner;
+      /** The Service catalog this generation routes with (owned by the cluster manager). */
+      catalog?: Catalog;
       /** Certificates of the listeners that terminate TLS. */
       tls?: TlsGeneration;
     },
@@ -59,10 +66,56 @@ export class Runtime {
     return this.views.get(name)?.health;
   }
 
-  /** True once every discovery source has delivered its first snapshot. */
+  get catalog(): Catalog | undefined {
+    return this.deps.catalog;
+  }
+
+  /** True once every discovery source has delivered its first snapshot (and the catalog has listed). */
   get synced(): boolean {
     for (const view of this.views.values()) if (!view.source.synced) return false;
-    return true;
+    return this.deps.catalog?.synced ?? true;
+  }
+
+  /**
+   * The cluster for a catalog Host: a config cluster that discovers the same Service port
+   * wins (its own balancing and health), else the catalog's, built on first use.
+   */
+  catalogCluster(host: string | undefined): Cluster | undefined {
+    const catalog = this.deps.catalog;
+    const named =
+      host === undefined || !catalog
+        ? undefined
+        : parseServiceHost(host, catalog.config.kubernetes.clusterDomain);
+    const target = named && catalog!.resolve(named);
+    if (!target) return undefined;
+    const explicit = this.explicitCluster(target);
+    return explicit ?? catalog!.cluster(target);
+  }
+
+  private explicitCluster(target: CatalogTarget): Cluster | undefined {
+    if (!this.explicitByService) {
+      this.explicitByService = new Map();
+      let ownNamespace: string | undefined; // read once: it may be a file
+      for (const c of this.config.clusters) {
+        const k = c.discovery?.kubernetes;
+        if (!k) continue;
+        if (k.namespace === undefined) ownNamespace ??= defaultNamespace();
+        const id = `${k.namespace ?? ownNamespace}/${k.service}`;
+        const list = this.explicitByService.get(id) ?? [];
+        list.push({ port: k.port, name: c.name });
+        this.explicitByService.set(id, list);
+      }
+    }
+    const { port, onlyPort } = target;
+    const found = this.explicitByService
+      .get(`${target.namespace}/${target.service}`)
+      ?.find(
+        (c) =>
+          c.port === port.port ||
+          (c.port !== undefined && c.port === port.name) ||
+          (c.port === undefined && onlyPort),
+      );
+    return found && this.clusters.get(found.name);
   }
 
   /** How many snapshots the cluster's source delivered (in every generation), and when the last arrived. */
@@ -97,7 +150,13 @@ export class Runtime {
       const log = this.log.child({ listener: listener.name });
       const { HttpProxyHandler } = httpProxyModule();
       const pools = this.deps.upstreamPools?.();
-      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools);
+      const catalog = this.deps.catalog?.config.listeners.includes(listener.name)
+        ? {
+            route: this.deps.catalog.config.route,
+            cluster: (host: string | undefined) => this.catalogCluster(host),
+          }
+        : undefined;
+      return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools, catalog);
     }
     return this.createTcpHandler(listener, listener.cluster, stats);
   }

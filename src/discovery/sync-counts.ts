@@ -17,6 +17,11 @@ export class DiscoverySyncCounts {
     } else this.counts.set(key, { count: 1, lastAt: Date.now() });
   }
 
+  /** A cluster that is gone for good (a catalog Service deleted): its series goes too. */
+  forget(cluster: string, source: string): void {
+    this.counts.delete(`${cluster}\u0000${source}`);
+  }
+
   of(cluster: string, source: string): { count: number; lastAt: number } | undefined {
     return this.counts.get(`${cluster}\u0000${source}`);
   }

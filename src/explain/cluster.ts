@@ -21,7 +21,7 @@ export function explainCluster(
   name: string,
   context: PickContext,
 ): ClusterExplanation | undefined {
-  const config = world.config.clusters.find((c) => c.name === name);
+  const config = world.config.clusters.find((c) => c.name === name) ?? world.catalogClusterConfig?.(name);
   const cluster = world.cluster(name);
   if (!config || !cluster) return undefined;
   const panic = cluster.excludeFlags !== ALL_UNAVAILABLE_REASONS;

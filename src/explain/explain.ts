@@ -190,27 +190,45 @@ function explainHttp(world: ExplainWorld, listener: HttpListenerConfig, query: H
       reasons,
     } satisfies RouteVerdict);
   }
-  if (!found) {
-    shown.answer = answer(HTTP_ERRORS.noRoute, `none of the ${table.routes.length} routes matches`);
+  // As the proxy does: the catalog serves the Hosts that no route matches.
+  const catalogListener = world.config.catalog?.listeners.includes(listener.name) ?? false;
+  const viaCatalog = found || !catalogListener ? undefined : world.catalogCluster?.(request.hostHeader);
+  if (!found && !viaCatalog) {
+    const catalogNote = !catalogListener
+      ? ''
+      : world.mode === 'live'
+        ? ', and the catalog has no Service port for this Host'
+        : "; the catalog's Services are known only to a running proxy (--admin)";
+    shown.answer = answer(
+      HTTP_ERRORS.noRoute,
+      `none of the ${table.routes.length} routes matches${catalogNote}`,
+    );
     return shown;
   }
-  shown.forward = {
-    path: found.upstreamPath(target.path, target.query),
-    host: found.rewriteHost ?? request.hostHeader ?? '',
-  };
-  const config = listener.routes[found.index]!;
   let names: string[];
-  if (config.weightedClusters) {
-    const total = config.weightedClusters.reduce((sum, w) => sum + w.weight, 0);
-    shown.split = config.weightedClusters.map(
-      (w): ClusterShare => ({
-        cluster: w.cluster,
-        weight: w.weight,
-        percent: Math.round((w.weight / total) * 1000) / 10,
-      }),
-    );
-    names = config.weightedClusters.filter((w) => w.weight > 0).map((w) => w.cluster);
-  } else names = [config.cluster!];
+  if (viaCatalog) {
+    shown.routes.push({ index: table.routes.length, name: 'catalog', matched: true, reasons: [] });
+    shown.forward = { path: target.path + target.query, host: request.hostHeader ?? '' };
+    names = [viaCatalog.name];
+  } else {
+    const route = found!;
+    shown.forward = {
+      path: route.upstreamPath(target.path, target.query),
+      host: route.rewriteHost ?? request.hostHeader ?? '',
+    };
+    const config = listener.routes[route.index]!;
+    if (config.weightedClusters) {
+      const total = config.weightedClusters.reduce((sum, w) => sum + w.weight, 0);
+      shown.split = config.weightedClusters.map(
+        (w): ClusterShare => ({
+          cluster: w.cluster,
+          weight: w.weight,
+          percent: Math.round((w.weight / total) * 1000) / 10,
+        }),
+      );
+      names = config.weightedClusters.filter((w) => w.weight > 0).map((w) => w.cluster);
+    } else names = [config.cluster!];
+  }
   const context: PickContext = {
     request: {
       headers: request.headers,
@@ -222,7 +240,9 @@ function explainHttp(world: ExplainWorld, listener: HttpListenerConfig, query: H
   };
   shown.clusters = clustersFor(world, names, context);
   for (const cluster of shown.clusters) {
-    const protocol = world.config.clusters.find((c) => c.name === cluster.name)?.upstreamProtocol;
+    const protocol =
+      world.config.clusters.find((c) => c.name === cluster.name)?.upstreamProtocol ??
+      (viaCatalog ? world.config.catalog?.template.upstreamProtocol : undefined);
     cluster.upstreamProtocol = protocol === 'auto' ? "auto (the client's: HTTP/1.1 or HTTP/2)" : protocol;
   }
   const missing = names.filter((n) => !shown.clusters.some((c) => c.name === n));

@@ -8,7 +8,7 @@ import type { Logger } from '../core/log.js';
 import type { AccessLogWriter } from './access-log.js';
 import type { Deadlines } from './deadlines.js';
 import type { ClientConnection } from './http-connection.js';
-import type { RouteTable } from './route-table.js';
+import type { CompiledRoute, RouteTable } from './route-table.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
 /** What every exchange of one handler shares. */
@@ -18,6 +18,8 @@ export interface ExchangeContext {
   /** Route timeouts of the handler's requests. */
   readonly deadlines: Deadlines;
   readonly clusters: (name: string) => Cluster | undefined;
+  /** The Service catalog, on listeners it routes: asked when no route matches. */
+  readonly catalog: CatalogRouting | undefined;
   readonly log: Logger;
   /** Where access log lines go (batched per event-loop turn). */
   readonly accessLog: AccessLogWriter;
@@ -31,6 +33,14 @@ export interface ExchangeContext {
   responded(status: number, method: string): void;
   /** The listener terminates TLS: upstreams get `x-forwarded-proto: https`. */
   readonly secure?: boolean;
+}
+
+/** How a listener routes the catalog's Hosts (`svc.ns`, `svc.ns.svc.cluster.local:port`…). */
+export interface CatalogRouting {
+  /** The route every catalog request takes: `catalog.route`'s timeouts, retries and header edits. */
+  readonly route: CompiledRoute;
+  /** The cluster of the Service port `host` names; undefined when the catalog has none. */
+  cluster(host: string | undefined): Cluster | undefined;
 }
 
 export interface UpgradeSettings {

@@ -15,6 +15,7 @@ import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { type AccessLogConfig, AccessLogWriter, accessLogEnabled } from './access-log.js';
 import type {
+  CatalogRouting,
   ClientTimeouts,
   ConnectionOwner,
   HandledConnection,
@@ -25,12 +26,18 @@ import type {
 import { Deadlines } from './deadlines.js';
 import { H2ClientSession } from './h2/client-session.js';
 import { ClientConnection } from './http-connection.js';
-import { RouteTable } from './route-table.js';
+import { catalogRoute, type RoutePolicyConfig, RouteTable } from './route-table.js';
 import { UpstreamPoolOwner, type UpstreamPools } from './upstream-pools.js';
 
 export { UpstreamPoolOwner };
 
 export type ClusterLookup = (name: string) => Cluster | undefined;
+
+/** What a listener named in `catalog.listeners` is given: the catalog's route policy and its lookup by Host. */
+export interface CatalogListenerSettings {
+  route: RoutePolicyConfig;
+  cluster: (host: string | undefined) => Cluster | undefined;
+}
 
 export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, ConnectionOwner {
   readonly routes: RouteTable;
@@ -61,6 +68,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
   private readonly accessLogConfig: AccessLogConfig;
   readonly accessLog: AccessLogWriter;
   private readonly timeouts: ClientTimeouts;
+  readonly catalog: CatalogRouting | undefined;
   /** Checks the client timeouts of every connection (one timer, not one per socket). */
   private readonly clock: NodeJS.Timeout;
 
@@ -71,8 +79,13 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     private readonly stats?: ListenerStats,
     /** The proxy's, so pools outlive a reload; by default this handler's own. */
     private readonly poolOwner = new UpstreamPoolOwner(),
+    catalog?: CatalogListenerSettings,
   ) {
     this.routes = new RouteTable(config.routes, stats, config.paths);
+    this.catalog = catalog && {
+      route: catalogRoute(catalog.route, config.routes.length, stats),
+      cluster: catalog.cluster,
+    };
     this.maxHeaders = config.limits.maxHeaders;
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
     this.accessLogConfig = config.accessLog;

@@ -70,6 +70,24 @@ export class CompiledRoute {
   }
 }
 
+/** A route's policy without its match and target: what `catalog.route` sets. */
+export type RoutePolicyConfig = Pick<
+  RouteConfig,
+  'timeout' | 'perTryTimeout' | 'retries' | 'requestHeaders' | 'responseHeaders'
+>;
+
+/**
+ * The route of every request the catalog routes, after the listener's own routes (its
+ * position in access logs); counted in metrics and the admin API as route `catalog`.
+ */
+export function catalogRoute(
+  policy: RoutePolicyConfig,
+  position: number,
+  stats?: ListenerStats,
+): CompiledRoute {
+  return new CompiledRoute(position, { name: 'catalog', match: {}, cluster: 'catalog', ...policy }, stats);
+}
+
 /** `/` + `/users` → `/users`; `/api` + `users` → `/api/users`; `/` + `` → `/`. */
 export function joinPath(prefix: string, rest: string): string {
   if (rest === '') return prefix === '' ? '/' : prefix;

@@ -106,19 +106,22 @@ export abstract class RoutedRequest implements Timed {
     }
     this.path = target.path;
     const routes = ctx.routes;
-    const route = routes.find(
+    let route = routes.find(
       head.method,
       head.host,
       target.path,
       routes.usesHeaders ? head.headers : NO_HEADERS,
     );
+    // The listener's own routes win; the catalog serves the Hosts they leave.
+    const catalogCluster = route === undefined ? ctx.catalog?.cluster(head.host) : undefined;
+    if (catalogCluster !== undefined) route = ctx.catalog!.route;
     if (route === undefined) {
       this.fail(HTTP_ERRORS.noRoute);
       return false;
     }
     this.route = route;
     route.counters.requestsTotal++;
-    this.cluster = ctx.clusters(route.chooseCluster());
+    this.cluster = catalogCluster ?? ctx.clusters(route.chooseCluster());
     if (this.cluster === undefined) {
       this.fail(HTTP_ERRORS.unknownCluster);
       return false;

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Pool } from 'undici';
 
@@ -43,6 +43,21 @@ export async function startHttpUpstream(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * One GET on a new connection to the proxy's `port` with `Host: host`: the name of the
+ * upstream that answered (its `x-upstream` header, as startHttpUpstream sends), else the status.
+ */
+export function upstreamFor(port: number, host: string, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(String(res.headers['x-upstream'] ?? res.statusCode)));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 export interface Reply {

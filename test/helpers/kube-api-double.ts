@@ -519,11 +519,12 @@ export function service(
   namespace: string,
   name: string,
   ports: { name?: string; port: number; targetPort: number | string }[],
+  labels?: Record<string, string>,
 ): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name, namespace },
+    metadata: { name, namespace, ...(labels ? { labels } : {}) },
     spec: { ports: ports.map((p) => ({ protocol: 'TCP', ...p })) },
   };
 }

@@ -41,6 +41,8 @@ export interface ServicePortInfo {
 export interface ServiceInfo {
   readonly name: string;
   readonly ports: readonly ServicePortInfo[];
+  /** Its labels, for the catalog's selector; absent when it has none. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export type ParseResult<T> = { ok: true; value: T; warnings: string[] } | { ok: false; problem: string };
@@ -147,5 +149,18 @@ export function parseService(object: unknown): ParseResult<ServiceInfo> {
       protocol: optionalString(port.protocol) ?? 'TCP',
     });
   }
-  return { ok: true, value: { name, ports }, warnings };
+  const labels = stringRecord(fields(fields(fields(object)?.metadata)?.labels));
+  return { ok: true, value: labels ? { name, ports, labels } : { name, ports }, warnings };
+}
+
+/** The string entries of a mapping (labels), or undefined when there are none. */
+function stringRecord(value: Fields | undefined): Record<string, string> | undefined {
+  if (!value) return undefined;
+  let result: Record<string, string> | undefined;
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== 'string') continue;
+    result ??= {};
+    result[key] = entry;
+  }
+  return result;
 }

@@ -41,7 +41,7 @@ export interface ServiceEntry {
 
 export interface ScopeEvents {
   /** These Services' slices or Service changed (after the scope first synced). */
-  changed(serviceIds: Iterable<string>): void;
+  changed(serviceIds: readonly string[]): void;
   /** An informer of the scope completed its first list. */
   synced(scope: ScopeWatch): void;
 }

@@ -28,6 +28,14 @@ export interface WatchTuning extends InformerTuning {
   namespaceWatchAbove: number;
 }
 
+/** Reads a whole scope rather than one Service (the catalog). */
+export interface ScopeReader {
+  /** These Services (`namespace/name`) changed: slices or the Service object. */
+  changed(serviceIds: readonly string[]): void;
+  /** The scope listed its slices and Services (again after a restart of the watch). */
+  synced(): void;
+}
+
 export const DEFAULT_WATCH_TUNING: WatchTuning = { ...DEFAULT_INFORMER_TUNING, namespaceWatchAbove: 3 };
 
 export class KubernetesWatches {
@@ -35,6 +43,8 @@ export class KubernetesWatches {
   private readonly scopes = new Map<string, ScopeWatch>();
   /** Readers of each scope, by Service id (`namespace/name`). */
   private readonly readers = new Map<ScopeWatch, Map<string, ServiceWatch[]>>();
+  /** Readers of whole scopes (the catalog). */
+  private readonly scopeReaders = new Map<ScopeWatch, ScopeReader[]>();
   /** Services named with `watch: auto`, by kubeconfig and namespace. */
   private readonly autoCounts = new Map<string, number>();
   /** One client per kubeconfig, shared by every scope that uses it. */
@@ -89,12 +99,42 @@ export class KubernetesWatches {
     handle.scope = handle.next = undefined;
   }
 
+  /**
+   * Reads every Service of `scope` (a namespace, or every namespace) with its Service
+   * objects, sharing the watch with clusters that name Services there.
+   */
+  watchScope(scope: Scope, reader: ScopeReader): ScopeWatch {
+    // After shutdown a late reader gets a scope that never starts.
+    if (this.stopped)
+      return new ScopeWatch(scope, this.tuning, () => this.client(scope.kubeconfig), this.logger, {
+        changed: () => {},
+        synced: () => {},
+      });
+    const watch = this.scopeFor(scope);
+    watch.users++;
+    watch.needServices();
+    const readers = this.scopeReaders.get(watch);
+    if (readers) readers.push(reader);
+    else this.scopeReaders.set(watch, [reader]);
+    if (watch.isSynced(true)) setImmediate(() => reader.synced());
+    return watch;
+  }
+
+  unwatchScope(watch: ScopeWatch, reader: ScopeReader): void {
+    if (this.stopped) return;
+    const rest = (this.scopeReaders.get(watch) ?? []).filter((r) => r !== reader);
+    if (rest.length > 0) this.scopeReaders.set(watch, rest);
+    else this.scopeReaders.delete(watch);
+    this.release(watch);
+  }
+
   /** Stops every watch and closes the connections (shutdown). */
   stop(): void {
     this.stopped = true;
     for (const scope of this.scopes.values()) scope.stop();
     this.scopes.clear();
     this.readers.clear();
+    this.scopeReaders.clear();
     for (const client of this.clients.values())
       client.then(
         (api) => api.close(),
@@ -128,6 +168,8 @@ export class KubernetesWatches {
     if (watch === 'namespace') return wide;
     const own = { ...wide, service };
     if (watch === 'service') return own;
+    // A cluster-wide watch already running (the catalog's) serves every namespace.
+    if (this.scopes.has(scopeId(base))) return base;
     const many =
       (this.autoCounts.get(`${kubeconfig ?? ''}\u0000${namespace}`) ?? 0) > this.tuning.namespaceWatchAbove;
     return many || this.scopes.has(scopeId(wide)) ? wide : own;
@@ -206,6 +248,7 @@ export class KubernetesWatches {
     scope.stop();
     this.scopes.delete(scopeId(scope.scope));
     this.readers.delete(scope);
+    this.scopeReaders.delete(scope);
   }
 
   /** The new scope has listed: its waiting Services move over, its readers hear of it. */
@@ -225,12 +268,13 @@ export class KubernetesWatches {
     }
     for (const list of this.readers.get(scope)?.values() ?? [])
       for (const handle of list) handle.scheduleNotify();
+    if (scope.isSynced(true)) for (const reader of this.scopeReaders.get(scope) ?? []) reader.synced();
   }
 
-  private changed(scope: ScopeWatch, ids: Iterable<string>): void {
+  private changed(scope: ScopeWatch, ids: readonly string[]): void {
     const readers = this.readers.get(scope);
-    if (!readers) return;
-    for (const id of ids) for (const handle of readers.get(id) ?? []) handle.notify();
+    if (readers) for (const id of ids) for (const handle of readers.get(id) ?? []) handle.notify();
+    for (const reader of this.scopeReaders.get(scope) ?? []) reader.changed(ids);
   }
 
   private client(kubeconfig: string | undefined): Promise<KubeApi> {
