@@ -26,7 +26,7 @@ test("udp sessions out of file descriptors: dropped, counted, not the endpoint's
   timeout: 120_000,
   skip: skipReason(),
 }, async (t) => {
-  const { dns, admin, port, clients } = await startUdpPortside(t, {
+  const { dns, admin, port, clients, cli } = await startUdpPortside(t, {
     listener: 'idleTimeout: 3s',
     cluster: '    outlierDetection: { consecutiveFailures: 1, maxEjectionPercent: 100 }',
     launcher: { command: 'prlimit', args: [`--nofile=${FD_LIMIT}:${FD_LIMIT}`, process.execPath, CLI] },
@@ -47,7 +47,16 @@ test("udp sessions out of file descriptors: dropped, counted, not the endpoint's
       const reply = await adminRequest(admin, '/metrics');
       return reply.status === 200 ? parsePrometheusText(reply.body) : undefined;
     },
-    { what: 'the admin API to answer once descriptors are free', timeoutMs: 20_000, intervalMs: 200 },
+    {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      // If it never answers, say whether the process is still there and what it said last.
+      what: () => {
+        const state = cli.child.exitCode ?? cli.child.signalCode ?? 'running';
+        const last = cli.lines.slice(-5).map((l) => JSON.stringify(l));
+        return `the admin API to answer once descriptors are free (process: ${state}; stderr: ${cli.stderr().slice(-500)}; last lines: ${last.join(' ')})`;
+      },
+    },
   );
   assert.ok((sampleValue(metrics, 'portside_connect_local_errors_total', { code: 'EMFILE' }) ?? 0) > 0);
   assert.ok(

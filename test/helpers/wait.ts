@@ -6,7 +6,11 @@ import { setTimeout as delay } from 'node:timers/promises';
  */
 export async function eventually<T>(
   check: () => T | Promise<T>,
-  { timeoutMs = 5000, intervalMs = 10, what = 'condition' } = {},
+  {
+    timeoutMs = 5000,
+    intervalMs = 10,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -18,7 +22,10 @@ export async function eventually<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      const described = typeof what === 'function' ? what() : what;
+      throw new Error(
+        `timed out after ${timeoutMs}ms waiting for ${described}${last ? `: ${String(last)}` : ''}`,
+      );
     }
     await delay(intervalMs);
   }
