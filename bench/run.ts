@@ -30,8 +30,11 @@ function repoRoot(): string {
 }
 
 function targetsFor(scenario: Scenario, targets: Target[]): Target[] {
-  // Memory is the HTTP/1.1 and TCP proxies' figure; the h2 targets are the same programs.
-  if (scenario.kind === 'memory') return targets.filter((t) => t.process && !t.layers.includes('h2'));
+  // Memory is the HTTP/1.1 and TCP proxies' figure, in plain text; the h2 and tls targets are
+  // the same programs (and the memory load speaks neither).
+  if (scenario.kind === 'memory') {
+    return targets.filter((t) => t.process && t.layers.every((layer) => layer === 'l4' || layer === 'l7'));
+  }
   return targets.filter((t) => t.layers.includes(scenario.layer));
 }
 
