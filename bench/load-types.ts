@@ -13,6 +13,8 @@ export type LoadJob =
       newConnection?: boolean;
       /** Requests per second offered in all, paced (bench/paced-load.ts). */
       ratePerSec?: number;
+      /** Over TLS; with `newConnection`, `resumed` offers the newest session ticket (bench/scenarios.ts). */
+      tls?: 'full' | 'resumed';
     }
   | { kind: 'bulk'; port: number; durationSec: number }
   | { kind: 'hold'; port: number; connections: number };
@@ -29,6 +31,8 @@ export interface HttpResult {
   /** Connection errors, resets and timeouts. */
   errors: number;
   non2xx: number;
+  /** New TLS connections whose session was resumed (new-connection TLS loads only). */
+  resumed?: number;
 }
 
 export interface BulkResult {

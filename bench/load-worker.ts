@@ -4,16 +4,19 @@
  *   http — autocannon against a port, with µs latency percentiles; with `newConnection`, a plain
  *          connect-request-close loop instead, because autocannon cannot do that correctly
  *          (its `reconnectRate` drops the responses it resets on, and on server-closed
- *          connections it pairs responses with the wrong start times);
+ *          connections it pairs responses with the wrong start times); with `tls` too, each
+ *          connection is a TLS handshake (full, or resuming the newest session);
  *   bulk — one TCP connection, read as fast as possible, report MB/s;
  *   http with `ratePerSec` — an open loop at a fixed rate (paced-load.ts);
  *   hold — open N keep-alive connections (one request each), print when ready, hold until stdin ends.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
 import autocannon from 'autocannon';
 import { LatencyHistogram } from './latency.js';
 import type { BulkResult, HttpResult, LoadJob } from './load-types.js';
 import { pacedRequests } from './paced-load.js';
+import { TLS_SERVER_NAME } from './tls-certificate.js';
 
 const job = JSON.parse(process.argv[2]!) as LoadJob;
 
@@ -57,26 +60,60 @@ async function http(job: Extract<LoadJob, { kind: 'http' }>): Promise<HttpResult
   };
 }
 
-/** Each of `connections` loops: connect, send one request with `Connection: close`, wait for close. */
+/**
+ * Opens one connection of a new-connection loop: plain TCP, or TLS. The certificate is not
+ * verified (the target's start-up check compared it with the bench's): a client checking a
+ * chain would spend load-core CPU on it that says nothing about the server. `resumed` offers
+ * the newest session the target sent, as a browser would: with TLS 1.3 a server may take a
+ * ticket only once, and every connection gets new ones.
+ */
+function dialer(job: Extract<LoadJob, { kind: 'http' }>): () => { socket: Socket; ready: string } {
+  if (!job.tls) return () => ({ socket: connect(job.port, '127.0.0.1'), ready: 'connect' });
+  let session: Buffer | undefined;
+  const resume = job.tls === 'resumed';
+  return () => {
+    const socket = connectTls({
+      host: '127.0.0.1',
+      port: job.port,
+      servername: TLS_SERVER_NAME,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+      session: resume ? session : undefined,
+    });
+    if (resume) socket.on('session', (next: Buffer) => (session = next));
+    return { socket, ready: 'secureConnect' };
+  };
+}
+
+/**
+ * Each of `connections` loops: connect, send one request with `Connection: close`, wait for
+ * close. Over TLS, counts the connections whose session was resumed.
+ */
 async function newConnections(job: Extract<LoadJob, { kind: 'http' }>): Promise<HttpResult> {
   const histogram = new LatencyHistogram();
   const request = Buffer.from(
     `${job.method} ${job.path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n`,
   );
+  const dial = dialer(job);
   let requests = 0;
   let errors = 0;
   let non2xx = 0;
   let bytes = 0;
+  let resumed = 0;
   const started = performance.now();
   const deadline = started + job.durationSec * 1000;
   const once = () =>
     new Promise<void>((resolve) => {
       const sent = performance.now();
-      const socket = connect(job.port, '127.0.0.1');
+      const { socket, ready } = dial();
       let status = '';
       let received = 0;
       let failed = false;
-      socket.on('connect', () => socket.write(request));
+      let reused = false;
+      socket.on(ready, () => {
+        if (job.tls) reused = (socket as TLSSocket).isSessionReused();
+        socket.write(request);
+      });
       socket.on('data', (chunk) => {
         if (received === 0) status = chunk.toString('latin1', 0, 10);
         received += chunk.length;
@@ -88,6 +125,7 @@ async function newConnections(job: Extract<LoadJob, { kind: 'http' }>): Promise<
         if (failed || received === 0) errors++;
         else {
           requests++;
+          if (reused) resumed++;
           bytes += received;
           if (!status.startsWith('HTTP/1.1 2')) non2xx++;
           histogram.recordMs(performance.now() - sent);
@@ -109,6 +147,7 @@ async function newConnections(job: Extract<LoadJob, { kind: 'http' }>): Promise<
     bytesPerSec: bytes / durationSec,
     errors,
     non2xx,
+    ...(job.tls ? { resumed } : {}),
   };
 }
 

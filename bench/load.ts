@@ -93,7 +93,9 @@ async function runWrk(job: HttpJob, pinning: Pinning, dir: string, timeoutSec: n
     '10s',
     '-s',
     script,
-    `http://127.0.0.1:${job.port}${job.path}`,
+    // wrk speaks TLS for https URLs (it does not check the certificate); keep-alive, so only
+    // each connection's first request pays a handshake.
+    `${job.tls ? 'https' : 'http'}://127.0.0.1:${job.port}${job.path}`,
   ];
   const wrk = startProcess('wrk', 'wrk', args, pinning.load);
   try {

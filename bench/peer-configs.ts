@@ -2,6 +2,7 @@
  * Config files for the peers Portside is compared with, tuned the same way for all:
  * one worker/thread, keep-alive to the upstream, no access logging, request bodies streamed.
  */
+import type { TlsFiles } from './tls-certificate.js';
 
 /** Lines every nginx instance of the bench shares: foreground, one worker, files in `dir`. */
 function nginxMain(dir: string, name: string): string {
@@ -65,14 +66,27 @@ function nginxKeepAlivePool(name: string, upstreamPort: number): string {
   }`;
 }
 
-/** nginx as the L7 reverse proxy, with a keep-alive pool to the upstream. */
-export function nginxProxyConfig(dir: string, port: number, upstreamPort: number): string {
-  return `${nginxMain(dir, 'nginx')}
+/**
+ * TLS as the three TLS targets set it up: TLS 1.2 and 1.3 (1.3 is what every client of the
+ * bench negotiates), and each server's default for session tickets (on, with keys made at
+ * start) and its session cache (nginx: none; HAProxy: its own).
+ */
+function nginxTls(tls: TlsFiles): string {
+  return `
+    ssl_certificate ${tls.certificate};
+    ssl_certificate_key ${tls.key};
+    ssl_protocols TLSv1.2 TLSv1.3;`;
+}
+
+/** nginx as the L7 reverse proxy, with a keep-alive pool to the upstream; with `tls`, terminating TLS. */
+export function nginxProxyConfig(dir: string, port: number, upstreamPort: number, tls?: TlsFiles): string {
+  const name = tls ? 'nginx-tls' : 'nginx';
+  return `${nginxMain(dir, name)}
 http {
-${nginxHttpCommon(dir, 'nginx')}
+${nginxHttpCommon(dir, name)}
 ${nginxKeepAlivePool('backend', upstreamPort)}
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port}${tls ? ' ssl' : ''} backlog=4096;${tls ? nginxTls(tls) : ''}
     client_max_body_size 0;
     location / {
       proxy_pass http://backend;
@@ -134,14 +148,18 @@ defaults
   timeout server 120s
 `;
 
-/** HAProxy `mode http`: keep-alive both sides, upstream connections reused across clients. */
-export function haproxyHttpConfig(port: number, upstreamPort: number): string {
+/**
+ * HAProxy `mode http`: keep-alive both sides, upstream connections reused across clients;
+ * with `tls`, terminating TLS (1.2 and 1.3, as nginx).
+ */
+export function haproxyHttpConfig(port: number, upstreamPort: number, tls?: TlsFiles): string {
+  const ssl = tls ? ` ssl crt ${tls.bundle} ssl-min-ver TLSv1.2` : '';
   return `${HAPROXY_GLOBAL}
   mode http
   option http-keep-alive
   http-reuse always
 frontend web
-  bind 127.0.0.1:${port} backlog 4096
+  bind 127.0.0.1:${port}${ssl} backlog 4096
   maxconn 8000
   default_backend web
 backend web

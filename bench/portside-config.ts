@@ -1,6 +1,7 @@
 /** Portside config files for the bench, generated as YAML for the real CLI. */
 import { stringify } from 'yaml';
 import type { L4Ports } from './peer-configs.js';
+import type { TlsFiles } from './tls-certificate.js';
 
 const address = (port: number) => `127.0.0.1:${port}`;
 
@@ -20,12 +21,16 @@ export function portsideL4Config(ports: L4Ports, upstreams: L4Ports): string {
   });
 }
 
-/** One HTTP listener with a catch-all route to the HTTP upstream. */
-export function portsideL7Config(port: number, upstreamPort: number): string {
+/** One HTTP listener with a catch-all route to the HTTP upstream; with `tls`, terminating TLS. */
+export function portsideL7Config(port: number, upstreamPort: number, tls?: TlsFiles): string {
+  const listener = {
+    name: 'bench-web',
+    address: address(port),
+    protocol: 'http',
+    routes: [{ cluster: 'web' }],
+  };
   return stringify({
-    listeners: [
-      { name: 'bench-web', address: address(port), protocol: 'http', routes: [{ cluster: 'web' }] },
-    ],
+    listeners: [tls ? { ...listener, tls: { certificate: tls.certificate, key: tls.key } } : listener],
     clusters: [{ name: 'web', endpoints: [address(upstreamPort)] }],
     drainTimeout: '1s',
   });

@@ -24,6 +24,8 @@ export interface Machine {
   haproxy?: string;
   wrk?: string;
   autocannon?: string;
+  /** Node's bundled OpenSSL and the system's (nginx's and HAProxy's). */
+  openssl?: string;
   portside?: string;
   pinning: Pinning;
   loadAverageAtStart: number[];
@@ -48,6 +50,7 @@ export function machineInfo(pinning: Pinning): Machine {
     nginx: version('nginx', ['-v'])?.replace(/^nginx version: nginx\//, 'nginx '),
     haproxy: version('haproxy', ['-v'])?.replace(/^HAProxy version (\S+).*/, 'HAProxy $1'),
     wrk: version('wrk', ['-v'])?.replace(/^wrk (\S+).*/, 'wrk $1'),
+    openssl: `Node's OpenSSL ${process.versions.openssl}, system ${version('openssl', ['version']) ?? 'OpenSSL not installed'}`,
     autocannon: (createRequire(import.meta.url)('autocannon/package.json') as { version: string }).version,
     portside,
     pinning,
@@ -114,10 +117,12 @@ function cell(s: Spread | undefined, format: (n: number) => string, scale = 1): 
   return s.n > 1 ? `${main} (${format(s.min / scale)}–${format(s.max / scale)})` : main;
 }
 
+/** New-connection TLS rows add the share of handshakes that resumed a session. */
 function httpTable(rows: Row[], direct: (tool: string) => Row | undefined): string[] {
+  const resumption = rows.some((r) => r.resumedShare);
   const lines = [
-    '| target | tool | req/s median (min–max) | p50 ms | p99 ms | added p50 / p99 ms | proxy CPU µs/req | errors | peak RSS MB |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| target | tool | req/s median (min–max) | p50 ms | p99 ms | added p50 / p99 ms | proxy CPU µs/req | errors | peak RSS MB |${resumption ? ' resumed % |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |${resumption ? ' --- |' : ''}`,
   ];
   for (const r of rows) {
     const base = direct(r.tool);
@@ -127,7 +132,7 @@ function httpTable(rows: Row[], direct: (tool: string) => Row | undefined): stri
         : `${(r.p50Ms.median - base.p50Ms.median).toFixed(2)} / ${(r.p99Ms.median - base.p99Ms.median).toFixed(2)}`;
     const errors = r.errors + (r.failedRuns ? ` (${r.failedRuns} runs failed)` : '');
     lines.push(
-      `| ${r.target} | ${r.tool} | ${cell(r.reqPerSec, int)} | ${cell(r.p50Ms, fixed(2))} | ${cell(r.p99Ms, fixed(2))} | ${added} | ${cell(r.cpuUsPerRequest, fixed(1))} | ${errors} | ${cell(r.rssPeakBytes, fixed(0), MB)} |`,
+      `| ${r.target} | ${r.tool} | ${cell(r.reqPerSec, int)} | ${cell(r.p50Ms, fixed(2))} | ${cell(r.p99Ms, fixed(2))} | ${added} | ${cell(r.cpuUsPerRequest, fixed(1))} | ${errors} | ${cell(r.rssPeakBytes, fixed(0), MB)} |${resumption ? ` ${cell(r.resumedShare, fixed(0), 0.01)} |` : ''}`,
     );
   }
   return lines;
@@ -191,7 +196,7 @@ export function renderMarkdown(report: Report): string {
     '',
     `- Machine: ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}; load average at start ${m.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')}`,
     `- Pinning: ${m.pinning.proxy === undefined ? 'none (no taskset or < 2 CPUs)' : `proxy on CPU ${m.pinning.proxy}, load generator + upstreams on CPU ${m.pinning.load}`}`,
-    `- Versions: Node ${m.node}; ${m.nginx ?? 'nginx not installed'}; ${m.haproxy ?? 'HAProxy not installed'}; ${m.wrk ?? 'wrk not installed'}; autocannon ${m.autocannon}; Portside ${m.portside ?? '?'}`,
+    `- Versions: Node ${m.node}; ${m.nginx ?? 'nginx not installed'}; ${m.haproxy ?? 'HAProxy not installed'}; ${m.wrk ?? 'wrk not installed'}; autocannon ${m.autocannon}; ${m.openssl ?? 'OpenSSL ?'}; Portside ${m.portside ?? '?'}`,
     `- Upstream: ${m.upstream}; load: ${m.tools.join(' + ')}; ${o.runs} interleaved run(s) of ${o.durationSec} s per configuration after ${o.warmupSec} s warm-up`,
   ];
   for (const earlier of report.merged ?? []) {
@@ -211,7 +216,7 @@ export function renderMarkdown(report: Report): string {
     else if (scenario.kind === 'memory') out.push(...memoryTable(group, idle, o));
     else out.push(...httpTable(group, (tool) => group.find((r) => r.target === 'direct' && r.tool === tool)));
   }
-  out.push('', '### Targets from issue #8 and #16', '', ...checksTable(checkTargets(rows, idle)));
+  out.push('', '### Targets from issue #8, #16 and #17', '', ...checksTable(checkTargets(rows, idle)));
   return out.join('\n');
 }
 

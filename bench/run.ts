@@ -16,6 +16,7 @@ import { Progress } from './progress.js';
 import { machineInfo, mergeReports, writeReport } from './report.js';
 import { type Scenario, selectScenarios } from './scenarios.js';
 import { type Layer, portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
+import { makeCertificate } from './tls-certificate.js';
 import { startUpstreams } from './upstreams.js';
 
 function repoRoot(): string {
@@ -29,8 +30,11 @@ function repoRoot(): string {
 }
 
 function targetsFor(scenario: Scenario, targets: Target[]): Target[] {
-  // Memory is the HTTP/1.1 and TCP proxies' figure; the h2 targets are the same programs.
-  if (scenario.kind === 'memory') return targets.filter((t) => t.process && !t.layers.includes('h2'));
+  // Memory is the HTTP/1.1 and TCP proxies' figure, in plain text; the h2 and tls targets are
+  // the same programs (and the memory load speaks neither).
+  if (scenario.kind === 'memory') {
+    return targets.filter((t) => t.process && t.layers.every((layer) => layer === 'l4' || layer === 'l7'));
+  }
   return targets.filter((t) => t.layers.includes(scenario.layer));
 }
 
@@ -38,11 +42,27 @@ function toolsFor(scenario: Scenario, tools: LoadTool[]): SampleTool[] {
   if (scenario.kind === 'bulk') return ['node'];
   if (scenario.kind === 'h2') return ['h2load'];
   if (scenario.kind === 'memory') return ['autocannon'];
+  // New TLS connections: the worker's loop, which can offer a session. Keep-alive over TLS: wrk
+  // (C, so the load core's cost is mostly its own TLS); autocannon is left out, it would need
+  // the certificate's trust set up and adds nothing wrk does not measure.
+  if (scenario.load.tls) return scenario.load.newConnection ? ['node'] : ['wrk'];
   // autocannon cannot open a connection per request; the worker's own loop ("node") does.
   if (scenario.load.newConnection) return tools.map((tool) => (tool === 'autocannon' ? 'node' : tool));
   // A fixed rate: the worker's own paced loop (wrk cannot pace; that is wrk2, not packaged here).
   if (scenario.load.ratePerSec) return ['node'];
   return tools;
+}
+
+/** A tls scenario needs openssl (for the certificate), and wrk when it keeps connections open. */
+function tlsRunnable(scenario: Scenario, skipped: Record<string, string>): boolean {
+  if (scenario.kind !== 'http' || !scenario.load.tls) return true;
+  const missing = !commandExists('openssl')
+    ? 'openssl is not installed (it makes the certificate)'
+    : !scenario.load.newConnection && !commandExists('wrk')
+      ? 'wrk is not installed'
+      : undefined;
+  if (missing) skipped[scenario.name] = missing;
+  return missing === undefined;
 }
 
 /** The layers the selected scenarios load: only targets of these layers are started. */
@@ -96,7 +116,9 @@ async function main(): Promise<number> {
   const skipped: Record<string, string> = {};
   const hasH2load = commandExists('h2load');
   if (!hasH2load) skipped['h2 scenarios'] = 'h2load is not installed (Debian nghttp2-client)';
-  const scenarios = selectScenarios(options.only).filter((s) => s.kind !== 'h2' || hasH2load);
+  const scenarios = selectScenarios(options.only).filter(
+    (s) => (s.kind !== 'h2' || hasH2load) && tlsRunnable(s, skipped),
+  );
   if (scenarios.length === 0) throw new Error(`--only ${options.only?.join(',')} matches no scenario`);
   const dir = mkdtempSync(join(tmpdir(), 'portside-bench-'));
   const machine = machineInfo(pinning);
@@ -107,9 +129,10 @@ async function main(): Promise<number> {
     const profileDir =
       options.profile === undefined ? undefined : resolve(options.profile || join(root, 'bench', 'profiles'));
     if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const tls = layers.has('tls') ? makeCertificate(dir) : undefined;
     const targets = await startTargets(
       options,
-      { dir, repoRoot: root, pinning, upstreams, profileDir },
+      { dir, repoRoot: root, pinning, upstreams, profileDir, tls },
       layers,
       skipped,
     );

@@ -1,7 +1,8 @@
 /**
  * The scenarios, in the order they run. `layer` says which targets they apply to: L7
  * scenarios go to the HTTP proxies, h2 ones to the same proxies set up for HTTP/2 on both
- * sides, L4 ones to the TCP proxies; `direct` is in all three.
+ * sides, tls ones to the HTTP proxies terminating TLS, L4 ones to the TCP proxies; `direct`
+ * is in all but tls (the upstream speaks plain HTTP).
  */
 import { GRPC_PATH } from './grpc-frames.js';
 import { UPLOAD_BYTES } from './payloads.js';
@@ -15,6 +16,11 @@ export interface HttpLoad {
   newConnection?: boolean;
   /** Requests per second offered in all: an open loop below saturation (bench/paced-load.ts). */
   ratePerSec?: number;
+  /**
+   * Over TLS (the bench's certificate). With `newConnection`, `full` makes every connection a
+   * full handshake and `resumed` offers the newest session ticket the target gave.
+   */
+  tls?: 'full' | 'resumed';
 }
 
 /** HTTP/2 load with h2load: `connections` × `streams` requests in flight. */
@@ -98,6 +104,27 @@ export const SCENARIOS: Scenario[] = [
     kind: 'h2',
     layer: 'h2',
     load: { path: GRPC_PATH, grpc: true, connections: 10, streams: 10 },
+  },
+  {
+    name: 'tls-keepalive-50',
+    title: 'TLS keep-alive small responses, 50 connections',
+    kind: 'http',
+    layer: 'tls',
+    load: small(50, { tls: 'full' }),
+  },
+  {
+    name: 'tls-handshake',
+    title: 'TLS new connection per request, full handshake, 10 connections',
+    kind: 'http',
+    layer: 'tls',
+    load: small(10, { newConnection: true, tls: 'full' }),
+  },
+  {
+    name: 'tls-resumed',
+    title: 'TLS new connection per request, resumed session, 10 connections',
+    kind: 'http',
+    layer: 'tls',
+    load: small(10, { newConnection: true, tls: 'resumed' }),
   },
   {
     name: 'l4-small-50',

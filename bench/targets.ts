@@ -30,10 +30,14 @@ import {
   stopProcess,
   waitForPort,
 } from './processes.js';
+import { checkHttps, type TlsFiles } from './tls-certificate.js';
 import type { Upstreams } from './upstreams.js';
 
-/** l4: TCP proxying; l7: HTTP/1.1 both sides; h2: h2c both sides (the h2 scenarios). */
-export type Layer = 'l4' | 'l7' | 'h2';
+/**
+ * l4: TCP proxying; l7: HTTP/1.1 both sides; h2: h2c both sides (the h2 scenarios); tls:
+ * HTTP/1.1 over TLS from clients, plain HTTP/1.1 to the upstream (the tls scenarios).
+ */
+export type Layer = 'l4' | 'l7' | 'h2' | 'tls';
 
 export interface Target {
   name: string;
@@ -61,6 +65,8 @@ export interface TargetContext {
   upstreams: Upstreams;
   /** When set, Portside runs with `--cpu-prof` and writes its profile here on exit. */
   profileDir: string | undefined;
+  /** The certificate the tls targets terminate with (made only when a tls scenario runs). */
+  tls?: TlsFiles;
 }
 
 export interface TargetSpec {
@@ -93,7 +99,8 @@ async function l4Ports(): Promise<L4Ports> {
 
 /**
  * Starts a proxy process, waits for its ports, checks one request passes (an HTTP/1.1 GET,
- * or for h2 targets an h2c GET and a gRPC call), records fresh RSS.
+ * for h2 targets an h2c GET and a gRPC call, for tls targets a GET over TLS served with the
+ * bench's certificate), records fresh RSS.
  */
 async function launch(
   spec: Pick<TargetSpec, 'name' | 'layers'>,
@@ -102,7 +109,12 @@ async function launch(
   args: string[],
   context: TargetContext,
 ): Promise<Target> {
-  const check = spec.layers.includes('h2') ? checkH2 : checkGet;
+  const tls = context.tls;
+  const check = spec.layers.includes('h2')
+    ? checkH2
+    : spec.layers.includes('tls') && tls
+      ? (name: string, port: number) => checkHttps(name, port, tls)
+      : checkGet;
   const start = async () => {
     const started = startProcess(spec.name, command, args, context.pinning.proxy);
     await waitForPort(started, ports.httpPort);
@@ -144,6 +156,12 @@ export function checkGet(name: string, port: number): Promise<void> {
 
 const needs = (command: string) => () => (commandExists(command) ? undefined : `${command} is not installed`);
 
+/** The certificate of the tls targets: run.ts makes it before starting them. */
+function tlsFiles(context: TargetContext): TlsFiles {
+  if (!context.tls) throw new Error('no certificate for the tls targets');
+  return context.tls;
+}
+
 /**
  * Portside L4 and L7, run as the real CLI of the checkout at `root` (this one by default).
  * `--compare DIR` adds a second pair, `portside-l4@base`…, built from another checkout, so an
@@ -176,6 +194,18 @@ export function portsideTargets(root?: string, suffix = ''): TargetSpec[] {
         const port = await freePort();
         const file = join(context.dir, `${this.name}.yaml`);
         writeFileSync(file, portsideL7Config(port, context.upstreams.httpPort));
+        const args = portsideArgs(context, cli(context), file, this.name);
+        return launch(this, { httpPort: port }, process.execPath, args, context);
+      },
+    },
+    {
+      name: `portside-tls${suffix}`,
+      layers: ['tls'],
+      unavailable,
+      async start(context) {
+        const port = await freePort();
+        const file = join(context.dir, `${this.name}.yaml`);
+        writeFileSync(file, portsideL7Config(port, context.upstreams.httpPort, tlsFiles(context)));
         const args = portsideArgs(context, cli(context), file, this.name);
         return launch(this, { httpPort: port }, process.execPath, args, context);
       },
@@ -259,6 +289,28 @@ export const TARGETS: TargetSpec[] = [
       const port = await freePort();
       const file = join(context.dir, 'haproxy-http.cfg');
       writeFileSync(file, haproxyHttpConfig(port, context.upstreams.httpPort));
+      return launch(this, { httpPort: port }, 'haproxy', ['-db', '-f', file], context);
+    },
+  },
+  {
+    name: 'nginx-tls',
+    layers: ['tls'],
+    unavailable: needs('nginx'),
+    async start(context) {
+      const port = await freePort();
+      const file = join(context.dir, 'nginx-tls.conf');
+      writeFileSync(file, nginxProxyConfig(context.dir, port, context.upstreams.httpPort, tlsFiles(context)));
+      return launch(this, { httpPort: port }, 'nginx', ['-p', context.dir, '-c', file], context);
+    },
+  },
+  {
+    name: 'haproxy-tls',
+    layers: ['tls'],
+    unavailable: needs('haproxy'),
+    async start(context) {
+      const port = await freePort();
+      const file = join(context.dir, 'haproxy-tls.cfg');
+      writeFileSync(file, haproxyHttpConfig(port, context.upstreams.httpPort, tlsFiles(context)));
       return launch(this, { httpPort: port }, 'haproxy', ['-db', '-f', file], context);
     },
   },
