@@ -36,6 +36,8 @@ export async function startPortside(
   log: Logger,
   options: { watch?: boolean } = {},
 ): Promise<Portside> {
+  // Read before the listeners open: once they serve, clients may take every descriptor.
+  const version = packageVersion();
   const proxy = new ProxyServer(log);
   await proxy.apply(config);
   const registrar = new Registrar(log);
@@ -56,7 +58,7 @@ export async function startPortside(
   announce(registrar, proxy, config, log);
   log.info(
     {
-      version: packageVersion(),
+      version,
       config: configFile,
       listeners: proxy.activeListeners.map((l) => `${l.name}@${l.boundAddress}`),
     },

@@ -3,8 +3,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package's root directory, found by walking up from this file (works from src/ and dist/src/). */
+let root: { dir: string; version: string } | undefined | null = null;
+
+/**
+ * The package's root directory, found by walking up from this file (works from src/ and
+ * dist/src/). Read once: a running proxy may be out of file descriptors when it asks again.
+ */
 function packageRoot(): { dir: string; version: string } | undefined {
+  if (root === null) root = findPackageRoot();
+  return root;
+}
+
+function findPackageRoot(): { dir: string; version: string } | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const file = join(dir, 'package.json');
