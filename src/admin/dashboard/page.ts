@@ -29,11 +29,11 @@ export const dashboardPage = `<!doctype html>
     <h2>Traffic</h2>
     <div class="spark" id="rates"></div>
   </section>
-  <section>
+  <section class="wide">
     <h2>Listeners</h2>
     <table id="listeners"><thead><tr><th>Name</th><th>Address</th><th>Forwards to</th><th class="num">Active</th><th class="num">Total</th><th class="num">Bytes in / out</th><th>Responses</th><th>State</th></tr></thead><tbody></tbody></table>
   </section>
-  <section>
+  <section class="wide">
     <h2>Routes</h2>
     <table id="routes"><thead><tr><th>Listener</th><th>Route</th><th>Cluster</th><th class="num">Requests</th><th class="num">Errors</th><th>Responses</th></tr></thead><tbody></tbody></table>
   </section>
