@@ -25,6 +25,7 @@ test('dashboard clusters say which checks watch them, their latency, failures an
 clusters:
   - { name: api, endpoints: ["127.0.0.1:9001", "127.0.0.1:9002"], outlierDetection: {} }
   - { name: cache, endpoints: ["127.0.0.1:9003"] }
+  - { name: pods, discovery: { kubernetes: { service: web, port: 80 } } }
 `);
   const api = source.addCluster('api', [{ port: 9001 }, { port: 9002 }]);
   const cache = source.addCluster('cache', [{ port: 9003 }]);
@@ -37,9 +38,11 @@ clusters:
   source.health.memoryFor(ejected).outlier.ejectedUntil = Date.now() + 60_000;
   source.setHealth('api', '127.0.0.1:9002', Unavailable.OutlierEjected, true);
 
-  const [apiView, cacheView] = await dashboardClusters(source, metrics.registry);
+  source.addCluster('pods', []);
+  const [apiView, cacheView, podsView] = await dashboardClusters(source, metrics.registry);
   assert.deepEqual(apiView?.checks, ['outlier']);
   assert.deepEqual(cacheView?.checks, [], 'nothing checks cache');
+  assert.deepEqual(podsView?.checks, ['kubernetes readiness'], 'pods are probed by the kubelet');
   assert.equal(apiView?.latency?.count, 4);
   assert.equal(apiView?.latency?.meanMs, 2.5);
   const p50 = apiView?.latency?.p50Ms ?? 0;

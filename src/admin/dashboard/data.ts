@@ -22,7 +22,7 @@ export interface Latency {
 }
 
 export interface DashboardCluster extends ClusterView {
-  /** What watches its endpoints: "active" (healthCheck), "outlier" (outlierDetection); empty: nothing. */
+  /** What watches its endpoints: "active" (healthCheck), "outlier" (outlierDetection), "kubernetes readiness"; empty: nothing. */
   checks: string[];
   latency: Latency | null;
   /** Failed upstream attempts by reason (connect-refused, http-503…). */
@@ -55,8 +55,13 @@ export async function dashboardClusters(
   });
 }
 
+/** Kubernetes counts: its endpoints' readiness comes from the pods' probes. DNS proves nothing. */
 function checksOf(config: ClusterConfig | undefined): string[] {
-  return [...(config?.healthCheck ? ['active'] : []), ...(config?.outlierDetection ? ['outlier'] : [])];
+  return [
+    ...(config?.healthCheck ? ['active'] : []),
+    ...(config?.outlierDetection ? ['outlier'] : []),
+    ...(config?.discovery?.kubernetes ? ['kubernetes readiness'] : []),
+  ];
 }
 
 async function latencyByCluster(registry: Registry): Promise<Map<string, Latency>> {
