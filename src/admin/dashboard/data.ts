@@ -37,8 +37,11 @@ export async function dashboardClusters(
   const [latency, failures] = await Promise.all([latencyByCluster(registry), failuresByCluster(registry)]);
   const world = source.explainWorld?.();
   const now = Date.now();
-  return clusterViews(source).map((view) => {
-    const cluster = world?.cluster(view.name);
+  // clusterViews keeps the order of source.clusters() and of their endpoints: zip by index
+  // rather than search (a cluster may have thousands of endpoints).
+  const clusters = source.clusters();
+  return clusterViews(source).map((view, i) => {
+    const endpoints = clusters[i]?.endpoints ?? [];
     const config =
       source.config()?.clusters.find((c) => c.name === view.name) ?? world?.catalogClusterConfig?.(view.name);
     return {
@@ -46,8 +49,8 @@ export async function dashboardClusters(
       checks: checksOf(config),
       latency: latency.get(view.name) ?? null,
       failures: failures.get(view.name) ?? {},
-      endpoints: view.endpoints.map((e) => {
-        const endpoint = cluster?.endpoints.find((x) => x.id === e.address);
+      endpoints: view.endpoints.map((e, j) => {
+        const endpoint = endpoints[j]?.id === e.address ? endpoints[j] : undefined;
         const until = endpoint && world?.healthMemory?.(endpoint)?.outlier.ejectedUntil;
         return until === undefined ? e : { ...e, ejectionLeftMs: Math.max(0, until - now) };
       }),
