@@ -214,6 +214,41 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     },
   );
 
+  // A histogram read from the listeners' own buckets (prom-client's Histogram can only observe).
+  const durationName = 'portside_http_request_duration_seconds';
+  const durationHelp =
+    'HTTP requests by how long they took, from the complete request head to the end of the response.';
+  registry.registerMetric({
+    name: durationName,
+    help: durationHelp,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => {
+      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+      for (const l of source.listeners()) {
+        const d = l.requestDurations;
+        if (d === undefined) continue;
+        let cumulative = 0;
+        d.bounds.forEach((bound, i) => {
+          cumulative += d.counts[i] ?? 0;
+          values.push({
+            labels: { listener: l.name, le: bound },
+            value: cumulative,
+            metricName: `${durationName}_bucket`,
+          });
+        });
+        values.push({
+          labels: { listener: l.name, le: '+Inf' },
+          value: d.count,
+          metricName: `${durationName}_bucket`,
+        });
+        values.push({ labels: { listener: l.name }, value: d.sumSeconds, metricName: `${durationName}_sum` });
+        values.push({ labels: { listener: l.name }, value: d.count, metricName: `${durationName}_count` });
+      }
+      return { name: durationName, help: durationHelp, type: 'histogram', values, aggregator: 'sum' };
+    },
+  } as never);
+
   // Endpoints and clusters.
   readGauge(
     'portside_endpoint_active',

@@ -2,6 +2,7 @@
  * The AdminSource of a running ProxyServer: reads its live generation, listeners and
  * reload history at request time.
  */
+
 import { resolveSelfLocality } from '../balancing/locality.js';
 import { routeLabel } from '../config/route-label.js';
 import type { ListenerConfig } from '../config/schema.js';
@@ -10,6 +11,7 @@ import type { ReloadResult } from '../core/events.js';
 import type { AnyListener, ProxyServer } from '../core/proxy.js';
 import { redactUrls } from '../core/secrets.js';
 import type { ExplainWorld } from '../explain/world.js';
+import { DURATION_BOUNDS_S } from '../listeners/duration-histogram.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
 import { UdpListener } from '../listeners/udp-listener.js';
@@ -195,7 +197,12 @@ export class ProxyAdminSource implements AdminSource {
         config?.protocol === 'http'
           ? this.withCatalog(listener, routesOf(config.routes, listener.stats))
           : undefined,
-      ...(config?.protocol === 'http' ? { responses: listener.stats.responses.entries() } : {}),
+      ...(config?.protocol === 'http'
+        ? {
+            responses: listener.stats.responses.entries(),
+            requestDurations: { bounds: DURATION_BOUNDS_S, ...listener.stats.requestDurations },
+          }
+        : {}),
       ...(listener instanceof UdpListener
         ? {
             datagramsReceived: listener.stats.datagramsReceived,

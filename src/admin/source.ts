@@ -48,6 +48,13 @@ export interface ListenerStatus {
   routes?: RouteStatus[];
   /** HTTP listeners: responses by status code and method, route misses included. */
   responses?: [number, string, number][];
+  /** HTTP listeners: request durations per bucket (bounds in seconds; the last count is above them). */
+  requestDurations?: {
+    bounds: readonly number[];
+    counts: readonly number[];
+    sumSeconds: number;
+    count: number;
+  };
   /** TLS listeners: failed handshakes and refused clients, by reason. */
   tlsErrors?: Record<string, number>;
 }

@@ -29,8 +29,8 @@ export interface ExchangeContext {
   readonly draining: boolean;
   /** A request got no usable endpoint (503) or could not connect to any (502). */
   rejected(): void;
-  /** A request ended with this status (0: no response) — the listener's response counts. */
-  responded(status: number, method: string): void;
+  /** A request ended with this status (0: no response) after `durationMs`: the listener's counts. */
+  responded(status: number, method: string, durationMs: number): void;
   /** The listener terminates TLS: upstreams get `x-forwarded-proto: https`. */
   readonly secure?: boolean;
 }

@@ -224,8 +224,11 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     if (this.stats) this.stats.rejectedTotal++;
   }
 
-  responded(status: number, method: string): void {
-    this.stats?.responses.count(status, method);
+  responded(status: number, method: string, durationMs: number): void {
+    const stats = this.stats;
+    if (stats === undefined) return;
+    stats.responses.count(status, method);
+    stats.requestDurations.observe(durationMs);
   }
 
   drain(): Promise<void> {

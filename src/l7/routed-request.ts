@@ -265,10 +265,11 @@ export abstract class RoutedRequest implements Timed {
     this.logged = true;
     if (this.grpc) this.route?.counters.countGrpc(this.finalGrpcStatus());
     const method = this.head.method;
-    this.ctx.responded(this.status, method);
+    const durationMs = performance.now() - this.started;
+    this.ctx.responded(this.status, method, durationMs);
     this.route?.counters.responses.count(this.status, method);
     if (this.ctx.accessLogOn() && this.ctx.accessLog.wants(this.errorCode !== undefined))
-      this.ctx.accessLog.write(this.record());
+      this.ctx.accessLog.write(this.record(durationMs));
   }
 
   /**
@@ -280,7 +281,7 @@ export abstract class RoutedRequest implements Timed {
     return this.errorCode === 'client-abort' ? GRPC_STATUS.cancelled : GRPC_STATUS.internal;
   }
 
-  private record(): AccessRecord {
+  private record(durationMs: number): AccessRecord {
     return {
       method: this.head.method,
       host: this.head.host,
@@ -290,7 +291,7 @@ export abstract class RoutedRequest implements Timed {
       cluster: this.cluster?.name,
       endpoint: this.endpoint?.id,
       attempts: this.attempts,
-      durationMs: Math.round((performance.now() - this.started) * 1000) / 1000,
+      durationMs: Math.round(durationMs * 1000) / 1000,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       requestId: this.requestId,

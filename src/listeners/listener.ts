@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { formatAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
+import { DurationHistogram } from './duration-histogram.js';
 import type { ConnectionHandler } from './handler.js';
 import { ListenerBase } from './listener-base.js';
 import { resourceErrors } from './resource-errors.js';
@@ -36,6 +37,8 @@ export class ListenerStats {
   bytesSent = 0;
   /** HTTP listeners: every response by status code and method, route misses included. */
   readonly responses = new ResponseCounts();
+  /** HTTP listeners: how long requests took, from the complete head to the end of the response. */
+  readonly requestDurations = new DurationHistogram();
   /** TLS listeners: failed handshakes and refused clients, by reason (OpenSSL's code, `client-refused`). */
   readonly tlsErrors = new Map<string, number>();
   private readonly routes = new Map<string, RouteCounters>();

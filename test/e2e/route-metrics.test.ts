@@ -85,6 +85,19 @@ clusters:
     appliedAt > startedAt / 1000 - 1 && appliedAt <= Date.now() / 1000,
     `config applied at ${appliedAt}`,
   );
+  // Every HTTP request is in the listener's duration histogram; none took more than a minute.
+  const durations = { listener: 'web' };
+  assert.equal(sampleValue(m, 'portside_http_request_duration_seconds_count', durations), 5);
+  assert.equal(
+    sampleValue(m, 'portside_http_request_duration_seconds_bucket', { ...durations, le: '+Inf' }),
+    5,
+  );
+  assert.equal(
+    sampleValue(m, 'portside_http_request_duration_seconds_bucket', { ...durations, le: '30' }),
+    5,
+  );
+  const sum = sampleValue(m, 'portside_http_request_duration_seconds_sum', durations) ?? -1;
+  assert.ok(sum > 0 && sum < 60, `sum ${sum}`);
   // Responses by code and method: route misses count on the listener, not on any route.
   const code = (c: string) => ({ listener: 'web', code: c, method: 'GET' });
   assert.equal(sampleValue(m, 'portside_http_requests_total', code('200')), 3);
