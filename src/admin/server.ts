@@ -15,7 +15,7 @@ import { BindError } from '../listeners/bind-error.js';
 import { clientRefusal, serverTlsOptions } from '../tls/server-options.js';
 import type { ServerTls } from '../tls/server-tls.js';
 import { bearerMatches } from './auth.js';
-import { dashboardClusters } from './dashboard/data.js';
+import { dashboardClusters, dashboardListeners } from './dashboard/data.js';
 import { dashboardPage } from './dashboard/page.js';
 import { History } from './history.js';
 import { hostRefusal, sameOrigin } from './host-check.js';
@@ -297,7 +297,7 @@ export class AdminServer {
       draining: source.draining(),
       ready: readiness(source),
       lastReload: reloadView(source.lastReload()),
-      listeners: source.listeners(),
+      listeners: dashboardListeners(source),
       clusters: await dashboardClusters(source, this.metrics.registry),
       health: this.history.health.slice(-20).reverse().map(withRfc3339),
       reloads: this.history.reloads.slice(-20).reverse().map(withRfc3339),

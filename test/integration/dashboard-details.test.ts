@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { AdminServer } from '../../src/admin/server.js';
 import { Unavailable } from '../../src/core/endpoint.js';
+import { DURATION_BOUNDS_S } from '../../src/listeners/duration-histogram.js';
 import { ARTIFACTS_DIR, browserSkipReason, launchChromium, screenshotOnFailure } from '../helpers/browser.js';
 import { FakeAdminSource } from '../helpers/fake-admin-source.js';
 
@@ -46,6 +47,13 @@ function fakeProxy(): FakeAdminSource {
       connectionsTotal: 431,
       bytesReceived: 2_500_000,
       bytesSent: 15_000_000,
+      // 900 requests within 2.5 ms, 300 within 5 ms, 60 within 10 ms, 10 within 25 ms.
+      requestDurations: {
+        bounds: DURATION_BOUNDS_S,
+        counts: [0, 900, 300, 60, 10, ...DURATION_BOUNDS_S.slice(5).map(() => 0), 0],
+        sumSeconds: 3.81,
+        count: 1270,
+      },
       responses: [
         [200, 'GET', 1180],
         [304, 'GET', 52],
@@ -197,6 +205,9 @@ test('the dashboard shows checks, failures, latency, status codes, bytes, uptime
     ]);
     assert.deepEqual(await codes('[data-route="web/users"]'), ['2xx 1180', '5xx 7']);
     assert.equal(await text(page, '[data-listener="web"] .bytes'), '2.4 MiB / 14 MiB');
+    // p50: rank 635 of the 900 in (1, 2.5] ms; p99: rank 1257.3, in (5, 10] ms.
+    assert.equal(await text(page, '[data-listener="web"] .latency'), '2.1 ms / 9.8 ms');
+    assert.equal(await text(page, '[data-listener="redis"] .latency'), '–');
     assert.equal(await text(page, '[data-listener="redis"] .bytes'), '0 B / 0 B');
     assert.equal(await text(page, '[data-endpoint="api/127.0.0.1:9001"] .bytes'), '1.5 KiB / 3.0 MiB');
 

@@ -6,7 +6,7 @@
  */
 import type { MetricValue, Registry } from 'prom-client';
 import type { ClusterConfig } from '../../config/schema.js';
-import type { AdminSource } from '../source.js';
+import type { AdminSource, ListenerStatus } from '../source.js';
 import { type ClusterView, clusterViews, type EndpointView } from '../status.js';
 
 const LATENCY_METRIC = 'portside_upstream_latency_seconds';
@@ -81,16 +81,40 @@ async function latencyByCluster(registry: Registry): Promise<Map<string, Latency
     else if (v.metricName?.endsWith('_count')) entry.count = v.value;
   }
   for (const [name, h] of perCluster) {
-    if (h.count === 0) continue;
-    const buckets = h.buckets.sort((a, b) => a[0] - b[0]);
-    out.set(name, {
-      count: h.count,
-      meanMs: (h.sum / h.count) * 1000,
-      p50Ms: quantile(0.5, buckets) * 1000,
-      p99Ms: quantile(0.99, buckets) * 1000,
-    });
+    const latency = latencyOf(
+      h.buckets.sort((a, b) => a[0] - b[0]),
+      h.sum,
+      h.count,
+    );
+    if (latency) out.set(name, latency);
   }
   return out;
+}
+
+/** Cumulative buckets `[upper bound in seconds, count]` to figures in milliseconds; null without samples. */
+function latencyOf(buckets: [number, number][], sumSeconds: number, count: number): Latency | null {
+  if (count === 0) return null;
+  return {
+    count,
+    meanMs: (sumSeconds / count) * 1000,
+    p50Ms: quantile(0.5, buckets) * 1000,
+    p99Ms: quantile(0.99, buckets) * 1000,
+  };
+}
+
+/** Listeners as `/listeners` has them, with HTTP request durations (head to end of response) summed up. */
+export function dashboardListeners(source: AdminSource): (ListenerStatus & { latency: Latency | null })[] {
+  return source.listeners().map((listener) => {
+    const d = listener.requestDurations;
+    if (!d) return { ...listener, latency: null };
+    let cumulative = 0;
+    const buckets: [number, number][] = d.bounds.map((bound, i) => {
+      cumulative += d.counts[i] ?? 0;
+      return [bound, cumulative];
+    });
+    buckets.push([Number.POSITIVE_INFINITY, d.count]);
+    return { ...listener, latency: latencyOf(buckets, d.sumSeconds, d.count) };
+  });
 }
 
 /**

@@ -31,7 +31,7 @@ export const dashboardPage = `<!doctype html>
   </section>
   <section class="wide">
     <h2>Listeners</h2>
-    <table id="listeners"><thead><tr><th>Name</th><th>Address</th><th>Forwards to</th><th class="num">Active</th><th class="num">Total</th><th class="num">Bytes in / out</th><th>Responses</th><th>State</th></tr></thead><tbody></tbody></table>
+    <table id="listeners"><thead><tr><th>Name</th><th>Address</th><th>Forwards to</th><th class="num">Active</th><th class="num">Total</th><th class="num">Bytes in / out</th><th class="num">Request p50 / p99</th><th>Responses</th><th>State</th></tr></thead><tbody></tbody></table>
   </section>
   <section class="wide">
     <h2>Routes</h2>

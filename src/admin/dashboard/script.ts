@@ -97,6 +97,7 @@ function renderListeners(listeners) {
       h('td', { text: l.name }), h('td', {}, [h('code', { text: l.boundAddress || l.address })]),
       h('td', { text: l.protocol + ' → ' + target }), h('td', { class: 'num', text: num(l.activeConnections) }),
       h('td', { class: 'num', text: num(l.connectionsTotal) }), h('td', { class: 'num bytes', text: io }),
+      h('td', { class: 'num latency', text: l.latency ? ms(l.latency.p50Ms) + ' / ' + ms(l.latency.p99Ms) : '–' }),
       h('td', {}, [l.responses ? codes(l.responses) : h('span', { class: 'dim', text: '–' })]), h('td', {}, [state]),
     ]);
   }));

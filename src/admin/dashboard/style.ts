@@ -43,7 +43,8 @@ td.bytes { white-space:nowrap; }
   tr { padding:6px 0; border-bottom:1px solid var(--line); }
   td { border:0; padding:1px 0 1px 42%; position:relative; text-align:left; overflow-wrap:anywhere; min-height:20px; }
   td.num { text-align:left; }
-  td[data-label]::before { content:attr(data-label); position:absolute; left:0; width:40%; color:var(--dim); }
+  td[data-label]::before { content:attr(data-label); position:absolute; left:0; width:40%; color:var(--dim);
+    white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
   td.bytes { white-space:normal; }
   code { overflow-wrap:anywhere; }
 }
