@@ -9,11 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { formatAddress, parseAddress } from '../config/values.js';
 import type { ReloadResult } from '../core/events.js';
 import type { Logger } from '../core/log.js';
+import { packageVersion } from '../core/package-info.js';
 import { redactUrls } from '../core/secrets.js';
 import { BindError } from '../listeners/bind-error.js';
 import { clientRefusal, serverTlsOptions } from '../tls/server-options.js';
 import type { ServerTls } from '../tls/server-tls.js';
 import { bearerMatches } from './auth.js';
+import { dashboardClusters, dashboardListeners } from './dashboard/data.js';
 import { dashboardPage } from './dashboard/page.js';
 import { History } from './history.js';
 import { hostRefusal, sameOrigin } from './host-check.js';
@@ -146,7 +148,7 @@ export class AdminServer {
         method: 'GET',
         summary:
           "the dashboard's data: /listeners, /clusters and /ready at once, with recent events and rates",
-        handle: (_q, s) => json(s, 200, this.dashboardState()),
+        handle: async (_q, s) => json(s, 200, await this.dashboardState()),
       },
       '/drain': {
         method: 'POST',
@@ -282,16 +284,21 @@ export class AdminServer {
     }
   }
 
-  private dashboardState() {
+  private async dashboardState() {
     const { source } = this.options;
+    // Clusters built since the last reload (the catalog's) get their latency observer too.
+    this.metrics.observeClusters();
     return {
       now: rfc3339(Date.now()),
       version: source.version(),
+      build: { version: packageVersion(), node: process.versions.node },
+      startedAt: rfc3339(this.startedAt),
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
       draining: source.draining(),
       ready: readiness(source),
       lastReload: reloadView(source.lastReload()),
-      listeners: source.listeners(),
-      clusters: clusterViews(source),
+      listeners: dashboardListeners(source),
+      clusters: await dashboardClusters(source, this.metrics.registry),
       health: this.history.health.slice(-20).reverse().map(withRfc3339),
       reloads: this.history.reloads.slice(-20).reverse().map(withRfc3339),
       rates: this.history.rates.map(withRfc3339),

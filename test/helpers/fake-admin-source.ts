@@ -11,10 +11,13 @@ import { Cluster } from '../../src/core/cluster.js';
 import { describeFlags, type Endpoint, EndpointStateRegistry } from '../../src/core/endpoint.js';
 import { ProxyEvents, type ReloadResult } from '../../src/core/events.js';
 import type { ExplainWorld } from '../../src/explain/world.js';
+import { HealthRegistry } from '../../src/health/registry.js';
 
 export class FakeAdminSource implements AdminSource {
   readonly events = new ProxyEvents();
   readonly states = new EndpointStateRegistry();
+  /** Health memory behind the flags (ejection end times), as the proxy's health code keeps it. */
+  readonly health = new HealthRegistry();
   readonly clusterList: Cluster[] = [];
   listenerList: ListenerStatus[] = [];
   discoveryList: DiscoveryStatus[] = [];
@@ -106,6 +109,7 @@ export class FakeAdminSource implements AdminSource {
       now: Date.now(),
       self: {},
       cluster: (n) => clusters.find((c) => c.name === n),
+      healthMemory: (endpoint) => this.health.memoryFor(endpoint),
     };
   }
   draining() {

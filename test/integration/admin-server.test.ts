@@ -348,7 +348,9 @@ test('the dashboard page is self-contained', { timeout: 10_000 }, async (t) => {
   );
   const state = await bodyOf(await fetch(url('/api/dashboard')));
   assert.match(state.now, RFC3339);
+  assert.match(state.startedAt, RFC3339);
   assert.deepEqual(Object.keys(state).sort(), [
+    'build',
     'clusters',
     'draining',
     'health',
@@ -358,6 +360,8 @@ test('the dashboard page is self-contained', { timeout: 10_000 }, async (t) => {
     'rates',
     'ready',
     'reloads',
+    'startedAt',
+    'uptimeSeconds',
     'version',
   ]);
 });

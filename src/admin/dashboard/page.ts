@@ -19,6 +19,7 @@ export const dashboardPage = `<!doctype html>
   <h1>⚓ Portside</h1>
   <span id="ready" class="badge warn">loading</span>
   <span class="meta">config v<span id="version">–</span></span>
+  <span class="meta" id="build"></span>
   <span class="meta" id="last-reload"></span>
   <span class="meta" id="status"></span>
   <form id="auth"><input id="token" type="password" placeholder="admin token" autocomplete="off"><button>Use token</button></form>
@@ -28,13 +29,13 @@ export const dashboardPage = `<!doctype html>
     <h2>Traffic</h2>
     <div class="spark" id="rates"></div>
   </section>
-  <section>
+  <section class="wide">
     <h2>Listeners</h2>
-    <table id="listeners"><thead><tr><th>Name</th><th>Address</th><th>Forwards to</th><th class="num">Active</th><th class="num">Total</th><th>State</th></tr></thead><tbody></tbody></table>
+    <table id="listeners"><thead><tr><th>Name</th><th>Address</th><th>Forwards to</th><th class="num">Active</th><th class="num">Total</th><th class="num">Bytes in / out</th><th class="num">Request p50 / p99</th><th>Responses</th><th>State</th></tr></thead><tbody></tbody></table>
   </section>
-  <section>
+  <section class="wide">
     <h2>Routes</h2>
-    <table id="routes"><thead><tr><th>Listener</th><th>Route</th><th>Cluster</th><th class="num">Requests</th><th class="num">Errors</th></tr></thead><tbody></tbody></table>
+    <table id="routes"><thead><tr><th>Listener</th><th>Route</th><th>Cluster</th><th class="num">Requests</th><th class="num">Errors</th><th>Responses</th></tr></thead><tbody></tbody></table>
   </section>
   <section class="wide">
     <h2>Clusters</h2>
