@@ -40,8 +40,8 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
   });
   const latency = new Histogram({
     name: 'portside_upstream_latency_seconds',
-    help: 'Upstream connect time (L4) or response time (L7) of successful attempts.',
-    labelNames: ['cluster'],
+    help: 'Successful upstream attempts by how long they took: phase="connect" is a TCP connect (tcp listeners), phase="response" the wait for an answer (the response head for http, a reply for udp).',
+    labelNames: ['cluster', 'phase'],
     buckets: LATENCY_BUCKETS,
     registers,
   });
@@ -91,7 +91,7 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
       observed.add(cluster);
       const name = cluster.name;
       const observer: OutcomeObserver = {
-        success: (_endpoint, latencyMs) => latency.observe({ cluster: name }, latencyMs / 1000),
+        success: (_endpoint, latencyMs, phase) => latency.observe({ cluster: name, phase }, latencyMs / 1000),
         failure: (_endpoint, reason) => upstreamFailures.inc({ cluster: name, reason }),
       };
       cluster.observers.push(observer);

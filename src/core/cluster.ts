@@ -13,8 +13,11 @@ import {
  * Told the outcome of every real connection or request, for passive health (outlier
  * detection) and latency-aware balancing. Implementations must be cheap and never throw.
  */
+/** What a success's latency measured: a TCP connect (L4), or an answer (L7 response head, UDP reply). */
+export type LatencyPhase = 'connect' | 'response';
+
 export interface OutcomeObserver {
-  success(endpoint: Endpoint, latencyMs: number): void;
+  success(endpoint: Endpoint, latencyMs: number, phase: LatencyPhase): void;
   failure(endpoint: Endpoint, reason: string): void;
 }
 
@@ -161,8 +164,8 @@ export class Cluster {
     return this.picker.pick(this.current, context);
   }
 
-  reportSuccess(endpoint: Endpoint, latencyMs: number): void {
-    for (const observer of this.observers) observer.success(endpoint, latencyMs);
+  reportSuccess(endpoint: Endpoint, latencyMs: number, phase: LatencyPhase = 'response'): void {
+    for (const observer of this.observers) observer.success(endpoint, latencyMs, phase);
   }
 
   /** `reason` is a short code: connect-refused, connect-timeout, reset, http-503, ... */

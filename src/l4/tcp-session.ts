@@ -267,7 +267,7 @@ export class TcpSession {
         endpoint.state.bytesToUpstream += upstream.bytesWritten;
         endpoint.state.bytesFromUpstream += upstream.bytesRead;
         if (this.upstreamFailed) this.cluster.reportFailure(endpoint, 'reset');
-        else this.cluster.reportSuccess(endpoint, this.connectedAt - this.startedAt);
+        else this.cluster.reportSuccess(endpoint, this.connectedAt - this.startedAt, 'connect');
       }
     }
     this.onDone(this, {

@@ -70,10 +70,11 @@ clusters:
       return (
         sampleValue(parsePrometheusText(text), 'portside_upstream_latency_seconds_count', {
           cluster: 'a',
+          phase: 'connect',
         }) === 1
       );
     },
-    { what: 'one upstream latency sample for cluster a' },
+    { what: 'one upstream connect-time sample for cluster a' },
   );
   assert.equal(sampleValue(metrics, 'portside_discovery_syncs_total', { cluster: 'a', source: 'static' }), 1);
   assert.ok(

@@ -153,9 +153,10 @@ test('metrics are valid Prometheus text read from live state', { timeout: 10_000
     1,
   );
   assert.equal(sampleValue(m, 'portside_cluster_endpoints', { ...api, state: 'available' }), 1);
-  assert.equal(sampleValue(m, 'portside_upstream_latency_seconds_count', api), 1);
-  assert.equal(sampleValue(m, 'portside_upstream_latency_seconds_bucket', { ...api, le: '0.025' }), 1);
-  assert.equal(sampleValue(m, 'portside_upstream_latency_seconds_bucket', { ...api, le: '0.01' }), 0);
+  const answered = { ...api, phase: 'response' };
+  assert.equal(sampleValue(m, 'portside_upstream_latency_seconds_count', answered), 1);
+  assert.equal(sampleValue(m, 'portside_upstream_latency_seconds_bucket', { ...answered, le: '0.025' }), 1);
+  assert.equal(sampleValue(m, 'portside_upstream_latency_seconds_bucket', { ...answered, le: '0.01' }), 0);
   assert.equal(sampleValue(m, 'portside_upstream_failures_total', { ...api, reason: 'connect-refused' }), 1);
   assert.equal(sampleValue(m, 'portside_health_transitions_total', { ...api, to: 'unavailable' }), 1);
   assert.equal(sampleValue(m, 'portside_outlier_ejections_total', { ...api, endpoint: '127.0.0.1:9002' }), 1);

@@ -72,8 +72,14 @@ async function latencyByCluster(registry: Registry): Promise<Map<string, Latency
   const metric = registry.getSingleMetric(LATENCY_METRIC);
   if (!metric) return out;
   const perCluster = new Map<string, { buckets: [number, number][]; sum: number; count: number }>();
-  for (const v of (await metric.get()).values as (MetricValue<string> & { metricName?: string })[]) {
+  const values = (await metric.get()).values as (MetricValue<string> & { metricName?: string })[];
+  // One figure per cluster: its response times, or its connect times if that is all it has.
+  const answered = new Set(
+    values.filter((v) => v.labels.phase === 'response').map((v) => String(v.labels.cluster)),
+  );
+  for (const v of values) {
     const name = String(v.labels.cluster);
+    if (v.labels.phase === 'connect' && answered.has(name)) continue;
     const entry = perCluster.get(name) ?? { buckets: [], sum: 0, count: 0 };
     perCluster.set(name, entry);
     if (v.metricName?.endsWith('_bucket')) entry.buckets.push([Number(v.labels.le), v.value]);
