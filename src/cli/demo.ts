@@ -52,6 +52,7 @@ clusters:
     endpoints:
 ${upstreamPorts.map((p) => `      - 127.0.0.1:${p}`).join('\n')}
     balancing: { policy: round_robin }
+    upstreamProtocol: http1   # the demo upstreams speak HTTP/1.1; HTTP/2 clients are translated
     healthCheck: { interval: 2s, timeout: 500ms, tcp: {} }
 admin:
   address: 127.0.0.1:${adminPort}   # dashboard, /metrics, /clusters

@@ -62,6 +62,8 @@ export function classifyError(error: unknown): { kind: FailureKind; reason: stri
   // The TLS handshake with the endpoint failed (tls/upstream-tls.ts): nothing was sent.
   if (code === UPSTREAM_TLS_CODE) return { kind: 'tls', reason: 'tls-error' };
   if (RESET_CODES.has(code)) return { kind: 'reset', reason: 'reset' };
+  // An HTTP/2 connection the endpoint closed without its SETTINGS: it speaks HTTP/1.1 only.
+  if (code === 'PORTSIDE_H2_NOT_SPOKEN') return { kind: 'protocol', reason: 'not-http2' };
   if (TIMEOUT_CODES.has(code)) return { kind: 'timeout', reason: 'timeout' };
   return { kind: 'protocol', reason: 'protocol-error' };
 }

@@ -48,6 +48,8 @@ listeners:
         cluster: slow
       - match: { pathPrefix: /dead }
         cluster: dead
+      - match: { pathPrefix: /not-h2 }
+        cluster: not-h2
       - match: { pathPrefix: /edit }
         cluster: h2
         requestHeaders: { set: { x-added: "yes" } }
@@ -68,6 +70,9 @@ clusters:
   - name: dead
     upstreamProtocol: http2
     endpoints: [127.0.0.1:1]
+  - name: not-h2
+    upstreamProtocol: http2
+    endpoints: [127.0.0.1:${h1.port}]
 `);
     port = proxy.port('web');
   });
@@ -157,6 +162,18 @@ clusters:
     const unavailable = await h2Request(session, { ...grpc, ':path': '/dead/pkg.Svc/Call' }, '');
     assert.equal(unavailable.headers['grpc-status'], '14');
     session.close();
+  });
+
+  it('says so when an endpoint does not speak HTTP/2 (an HTTP/1.1-only server behind upstreamProtocol: http2)', async () => {
+    const session = await h2Connect(port);
+    const res = await h2Request(session, { ':path': '/not-h2/x' });
+    session.close();
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['x-portside-error'], 'upstream-protocol-error');
+    const line = await eventually(() =>
+      proxy.lines.find((l) => l.msg === 'http request' && l.path === '/not-h2/x'),
+    );
+    assert.equal(line.error, 'upstream-protocol-error');
   });
 
   it('refuses an HTTP/1.1 Upgrade: h2c by serving the request as HTTP/1.1', async () => {

@@ -38,6 +38,8 @@ export class H2UpstreamSession {
   /** From the peer's GOAWAY: streams above it were never processed. */
   lastStreamId = Number.MAX_SAFE_INTEGER;
   closed = false;
+  /** The peer sent its SETTINGS: it speaks HTTP/2 (an HTTP/1.1 server never does). */
+  spokeHttp2 = false;
   maxStreams: number;
   private error: Error | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -128,6 +130,7 @@ export class H2UpstreamSession {
   };
 
   private readonly onRemoteSettings = (settings: { maxConcurrentStreams?: number }): void => {
+    this.spokeHttp2 = true;
     const peer = settings.maxConcurrentStreams;
     const before = this.maxStreams;
     this.maxStreams = Math.max(1, Math.min(this.pool.settings.maxStreams, peer ?? Number.POSITIVE_INFINITY));

@@ -182,6 +182,16 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
     const stream = this.stream!;
     this.release();
     if (this.finished || this.user === null) return;
+    if (!this.gotHead && !this.session.spokeHttp2) {
+      // The connection ended before the peer said a word of HTTP/2: an HTTP/1.1-only server.
+      this.fail(
+        upstreamError(
+          'PORTSIDE_H2_NOT_SPOKEN',
+          'the endpoint closed the connection without answering in HTTP/2 (HTTP/1.1 only? set upstreamProtocol: http1)',
+        ),
+      );
+      return;
+    }
     const code = stream.rstCode ?? 0;
     // Refused, or after the GOAWAY's last stream: the upstream never processed it.
     const unprocessed =
