@@ -182,8 +182,9 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
     const stream = this.stream!;
     this.release();
     if (this.finished || this.user === null) return;
-    if (!this.gotHead && !this.session.spokeHttp2) {
-      // The connection ended before the peer said a word of HTTP/2: an HTTP/1.1-only server.
+    if (!this.gotHead && !this.session.spokeHttp2 && !this.session.secure) {
+      // A cleartext connection ended before the peer said a word of HTTP/2: an HTTP/1.1-only
+      // server. (Over TLS the peer chose h2 by ALPN; a close there is its own refusal.)
       this.fail(
         upstreamError(
           'PORTSIDE_H2_NOT_SPOKEN',
