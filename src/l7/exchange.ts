@@ -209,9 +209,9 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
   /** An HTTP/2 upstream's trailers: gRPC's status, which may still ask for a retry. */
   upstreamTrailers(fields: string[]): void {
     if (this.discarding) return;
+    const grpcStatus = this.grpc ? grpcStatusIn(fields) : undefined;
     if (this.outcomePending) {
       this.outcomePending = false;
-      const grpcStatus = grpcStatusIn(fields);
       const elapsed = performance.now() - this.attemptStarted;
       if (grpcStatus !== undefined && isGrpcServerFailure(grpcStatus))
         this.cluster!.reportFailure(this.endpoint!, `grpc-${grpcStatus}`);
@@ -230,7 +230,7 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
       }
     }
     if (this.finished) return;
-    if (this.grpc) this.grpcStatus = grpcStatusIn(fields) ?? -1;
+    if (this.grpc) this.grpcStatus = grpcStatus ?? -1;
     this.client.responseTrailers(fields);
   }
 

@@ -70,7 +70,7 @@ export abstract class RoutedRequest implements Timed {
     /** When the request's head was complete (`performance.now()`, read once for the head). */
     protected readonly started: number,
   ) {
-    this.grpc = client.protocol === 'http2' && isGrpcContentType(fieldOf(head, 'content-type'));
+    this.grpc = client.protocol === 'http2' && isGrpcContentType(head.get('content-type'));
   }
 
   /** The route timeout fired (before response headers). */
@@ -136,11 +136,11 @@ export abstract class RoutedRequest implements Timed {
       host: route.rewriteHost ?? head.host,
       edits: route.requestEdits,
       upgrade: head.isUpgrade && !h2,
-      teTrailers: h2 && (this.grpc || (fieldOf(head, 'te')?.includes('trailers') ?? false)),
+      teTrailers: h2 && (this.grpc || (head.get('te')?.includes('trailers') ?? false)),
       https: ctx.secure === true,
     });
     if (this.grpc) {
-      const deadline = grpcTimeoutMs(fieldOf(head, 'grpc-timeout'));
+      const deadline = grpcTimeoutMs(head.get('grpc-timeout'));
       if (deadline !== undefined && (deadline < route.timeoutMs || route.timeoutMs === 0)) {
         this.grpcDeadlineMs = deadline;
         this.grpcTimer = setTimeout(
@@ -307,11 +307,4 @@ function onPerTryTimeout(exchange: RoutedRequest): void {
 
 function onRouteTimeout(exchange: RoutedRequest): void {
   exchange.deadlinePassed();
-}
-
-/** The first value of field `name` (lower case) in a request head, without building its record. */
-function fieldOf(head: RequestHead, name: string): string | undefined {
-  const fields = head.fields;
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
 }

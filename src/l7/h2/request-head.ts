@@ -7,6 +7,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import { RequestHead } from '../h1/request-head.js';
+import { fieldsOf } from './header-blocks.js';
 
 export interface H2HeadResult {
   head?: RequestHead;
@@ -25,19 +26,10 @@ export function requestHeadFromH2(
   if (typeof path !== 'string' || path === '') return { error: 'no :path' };
   const authority = headers[':authority'] ?? headers.host;
   let text = `${method} ${path} HTTP/1.1\r\nhost: ${typeof authority === 'string' ? authority : ''}\r\n`;
-  if (rawHeaders !== undefined) {
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!;
-      if (name.charCodeAt(0) === 0x3a || name === 'host') continue;
-      text += `${name}: ${rawHeaders[i + 1]}\r\n`;
-    }
-  } else {
-    for (const name of Object.keys(headers)) {
-      if (name.charCodeAt(0) === 0x3a || name === 'host') continue;
-      const value = headers[name];
-      if (Array.isArray(value)) for (const v of value) text += `${name}: ${v}\r\n`;
-      else if (value !== undefined) text += `${name}: ${value}\r\n`;
-    }
+  const fields = fieldsOf(headers, rawHeaders);
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    if (name !== 'host') text += `${name}: ${fields[i + 1]}\r\n`;
   }
   const head = new RequestHead();
   const error = head.parse(text);

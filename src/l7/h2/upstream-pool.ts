@@ -60,8 +60,13 @@ export class H2EndpointPool implements SessionPool, StreamPool {
       if (session !== undefined) return this.start(session, user);
     }
     this.waiting.push(user);
-    if (fresh || !this.sessions.some((s) => !s.connected && s.usable)) this.grow();
+    if (fresh || !this.connecting) this.grow();
     return undefined;
+  }
+
+  /** A connection is on its way that will take streams once connected. */
+  private get connecting(): boolean {
+    return this.sessions.some((s) => !s.connected && s.usable);
   }
 
   cancel(user: H2StreamUser): void {
@@ -90,7 +95,7 @@ export class H2EndpointPool implements SessionPool, StreamPool {
   sessionReady(session: H2UpstreamSession): void {
     while (this.waiting.length > 0 && session.hasRoom) this.start(session, this.waiting.shift()!);
     // Still more waiting than this connection takes: another one.
-    if (this.waiting.length > 0 && !this.sessions.some((s) => !s.connected && s.usable)) this.grow();
+    if (this.waiting.length > 0 && !this.connecting) this.grow();
   }
 
   sessionClosed(session: H2UpstreamSession, error: Error | undefined): void {
@@ -108,7 +113,7 @@ export class H2EndpointPool implements SessionPool, StreamPool {
     }
     const other = this.withRoom();
     if (other !== undefined) this.sessionReady(other);
-    else if (!this.sessions.some((s) => !s.connected && s.usable)) this.grow();
+    else if (!this.connecting) this.grow();
   }
 
   streamEnded(session: H2UpstreamSession): void {
