@@ -124,7 +124,11 @@ describe('registration against a real etcd', { skip, timeout: 60_000 }, () => {
     const failures = lines.filter((l) => l.msg === 'local check fails; withdrawing');
     assert.equal(failures.length, 1);
     assert.equal(failures[0]?.reason, 'connect-refused');
-    assert.ok(lines.some((l) => l.msg === 'withdrawn' && l.reason === 'check failed: connect-refused'));
+    // Logged once the revoke returns, which etcd may show a moment earlier.
+    await eventually(
+      () => lines.some((l) => l.msg === 'withdrawn' && l.reason === 'check failed: connect-refused'),
+      { what: "'withdrawn' in the log" },
+    );
 
     app = await startTcpServer((s) => s.end(), port);
     stops.push(() => app?.close());
@@ -150,7 +154,10 @@ describe('registration against a real etcd', { skip, timeout: 60_000 }, () => {
       timeoutMs: 10_000,
       what: 'the registration through the second endpoint',
     });
-    assert.ok(lines.some((l) => l.msg === 'registered' && l.etcd === etcd.url));
+    // The key is in etcd a moment before the registration logs it.
+    await eventually(() => lines.some((l) => l.msg === 'registered' && l.etcd === etcd.url), {
+      what: "'registered' through the second endpoint in the log",
+    });
   });
 
   it('keeps its lease across an etcd restart that keeps the data', async () => {
