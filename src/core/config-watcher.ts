@@ -24,6 +24,12 @@ export interface ConfigWatcherOptions {
   maxDelayMs?: number;
   /** What the file is, in log lines (default "config"; certificate files are watched too). */
   kind?: string;
+  /**
+   * The content the caller already acted on, read before it loaded the file. Given, an edit
+   * made between that read and the start of the watch still calls `onChange`; without it
+   * the watch compares against the content it reads itself when it starts.
+   */
+  baseline?: Buffer;
 }
 
 export interface ConfigWatcher {
@@ -36,7 +42,7 @@ export async function watchConfigFile(options: ConfigWatcherOptions): Promise<Co
   const maxDelayMs = Math.max(options.maxDelayMs ?? 500, debounceMs);
   const log = options.log;
   const kind = options.kind ?? 'config';
-  let lastContent: Buffer | undefined = await readFile(file).catch(() => undefined);
+  let lastContent: Buffer | undefined = options.baseline ?? (await readFile(file).catch(() => undefined));
   let timer: NodeJS.Timeout | undefined;
   /** When the first event of the burst being waited out arrived. */
   let burstStart: number | undefined;
@@ -122,6 +128,8 @@ export async function watchConfigFile(options: ConfigWatcherOptions): Promise<Co
   };
 
   await followSymlink();
+  // Anything that changed before the watch began has no event of its own.
+  if (options.baseline !== undefined) void check();
   return {
     close() {
       closed = true;

@@ -6,13 +6,15 @@
  * re-reads them and swaps in one assignment, or, when a file is bad, keeps the old ones
  * and says which file and why.
  */
+
+import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import type { ClusterTlsConfig, ListenerTlsConfig } from '../config/tls-schema.js';
 import { type ConfigWatcher, watchConfigFile } from '../core/config-watcher.js';
 import type { Logger } from '../core/log.js';
 import { expiresAt, type KeyPair } from './pem.js';
-import { ServerTls, terminatedTls } from './server-tls.js';
-import { UpstreamTls } from './upstream-tls.js';
+import { listenerTlsFiles, ServerTls, terminatedTls } from './server-tls.js';
+import { clusterTlsFiles, UpstreamTls } from './upstream-tls.js';
 
 type Material = ServerTls | UpstreamTls;
 
@@ -21,6 +23,11 @@ interface Entry {
   /** `listener NAME` / `cluster NAME`, for logs and metrics (the latest config's names). */
   owners: string[];
   watchers: ConfigWatcher[];
+  /**
+   * Each file's content read just before the material was loaded, until its watch starts:
+   * a rotation between the load and the watch is then still noticed.
+   */
+  baseline: Map<string, Buffer> | undefined;
   /** A reload running, and whether files changed again meanwhile. */
   reloading: Promise<void> | undefined;
   again: boolean;
@@ -61,6 +68,16 @@ function keyOf(
   return `${kind}\u0000${name}\u0000${JSON.stringify(config)}`;
 }
 
+/** The files as they are now (a file that cannot be read has none: the load names it). */
+async function readBaseline(files: string[]): Promise<Map<string, Buffer>> {
+  const contents = await Promise.all(files.map((f) => readFile(f).catch(() => undefined)));
+  const baseline = new Map<string, Buffer>();
+  files.forEach((file, i) => {
+    if (contents[i] !== undefined) baseline.set(file, contents[i]!);
+  });
+  return baseline;
+}
+
 export class TlsRegistry {
   private entries = new Map<string, Entry>();
   private readonly kept: Entry[] = [];
@@ -75,13 +92,15 @@ export class TlsRegistry {
     const entries = new Map<string, Entry>();
     const listeners = new Map<string, ServerTls>();
     const clusters = new Map<string, UpstreamTls>();
-    const take = async (key: string, owner: string, load: () => Promise<Material>) => {
+    const take = async (key: string, owner: string, files: string[], load: () => Promise<Material>) => {
       let entry = entries.get(key) ?? this.entries.get(key);
       if (!entry) {
+        const baseline = await readBaseline(files);
         entry = {
           material: await load(),
           owners: [],
           watchers: [],
+          baseline,
           reloading: undefined,
           again: false,
           lastError: undefined,
@@ -100,7 +119,9 @@ export class TlsRegistry {
       if (!tls) continue;
       listeners.set(
         l.name,
-        (await take(keyOf('listener', tls), `listener ${l.name}`, () => ServerTls.load(tls))) as ServerTls,
+        (await take(keyOf('listener', tls), `listener ${l.name}`, listenerTlsFiles(tls), () =>
+          ServerTls.load(tls),
+        )) as ServerTls,
       );
     }
     for (const c of config.clusters) {
@@ -110,7 +131,7 @@ export class TlsRegistry {
       const isNew = !this.entries.has(key);
       clusters.set(
         c.name,
-        (await take(key, `cluster ${c.name}`, () =>
+        (await take(key, `cluster ${c.name}`, clusterTlsFiles(tls), () =>
           UpstreamTls.load(tls, this.log.child({ cluster: c.name })),
         )) as UpstreamTls,
       );
@@ -133,6 +154,7 @@ export class TlsRegistry {
       material,
       owners: [owner],
       watchers: [],
+      baseline: undefined,
       reloading: undefined,
       again: false,
       lastError: undefined,
@@ -196,10 +218,12 @@ export class TlsRegistry {
           log: this.log,
           kind: 'certificate',
           debounceMs: this.options.debounceMs,
+          baseline: entry.baseline?.get(file),
           onChange: () => this.reload(entry),
         }),
       ),
     );
+    entry.baseline = undefined;
     // Committed away (or closed) while the watches were being set up.
     if (![...this.entries.values(), ...this.kept].includes(entry)) for (const w of watchers) w.close();
     else entry.watchers = watchers;

@@ -42,6 +42,11 @@ export interface ClientMaterial {
   readonly pairs: readonly KeyPair[];
 }
 
+/** Every file a cluster's TLS reads (what rotation watches). */
+export function clusterTlsFiles(c: ClusterTlsConfig): string[] {
+  return [c.ca, c.certificate, c.key].filter((f): f is string => f !== undefined);
+}
+
 export async function loadClientMaterial(config: ClusterTlsConfig): Promise<ClientMaterial> {
   const options: SecureContextOptions = { minVersion: config.minVersion };
   if (config.ca !== undefined) options.ca = (await readCaBundle(config.ca)).pem;
@@ -87,8 +92,7 @@ export class UpstreamTls {
   }
 
   get files(): string[] {
-    const c = this.config;
-    return [c.ca, c.certificate, c.key].filter((f): f is string => f !== undefined);
+    return clusterTlsFiles(this.config);
   }
 
   get pairs(): readonly KeyPair[] {

@@ -84,3 +84,44 @@ test('a Kubernetes ConfigMap symlink swap triggers a change', { timeout: 15_000 
   await waitFor('third');
   assert.deepEqual(seen, ['second', 'third']);
 });
+
+test('with a baseline, a change made before the watch began is one change; the same content is none', {
+  timeout: 15_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'portside-watch-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'tls.crt');
+  writeFileSync(file, 'loaded');
+  const baseline = readFileSync(file);
+  // Rotated after the caller read it and before its watch starts: no event will ever say so.
+  writeFileSync(file, 'rotated');
+  const seen: string[] = [];
+  const watcher = await watchConfigFile({
+    file,
+    log: captureLogger().logger,
+    debounceMs: 50,
+    baseline,
+    onChange: () => seen.push(readFileSync(file, 'utf8')),
+  });
+  t.after(() => watcher.close());
+  await eventually(() => seen.includes('rotated'), { timeoutMs: 5000, what: 'the early rotation' });
+
+  const unchanged = readFileSync(file);
+  const quiet: string[] = [];
+  const second = await watchConfigFile({
+    file,
+    log: captureLogger().logger,
+    debounceMs: 50,
+    baseline: unchanged,
+    onChange: () => quiet.push('changed'),
+  });
+  t.after(() => second.close());
+  writeFileSync(file, 'sentinel');
+  await eventually(() => seen.includes('sentinel'), { timeoutMs: 5000, what: 'the next change' });
+  await eventually(() => quiet.length === 1, {
+    timeoutMs: 5000,
+    what: 'the second watcher seeing only the sentinel',
+  });
+  assert.deepEqual(seen, ['rotated', 'sentinel']);
+  assert.deepEqual(quiet, ['changed']);
+});
