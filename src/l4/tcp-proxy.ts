@@ -4,19 +4,23 @@ import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
 import { resourceErrors } from '../listeners/resource-errors.js';
+import { ConnectionLog } from './connection-log.js';
 import { TcpSession, type TcpSessionSettings, type TcpSessionSummary } from './tcp-session.js';
 
 /** The L4 handler of one listener in one config generation: each socket becomes a TcpSession. */
 export class TcpProxyHandler implements ConnectionHandler {
   private readonly sessions = new Set<TcpSession>();
   private readonly drainWaiters: (() => void)[] = [];
+  private readonly connectionLog: ConnectionLog;
 
   constructor(
     private readonly settings: TcpSessionSettings,
     private readonly cluster: Cluster,
     private readonly stats: ListenerStats,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.connectionLog = new ConnectionLog(log);
+  }
 
   get openConnections(): number {
     return this.sessions.size;
@@ -41,7 +45,7 @@ export class TcpProxyHandler implements ConnectionHandler {
         'tcp connection rejected: no usable endpoint',
       );
     } else if (this.log.isLevelEnabled('info')) {
-      this.log.info(summary, 'tcp connection');
+      this.connectionLog.write(summary);
     }
     if (this.sessions.size === 0) for (const resolve of this.drainWaiters.splice(0)) resolve();
   };

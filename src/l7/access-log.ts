@@ -1,11 +1,9 @@
 /**
- * One line per finished request, in the same JSON shape as every other log line (pino's:
- * level, time, the logger's bindings, the fields, msg), built only when the logger's level
- * lets it through. The line is written by hand and lines are written together once per
- * event-loop turn: through pino, one line cost a formatting pass over a fresh object and a
- * write(2) per request, about 8 µs of a 20 µs request on the keep-alive bench.
+ * One line per finished request (see core/info-lines.ts for how it is written), built only
+ * when the logger's level lets it through; to the logger's stream or to its own file.
  */
 import { type Logger, pino } from 'pino';
+import { type Destination, InfoLines } from '../core/info-lines.js';
 
 export interface AccessRecord {
   method: string;
@@ -31,25 +29,6 @@ export function accessLogEnabled(log: Logger, config: AccessLogConfig): boolean 
   return config !== false && log.isLevelEnabled('info');
 }
 
-/** pino's numeric level for info. */
-const INFO = 30;
-
-/** `"level":30` or `"level":"info"`: the level field as the logger's own formatter writes it. */
-function levelField(log: Logger): string {
-  const formatters = (log as unknown as Record<symbol, { level?: (label: string, n: number) => object }>)[
-    pino.symbols.formattersSym
-  ];
-  const field = formatters?.level?.('info', INFO) ?? { level: INFO };
-  return JSON.stringify(field).slice(1, -1);
-}
-
-/** Pending text beyond which lines go out at once rather than at the end of the turn. */
-const FLUSH_CHARS = 16 * 1024;
-
-interface Destination {
-  write(text: string): unknown;
-}
-
 /** `accessLog` of an http listener: on or off, a sample, a file. */
 export type AccessLogConfig = boolean | { sample: number; file?: string };
 
@@ -63,48 +42,23 @@ const files = new Map<string, ReturnType<typeof pino.destination>>();
 function accessLogFile(path: string): Destination {
   let file = files.get(path);
   if (file === undefined) {
-    // Synchronous writes: lines are already batched once per turn.
+    // Synchronous writes: lines are already batched (core/info-lines.ts).
     file = pino.destination({ dest: path, append: true, mkdir: true, sync: true });
     files.set(path, file);
   } else file.reopen();
   return file;
 }
 
-/** Every writer with lines pending, flushed at the end of the turn (and at exit). */
-const pending = new Set<AccessLogWriter>();
-let flushScheduled = false;
-let exitHooked = false;
-
-function flushAll(): void {
-  flushScheduled = false;
-  for (const writer of pending) writer.flush();
-  pending.clear();
-}
-
-/** The access log of one logger (a listener's): lines in pino's format, batched per turn. */
+/** The access log of one logger (a listener's): lines in pino's format, written in batches. */
 export class AccessLogWriter {
-  private readonly destination: Destination;
-  /** `,"pid":…,"listener":"web"`: the logger's bindings, already serialised by pino. */
-  private readonly bindings: string;
-  private readonly level: string;
-  private text = '';
-  private lastMs = 0;
-  private lastTime = '';
-
+  private readonly lines: InfoLines;
   /** Percent of requests logged (those answered with Portside's own error always are). */
   private readonly sample: number;
 
   constructor(log: Logger, config: AccessLogConfig = true) {
-    const fields = log as unknown as Record<symbol, unknown>;
     const file = typeof config === 'object' ? config.file : undefined;
-    this.destination = file ? accessLogFile(file) : (fields[pino.symbols.streamSym] as Destination);
+    this.lines = new InfoLines(log, file ? accessLogFile(file) : undefined);
     this.sample = typeof config === 'object' ? config.sample : 100;
-    this.bindings = (fields[pino.symbols.chindingsSym] as string | undefined) ?? '';
-    this.level = levelField(log);
-    if (!exitHooked) {
-      exitHooked = true;
-      process.once('exit', flushAll);
-    }
   }
 
   /** Whether this request's line is written: always for an error, else as sampled. */
@@ -113,7 +67,7 @@ export class AccessLogWriter {
   }
 
   write(r: AccessRecord): void {
-    let line = `{${this.level},"time":"${this.time()}"${this.bindings},"method":${JSON.stringify(r.method)}`;
+    let line = `${this.lines.open()},"method":${JSON.stringify(r.method)}`;
     if (r.host !== undefined) line += `,"host":${JSON.stringify(r.host)}`;
     line += `,"path":${JSON.stringify(r.path)},"status":${r.status}`;
     if (r.route !== undefined) line += `,"route":${JSON.stringify(r.route)}`;
@@ -123,31 +77,10 @@ export class AccessLogWriter {
     if (r.requestId !== undefined) line += `,"requestId":${JSON.stringify(r.requestId)}`;
     if (r.error !== undefined) line += `,"error":${JSON.stringify(r.error)}`;
     if (r.grpcStatus !== undefined) line += `,"grpcStatus":${r.grpcStatus}`;
-    this.text += `${line},"msg":"http request"}\n`;
-    if (this.text.length >= FLUSH_CHARS) this.flush();
-    else if (!pending.has(this)) {
-      pending.add(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushAll);
-      }
-    }
+    this.lines.close(line, ',"msg":"http request"}');
   }
 
   flush(): void {
-    const text = this.text;
-    if (text === '') return;
-    this.text = '';
-    this.destination.write(text);
-  }
-
-  /** ISO time as pino writes it, formatted once per millisecond. */
-  private time(): string {
-    const now = Date.now();
-    if (now !== this.lastMs) {
-      this.lastMs = now;
-      this.lastTime = new Date(now).toISOString();
-    }
-    return this.lastTime;
+    this.lines.flush();
   }
 }

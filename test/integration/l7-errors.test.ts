@@ -83,7 +83,9 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     await expect('/reset', 502, 'upstream-reset');
     await expect('/garbage', 502, 'upstream-protocol-error');
     assert.equal(p.proxy.listener('web')!.stats.rejectedTotal, 2, 'the 502 connect failure and the 503');
-    const log = p.lines.find((l) => l.msg === 'http request' && l.path === '/slow');
+    const log = await eventually(() => p.lines.find((l) => l.msg === 'http request' && l.path === '/slow'), {
+      what: 'the access log line of /slow',
+    });
     assert.equal(log?.status, 504);
     assert.equal(log?.error, 'upstream-timeout');
   });
@@ -196,11 +198,9 @@ describe('L7 errors, retries and protection', { timeout: 60_000 }, () => {
     await arrived;
     client.destroy();
     await upstreamClosed; // resolves only if the proxy closed the upstream connection
-    const log = await (async () => {
-      for (let i = 0; i < 100 && !p.lines.some((l) => l.error === 'client-abort'); i++)
-        await new Promise((r) => setImmediate(r));
-      return p.lines.find((l) => l.error === 'client-abort');
-    })();
+    const log = await eventually(() => p.lines.find((l) => l.error === 'client-abort'), {
+      what: 'the access log to record the client abort',
+    });
     assert.ok(log, 'the access log records the client abort');
     const endpoint = p.proxy.current!.clusters.get('hang')!.endpoints[0]!;
     assert.equal(endpoint.state.active, 0);

@@ -139,8 +139,9 @@ clusters:
     const endpoint = p.proxy.current!.clusters.get('up')!.endpoints[0]!;
     await eventually(() => endpoint.state.active === 0, { what: 'no attempt left active' });
     assert.equal(endpoint.state.failuresTotal, 0, 'a slow client is not the endpoint’s failure');
-    const log = p.lines.filter((l) => l.msg === 'http request' && l.error === 'body-timeout');
-    assert.equal(log.length, 2);
+    const timedOut = () => p.lines.filter((l) => l.msg === 'http request' && l.error === 'body-timeout');
+    await eventually(() => timedOut().length >= 2, { what: 'two body-timeout access log lines' });
+    assert.equal(timedOut().length, 2);
   });
 
   it('a client address holds at most upstream.maxConnectionsPerClient of a pool; others still get connections', async () => {

@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { createLogger, useColor } from '../../src/core/log.js';
+import { ConnectionLog } from '../../src/l4/connection-log.js';
+import type { TcpSessionSummary } from '../../src/l4/tcp-session.js';
 import { AccessLogWriter } from '../../src/l7/access-log.js';
+import { eventually } from '../helpers/wait.js';
 
 it('writes level names, and access log lines in the same shape as pino lines', () => {
   const out: string[] = [];
@@ -44,6 +47,51 @@ it('writes level names, and access log lines in the same shape as pino lines', (
   assert.equal(lines[1].path, '/x?y="z"');
   assert.equal(lines[1].msg, 'http request');
   assert.deepEqual(Object.keys(lines[1]).slice(0, 5), ['level', 'time', 'pid', 'listener', 'method']);
+});
+
+it('writes each TCP connection line exactly as pino would, and both in one write soon after', async () => {
+  const out: string[] = [];
+  const log = createLogger('info', false, { write: (text: string) => out.push(text) });
+  const summaries: TcpSessionSummary[] = [
+    {
+      listener: 'db "primary"',
+      client: '127.0.0.1:5000',
+      endpoint: '10.0.0.1:5432',
+      attempts: 2,
+      bytesFromClient: 10,
+      bytesToClient: 2048,
+      durationMs: 12,
+      end: 'closed',
+      error: undefined,
+    },
+    {
+      listener: 'db',
+      client: '',
+      endpoint: undefined,
+      attempts: 3,
+      bytesFromClient: 0,
+      bytesToClient: 0,
+      durationMs: 0,
+      end: 'connect_failed',
+      error: 'connect-refused',
+    },
+  ];
+  const byHand = new ConnectionLog(log);
+  for (const s of summaries) {
+    log.info(s, 'tcp connection');
+    byHand.write(s);
+  }
+  // pino wrote its two lines at once; the hand-written ones wait to be written together.
+  assert.equal(out.length, 2);
+  await eventually(() => out.length === 3, { what: 'the batch of hand-written lines' });
+  assert.equal(out.length, 3, 'both hand-written lines in one write');
+  const withoutTime = (line: string) => line.replace(/"time":"[^"]+"/, '"time":""');
+  const pinoLines = out.slice(0, 2).map(withoutTime);
+  const handLines = out[2]!
+    .trimEnd()
+    .split('\n')
+    .map((l) => withoutTime(`${l}\n`));
+  assert.deepEqual(handLines, pinoLines);
 });
 
 it('colours pretty logs only on a terminal without NO_COLOR', () => {
