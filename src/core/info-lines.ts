@@ -57,6 +57,8 @@ export class InfoLines {
   private text = '';
   private lastMs = 0;
   private lastTime = '';
+  private lastSecond = 0;
+  private secondPrefix = '';
 
   constructor(log: Logger, destination?: Destination) {
     const fields = log as unknown as Record<symbol, unknown>;
@@ -95,12 +97,19 @@ export class InfoLines {
     this.destination.write(text);
   }
 
-  /** ISO time as pino writes it, formatted once per millisecond. */
+  /** ISO time as pino writes it: the date and second formatted once a second, the milliseconds added. */
   private time(): string {
     const now = Date.now();
     if (now !== this.lastMs) {
       this.lastMs = now;
-      this.lastTime = new Date(now).toISOString();
+      const second = Math.floor(now / 1000);
+      if (second !== this.lastSecond) {
+        this.lastSecond = second;
+        // `2026-12-07T04:27:51.`
+        this.secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+      }
+      const ms = now - second * 1000;
+      this.lastTime = `${this.secondPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
     }
     return this.lastTime;
   }

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { flushInfoLines } from '../../src/core/info-lines.js';
 import { createLogger, useColor } from '../../src/core/log.js';
 import { ConnectionLog } from '../../src/l4/connection-log.js';
 import type { TcpSessionSummary } from '../../src/l4/tcp-session.js';
@@ -99,4 +100,39 @@ it('colours pretty logs only on a terminal without NO_COLOR', () => {
   assert.equal(useColor({}, false), false);
   assert.equal(useColor({ NO_COLOR: '1' }, true), false);
   assert.equal(useColor({ NO_COLOR: '' }, true), true);
+});
+
+it('writes the time as pino does, milliseconds included', (t) => {
+  const out: string[] = [];
+  const log = createLogger('info', false, { write: (text: string) => out.push(text) });
+  const byHand = new ConnectionLog(log);
+  const summary: TcpSessionSummary = {
+    listener: 'db',
+    client: '',
+    endpoint: undefined,
+    attempts: 1,
+    bytesFromClient: 0,
+    bytesToClient: 0,
+    durationMs: 0,
+    end: 'closed',
+    error: undefined,
+  };
+  const second = Date.parse('2026-12-07T04:27:51.000Z');
+  const instants = [5, 50, 999, 1000, 1007, 61_123].map((ms) => second + ms);
+  t.mock.timers.enable({ apis: ['Date'], now: instants[0] });
+  for (const at of instants) {
+    t.mock.timers.setTime(at);
+    byHand.write(summary);
+  }
+  t.mock.timers.reset();
+  flushInfoLines();
+  const times = out
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).time as string);
+  assert.deepEqual(
+    times,
+    instants.map((at) => new Date(at).toISOString()),
+  );
 });
