@@ -59,8 +59,12 @@ ${echoCluster([server])}
 
   it('reports DEADLINE_EXCEEDED for a call past its deadline, and the server sees it cancelled', async () => {
     const cancelled = server.cancelled;
-    const { error } = await unary(client, 'late', { delayMs: 30_000, deadlineMs: 300 });
+    const started = server.started;
+    // Long enough for the call to reach the server on a loaded machine (the first call also
+    // opens the upstream connection): a call the deadline stops before it arrives has nothing to cancel.
+    const { error } = await unary(client, 'late', { delayMs: 30_000, deadlineMs: 3000 });
     assert.equal(error?.code, grpc.status.DEADLINE_EXCEEDED);
+    assert.equal(server.started, started + 1, 'the call reached the server before its deadline');
     await eventually(() => server.cancelled > cancelled, {
       timeoutMs: 10_000,
       what: 'the server to see the call end',
