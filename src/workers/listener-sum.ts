@@ -93,11 +93,13 @@ function addRecord(
   return out;
 }
 
+/** A new list: a report may share one list between its listener and a route. */
 function addTriples(sum: Triples, add: Triples): Triples {
+  const out: Triples = sum.map(([code, method, count]) => [code, method, count]);
   for (const [code, method, count] of add) {
-    const row = sum.find(([c, m]) => c === code && m === method);
+    const row = out.find(([c, m]) => c === code && m === method);
     if (row) row[2] += count;
-    else sum.push([code, method, count]);
+    else out.push([code, method, count]);
   }
-  return sum;
+  return out;
 }
