@@ -333,7 +333,11 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
       `worker ${slot.id} died (${why}); restarting it`,
     );
     slot.restarts++;
-    setTimeout(() => void this.serially(() => this.restart(slot)), delayMs).unref();
+    setTimeout(() => {
+      this.serially(() => this.restart(slot)).catch((error: Error) => {
+        this.log.error({ worker: slot.id, err: error }, `worker ${slot.id} cannot be started again`);
+      });
+    }, delayMs).unref();
   }
 
   private async restart(slot: Slot): Promise<void> {

@@ -76,9 +76,15 @@ port.on('message', (message: ToWorker) => {
       return;
     case 'drain':
       clearInterval(timer);
-      void proxy.shutdown().then(({ cut }) => {
-        send(stats());
-        send({ type: 'drained', cut });
-      });
+      proxy.shutdown().then(
+        ({ cut }) => {
+          send(stats());
+          send({ type: 'drained', cut });
+        },
+        (error: Error) => {
+          log.error({ err: error }, 'error while draining');
+          send({ type: 'drained', cut: 0 });
+        },
+      );
   }
 });
