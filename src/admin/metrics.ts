@@ -402,6 +402,24 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
       }
     },
   );
+  // Worker threads (workers: N); a single process serves on its one thread and restarts none.
+  readGauge(
+    'portside_workers',
+    'Threads serving the listeners now: the worker threads running (workers: N), 1 in a single process.',
+    [],
+    (set) => {
+      const workers = source.workers?.();
+      set({}, workers ? workers.filter((w) => w.alive).length : 1);
+    },
+  );
+  readCounter(
+    'portside_worker_restarts_total',
+    'Times the worker thread died (uncaught exception, exit) and was started again.',
+    ['worker'],
+    (set) => {
+      for (const w of source.workers?.() ?? []) set({ worker: String(w.id) }, w.restarts);
+    },
+  );
   readGauge('portside_draining', 'Whether the proxy is draining (1) or serving (0).', [], (set) =>
     set({}, source.draining() ? 1 : 0),
   );

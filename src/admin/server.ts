@@ -104,6 +104,7 @@ export class AdminServer {
         summary: 'Prometheus metrics',
         handle: async (_q, s) => {
           this.metrics.observeClusters();
+          await source.refresh?.();
           send(s, 200, await this.metrics.registry.metrics(), this.metrics.registry.contentType);
         },
       },
@@ -288,6 +289,7 @@ export class AdminServer {
     const { source } = this.options;
     // Clusters built since the last reload (the catalog's) get their latency observer too.
     this.metrics.observeClusters();
+    await source.refresh?.();
     return {
       now: rfc3339(Date.now()),
       version: source.version(),

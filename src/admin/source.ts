@@ -121,6 +121,10 @@ export interface AdminSource {
   tlsErrors?(): { owners: string[]; error: string }[];
   /** The `register` entries and their state; absent where nothing registers. */
   registrations?(): RegistrationStatus[];
+  /** Worker threads (`workers: N`): each one's number, whether it runs, and its restarts. */
+  workers?(): { id: number; alive: boolean; restarts: number }[];
+  /** Gathers fresh counters before a scrape (worker threads report theirs); resolves quickly either way. */
+  refresh?(): Promise<void>;
   /** True once drain() was called (or the process is shutting down). */
   draining(): boolean;
   /** Stop accepting everywhere and resolve once open work has finished (bounded by drainTimeout). */

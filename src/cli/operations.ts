@@ -12,6 +12,7 @@ import type { Logger } from '../core/log.js';
 import type { ProxyServer } from '../core/proxy.js';
 import { ConfigReloader } from '../core/reloader.js';
 import { ServerTls } from '../tls/server-tls.js';
+import type { WorkerThreads } from '../workers/threads.js';
 
 export interface OperationsOptions {
   proxy: ProxyServer;
@@ -23,6 +24,8 @@ export interface OperationsOptions {
   log: Logger;
   /** Reload when the file changes, and on SIGHUP (false for configs that are not files, like the demo's). */
   watch: boolean;
+  /** `workers: N`: reloads go to the main thread and every worker, and the admin API sums the workers. */
+  workers?: WorkerThreads;
 }
 
 export interface Operations {
@@ -33,7 +36,12 @@ export interface Operations {
 
 export async function startOperations(options: OperationsOptions): Promise<Operations> {
   const { proxy, config, log } = options;
-  const reloader = new ConfigReloader(proxy, options.configFile, log.child({ component: 'reload' }));
+  const { workers } = options;
+  const reloader = new ConfigReloader(
+    workers ?? proxy,
+    options.configFile,
+    log.child({ component: 'reload' }),
+  );
   reloader.started(config);
 
   let admin: AdminServer | undefined;
@@ -55,7 +63,9 @@ export async function startOperations(options: OperationsOptions): Promise<Opera
       // Read at each request, so a reload can rotate the token.
       token: () => adminToken(proxy.current?.config.admin ?? adminConfig),
       openMetrics: () => (proxy.current?.config.admin ?? adminConfig).openMetrics,
-      source: new ProxyAdminSource(proxy, reloader, options.registrar),
+      source: workers
+        ? workers.adminSource(reloader, options.registrar)
+        : new ProxyAdminSource(proxy, reloader, options.registrar),
       logger: log.child({ component: 'admin' }),
     });
     await admin.start();

@@ -6,6 +6,8 @@ import { packageVersion } from '../core/package-info.js';
 import { ProxyServer } from '../core/proxy.js';
 import { BindError } from '../listeners/bind-error.js';
 import { Registrar } from '../registry/registrar.js';
+import { reusePortMissing, workerCount } from '../workers/support.js';
+import type { WorkerThreads } from '../workers/threads.js';
 import { type Operations, startOperations } from './operations.js';
 import { prettyLogs } from './pretty-logs.js';
 
@@ -25,6 +27,8 @@ export interface Portside {
   operations: Operations;
   /** The `register:` entries this node announces in etcd. */
   registrar: Registrar;
+  /** `workers: N` (N > 1): the worker threads serving the TCP listeners. */
+  workers?: WorkerThreads;
   /** Drain and stop; resolves when every listener has finished. */
   stop(): Promise<void>;
 }
@@ -38,11 +42,18 @@ export async function startPortside(
 ): Promise<Portside> {
   // Read before the listeners open: once they serve, clients may take every descriptor.
   const version = packageVersion();
-  const proxy = new ProxyServer(log);
+  const threads = workerCount(config.workers) > 1;
+  const missing = threads ? reusePortMissing() : undefined;
+  if (missing) throw new Error(missing);
+  // With worker threads, this thread keeps discovery, health and admin, and serves UDP only.
+  const proxy = new ProxyServer(log, threads ? { serves: (l) => l.protocol === 'udp' } : {});
   await proxy.apply(config);
   const registrar = new Registrar(log);
+  let workers: WorkerThreads | undefined;
   let operations: Operations;
   try {
+    if (threads)
+      workers = await (await import('../workers/threads.js')).WorkerThreads.start(proxy, config, log);
     operations = await startOperations({
       proxy,
       registrar,
@@ -50,9 +61,10 @@ export async function startPortside(
       configFile,
       log,
       watch: options.watch ?? false,
+      ...(workers ? { workers } : {}),
     });
   } catch (error) {
-    await proxy.shutdown();
+    await (workers?.drain() ?? proxy.shutdown());
     throw error;
   }
   announce(registrar, proxy, config, log);
@@ -60,7 +72,10 @@ export async function startPortside(
     {
       version,
       config: configFile,
-      listeners: proxy.activeListeners.map((l) => `${l.name}@${l.boundAddress}`),
+      listeners: proxy.activeListeners
+        .map((l) => `${l.name}@${l.boundAddress}`)
+        .concat(workers?.listenerAddresses() ?? []),
+      ...(workers ? { workers: workers.pool.size } : {}),
     },
     'portside started',
   );
@@ -69,8 +84,9 @@ export async function startPortside(
     log,
     operations,
     registrar,
+    ...(workers ? { workers } : {}),
     stop: async () => {
-      await Promise.all([registrar.stop(), proxy.shutdown()]);
+      await Promise.all([registrar.stop(), workers?.drain() ?? proxy.shutdown()]);
       await operations.close();
     },
   };

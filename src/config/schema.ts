@@ -206,6 +206,16 @@ export const config = z.strictObject({
   node: selfLocality,
   /** On SIGTERM (or a listener's removal), how long open connections may take to finish. */
   drainTimeout: duration.default('30s'),
+  /**
+   * Threads that serve the listeners: 1 (the default) runs everything on one event loop;
+   * N > 1 or `auto` (one per core) keeps discovery, health and admin in the main thread
+   * and runs the listeners in N worker threads (README, Workers).
+   */
+  workers: z
+    .union([z.number().int().min(1).max(256), z.literal('auto')], {
+      error: 'expected a number of worker threads (1 to 256) or "auto"',
+    })
+    .default(1),
   /** The admin API and dashboard; omitted means no admin server. */
   admin: admin.optional(),
   /** Every Kubernetes Service of some namespaces, routable by Host (docs/catalog.md). */

@@ -468,6 +468,7 @@ export class ClusterManager {
     endpoints: readonly DiscoveredEndpoint[],
   ): void {
     if (!entry.cluster.setEndpoints(endpoints)) return;
+    this.deps.events.emit('endpoints', entry.name);
     this.log.debug(
       { cluster: entry.name, endpoints: entry.cluster.endpoints.length, source: source.description },
       'endpoints updated',

@@ -35,6 +35,8 @@ export class ProxyEvents extends EventEmitter<{
   health: [HealthTransition];
   panic: [PanicTransition];
   reload: [ReloadResult];
+  /** Discovery changed a cluster's endpoint list (members, weights or localities), by cluster name. */
+  endpoints: [string];
   /** Shutdown began (SIGTERM or admin POST /drain): this node is going away. */
   draining: [];
 }> {}

@@ -46,11 +46,22 @@ export class ProxyServer {
   /** Applies run one at a time: two overlapping ones would both bind the same new addresses. */
   private applying: Promise<unknown> = Promise.resolve();
 
+  /** Which listeners of the config this proxy binds (worker threads split them with the main thread). */
+  private readonly serves: (listener: ListenerConfig) => boolean;
+  /** Bind TCP listeners with SO_REUSEPORT (worker threads share each port). */
+  private readonly reusePort: boolean;
+
   constructor(
     private readonly log: Logger,
-    options: Pick<ClusterManagerDeps, 'createSource'> & { tlsDebounceMs?: number } = {},
+    options: Pick<ClusterManagerDeps, 'createSource'> & {
+      tlsDebounceMs?: number;
+      serves?: (listener: ListenerConfig) => boolean;
+      reusePort?: boolean;
+    } = {},
   ) {
-    const { tlsDebounceMs, ...managerOptions } = options;
+    const { tlsDebounceMs, serves, reusePort, ...managerOptions } = options;
+    this.serves = serves ?? (() => true);
+    this.reusePort = reusePort ?? false;
     this.clusters = new ClusterManager({ logger: log, events: this.events, ...managerOptions });
     this.tls = new TlsRegistry({ log, debounceMs: tlsDebounceMs });
   }
@@ -91,7 +102,8 @@ export class ProxyServer {
 
   private async applyNow(config: Config): Promise<Runtime> {
     if (this.draining) throw new Error('the proxy is draining; no new config is applied');
-    if (config.listeners.some((l) => l.protocol === 'http')) await ensureHttpProxyLoaded();
+    const served = config.listeners.filter(this.serves);
+    if (served.some((l) => l.protocol === 'http')) await ensureHttpProxyLoaded();
     // Certificate files are read first: a bad one rejects the config before anything changes.
     const tls = await this.tls.prepare(config);
     const update = this.clusters.prepare(config);
@@ -120,7 +132,7 @@ export class ProxyServer {
     }
 
     const wanted = new Map<string, ListenerConfig>();
-    for (const l of config.listeners) wanted.set(listenerKey(l), l);
+    for (const l of served) wanted.set(listenerKey(l), l);
     const bound: [string, AnyListener][] = [];
     try {
       for (const [key, l] of wanted) {
@@ -130,7 +142,7 @@ export class ProxyServer {
             ? new UdpListener(l.name, l.address, this.log)
             : new Listener(l.name, l.address, this.log);
         this.install(listener, l, next);
-        await listener.bind();
+        await (listener instanceof Listener ? listener.bind({ reusePort: this.reusePort }) : listener.bind());
         bound.push([key, listener]);
         this.log.info(
           { listener: l.name, address: listener.boundAddress, protocol: l.protocol },

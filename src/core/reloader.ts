@@ -11,6 +11,9 @@ import type { ReloadResult } from './events.js';
 import type { Logger } from './log.js';
 import type { ProxyServer } from './proxy.js';
 
+/** What a reload applies configs to: the proxy, or (workers: N) the main thread and its workers. */
+export type Reloadable = Pick<ProxyServer, 'apply' | 'version' | 'current' | 'events'>;
+
 export class ConfigReloader {
   private last: ReloadResult | undefined;
   /** The chain reloads run on, one at a time. */
@@ -19,7 +22,7 @@ export class ConfigReloader {
   private queued: Promise<ReloadResult | undefined> | undefined;
 
   constructor(
-    private readonly proxy: ProxyServer,
+    private readonly proxy: Reloadable,
     private readonly file: string,
     private readonly log: Logger,
   ) {}

@@ -83,12 +83,15 @@ export class Listener extends ListenerBase<ConnectionHandler> {
     );
   }
 
-  bind(): Promise<void> {
+  /** `reusePort`: share the port with the other worker threads' sockets (SO_REUSEPORT). */
+  bind(options: { reusePort?: boolean } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       const { host, port } = this.bindAddress();
       const onError = (error: NodeJS.ErrnoException) => reject(this.bindFailed(error));
       this.server.once('error', onError);
-      this.server.listen({ host, port, backlog: 4096 }, () => {
+      // reusePort is Node 22.12+, after @types/node 20's ListenOptions.
+      const reuse = options.reusePort ? { reusePort: true } : {};
+      this.server.listen({ host, port, backlog: 4096, ...reuse }, () => {
         this.server.off('error', onError);
         // Accept errors after bind (EMFILE: libuv has already accepted and closed the
         // connection to keep the backlog moving) must not crash the process; they are counted.

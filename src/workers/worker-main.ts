@@ -1,0 +1,90 @@
+/**
+ * A worker thread of `workers: N`: the listeners of one config, with clusters fed by the
+ * main thread (no discovery, no active checks; outlier detection is this worker's own).
+ * It answers configs with where it bound, reports its counters about once a second and
+ * when asked, and writes its log lines through the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ProxyAdminSource } from '../admin/proxy-source.js';
+import { createLogger, type LogLevel } from '../core/log.js';
+import { ProxyServer } from '../core/proxy.js';
+import { BindError } from '../listeners/bind-error.js';
+import { FedSources } from './fed-source.js';
+import {
+  ENDPOINT_FIELDS,
+  type EndpointRow,
+  type FromWorker,
+  type ToWorker,
+  type WorkerData,
+} from './messages.js';
+
+const STATS_INTERVAL_MS = 1000;
+
+const port = parentPort!;
+const { id, logLevel } = workerData as WorkerData;
+const send = (message: FromWorker) => port.postMessage(message);
+
+const log = createLogger(logLevel as LogLevel, false, {
+  write: (text: string) => send({ type: 'log', text }),
+}).child({ worker: id });
+const feed = new FedSources();
+const proxy = new ProxyServer(log, {
+  createSource: feed.create,
+  serves: (l) => l.protocol !== 'udp',
+  reusePort: true,
+});
+// Describes listeners exactly as the admin API of a single process does.
+const describe = new ProxyAdminSource(proxy, { lastResult: undefined });
+
+function stats(): FromWorker {
+  const endpoints: EndpointRow[] = [];
+  for (const [name, cluster] of proxy.current?.clusters ?? []) {
+    for (const e of cluster.endpoints)
+      endpoints.push([name, e.id, ...ENDPOINT_FIELDS.map((f) => e.state[f])]);
+  }
+  return { type: 'stats', listeners: describe.listeners(), endpoints };
+}
+
+const timer = setInterval(() => send(stats()), STATS_INTERVAL_MS);
+timer.unref();
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'apply':
+      feed.update(message.endpoints, true);
+      proxy.apply(message.config).then(
+        () => {
+          const bound: Record<string, string> = {};
+          for (const l of proxy.activeListeners) bound[l.name] = l.boundAddress;
+          send({ type: 'applied', seq: message.seq, bound });
+        },
+        (error: Error) => {
+          const bind =
+            error instanceof BindError
+              ? { what: error.what, address: error.address, code: error.code }
+              : undefined;
+          const cause = error instanceof BindError ? (error.cause as Error).message : error.message;
+          send({ type: 'failed', seq: message.seq, message: cause, ...(bind ? { bind } : {}) });
+        },
+      );
+      return;
+    case 'endpoints':
+      feed.update(message.endpoints);
+      return;
+    case 'stats':
+      send(stats());
+      return;
+    case 'drain':
+      clearInterval(timer);
+      proxy.shutdown().then(
+        ({ cut }) => {
+          send(stats());
+          send({ type: 'drained', cut });
+        },
+        (error: Error) => {
+          log.error({ err: error }, 'error while draining');
+          send({ type: 'drained', cut: 0 });
+        },
+      );
+  }
+});

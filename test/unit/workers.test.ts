@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ListenerStatus } from '../../src/admin/source.js';
+import { formatProblem, loadConfigText } from '../../src/config/load.js';
+import { sumListeners } from '../../src/workers/listener-sum.js';
+import { reusePortMissing, workerCount } from '../../src/workers/support.js';
+
+const base = 'listeners: []\nclusters: []\n';
+
+describe('workers config', () => {
+  it('defaults to 1 and takes a number or auto', () => {
+    assert.equal(loadConfigText(base, 'a.yaml').config?.workers, 1);
+    assert.equal(loadConfigText(`${base}workers: 4\n`, 'a.yaml').config?.workers, 4);
+    assert.equal(loadConfigText(`${base}workers: auto\n`, 'a.yaml').config?.workers, 'auto');
+    assert.equal(workerCount('auto', 6), 6);
+    assert.equal(workerCount(3, 6), 3);
+  });
+
+  it('refuses 0, fractions and words other than auto', () => {
+    const problem = (value: string) =>
+      loadConfigText(`${base}workers: ${value}\n`, 'a.yaml').problems.map(formatProblem).join('\n');
+    assert.match(problem('0'), /workers: must be at least 1$/);
+    assert.match(problem('1.5'), /workers: expected a number of worker threads \(1 to 256\) or "auto"$/);
+    assert.match(problem('many'), /workers: expected a number of worker threads \(1 to 256\) or "auto"$/);
+  });
+
+  it('refuses the catalog with more than one worker', () => {
+    const catalog = 'catalog: { kubernetes: { namespaces: [default] } }\n';
+    const { problems } = loadConfigText(`${base}workers: 2\n${catalog}`, 'a.yaml');
+    assert.match(problems.map(formatProblem).join('\n'), /workers: the catalog needs workers: 1/);
+  });
+});
+
+describe('reusePort support', () => {
+  it('is Node 22.12 and 23.1 onwards', () => {
+    for (const ok of ['22.12.0', '22.23.5', '23.1.0', '24.0.0', '26.12.1'])
+      assert.equal(reusePortMissing(ok), undefined, ok);
+    for (const old of ['20.20.2', '22.11.0', '23.0.0']) {
+      assert.equal(
+        reusePortMissing(old),
+        `workers > 1 needs Node.js 22.12 or later (listen option reusePort); this is Node.js ${old}: use workers: 1 or a newer Node`,
+      );
+    }
+  });
+});
+
+describe('sumListeners', () => {
+  const http = (active: number, requests: number, codes: [number, string, number][]): ListenerStatus => ({
+    name: 'web',
+    protocol: 'http',
+    address: '127.0.0.1:0',
+    boundAddress: '127.0.0.1:8080',
+    bound: true,
+    activeConnections: active,
+    connectionsTotal: requests,
+    bytesReceived: 10 * requests,
+    responses: codes,
+    routes: [{ name: 'api', cluster: 'api', requestsTotal: requests, errorsTotal: 1, responses: codes }],
+    requestDurations: {
+      bounds: [0.1, 1],
+      counts: [requests, 0, 0],
+      sumSeconds: requests / 100,
+      count: requests,
+    },
+    tlsErrors: { 'client-refused': 1 },
+  });
+
+  it('sums counters, responses, routes and durations by key', () => {
+    const [sum] = sumListeners([
+      [http(1, 3, [[200, 'GET', 3]])],
+      [
+        http(2, 5, [
+          [200, 'GET', 4],
+          [503, 'GET', 1],
+        ]),
+      ],
+    ]);
+    assert.equal(sum?.activeConnections, 3);
+    assert.equal(sum?.connectionsTotal, 8);
+    assert.equal(sum?.bytesReceived, 80);
+    assert.deepEqual(sum?.responses, [
+      [200, 'GET', 7],
+      [503, 'GET', 1],
+    ]);
+    assert.equal(sum?.routes?.[0]?.requestsTotal, 8);
+    assert.equal(sum?.routes?.[0]?.errorsTotal, 2);
+    assert.deepEqual(sum?.requestDurations?.counts, [8, 0, 0]);
+    assert.equal(sum?.requestDurations?.count, 8);
+    assert.deepEqual(sum?.tlsErrors, { 'client-refused': 2 });
+  });
+
+  it("keeps a dead worker's counters but not its connections, and not its listeners", () => {
+    const retired = [{ ...http(0, 4, [[200, 'GET', 4]]) }, { ...http(0, 9, []), name: 'removed' }];
+    const live = http(2, 1, [[200, 'GET', 1]]);
+    const sums = sumListeners([[live]], [retired]);
+    assert.deepEqual(
+      sums.map((l) => l.name),
+      ['web'],
+    );
+    assert.equal(sums[0]?.connectionsTotal, 5);
+    assert.equal(sums[0]?.activeConnections, 2);
+    assert.equal(live.connectionsTotal, 1, "a worker's report is left as it was");
+  });
+});
