@@ -12,6 +12,7 @@ import type { ListenerStatus } from '../admin/source.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { BindError } from '../listeners/bind-error.js';
+import { sumListeners } from './listener-sum.js';
 import type { EndpointLists, FromWorker, ToWorker, WorkerData, WorkerStats } from './messages.js';
 
 type Outcome = { ok: true; bound: Record<string, string> } | { ok: false; error: Error } | { gone: true };
@@ -57,7 +58,7 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
   /** Where port-0 listeners ended up, by name, for the workers that did not bind them first. */
   private readonly resolved = new Map<string, string>();
   /** Listener counters of workers that died, so totals never go down. */
-  private readonly retired: ListenerStatus[][] = [];
+  private retired: ListenerStatus[][] = [];
   /** Applies, restarts and drain run one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
   private seq = 0;
@@ -321,7 +322,11 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
     for (const resolve of slot.statsWaiters.splice(0)) resolve();
     slot.drained?.(0);
     slot.drained = undefined;
-    if (slot.stats) this.retired.push(slot.stats.listeners.map((l) => ({ ...l, activeConnections: 0 })));
+    if (slot.stats) {
+      const dead = slot.stats.listeners.map((l) => ({ ...l, activeConnections: 0 }));
+      // Folded into one list: a worker in a crash loop must not grow it without end.
+      this.retired = [sumListeners([...this.retired, dead])];
+    }
     slot.stats = undefined;
     this.emit('exit', slot.id);
     if (this.stopping) return;

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ProxyAdminSource } from '../admin/proxy-source.js';
+import { flushInfoLines } from '../core/info-lines.js';
 import { createLogger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
 import { BindError } from '../listeners/bind-error.js';
@@ -78,6 +79,8 @@ port.on('message', (message: ToWorker) => {
       clearInterval(timer);
       proxy.shutdown().then(
         ({ cut }) => {
+          // The main thread ends this thread once drained: batched access lines go first.
+          flushInfoLines();
           send(stats());
           send({ type: 'drained', cut });
         },

@@ -183,7 +183,9 @@ test('a reload reaches every worker; one a worker refuses leaves all on the old 
   // Every connection, on whichever worker, now goes to two.
   const before = p.lines.length;
   for (let i = 0; i < 20; i++) assert.equal(await upstreamFor(port, 'example.com'), 'two');
-  assert.equal(accessWorkers(p.lines.slice(before)).size, 2);
+  await eventually(() => accessWorkers(p.lines.slice(before)).size === 2, {
+    what: 'access lines of the new config from both workers',
+  });
 
   const takenPort = (taken.address() as { port: number }).port;
   const refused = await p.edit(
@@ -215,7 +217,7 @@ test('hash affinity picks the same endpoint in every worker', opts, async (t) =>
     );
   const answers = new Set<string | null>();
   for (let i = 0; i < 20; i++) answers.add(await ask());
-  assert.equal(accessWorkers(p.lines).size, 2, 'requests reached both workers');
+  await eventually(() => accessWorkers(p.lines).size === 2, { what: 'requests reaching both workers' });
   assert.equal(answers.size, 1, `one endpoint for one key, got ${[...answers].join(', ')}`);
 });
 
