@@ -7,4 +7,7 @@ if (file === undefined || process.send === undefined) {
   process.exit(2);
 }
 const result = await loadConfigFile(file);
-process.send(result, () => process.disconnect());
+// The parent may be gone by now (stopped while it started): then there is nothing to say.
+process.send(result, () => {
+  if (process.connected) process.disconnect();
+});

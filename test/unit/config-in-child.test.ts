@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +32,23 @@ test('problems come back from the child process with file, line and column', asy
   const missing = await loadConfigFileInChild(join(dir, 'absent.yaml'));
   assert.equal(missing.config, undefined);
   assert.match(missing.problems[0]!.message, /file not found/);
+});
+
+test('the child exits quietly when its parent stopped listening before the answer', async () => {
+  // What happens when the proxy is stopped while it loads its config at start.
+  const child = fork(join(repo, 'src', 'config', 'load-child.ts'), [join(repo, 'config', 'portside.yaml')], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    execArgv: ['--import', 'tsx'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  child.disconnect();
+  const [code] = await once(child, 'exit');
+  assert.equal(stderr, '', 'no stack trace on the shared stderr');
+  assert.equal(code, 0);
 });
 
 /** Relative modules that `file` imports for their values (type-only imports are erased). */
