@@ -23,6 +23,12 @@ export interface BenchOptions {
   compare: string | undefined;
   /** An earlier run's raw JSON whose scenarios not run this time are reported alongside. */
   merge: string | undefined;
+  /** Other Node binaries (paths or major versions) every Portside target also runs on. */
+  nodes: string[];
+  /** Worker counts of the `*-workers` scenarios (the `workers` config key). */
+  workers: number[];
+  /** The Node binary (path or major version) of the `*-workers` scenarios. */
+  workersNode: string;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -46,7 +52,12 @@ export const USAGE = `npm run bench -- [options]
                       summarise with: node dist/bench/profile-summary.js FILE.cpuprofile
   --compare DIR       also run the Portside built in checkout DIR, as portside-l4@base / portside-l7@base
   --merge FILE        report, beside this run, the scenarios of an earlier run's results/*.json
-                      that this run did not measure (each scenario still comes from one run)`;
+                      that this run did not measure (each scenario still comes from one run)
+  --node a,b          also run every Portside target on these Node binaries: a path, or a major
+                      version found in .cache/node/MAJOR of this or the main checkout (e.g. 26);
+                      they are named portside-l7@node26 and so on
+  --workers a,b       worker counts of the l7-workers and l4-workers scenarios (default 1,2)
+  --workers-node N    the Node of the *-workers scenarios, a path or major version (default 26)`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -86,6 +97,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       profile: { type: 'string' },
       compare: { type: 'string' },
       merge: { type: 'string' },
+      node: { type: 'string' },
+      workers: { type: 'string' },
+      'workers-node': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -120,5 +134,13 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     profile: values.profile,
     compare: values.compare,
     merge: values.merge,
+    nodes: list(values.node) ?? [],
+    workers: (list(values.workers) ?? ['1', '2']).map((text) => {
+      const count = Number(text);
+      if (!Number.isInteger(count) || count < 1)
+        throw new Error(`--workers expects counts ≥ 1, got "${text}"`);
+      return count;
+    }),
+    workersNode: values['workers-node'] ?? '26',
   };
 }
