@@ -20,12 +20,23 @@ function ratioCells(mine: Row, other: Row): string {
   return `${times(mine.reqPerSec?.median, other.reqPerSec?.median)} | ${perCore}`;
 }
 
-/** The subject's req/s and per-core figures over each other target's, tool by tool. */
+/** `@node26` of `portside-l7@node26`; "" for a target on the bench's own Node and build. */
+const suffixOf = (target: string) => (target.includes('@') ? target.slice(target.indexOf('@')) : '');
+
+/**
+ * The subject's req/s and per-core figures over each other target's, tool by tool. A variant
+ * of the subject (`portside-l7-default@node26`) is set against the targets of the same variant
+ * only (`portside-l7@node26`): across Nodes that is the variants table's business.
+ */
 export function subjectTable(rows: Row[], subject: string): string[] {
   const lines: string[] = [];
-  for (const mine of rows.filter((r) => r.target === subject)) {
-    for (const other of rows.filter((r) => r.target !== subject && r.tool === mine.tool)) {
-      lines.push(`| ${other.target} | ${mine.tool} | ${ratioCells(mine, other)} |`);
+  for (const mine of rows.filter((r) => r.target === subject || r.target.startsWith(`${subject}@`))) {
+    const suffix = suffixOf(mine.target);
+    const others = rows.filter(
+      (r) => r.target !== mine.target && r.tool === mine.tool && suffixOf(r.target) === suffix,
+    );
+    for (const other of others) {
+      lines.push(`| ${mine.target} | ${other.target} | ${mine.tool} | ${ratioCells(mine, other)} |`);
     }
   }
   if (lines.length === 0) return [];
@@ -33,14 +44,14 @@ export function subjectTable(rows: Row[], subject: string): string[] {
     '',
     `\`${subject}\` against each target (its figure over theirs; per core: their CPU per request over its):`,
     '',
-    '| against | tool | req/s | req/s per core |',
-    '| --- | --- | --- | --- |',
+    '| subject | against | tool | req/s | req/s per core |',
+    '| --- | --- | --- | --- | --- |',
     ...lines,
   ];
 }
 
 /** The target a variant is compared with: `portside-l7@node26` → `portside-l7`. */
-const baseOf = (target: string) => target.split('@')[0]!;
+const baseOf = (target: string) => target.slice(0, target.length - suffixOf(target).length);
 
 /**
  * Every variant row against its base row in the same scenario and tool: req/s, per core, p99.

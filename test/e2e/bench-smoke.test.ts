@@ -170,7 +170,7 @@ test('npm run bench runs Portside with default logging to a file beside quiet Po
     }
   }
   assert.match(markdown, /\| log bytes\/req \|/);
-  assert.match(markdown, /\| portside-l7 \| autocannon \| [\d.]+× \| [\d.]+× \|/);
+  assert.match(markdown, /\| portside-l7-default \| portside-l7 \| autocannon \| [\d.]+× \| [\d.]+× \|/);
   assert.match(markdown, /\| l7-default req\/s vs quiet \| autocannon \| [\d.]+× \| ≥ 0\.8× \|/);
 });
 

@@ -111,11 +111,21 @@ const row = (target: string, reqPerSec: number, cpuUs: number, scenario = 'l7-de
 describe('bench comparisons', () => {
   it('sets the subject against every other target, req/s and per core', () => {
     const lines = subjectTable(
-      [row('portside-l7', 50_000, 20), row('portside-l7-default', 40_000, 25), row('nginx-log', 80_000, 10)],
+      [
+        row('portside-l7', 50_000, 20),
+        row('portside-l7-default', 40_000, 25),
+        row('nginx-log', 80_000, 10),
+        row('portside-l7@node26', 60_000, 16),
+        row('portside-l7-default@node26', 54_000, 20),
+      ],
       'portside-l7-default',
     );
-    assert.ok(lines.includes('| portside-l7 | wrk | 0.80× | 0.80× |'), lines.join('\n'));
-    assert.ok(lines.includes('| nginx-log | wrk | 0.50× | 0.40× |'), lines.join('\n'));
+    assert.deepEqual(lines.slice(5), [
+      '| portside-l7-default | portside-l7 | wrk | 0.80× | 0.80× |',
+      '| portside-l7-default | nginx-log | wrk | 0.50× | 0.40× |',
+      // A variant is set against the same variant only.
+      '| portside-l7-default@node26 | portside-l7@node26 | wrk | 0.90× | 0.80× |',
+    ]);
     assert.deepEqual(subjectTable([row('nginx-log', 1, 1)], 'portside-l7-default'), []);
   });
 
