@@ -39,11 +39,14 @@ export const USAGE = `npm run bench -- [options]
   --connections N     connections for every scenario that uses more than one
   --hold N            idle connections opened for the memory-per-connection figure (default 1000)
   --settle SEC        idle seconds after a fresh start before the settled RSS is read (default 20)
-  --only a,b          scenarios whose name starts with a or b (e.g. l7-small, l4, tls, memory)
+  --only a,b          scenarios whose name starts with a or b (e.g. l7-small, l4, tls, l7-default, memory)
   --targets a,b       only these targets (direct, portside-l4, portside-l7, nginx, nginx-stream,
                       haproxy, haproxy-tcp, http-proxy, http-proxy-ka, undici-floor; for the
                       h2 scenarios: portside-h2, nginx-h2, haproxy-h2, h2-floor; for the
-                      tls scenarios: portside-tls, nginx-tls, haproxy-tls)
+                      tls scenarios: portside-tls, nginx-tls, haproxy-tls; for the *-default
+                      ones: portside-l7-default, portside-l4-default, nginx-log, haproxy-log,
+                      nginx-stream-log, haproxy-tcp-log; for the *-workers ones: portside-l7-wN,
+                      portside-l4-wN; a name takes its @base / @nodeN variants too)
   --tools a,b         load generators: autocannon, wrk (default: both when wrk is installed)
   --upstream KIND     auto (nginx when installed), nginx or node
   --out DIR           where RESULTS.md and results/*.json go (default: bench/ of the repo)
