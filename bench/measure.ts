@@ -106,10 +106,11 @@ export async function measure(
   } catch (error) {
     sample.error = (error as Error).message;
   }
-  // A proxy that died mid-run leaves a load tool with nothing to report, not an error of its own.
+  // A proxy that died leaves the load tool failing to connect: say first that it died, and why.
   const child = target.process?.child;
-  if (child && child.exitCode !== null && !sample.error) {
-    sample.error = `${target.name} exited (${child.exitCode}):\n${target.process!.output()}`;
+  if (child && child.exitCode !== null) {
+    const load = sample.error ? `\n(the load tool: ${sample.error})` : '';
+    sample.error = `${target.name} exited (${child.exitCode}):\n${target.process!.output()}${load}`;
   }
   const peak = stopWatching();
   sample.rssMaxBytes = peak?.rss;
