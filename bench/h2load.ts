@@ -81,6 +81,7 @@ export async function runH2load(job: H2Job, pinning: Pinning, dir: string): Prom
       reqPerSec: summary.reqPerSec,
       p50Ms: histogram.percentileMs(50),
       p99Ms: histogram.percentileMs(99),
+      maxMs: histogram.maxMs(),
       bytesPerSec: summary.bytesPerSec,
       errors: summary.errors,
       non2xx: summary.non2xx,

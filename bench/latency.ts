@@ -8,12 +8,19 @@ export class LatencyHistogram {
   private readonly buckets = new Uint32Array(RANGE_US);
   private readonly slow: number[] = [];
   count = 0;
+  private maxMicros = Number.NaN;
 
   recordMs(milliseconds: number): void {
     const micros = Math.round(milliseconds * 1000);
     this.count++;
+    if (!(micros <= this.maxMicros)) this.maxMicros = micros;
     if (micros < RANGE_US) this.buckets[micros]!++;
     else this.slow.push(micros);
+  }
+
+  /** The slowest sample in milliseconds; NaN when empty. */
+  maxMs(): number {
+    return this.maxMicros / 1000;
   }
 
   /** The latency in milliseconds below which `percent` % of samples fall; NaN when empty. */

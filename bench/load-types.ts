@@ -27,6 +27,8 @@ export interface HttpResult {
   reqPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** The slowest request (absent in results written before it was recorded). */
+  maxMs?: number;
   bytesPerSec: number;
   /** Connection errors, resets and timeouts. */
   errors: number;

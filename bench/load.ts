@@ -71,9 +71,9 @@ function wrkScript(job: HttpJob): string {
   if (job.newConnection) lines.push('wrk.headers["Connection"] = "close"');
   lines.push(`done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('WRK {"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"non2xx":%d,"p50_us":%d,"p99_us":%d}\\n',
+  io.write(string.format('WRK {"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"non2xx":%d,"p50_us":%d,"p99_us":%d,"max_us":%d}\\n',
     summary.requests, summary.duration, summary.bytes, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99), latency.max))
 end`);
   return lines.join('\n');
 }
@@ -110,6 +110,7 @@ async function runWrk(job: HttpJob, pinning: Pinning, dir: string, timeoutSec: n
       reqPerSec: r.requests! / seconds,
       p50Ms: r.p50_us! / 1000,
       p99Ms: r.p99_us! / 1000,
+      maxMs: r.max_us! / 1000,
       bytesPerSec: r.bytes! / seconds,
       errors: r.errors!,
       non2xx: r.non2xx!,

@@ -1,10 +1,11 @@
 /** One measured run: a scenario against a target with one load tool, plus the proxy's RSS. */
+
 import { runH2load } from './h2load.js';
+import { logSize, type Target } from './launch.js';
 import { holdConnections, type LoadTool, runBulk, runHttp } from './load.js';
 import type { BulkResult, HttpJob, HttpResult } from './load-types.js';
 import { cpuSeconds, type Pinning, type Resident, residentBytes, rssBytes } from './processes.js';
 import type { HttpLoad, Scenario } from './scenarios.js';
-import type { Target } from './targets.js';
 
 export interface MemorySample {
   /** Before this run: a fresh process that has answered one request (the bench restarts it). */
@@ -34,6 +35,8 @@ export interface Sample {
   rssMaxBytes?: number;
   /** CPU seconds (user + system) the proxy process used during the run. */
   cpuSeconds?: number;
+  /** Bytes the proxy logged during the run (the logging targets). */
+  logBytes?: number;
   error?: string;
 }
 
@@ -86,6 +89,7 @@ export async function measure(
     held = await measureHeld(first, target.httpPort, context);
     await target.restart?.();
   }
+  const logBefore = logSize(target);
   const pid = target.process?.child.pid;
   const cpuBefore = pid === undefined ? 0 : cpuSeconds(pid);
   const stopWatching = watchMemory(pid);
@@ -102,14 +106,17 @@ export async function measure(
   } catch (error) {
     sample.error = (error as Error).message;
   }
-  // A proxy that died mid-run leaves a load tool with nothing to report, not an error of its own.
+  // A proxy that died leaves the load tool failing to connect: say first that it died, and why.
   const child = target.process?.child;
-  if (child && child.exitCode !== null && !sample.error) {
-    sample.error = `${target.name} exited (${child.exitCode}):\n${target.process!.output()}`;
+  if (child && child.exitCode !== null) {
+    const load = sample.error ? `\n(the load tool: ${sample.error})` : '';
+    sample.error = `${target.name} exited (${child.exitCode}):\n${target.process!.output()}${load}`;
   }
   const peak = stopWatching();
   sample.rssMaxBytes = peak?.rss;
   if (pid !== undefined) sample.cpuSeconds = cpuSeconds(pid) - cpuBefore;
+  // What it logged during the run: shows that logging happened, and how much per request.
+  if (target.logFile) sample.logBytes = logSize(target) - logBefore;
   if (held && peak && !sample.error) {
     sample.memory = {
       rssIdleBytes: rssBefore,

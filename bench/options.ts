@@ -23,6 +23,12 @@ export interface BenchOptions {
   compare: string | undefined;
   /** An earlier run's raw JSON whose scenarios not run this time are reported alongside. */
   merge: string | undefined;
+  /** Other Node binaries (paths or major versions) every Portside target also runs on. */
+  nodes: string[];
+  /** Worker counts of the `*-workers` scenarios (the `workers` config key). */
+  workers: number[];
+  /** The Node binary (path or major version) of the `*-workers` scenarios. */
+  workersNode: string;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -33,11 +39,14 @@ export const USAGE = `npm run bench -- [options]
   --connections N     connections for every scenario that uses more than one
   --hold N            idle connections opened for the memory-per-connection figure (default 1000)
   --settle SEC        idle seconds after a fresh start before the settled RSS is read (default 20)
-  --only a,b          scenarios whose name starts with a or b (e.g. l7-small, l4, tls, memory)
+  --only a,b          scenarios whose name starts with a or b (e.g. l7-small, l4, tls, l7-default, memory)
   --targets a,b       only these targets (direct, portside-l4, portside-l7, nginx, nginx-stream,
                       haproxy, haproxy-tcp, http-proxy, http-proxy-ka, undici-floor; for the
                       h2 scenarios: portside-h2, nginx-h2, haproxy-h2, h2-floor; for the
-                      tls scenarios: portside-tls, nginx-tls, haproxy-tls)
+                      tls scenarios: portside-tls, nginx-tls, haproxy-tls; for the *-default
+                      ones: portside-l7-default, portside-l4-default, nginx-log, haproxy-log,
+                      nginx-stream-log, haproxy-tcp-log; for the *-workers ones: portside-l7-wN,
+                      portside-l4-wN; a name takes its @base / @nodeN variants too)
   --tools a,b         load generators: autocannon, wrk (default: both when wrk is installed)
   --upstream KIND     auto (nginx when installed), nginx or node
   --out DIR           where RESULTS.md and results/*.json go (default: bench/ of the repo)
@@ -46,7 +55,12 @@ export const USAGE = `npm run bench -- [options]
                       summarise with: node dist/bench/profile-summary.js FILE.cpuprofile
   --compare DIR       also run the Portside built in checkout DIR, as portside-l4@base / portside-l7@base
   --merge FILE        report, beside this run, the scenarios of an earlier run's results/*.json
-                      that this run did not measure (each scenario still comes from one run)`;
+                      that this run did not measure (each scenario still comes from one run)
+  --node a,b          also run every Portside target on these Node binaries: a path, or a major
+                      version found in .cache/node/MAJOR of this or the main checkout (e.g. 26);
+                      they are named portside-l7@node26 and so on
+  --workers a,b       worker counts of the l7-workers and l4-workers scenarios (default 1,2)
+  --workers-node N    the Node of the *-workers scenarios, a path or major version (default 26)`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -86,6 +100,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       profile: { type: 'string' },
       compare: { type: 'string' },
       merge: { type: 'string' },
+      node: { type: 'string' },
+      workers: { type: 'string' },
+      'workers-node': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -120,5 +137,13 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     profile: values.profile,
     compare: values.compare,
     merge: values.merge,
+    nodes: list(values.node) ?? [],
+    workers: (list(values.workers) ?? ['1', '2']).map((text) => {
+      const count = Number(text);
+      if (!Number.isInteger(count) || count < 1)
+        throw new Error(`--workers expects counts ≥ 1, got "${text}"`);
+      return count;
+    }),
+    workersNode: values['workers-node'] ?? '26',
   };
 }

@@ -74,6 +74,7 @@ export async function pacedRequests(job: HttpJob & { ratePerSec: number }): Prom
     reqPerSec: totals.requests / durationSec,
     p50Ms: histogram.percentileMs(50),
     p99Ms: histogram.percentileMs(99),
+    maxMs: histogram.maxMs(),
     bytesPerSec: totals.bytes / durationSec,
     errors: totals.errors,
     non2xx: totals.non2xx,

@@ -1,6 +1,8 @@
 /**
  * Config files for the peers Portside is compared with, tuned the same way for all:
  * one worker/thread, keep-alive to the upstream, no access logging, request bodies streamed.
+ * The `*-log` peers of the `*-default` scenarios log as they do out of the box (nginx's
+ * `combined` access log, HAProxy's `option httplog` / `option tcplog`), to a file.
  */
 import type { TlsFiles } from './tls-certificate.js';
 
@@ -18,9 +20,10 @@ events { worker_connections 10000; }
 `;
 }
 
-function nginxHttpCommon(dir: string, name: string): string {
+/** With `accessLog`, nginx's default access log (format `combined`, a write per line) to that file. */
+function nginxHttpCommon(dir: string, name: string, accessLog?: string): string {
   return `
-  access_log off;
+  access_log ${accessLog ?? 'off'};
   keepalive_requests 1000000;
   keepalive_timeout 120s;
   client_body_temp_path ${dir}/${name}-body;
@@ -78,12 +81,21 @@ function nginxTls(tls: TlsFiles): string {
     ssl_protocols TLSv1.2 TLSv1.3;`;
 }
 
-/** nginx as the L7 reverse proxy, with a keep-alive pool to the upstream; with `tls`, terminating TLS. */
-export function nginxProxyConfig(dir: string, port: number, upstreamPort: number, tls?: TlsFiles): string {
-  const name = tls ? 'nginx-tls' : 'nginx';
+/**
+ * nginx as the L7 reverse proxy, with a keep-alive pool to the upstream; with `tls`,
+ * terminating TLS; with `accessLog`, logging every request to that file.
+ */
+export function nginxProxyConfig(
+  dir: string,
+  port: number,
+  upstreamPort: number,
+  tls?: TlsFiles,
+  accessLog?: string,
+): string {
+  const name = tls ? 'nginx-tls' : accessLog ? 'nginx-log' : 'nginx';
   return `${nginxMain(dir, name)}
 http {
-${nginxHttpCommon(dir, name)}
+${nginxHttpCommon(dir, name, accessLog)}
 ${nginxKeepAlivePool('backend', upstreamPort)}
   server {
     listen 127.0.0.1:${port}${tls ? ' ssl' : ''} backlog=4096;${tls ? nginxTls(tls) : ''}
@@ -122,12 +134,26 @@ ${nginxKeepAlivePool('h2backend', upstreamPort)}
 
 export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
-/** nginx `stream` (L4) forwarding `ports.http` → the HTTP upstream and `ports.bulk` → the bulk source. */
-export function nginxStreamConfig(dir: string, ports: L4Ports, upstreams: L4Ports): string {
+/**
+ * nginx `stream` (L4) forwarding `ports.http` → the HTTP upstream and `ports.bulk` → the bulk
+ * source; with `accessLog`, a line per connection to that file (`stream` has no default
+ * format: this is the `basic` one of nginx's documentation).
+ */
+export function nginxStreamConfig(
+  dir: string,
+  ports: L4Ports,
+  upstreams: L4Ports,
+  accessLog?: string,
+): string {
+  const log = accessLog
+    ? `  log_format basic '$remote_addr [$time_local] $protocol $status $bytes_sent $bytes_received $session_time';
+  access_log ${accessLog} basic;
+`
+    : '';
   return `load_module ${NGINX_STREAM_MODULE};
-${nginxMain(dir, 'nginx-stream')}
+${nginxMain(dir, accessLog ? 'nginx-stream-log' : 'nginx-stream')}
 stream {
-  server { listen 127.0.0.1:${ports.http} backlog=4096; proxy_pass 127.0.0.1:${upstreams.http}; }
+${log}  server { listen 127.0.0.1:${ports.http} backlog=4096; proxy_pass 127.0.0.1:${upstreams.http}; }
   server { listen 127.0.0.1:${ports.bulk} backlog=4096; proxy_pass 127.0.0.1:${upstreams.bulk}; }
 }
 `;
@@ -138,23 +164,30 @@ export interface L4Ports {
   bulk: number;
 }
 
-const HAPROXY_GLOBAL = `
+/**
+ * With `log`, HAProxy logs to its standard output (HAProxy ≥ 2.0), which the bench sends to a
+ * file as a daemon's would be: `httplog` (a line per request) in `mode http`, `tcplog` (a line
+ * per connection, at its end) in `mode tcp`.
+ */
+function haproxyGlobal(log?: 'httplog' | 'tcplog'): string {
+  return `
 global
   nbthread 1
-  maxconn 8000
+  maxconn 8000${log ? '\n  log stdout format raw local0' : ''}
 defaults
   timeout connect 5s
   timeout client 120s
-  timeout server 120s
+  timeout server 120s${log ? `\n  log global\n  option ${log}` : ''}
 `;
+}
 
 /**
  * HAProxy `mode http`: keep-alive both sides, upstream connections reused across clients;
- * with `tls`, terminating TLS (1.2 and 1.3, as nginx).
+ * with `tls`, terminating TLS (1.2 and 1.3, as nginx); with `log`, `option httplog` to stdout.
  */
-export function haproxyHttpConfig(port: number, upstreamPort: number, tls?: TlsFiles): string {
+export function haproxyHttpConfig(port: number, upstreamPort: number, tls?: TlsFiles, log = false): string {
   const ssl = tls ? ` ssl crt ${tls.bundle} ssl-min-ver TLSv1.2` : '';
-  return `${HAPROXY_GLOBAL}
+  return `${haproxyGlobal(log ? 'httplog' : undefined)}
   mode http
   option http-keep-alive
   http-reuse always
@@ -169,7 +202,7 @@ backend web
 
 /** HAProxy `mode http` speaking HTTP/2 on both sides (h2c prior knowledge: `proto h2`). */
 export function haproxyH2Config(port: number, upstreamPort: number): string {
-  return `${HAPROXY_GLOBAL}
+  return `${haproxyGlobal()}
   mode http
   option http-keep-alive
   http-reuse always
@@ -182,9 +215,9 @@ backend h2
 `;
 }
 
-/** HAProxy `mode tcp`, the L4 peer. */
-export function haproxyTcpConfig(ports: L4Ports, upstreams: L4Ports): string {
-  return `${HAPROXY_GLOBAL}
+/** HAProxy `mode tcp`, the L4 peer; with `log`, `option tcplog` to stdout. */
+export function haproxyTcpConfig(ports: L4Ports, upstreams: L4Ports, log = false): string {
+  return `${haproxyGlobal(log ? 'tcplog' : undefined)}
   mode tcp
 frontend http
   bind 127.0.0.1:${ports.http} backlog 4096

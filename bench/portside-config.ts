@@ -5,9 +5,17 @@ import type { TlsFiles } from './tls-certificate.js';
 
 const address = (port: number) => `127.0.0.1:${port}`;
 
+/**
+ * The top-level `workers` key (worker threads sharing the listeners with SO_REUSEPORT), for
+ * the `*-workers` scenarios; absent otherwise, so that the other scenarios run on builds
+ * without it.
+ */
+const workersKey = (workers: number | undefined) => (workers === undefined ? {} : { workers });
+
 /** Two TCP listeners: HTTP traffic to the HTTP upstream, and the bulk stream to the bulk source. */
-export function portsideL4Config(ports: L4Ports, upstreams: L4Ports): string {
+export function portsideL4Config(ports: L4Ports, upstreams: L4Ports, workers?: number): string {
   return stringify({
+    ...workersKey(workers),
     listeners: [
       { name: 'bench-http', address: address(ports.http), protocol: 'tcp', cluster: 'web' },
       { name: 'bench-bulk', address: address(ports.bulk), protocol: 'tcp', cluster: 'bulk' },
@@ -22,7 +30,12 @@ export function portsideL4Config(ports: L4Ports, upstreams: L4Ports): string {
 }
 
 /** One HTTP listener with a catch-all route to the HTTP upstream; with `tls`, terminating TLS. */
-export function portsideL7Config(port: number, upstreamPort: number, tls?: TlsFiles): string {
+export function portsideL7Config(
+  port: number,
+  upstreamPort: number,
+  tls?: TlsFiles,
+  workers?: number,
+): string {
   const listener = {
     name: 'bench-web',
     address: address(port),
@@ -30,6 +43,7 @@ export function portsideL7Config(port: number, upstreamPort: number, tls?: TlsFi
     routes: [{ cluster: 'web' }],
   };
   return stringify({
+    ...workersKey(workers),
     listeners: [tls ? { ...listener, tls: { certificate: tls.certificate, key: tls.key } } : listener],
     clusters: [{ name: 'web', endpoints: [address(upstreamPort)] }],
     drainTimeout: '1s',

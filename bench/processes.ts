@@ -4,7 +4,7 @@
  * `startProcess` so that one `stopAll()` can clean up whatever happened.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -47,15 +47,27 @@ export interface Started {
 
 const running = new Set<Started>();
 
-/** Spawns `command args`, pinned to `cpus` with taskset when given. */
-export function startProcess(name: string, command: string, args: string[], cpus?: string): Started {
+/**
+ * Spawns `command args`, pinned to `cpus` with taskset when given. With `stdoutFile`, its
+ * standard output goes to that file, as a daemon's log would, instead of a pipe this process
+ * reads.
+ */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  cpus?: string,
+  stdoutFile?: string,
+): Started {
   const [file, argv] = cpus ? ['taskset', ['-c', cpus, command, ...args]] : [command, args];
-  const child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const stdout = stdoutFile === undefined ? 'pipe' : openSync(stdoutFile, 'a');
+  const child = spawn(file, argv, { stdio: ['pipe', stdout, 'pipe'] });
+  if (typeof stdout === 'number') closeSync(stdout);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   };
-  child.stdout!.on('data', keep);
+  child.stdout?.on('data', keep);
   child.stderr!.on('data', keep);
   child.stdin!.on('error', () => {});
   child.on('error', (error) => keep(Buffer.from(`spawn error: ${error.message}\n`)));

@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, release } from 'node:os';
 import { basename, join } from 'node:path';
+import { subjectTable, variantsTable } from './comparisons.js';
 import type { Sample } from './measure.js';
+import type { NodeBinary } from './node-versions.js';
 import type { BenchOptions } from './options.js';
 import { commandExists, commandVersion, type Pinning } from './processes.js';
 import { SCENARIOS } from './scenarios.js';
@@ -27,11 +29,19 @@ export interface Machine {
   /** Node's bundled OpenSSL and the system's (nginx's and HAProxy's). */
   openssl?: string;
   portside?: string;
+  /** The other Nodes Portside ran on (`--node`), as "@node26 v26.12.1". */
+  otherNodes?: string[];
+  /** The Node of the workers targets, or why there is none (when a workers scenario ran). */
+  workersNode?: string;
   pinning: Pinning;
   loadAverageAtStart: number[];
 }
 
-export function machineInfo(pinning: Pinning): Machine {
+export function machineInfo(
+  pinning: Pinning,
+  others: NodeBinary[] = [],
+  workers?: NodeBinary | string,
+): Machine {
   const version = (command: string, args: string[]) =>
     commandExists(command) ? commandVersion(command, args) : undefined;
   let portside: string | undefined;
@@ -53,6 +63,8 @@ export function machineInfo(pinning: Pinning): Machine {
     openssl: `Node's OpenSSL ${process.versions.openssl}, system ${version('openssl', ['version']) ?? 'OpenSSL not installed'}`,
     autocannon: (createRequire(import.meta.url)('autocannon/package.json') as { version: string }).version,
     portside,
+    otherNodes: others.map((node) => `@node${node.major} ${node.version}`),
+    workersNode: typeof workers === 'string' ? workers : workers?.version,
     pinning,
     loadAverageAtStart: loadavg(),
   };
@@ -117,12 +129,19 @@ function cell(s: Spread | undefined, format: (n: number) => string, scale = 1): 
   return s.n > 1 ? `${main} (${format(s.min / scale)}–${format(s.max / scale)})` : main;
 }
 
-/** New-connection TLS rows add the share of handshakes that resumed a session. */
-function httpTable(rows: Row[], direct: (tool: string) => Row | undefined): string[] {
+/**
+ * New-connection TLS rows add the share of handshakes that resumed a session; logging targets
+ * the bytes they logged per request; `withMax` (1,000 connections) the slowest request.
+ */
+function httpTable(rows: Row[], direct: (tool: string) => Row | undefined, withMax: boolean): string[] {
   const resumption = rows.some((r) => r.resumedShare);
+  const logged = rows.some((r) => r.logBytesPerRequest);
+  const extra = [withMax && 'max ms', resumption && 'resumed %', logged && 'log bytes/req'].filter(
+    (title): title is string => typeof title === 'string',
+  );
   const lines = [
-    `| target | tool | req/s median (min–max) | p50 ms | p99 ms | added p50 / p99 ms | proxy CPU µs/req | errors | peak RSS MB |${resumption ? ' resumed % |' : ''}`,
-    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |${resumption ? ' --- |' : ''}`,
+    `| target | tool | req/s median (min–max) | p50 ms | p99 ms | added p50 / p99 ms | proxy CPU µs/req | errors | peak RSS MB |${extra.map((title) => ` ${title} |`).join('')}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- |${extra.map(() => ' --- |').join('')}`,
   ];
   for (const r of rows) {
     const base = direct(r.tool);
@@ -131,8 +150,13 @@ function httpTable(rows: Row[], direct: (tool: string) => Row | undefined): stri
         ? '–'
         : `${(r.p50Ms.median - base.p50Ms.median).toFixed(2)} / ${(r.p99Ms.median - base.p99Ms.median).toFixed(2)}`;
     const errors = r.errors + (r.failedRuns ? ` (${r.failedRuns} runs failed)` : '');
+    const cells = [
+      withMax && cell(r.maxMs, fixed(1)),
+      resumption && cell(r.resumedShare, fixed(0), 0.01),
+      logged && cell(r.logBytesPerRequest, fixed(0)),
+    ].filter((text): text is string => typeof text === 'string');
     lines.push(
-      `| ${r.target} | ${r.tool} | ${cell(r.reqPerSec, int)} | ${cell(r.p50Ms, fixed(2))} | ${cell(r.p99Ms, fixed(2))} | ${added} | ${cell(r.cpuUsPerRequest, fixed(1))} | ${errors} | ${cell(r.rssPeakBytes, fixed(0), MB)} |${resumption ? ` ${cell(r.resumedShare, fixed(0), 0.01)} |` : ''}`,
+      `| ${r.target} | ${r.tool} | ${cell(r.reqPerSec, int)} | ${cell(r.p50Ms, fixed(2))} | ${cell(r.p99Ms, fixed(2))} | ${added} | ${cell(r.cpuUsPerRequest, fixed(1))} | ${errors} | ${cell(r.rssPeakBytes, fixed(0), MB)} |${cells.map((text) => ` ${text} |`).join('')}`,
     );
   }
   return lines;
@@ -196,7 +220,7 @@ export function renderMarkdown(report: Report): string {
     '',
     `- Machine: ${m.cpuModel}, ${m.cores} cores, Linux ${m.kernel}; load average at start ${m.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')}`,
     `- Pinning: ${m.pinning.proxy === undefined ? 'none (no taskset or < 2 CPUs)' : `proxy on CPU ${m.pinning.proxy}, load generator + upstreams on CPU ${m.pinning.load}`}`,
-    `- Versions: Node ${m.node}; ${m.nginx ?? 'nginx not installed'}; ${m.haproxy ?? 'HAProxy not installed'}; ${m.wrk ?? 'wrk not installed'}; autocannon ${m.autocannon}; ${m.openssl ?? 'OpenSSL ?'}; Portside ${m.portside ?? '?'}`,
+    `- Versions: Node ${m.node}${m.otherNodes?.length ? ` (Portside also on ${m.otherNodes.join(', ')})` : ''}${m.workersNode ? `; workers targets on Node ${m.workersNode}` : ''}; ${m.nginx ?? 'nginx not installed'}; ${m.haproxy ?? 'HAProxy not installed'}; ${m.wrk ?? 'wrk not installed'}; autocannon ${m.autocannon}; ${m.openssl ?? 'OpenSSL ?'}; Portside ${m.portside ?? '?'}`,
     `- Upstream: ${m.upstream}; load: ${m.tools.join(' + ')}; ${o.runs} interleaved run(s) of ${o.durationSec} s per configuration after ${o.warmupSec} s warm-up`,
   ];
   for (const earlier of report.merged ?? []) {
@@ -214,9 +238,14 @@ export function renderMarkdown(report: Report): string {
     out.push('', `### ${scenario.title} (\`${scenario.name}\`)`, '');
     if (scenario.kind === 'bulk') out.push(...bulkTable(group));
     else if (scenario.kind === 'memory') out.push(...memoryTable(group, idle, o));
-    else out.push(...httpTable(group, (tool) => group.find((r) => r.target === 'direct' && r.tool === tool)));
+    else {
+      const direct = (tool: string) => group.find((r) => r.target === 'direct' && r.tool === tool);
+      out.push(...httpTable(group, direct, scenario.load.connections >= 1000));
+      if (scenario.kind === 'http' && scenario.subject) out.push(...subjectTable(group, scenario.subject));
+    }
   }
-  out.push('', '### Targets from issue #8, #16 and #17', '', ...checksTable(checkTargets(rows, idle)));
+  out.push(...variantsTable(rows));
+  out.push('', '### Targets from issue #8, #16, #17 and #19', '', ...checksTable(checkTargets(rows, idle)));
   return out.join('\n');
 }
 

@@ -8,14 +8,17 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Layer, Target, TargetContext, TargetSpec } from './launch.js';
 import type { LoadTool } from './load.js';
 import { type MeasureContext, measure, measureSettledIdle, type Sample, type SampleTool } from './measure.js';
+import { findNode, type NodeBinary } from './node-versions.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
+import { portsideTargets, workersTargets } from './portside-targets.js';
 import { choosePinning, commandExists, stopAll } from './processes.js';
 import { Progress } from './progress.js';
 import { machineInfo, mergeReports, writeReport } from './report.js';
 import { type Scenario, selectScenarios } from './scenarios.js';
-import { type Layer, portsideTargets, TARGETS, type Target, type TargetContext } from './targets.js';
+import { TARGETS } from './targets.js';
 import { makeCertificate } from './tls-certificate.js';
 import { startUpstreams } from './upstreams.js';
 
@@ -33,7 +36,7 @@ function targetsFor(scenario: Scenario, targets: Target[]): Target[] {
   // Memory is the HTTP/1.1 and TCP proxies' figure, in plain text; the h2 and tls targets are
   // the same programs (and the memory load speaks neither).
   if (scenario.kind === 'memory') {
-    return targets.filter((t) => t.process && t.layers.every((layer) => layer === 'l4' || layer === 'l7'));
+    return targets.filter((t) => t.process && t.layers.some((layer) => layer === 'l4' || layer === 'l7'));
   }
   return targets.filter((t) => t.layers.includes(scenario.layer));
 }
@@ -70,20 +73,48 @@ function layersOf(scenarios: Scenario[]): Set<Layer> {
   return new Set(scenarios.flatMap((s): Layer[] => (s.kind === 'memory' ? ['l4', 'l7'] : [s.layer])));
 }
 
+/**
+ * Every target this run may start: the usual ones, Portside built in `--compare DIR`
+ * (`@base`), Portside on each `--node` (`@node26`), and the workers targets. A `--node` that
+ * cannot be found, or that is the bench's own Node, adds nothing (the first says why).
+ */
+function targetSpecs(options: BenchOptions, nodes: Nodes): TargetSpec[] {
+  const specs = [...TARGETS];
+  if (options.compare) specs.push(...portsideTargets({ root: resolve(options.compare), suffix: '@base' }));
+  for (const node of nodes.others) specs.push(...portsideTargets({ suffix: `@node${node.major}`, node }));
+  specs.push(...workersTargets(nodes.workers, options.workers));
+  return specs;
+}
+
+/** The Nodes of `--node` and `--workers-node` (a reason instead when the latter is not found). */
+interface Nodes {
+  others: NodeBinary[];
+  workers: NodeBinary | string;
+}
+
+function otherNodes(options: BenchOptions, root: string, skipped: Record<string, string>): NodeBinary[] {
+  const found: NodeBinary[] = [];
+  for (const spec of options.nodes) {
+    const node = findNode(spec, root);
+    if (typeof node === 'string') skipped[`--node ${spec}`] = node;
+    else if (node.version !== process.version && !found.some((n) => n.major === node.major)) found.push(node);
+  }
+  return found;
+}
+
 async function startTargets(
   options: BenchOptions,
+  nodes: Nodes,
   context: TargetContext,
   layers: Set<Layer>,
   skipped: Record<string, string>,
 ) {
   const started: Target[] = [];
-  const specs = options.compare
-    ? [...TARGETS, ...portsideTargets(resolve(options.compare), '@base')]
-    : TARGETS;
-  for (const spec of specs) {
+  for (const spec of targetSpecs(options, nodes)) {
+    // `--targets portside-l7` takes its variants too (`portside-l7@base`, `portside-l7@node26`).
     if (
       options.targets &&
-      !options.targets.some((name) => spec.name === name || spec.name === `${name}@base`)
+      !options.targets.some((name) => spec.name === name || spec.name.startsWith(`${name}@`))
     ) {
       continue;
     }
@@ -121,10 +152,15 @@ async function main(): Promise<number> {
   );
   if (scenarios.length === 0) throw new Error(`--only ${options.only?.join(',')} matches no scenario`);
   const dir = mkdtempSync(join(tmpdir(), 'portside-bench-'));
-  const machine = machineInfo(pinning);
+  const nodes: Nodes = {
+    others: otherNodes(options, root, skipped),
+    workers: findNode(options.workersNode, root),
+  };
+  const layers = layersOf(scenarios);
+  const withWorkers = layers.has('l7-workers') || layers.has('l4-workers');
+  const machine = machineInfo(pinning, nodes.others, withWorkers ? nodes.workers : undefined);
   const samples: Sample[] = [];
   try {
-    const layers = layersOf(scenarios);
     const upstreams = await startUpstreams(dir, pinning, options.upstream, layers.has('h2'));
     const profileDir =
       options.profile === undefined ? undefined : resolve(options.profile || join(root, 'bench', 'profiles'));
@@ -132,6 +168,7 @@ async function main(): Promise<number> {
     const tls = layers.has('tls') ? makeCertificate(dir) : undefined;
     const targets = await startTargets(
       options,
+      nodes,
       { dir, repoRoot: root, pinning, upstreams, profileDir, tls },
       layers,
       skipped,

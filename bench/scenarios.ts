@@ -2,11 +2,13 @@
  * The scenarios, in the order they run. `layer` says which targets they apply to: L7
  * scenarios go to the HTTP proxies, h2 ones to the same proxies set up for HTTP/2 on both
  * sides, tls ones to the HTTP proxies terminating TLS, L4 ones to the TCP proxies; `direct`
- * is in all but tls (the upstream speaks plain HTTP).
+ * is in all but tls (the upstream speaks plain HTTP) and the ones below. `*-default` ones go
+ * to the proxies logging as they do out of the box, and to quiet Portside (l7-log, l4-log);
+ * `*-workers` ones to Portside with its `workers` key (l7-workers, l4-workers).
  */
 import { GRPC_PATH } from './grpc-frames.js';
+import type { Layer } from './launch.js';
 import { UPLOAD_BYTES } from './payloads.js';
-import type { Layer } from './targets.js';
 
 export interface HttpLoad {
   path: string;
@@ -33,7 +35,15 @@ export interface H2Load {
 }
 
 export type Scenario =
-  | { name: string; title: string; kind: 'http'; layer: Layer; load: HttpLoad }
+  | {
+      name: string;
+      title: string;
+      kind: 'http';
+      layer: Layer;
+      load: HttpLoad;
+      /** The report sets this target's figures against every other target's of the scenario. */
+      subject?: string;
+    }
   | { name: string; title: string; kind: 'h2'; layer: 'h2'; load: H2Load }
   | { name: string; title: string; kind: 'bulk'; layer: 'l4' }
   /** RSS idle, under the 50-connection load, and per held-open connection; proxies only. */
@@ -92,6 +102,14 @@ export const SCENARIOS: Scenario[] = [
     load: small(10, { newConnection: true }),
   },
   {
+    // wrk opens its 1,000 connections in one burst: the tails show how fast they are accepted.
+    name: 'l7-conns-1000',
+    title: 'L7 small responses, 1,000 concurrent connections',
+    kind: 'http',
+    layer: 'l7',
+    load: small(1000),
+  },
+  {
     name: 'h2-small',
     title: 'HTTP/2 (h2c) small responses, 10 connections × 10 streams',
     kind: 'h2',
@@ -148,6 +166,58 @@ export const SCENARIOS: Scenario[] = [
     load: small(10, { newConnection: true }),
   },
   { name: 'l4-bulk', title: 'L4 bulk throughput, one connection', kind: 'bulk', layer: 'l4' },
+  // As users run them: Portside at its default log level (info, access log on) and nginx and
+  // HAProxy with their access logs, every one of them writing to a file, beside quiet Portside.
+  {
+    name: 'l7-default',
+    title: 'L7 default logging to a file, small responses, 50 connections',
+    kind: 'http',
+    layer: 'l7-log',
+    load: small(50),
+    subject: 'portside-l7-default',
+  },
+  {
+    name: 'l7-default-newconn',
+    title: 'L7 default logging to a file, new connection per request, 10 connections',
+    kind: 'http',
+    layer: 'l7-log',
+    load: small(10, { newConnection: true }),
+    subject: 'portside-l7-default',
+  },
+  {
+    // An L4 proxy logs a line per connection, when it closes: keep-alive load writes next to
+    // nothing while it runs; the new-connection load below is where the L4 log costs.
+    name: 'l4-default',
+    title: 'L4 default logging to a file, small responses, 50 connections',
+    kind: 'http',
+    layer: 'l4-log',
+    load: small(50),
+    subject: 'portside-l4-default',
+  },
+  {
+    name: 'l4-default-newconn',
+    title: 'L4 default logging to a file, new connection per request, 10 connections',
+    kind: 'http',
+    layer: 'l4-log',
+    load: small(10, { newConnection: true }),
+    subject: 'portside-l4-default',
+  },
+  {
+    name: 'l7-workers',
+    title: 'L7 small responses, 50 connections, Portside with workers',
+    kind: 'http',
+    layer: 'l7-workers',
+    load: small(50),
+    subject: 'portside-l7-w2',
+  },
+  {
+    name: 'l4-workers',
+    title: 'L4 small responses, 50 connections, Portside with workers',
+    kind: 'http',
+    layer: 'l4-workers',
+    load: small(50),
+    subject: 'portside-l4-w2',
+  },
   { name: 'memory', title: 'Memory (RSS)', kind: 'memory', load: small(50), hold: 1000 },
 ];
 

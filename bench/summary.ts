@@ -13,6 +13,7 @@ export interface Row {
   reqPerSec?: Spread;
   p50Ms?: Spread;
   p99Ms?: Spread;
+  maxMs?: Spread;
   mbPerSec?: Spread;
   rssPeakBytes?: Spread;
   /** Proxy CPU per request (µs) or per MB moved (ms). */
@@ -24,6 +25,8 @@ export interface Row {
   perConnectionBytes?: Spread;
   /** Share of new TLS connections that resumed a session (0–1). */
   resumedShare?: Spread;
+  /** Bytes logged per request (the logging targets). */
+  logBytesPerRequest?: Spread;
   errors: number;
   failedRuns: number;
 }
@@ -46,6 +49,7 @@ export function summarise(samples: Sample[]): Row[] {
       reqPerSec: pick((s) => s.http?.reqPerSec),
       p50Ms: pick((s) => s.http?.p50Ms),
       p99Ms: pick((s) => s.http?.p99Ms),
+      maxMs: pick((s) => s.http?.maxMs),
       mbPerSec: pick((s) => s.bulk?.mbPerSec),
       rssPeakBytes: pick((s) => s.rssMaxBytes),
       cpuUsPerRequest: pick((s) =>
@@ -60,6 +64,9 @@ export function summarise(samples: Sample[]): Row[] {
       perConnectionBytes: pick((s) => s.memory?.perConnectionBytes),
       resumedShare: pick((s) =>
         s.http?.resumed !== undefined && s.http.requests > 0 ? s.http.resumed / s.http.requests : undefined,
+      ),
+      logBytesPerRequest: pick((s) =>
+        s.logBytes !== undefined && s.http?.requests ? s.logBytes / s.http.requests : undefined,
       ),
       errors: ok.reduce((sum, s) => sum + (s.http ? s.http.errors + s.http.non2xx : 0), 0),
       failedRuns: group.length - ok.length,
@@ -95,6 +102,9 @@ export function checkTargets(rows: Row[], idle: Record<string, TargetMemory>): C
     const bottom = find(scenario, a, tool)?.cpuUsPerRequest?.median;
     return top !== undefined && bottom ? top / bottom : undefined;
   };
+  const toolsOf = (scenario: string) => [
+    ...new Set(rows.filter((r) => r.scenario === scenario).map((r) => r.tool)),
+  ];
   const checks: Check[] = [];
   const add = (
     what: string,
@@ -191,6 +201,47 @@ export function checkTargets(rows: Row[], idle: Record<string, TargetMemory>): C
       tool,
       perCore(scenario, 'portside-tls', 'nginx-tls', tool),
       floor,
+      false,
+      'x',
+    );
+  }
+  // Issue 19: Portside as users run it (info, access log on, to a file) ≥ 0.8× the quiet
+  // config (`--log-level warn`), on req/s and per core (the inverse ratio of CPU per request).
+  for (const [scenario, layer] of [
+    ['l7-default', 'l7'],
+    ['l7-default-newconn', 'l7'],
+    ['l4-default', 'l4'],
+    ['l4-default-newconn', 'l4'],
+  ] as const) {
+    const logged = `portside-${layer}-default`;
+    const quiet = `portside-${layer}`;
+    for (const tool of toolsOf(scenario)) {
+      add(
+        `${scenario} req/s vs quiet`,
+        tool,
+        ratio(scenario, logged, quiet, tool, 'reqPerSec'),
+        0.8,
+        false,
+        'x',
+      );
+      add(
+        `${scenario} req/s per core vs quiet`,
+        tool,
+        perCore(scenario, logged, quiet, tool),
+        0.8,
+        false,
+        'x',
+      );
+    }
+  }
+  // Issue 19: two workers on two cores ≥ 1.5× one worker's L7 req/s, with the load on a third
+  // core. With fewer than 3 cores the load shares the second worker's: read CPU per request.
+  for (const tool of toolsOf('l7-workers')) {
+    add(
+      'L7 2 workers req/s vs 1 worker',
+      tool,
+      ratio('l7-workers', 'portside-l7-w2', 'portside-l7-w1', tool, 'reqPerSec'),
+      1.5,
       false,
       'x',
     );
