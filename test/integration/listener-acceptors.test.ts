@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, it, test } from 'node:test';
-import { defaultAcceptors, reusePortSupported } from '../../src/listeners/acceptors.js';
+import { acceptorsFor, defaultAcceptors, reusePortSupported } from '../../src/listeners/acceptors.js';
 import type { ConnectionHandler } from '../../src/listeners/handler.js';
 import { Listener } from '../../src/listeners/listener.js';
 import { openConnection } from '../helpers/tcp.js';
@@ -67,6 +67,9 @@ test('reusePort is used from Node 22.12 and 23.1, on Linux only', () => {
   for (const [version, platform, expected] of cases)
     assert.equal(reusePortSupported(version, platform), expected, `${version} ${platform}`);
   assert.equal(defaultAcceptors() > 1, reusePortSupported());
+  assert.equal(acceptorsFor('http'), 1);
+  assert.equal(acceptorsFor('tcp'), defaultAcceptors());
+  assert.equal(acceptorsFor('tls'), defaultAcceptors());
 });
 
 describe('a listener with one socket', () => {
