@@ -2,6 +2,7 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { ensureHttpProxyLoaded, httpProxyModule } from '../l7/load.js';
 import type { UpstreamPoolOwner } from '../l7/upstream-pools.js';
+import { acceptorsFor } from '../listeners/acceptors.js';
 import { Listener } from '../listeners/listener.js';
 import type { GenerationHandler } from '../listeners/listener-base.js';
 import { UdpListener } from '../listeners/udp-listener.js';
@@ -140,7 +141,7 @@ export class ProxyServer {
         const listener =
           l.protocol === 'udp'
             ? new UdpListener(l.name, l.address, this.log)
-            : new Listener(l.name, l.address, this.log);
+            : new Listener(l.name, l.address, this.log, acceptorsFor(l.protocol));
         this.install(listener, l, next);
         await (listener instanceof Listener ? listener.bind({ reusePort: this.reusePort }) : listener.bind());
         bound.push([key, listener]);

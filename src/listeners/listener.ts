@@ -1,6 +1,7 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type ListenOptions, type Server, type Socket } from 'node:net';
 import { formatAddress } from '../config/values.js';
 import type { Logger } from '../core/log.js';
+import { defaultAcceptors } from './acceptors.js';
 import { DurationHistogram } from './duration-histogram.js';
 import type { ConnectionHandler } from './handler.js';
 import { ListenerBase } from './listener-base.js';
@@ -55,74 +56,104 @@ export class ListenerStats {
 }
 
 /**
- * Binds one address and owns its `net.Server`. Each accepted socket goes to the current
- * `handler`; a reload assigns a new handler (one assignment, atomic on the event loop)
- * without closing the socket, so there is no accept gap.
+ * Binds one address and owns its listening sockets: `acceptors` `net.Server`s on the same
+ * address where Node can share one (see acceptors.ts), all feeding the same handler and
+ * stats. Each accepted socket goes to the current `handler`; a reload assigns a new handler
+ * (one assignment, atomic on the event loop) without closing the sockets, so there is no
+ * accept gap.
  */
 export class Listener extends ListenerBase<ConnectionHandler> {
   readonly stats = new ListenerStats();
-  private readonly server: Server;
+  private readonly servers: Server[] = [];
 
   constructor(
     name: string,
     configuredAddress: string,
     /** Where accept errors (EMFILE…) are reported, at most once a second. */
     private readonly log?: Logger,
+    /** Listening sockets on the address; above 1 only where `reusePort` works. */
+    private readonly acceptors = defaultAcceptors(),
   ) {
     super(name, configuredAddress);
-    // Sockets arrive unread, so a handler can make one read into its own buffers
-    // (see adopt-socket.ts); a handler that does not starts reading with resume().
-    this.server = createServer(
-      { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
-      (socket: Socket) => {
-        this.stats.connectionsTotal++;
-        const handler = this.handler;
-        if (handler) handler.handle(socket);
-        else socket.destroy();
-      },
-    );
   }
 
-  /** `reusePort`: share the port with the other worker threads' sockets (SO_REUSEPORT). */
-  bind(options: { reusePort?: boolean } = {}): Promise<void> {
+  private readonly onConnection = (socket: Socket): void => {
+    this.stats.connectionsTotal++;
+    const handler = this.handler;
+    if (handler) handler.handle(socket);
+    else socket.destroy();
+  };
+
+  /**
+   * Binds the first socket (resolving port 0), then the others on its port. With several
+   * sockets, a port held by another process is first checked without `reusePort`: with it,
+   * a second Portside of the same user would silently share the port instead of failing.
+   * `reusePort`: this listener joins other worker threads' sockets on the port (SO_REUSEPORT),
+   * so the port is expected to be held already and is not checked.
+   */
+  async bind(options: { reusePort?: boolean } = {}): Promise<void> {
+    const { host, port } = this.bindAddress();
+    const joins = options.reusePort === true;
+    const shared = this.acceptors > 1 || joins;
+    try {
+      if (shared && !joins && port !== 0) await this.listenOne(host, port, false).then(closeServer);
+      const first = await this.listenOne(host, port, shared);
+      this.servers.push(first);
+      const boundPort = (first.address() as AddressInfo).port;
+      for (let i = 1; i < this.acceptors; i++) this.servers.push(await this.listenOne(host, boundPort, true));
+    } catch (error) {
+      this.stopAccepting();
+      this.servers.length = 0;
+      throw this.bindFailed(error as NodeJS.ErrnoException);
+    }
+    // Accept errors after bind (EMFILE: libuv has already accepted and closed the
+    // connection to keep the backlog moving) must not crash the process; they are counted.
+    for (const server of this.servers) {
+      server.on('error', (error: NodeJS.ErrnoException) => {
+        resourceErrors.record('accept', error.code ?? 'unknown', this.log, { listener: this.name });
+      });
+    }
+  }
+
+  private listenOne(host: string, port: number, reusePort: boolean): Promise<Server> {
+    // Sockets arrive unread, so a handler can make one read into its own buffers
+    // (see adopt-socket.ts); a handler that does not starts reading with resume().
+    const server = createServer(
+      { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
+      this.onConnection,
+    );
+    // `reusePort` is in Node's ListenOptions from 22.12; these types are Node 20's.
+    const options: ListenOptions & { reusePort?: boolean } = { host, port, backlog: 4096 };
+    if (reusePort) options.reusePort = true;
     return new Promise((resolve, reject) => {
-      const { host, port } = this.bindAddress();
-      const onError = (error: NodeJS.ErrnoException) => reject(this.bindFailed(error));
-      this.server.once('error', onError);
-      // reusePort is Node 22.12+, after @types/node 20's ListenOptions.
-      const reuse = options.reusePort ? { reusePort: true } : {};
-      this.server.listen({ host, port, backlog: 4096, ...reuse }, () => {
-        this.server.off('error', onError);
-        // Accept errors after bind (EMFILE: libuv has already accepted and closed the
-        // connection to keep the backlog moving) must not crash the process; they are counted.
-        this.server.on('error', (error: NodeJS.ErrnoException) => {
-          resourceErrors.record('accept', error.code ?? 'unknown', this.log, { listener: this.name });
-        });
-        resolve();
+      server.once('error', reject);
+      server.listen(options, () => {
+        server.off('error', reject);
+        resolve(server);
       });
     });
   }
 
-  /** True while the socket is bound and accepting. */
+  /** True while the sockets are bound and accepting. */
   get bound(): boolean {
-    return this.server.listening;
+    return this.servers[0]?.listening ?? false;
   }
 
   /** The address actually bound (resolves port 0). */
   get boundAddress(): string {
-    const a = this.server.address();
+    const a = this.servers[0]?.address();
     if (!a || typeof a === 'string') return this.configuredAddress;
     return formatAddress({ host: a.address, port: a.port });
   }
 
   get port(): number {
-    const a = this.server.address();
+    const a = this.servers[0]?.address();
     return a && typeof a !== 'string' ? a.port : 0;
   }
 
   /** Stop accepting (the port is released at once); open connections are untouched. */
   stopAccepting(): void {
-    if (this.server.listening) this.server.close();
+    for (const server of this.servers) if (server.listening) server.close();
   }
 
   /**
@@ -133,4 +164,8 @@ export class Listener extends ListenerBase<ConnectionHandler> {
     this.stopAccepting();
     return this.drainHandlers(timeoutMs);
   }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -5,15 +5,20 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config/schema.js';
+import { reusePortSupported } from '../listeners/acceptors.js';
 
 export function workerCount(workers: Config['workers'], cores = availableParallelism()): number {
   return workers === 'auto' ? cores : workers;
 }
 
 /** Undefined when `version` (process.versions.node) supports `reusePort`, else why not, in one line. */
-export function reusePortMissing(version: string = process.versions.node): string | undefined {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  const supported = major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
-  if (supported) return undefined;
+export function reusePortMissing(
+  version: string = process.versions.node,
+  platform: string = process.platform,
+): string | undefined {
+  if (reusePortSupported(version, platform)) return undefined;
+  if (platform !== 'linux') {
+    return `workers > 1 needs Linux, where the kernel spreads connections over sockets sharing a port (reusePort); this is ${platform}: use workers: 1`;
+  }
   return `workers > 1 needs Node.js 22.12 or later (listen option reusePort); this is Node.js ${version}: use workers: 1 or a newer Node`;
 }

@@ -53,7 +53,7 @@ test('an accept error on a bound listener is counted, not thrown', { timeout: 10
   await listener.bind();
   t.after(() => listener.stopAccepting());
   // What libuv reports when it cannot accept even with its reserve fd (no seam in net.Server).
-  (listener as unknown as { server: Server }).server.emit('error', errno('EMFILE'));
+  (listener as unknown as { servers: Server[] }).servers[0]!.emit('error', errno('EMFILE'));
   assert.deepEqual(resourceErrors.snapshot(), [{ side: 'accept', code: 'EMFILE', count: 1 }]);
   assert.deepEqual(
     [lines[0]!.msg, lines[0]!.listener, lines[0]!.acceptErrors],
