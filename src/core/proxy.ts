@@ -53,7 +53,7 @@ export class ProxyServer {
 
   constructor(
     private readonly log: Logger,
-    options: Pick<ClusterManagerDeps, 'createSource'> & {
+    options: Pick<ClusterManagerDeps, 'createSource' | 'catalogFeed'> & {
       tlsDebounceMs?: number;
       serves?: (listener: ListenerConfig) => boolean;
       reusePort?: boolean;

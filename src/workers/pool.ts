@@ -13,7 +13,14 @@ import type { Config, ListenerConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { BindError } from '../listeners/bind-error.js';
 import { sumListeners } from './listener-sum.js';
-import type { EndpointLists, FromWorker, ToWorker, WorkerData, WorkerStats } from './messages.js';
+import type {
+  EndpointLists,
+  FromWorker,
+  ServiceTable,
+  ToWorker,
+  WorkerData,
+  WorkerStats,
+} from './messages.js';
 
 type Outcome = { ok: true; bound: Record<string, string> } | { ok: false; error: Error } | { gone: true };
 
@@ -41,6 +48,8 @@ export interface PoolOptions {
   write: (text: string) => void;
   /** The main thread's endpoint lists, sent with each config. */
   endpoints: () => EndpointLists;
+  /** The catalog's Service tables, sent with each config. */
+  services: () => ServiceTable[];
   /** Worker entry; default the compiled or tsx-loaded worker-main next to this file. */
   entry?: URL;
 }
@@ -50,7 +59,12 @@ const isPortZero = (l: ListenerConfig) => l.address.endsWith(':0');
 /** A worker that lived less than this before dying counts as a crash loop: its restart waits. */
 const YOUNG_MS = 10_000;
 
-export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exit: [number] }> {
+export class WorkerPool extends EventEmitter<{
+  stats: [number, WorkerStats];
+  exit: [number];
+  /** A worker asks for these catalog clusters' endpoint lists. */
+  catalog: [number, string[]];
+}> {
   private readonly slots: Slot[];
   private readonly log: Logger;
   /** The config every worker serves (undefined until the first one applied). */
@@ -130,8 +144,14 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
     return bound;
   }
 
-  broadcast(endpoints: EndpointLists): void {
-    for (const slot of this.slots) this.post(slot, { type: 'endpoints', endpoints });
+  broadcast(message: ToWorker): void {
+    for (const slot of this.slots) this.post(slot, message);
+  }
+
+  /** To one worker, by number. */
+  send(worker: number, message: ToWorker): void {
+    const slot = this.slots[worker];
+    if (slot) this.post(slot, message);
   }
 
   /** Fresh counters from every worker (answered within `timeoutMs`, else the last ones stand). */
@@ -232,11 +252,18 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
       for (const name of slot.portZero) if (!zero.has(name)) slot.portZero.delete(name);
   }
 
-  /** What one worker applies: no active checks (the main thread's verdict comes with the endpoints), port 0 resolved. */
+  /**
+   * What one worker applies: no active checks, the catalog's template included (the main
+   * thread's verdict comes with the endpoints), port 0 resolved.
+   */
   private forWorker(slot: Slot, config: Config): Config {
+    const catalog = config.catalog;
     return {
       ...config,
       clusters: config.clusters.map(({ healthCheck: _, ...cluster }) => cluster),
+      ...(catalog
+        ? { catalog: { ...catalog, template: (({ healthCheck: _, ...t }) => t)(catalog.template) } }
+        : {}),
       listeners: config.listeners.map((l) => {
         if (!isPortZero(l) || slot.portZero.has(l.name)) return l;
         const address = this.resolved.get(l.name);
@@ -255,6 +282,7 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
         seq,
         config: this.forWorker(slot, config),
         endpoints: this.options.endpoints(),
+        services: this.options.services(),
       });
     });
   }
@@ -301,8 +329,11 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
         slot.pending.delete(message.seq);
         return;
       }
+      case 'catalog':
+        this.emit('catalog', slot.id, message.want);
+        return;
       case 'stats': {
-        const stats = { listeners: message.listeners, endpoints: message.endpoints };
+        const { type: _, ...stats } = message;
         slot.stats = stats;
         this.emit('stats', slot.id, stats);
         for (const resolve of slot.statsWaiters.splice(0)) resolve();

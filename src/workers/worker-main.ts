@@ -1,6 +1,7 @@
 /**
  * A worker thread of `workers: N`: the listeners of one config, with clusters fed by the
- * main thread (no discovery, no active checks; outlier detection is this worker's own).
+ * main thread (no discovery, no active checks; outlier detection is this worker's own), and
+ * a Service catalog that reads the main thread's Service tables.
  * It answers configs with where it bound, reports its counters about once a second and
  * when asked, and writes its log lines through the main thread.
  */
@@ -10,6 +11,7 @@ import { flushInfoLines } from '../core/info-lines.js';
 import { createLogger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
 import { BindError } from '../listeners/bind-error.js';
+import { FedServiceScopes } from './fed-services.js';
 import { FedSources } from './fed-source.js';
 import {
   ENDPOINT_FIELDS,
@@ -28,9 +30,11 @@ const send = (message: FromWorker) => port.postMessage(message);
 const log = createLogger(logLevel as LogLevel, false, {
   write: (text: string) => send({ type: 'log', text }),
 }).child({ worker: id });
-const feed = new FedSources();
+const feed = new FedSources((cluster) => send({ type: 'catalog', want: [cluster] }));
+const services = new FedServiceScopes();
 const proxy = new ProxyServer(log, {
   createSource: feed.create,
+  catalogFeed: { watches: services, whenListed: (cluster) => feed.whenListed(cluster) },
   serves: (l) => l.protocol !== 'udp',
   reusePort: true,
 });
@@ -43,7 +47,8 @@ function stats(): FromWorker {
     for (const e of cluster.endpoints)
       endpoints.push([name, e.id, ...ENDPOINT_FIELDS.map((f) => e.state[f])]);
   }
-  return { type: 'stats', listeners: describe.listeners(), endpoints };
+  const catalogUsed = proxy.current?.catalog?.usedClusters() ?? [];
+  return { type: 'stats', listeners: describe.listeners(), endpoints, catalogUsed };
 }
 
 const timer = setInterval(() => send(stats()), STATS_INTERVAL_MS);
@@ -53,6 +58,7 @@ port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'apply':
       feed.update(message.endpoints, true);
+      services.update(message.services, true);
       proxy.apply(message.config).then(
         () => {
           const bound: Record<string, string> = {};
@@ -71,6 +77,9 @@ port.on('message', (message: ToWorker) => {
       return;
     case 'endpoints':
       feed.update(message.endpoints);
+      return;
+    case 'services':
+      services.update(message.tables);
       return;
     case 'stats':
       send(stats());

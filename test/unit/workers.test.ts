@@ -24,10 +24,12 @@ describe('workers config', () => {
     assert.match(problem('many'), /workers: expected a number of worker threads \(1 to 256\) or "auto"$/);
   });
 
-  it('refuses the catalog with more than one worker', () => {
-    const catalog = 'catalog: { kubernetes: { namespaces: [default] } }\n';
-    const { problems } = loadConfigText(`${base}workers: 2\n${catalog}`, 'a.yaml');
-    assert.match(problems.map(formatProblem).join('\n'), /workers: the catalog needs workers: 1/);
+  it('takes the catalog with more than one worker', () => {
+    const catalog = 'catalog: { kubernetes: { namespaces: [default] }, listeners: [web] }\n';
+    const web = 'listeners: [{ name: web, address: "127.0.0.1:0", protocol: http }]\nclusters: []\n';
+    const { problems, config } = loadConfigText(`${web}workers: 2\n${catalog}`, 'a.yaml');
+    assert.deepEqual(problems.map(formatProblem), []);
+    assert.equal(config?.workers, 2);
   });
 });
 
