@@ -42,6 +42,8 @@ export interface ClusterManagerDeps {
   createSource?: typeof createDiscoverySource;
   /** How often health re-reads endpoint lists and re-counts for panic mode (default 1s). */
   healthRefreshMs?: number;
+  /** Called with every cluster built, config or catalog (a worker thread counts their outcomes). */
+  onCluster?: (cluster: Cluster) => void;
   /** A worker thread's catalog: Services and endpoint lists from the main thread (default: its own watches). */
   catalogFeed?: Pick<CatalogDeps, 'watches' | 'whenListed'>;
 }
@@ -111,6 +113,7 @@ class ManagedCluster {
   ) {
     this.reporter = new HealthReporter(name, deps.events, deps.logger, () => this.health?.panic.evaluate());
     this.cluster = new Cluster(name, picker, manager.states, this.reporter);
+    deps.onCluster?.(this.cluster);
   }
 
   retire(): void {

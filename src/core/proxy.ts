@@ -53,7 +53,7 @@ export class ProxyServer {
 
   constructor(
     private readonly log: Logger,
-    options: Pick<ClusterManagerDeps, 'createSource' | 'catalogFeed'> & {
+    options: Pick<ClusterManagerDeps, 'createSource' | 'catalogFeed' | 'onCluster'> & {
       tlsDebounceMs?: number;
       serves?: (listener: ListenerConfig) => boolean;
       reusePort?: boolean;

@@ -3,6 +3,7 @@
  * (structured clone): configs, endpoint lists, counters and log text.
  */
 import type { ListenerStatus } from '../admin/source.js';
+import type { UpstreamTotals } from '../admin/upstream-tally.js';
 import type { Config } from '../config/schema.js';
 import type { ServiceInfo } from '../discovery/kubernetes/objects.js';
 import type { Scope } from '../discovery/kubernetes/scope-watch.js';
@@ -57,6 +58,10 @@ export interface WorkerStats {
   endpoints: EndpointRow[];
   /** Catalog clusters that took requests in this idle round: the main thread keeps them. */
   catalogUsed: string[];
+  /** Upstream latency, failures and ejections since the worker started. */
+  upstream: UpstreamTotals;
+  /** Endpoints this worker's outlier detection ejects now: cluster, endpoint. */
+  ejected: [string, string][];
 }
 
 export type FromWorker =

@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { ListenerStatus } from '../admin/source.js';
+import { sumUpstream, type UpstreamTotals } from '../admin/upstream-tally.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { BindError } from '../listeners/bind-error.js';
@@ -73,6 +74,8 @@ export class WorkerPool extends EventEmitter<{
   private readonly resolved = new Map<string, string>();
   /** Listener counters of workers that died, so totals never go down. */
   private retired: ListenerStatus[][] = [];
+  /** Upstream outcomes of workers that died, summed. */
+  private retiredUpstream: UpstreamTotals[] = [];
   /** Applies, restarts and drain run one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
   private seq = 0;
@@ -133,6 +136,25 @@ export class WorkerPool extends EventEmitter<{
     const live: ListenerStatus[][] = [];
     for (const slot of this.slots) if (slot.worker && slot.stats) live.push(slot.stats.listeners);
     return { live, retired: this.retired };
+  }
+
+  /** Upstream outcomes of every worker: live ones as last reported, dead ones summed. */
+  upstreamStats(): UpstreamTotals[] {
+    const live = this.slots.flatMap((s) => (s.worker && s.stats ? [s.stats.upstream] : []));
+    return live.concat(this.retiredUpstream);
+  }
+
+  /** Endpoints some live worker's outlier detection ejects now: worker numbers by `cluster\0endpoint`. */
+  ejected(): Map<string, number[]> {
+    const byEndpoint = new Map<string, number[]>();
+    for (const slot of this.slots) {
+      if (!slot.worker || !slot.stats) continue;
+      for (const [cluster, endpoint] of slot.stats.ejected) {
+        const key = `${cluster}\u0000${endpoint}`;
+        byEndpoint.set(key, [...(byEndpoint.get(key) ?? []), slot.id]);
+      }
+    }
+    return byEndpoint;
   }
 
   /** Where each listener is bound, as the workers report it. */
@@ -357,6 +379,7 @@ export class WorkerPool extends EventEmitter<{
       const dead = slot.stats.listeners.map((l) => ({ ...l, activeConnections: 0 }));
       // Folded into one list: a worker in a crash loop must not grow it without end.
       this.retired = [sumListeners([...this.retired, dead])];
+      this.retiredUpstream = [sumUpstream([...this.retiredUpstream, slot.stats.upstream])];
     }
     slot.stats = undefined;
     this.emit('exit', slot.id);

@@ -7,6 +7,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ProxyAdminSource } from '../admin/proxy-source.js';
+import { UpstreamTally } from '../admin/upstream-tally.js';
+import { Unavailable } from '../core/endpoint.js';
 import { flushInfoLines } from '../core/info-lines.js';
 import { createLogger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
@@ -32,23 +34,39 @@ const log = createLogger(logLevel as LogLevel, false, {
 }).child({ worker: id });
 const feed = new FedSources((cluster) => send({ type: 'catalog', want: [cluster] }));
 const services = new FedServiceScopes();
+// Upstream outcomes of every cluster from its first request, for the main thread's /metrics.
+const tally = new UpstreamTally();
 const proxy = new ProxyServer(log, {
+  onCluster: (cluster) => tally.observe(cluster),
   createSource: feed.create,
   catalogFeed: { watches: services, whenListed: (cluster) => feed.whenListed(cluster) },
   serves: (l) => l.protocol !== 'udp',
   reusePort: true,
 });
+proxy.events.on('health', (t) => tally.health(t));
 // Describes listeners exactly as the admin API of a single process does.
 const describe = new ProxyAdminSource(proxy, { lastResult: undefined });
 
 function stats(): FromWorker {
   const endpoints: EndpointRow[] = [];
-  for (const [name, cluster] of proxy.current?.clusters ?? []) {
-    for (const e of cluster.endpoints)
-      endpoints.push([name, e.id, ...ENDPOINT_FIELDS.map((f) => e.state[f])]);
+  const ejected: [string, string][] = [];
+  const catalog = proxy.current?.catalog;
+  const clusters = [...(proxy.current?.clusters.values() ?? []), ...(catalog?.clusters() ?? [])];
+  for (const cluster of clusters) {
+    for (const e of cluster.endpoints) {
+      endpoints.push([cluster.name, e.id, ...ENDPOINT_FIELDS.map((f) => e.state[f])]);
+      if (e.state.flags & Unavailable.OutlierEjected) ejected.push([cluster.name, e.id]);
+    }
   }
-  const catalogUsed = proxy.current?.catalog?.usedClusters() ?? [];
-  return { type: 'stats', listeners: describe.listeners(), endpoints, catalogUsed };
+  const catalogUsed = catalog?.usedClusters() ?? [];
+  return {
+    type: 'stats',
+    listeners: describe.listeners(),
+    endpoints,
+    catalogUsed,
+    upstream: tally.totals(),
+    ejected,
+  };
 }
 
 const timer = setInterval(() => send(stats()), STATS_INTERVAL_MS);
