@@ -42,6 +42,8 @@ export interface ClusterManagerDeps {
   createSource?: typeof createDiscoverySource;
   /** How often health re-reads endpoint lists and re-counts for panic mode (default 1s). */
   healthRefreshMs?: number;
+  /** Discovery is the main thread's verdict relayed (a worker thread): its changes are logged at debug. */
+  relayedDiscovery?: boolean;
   /** Called with every cluster built, config or catalog (a worker thread counts their outcomes). */
   onCluster?: (cluster: Cluster) => void;
   /** A worker thread's catalog: Services and endpoint lists from the main thread (default: its own watches). */
@@ -111,7 +113,13 @@ class ManagedCluster {
     manager: ClusterManager,
     deps: ClusterManagerDeps,
   ) {
-    this.reporter = new HealthReporter(name, deps.events, deps.logger, () => this.health?.panic.evaluate());
+    this.reporter = new HealthReporter(
+      name,
+      deps.events,
+      deps.logger,
+      () => this.health?.panic.evaluate(),
+      deps.relayedDiscovery,
+    );
     this.cluster = new Cluster(name, picker, manager.states, this.reporter);
     deps.onCluster?.(this.cluster);
   }

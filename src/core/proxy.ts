@@ -53,7 +53,7 @@ export class ProxyServer {
 
   constructor(
     private readonly log: Logger,
-    options: Pick<ClusterManagerDeps, 'createSource' | 'catalogFeed' | 'onCluster'> & {
+    options: Pick<ClusterManagerDeps, 'createSource' | 'catalogFeed' | 'onCluster' | 'relayedDiscovery'> & {
       tlsDebounceMs?: number;
       serves?: (listener: ListenerConfig) => boolean;
       reusePort?: boolean;

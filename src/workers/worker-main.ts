@@ -38,6 +38,7 @@ const services = new FedServiceScopes();
 const tally = new UpstreamTally();
 const proxy = new ProxyServer(log, {
   onCluster: (cluster) => tally.observe(cluster),
+  relayedDiscovery: true,
   createSource: feed.create,
   catalogFeed: { watches: services, whenListed: (cluster) => feed.whenListed(cluster) },
   serves: (l) => l.protocol !== 'udp',

@@ -101,16 +101,18 @@ test("the main thread's health checks steer every worker; workers do not check",
       what: 'the main thread marking a down',
     },
   );
-  // Both workers apply the verdict as readiness (coalesced, then posted): only b answers.
-  const workerHealth = () => p.lines.filter((l) => l.event === 'health' && l.worker !== undefined);
-  await eventually(() => new Set(workerHealth().map((l) => l.worker)).size === 2, {
-    what: 'both workers applying the verdict',
-  });
+  // Both workers apply the verdict as readiness (coalesced, posted at the next turn): once
+  // every worker answered a stats request posted after it, it was applied. Only b answers.
+  await new Promise((resolve) => setImmediate(resolve));
+  await workersOf(p.portside).pool.refresh(30_000);
   for (let i = 0; i < 10; i++) assert.equal(await upstreamFor(port, 'example.com'), '200');
   assert.equal(a.requests, 0);
   assert.equal(b.requests, 10);
-  // What workers apply comes from the main thread, never from checks of their own.
-  for (const line of workerHealth()) assert.equal(line.reason, 'discovery: not ready');
+  // The main thread's line says why; workers log the relayed verdict at debug only.
+  assert.deepEqual(
+    p.lines.filter((l) => l.event === 'health' && l.worker !== undefined),
+    [],
+  );
 });
 
 test('a worker that dies is logged and restarted; traffic keeps flowing', opts, async (t) => {
