@@ -86,6 +86,8 @@ export class Catalog {
   private readonly selector: LabelSelector | undefined;
   private readonly reader: ScopeReader;
   private stopped = false;
+  /** With `idleTimeout`: clusters that took a request since `takeRecentlyUsed` (a worker reports them). */
+  private readonly recent: Set<string> | undefined;
 
   constructor(
     readonly config: CatalogConfig,
@@ -95,6 +97,7 @@ export class Catalog {
     const { selector } = config.kubernetes;
     const parsed = selector === undefined ? undefined : parseLabelSelector(selector);
     this.selector = parsed && 'selector' in parsed ? parsed.selector : undefined;
+    this.recent = config.idleTimeout === undefined ? undefined : new Set();
     this.reader = {
       changed: (ids) => this.changed(ids),
       synced: () => {
@@ -160,6 +163,7 @@ export class Catalog {
     const built =
       this.built.get(name) ?? this.build(target.namespace, target.service, target.port.port, name);
     built.used = true;
+    this.recent?.add(name);
     return built.cluster;
   }
 
@@ -179,9 +183,15 @@ export class Catalog {
     return target && this.cluster(target);
   }
 
-  /** Names of the clusters that took a request in this idle round (a worker reports them to the main thread). */
-  usedClusters(): string[] {
-    return [...this.built].filter(([, b]) => b.used).map(([name]) => name);
+  /**
+   * With `idleTimeout`, names of the clusters that took a request since the last call: a
+   * worker thread reports them so that the main thread keeps them. Empty without idleTimeout.
+   */
+  takeRecentlyUsed(): string[] {
+    if (!this.recent || this.recent.size === 0) return [];
+    const names = [...this.recent];
+    this.recent.clear();
+    return names;
   }
 
   /** Resolves once a cluster the catalog built has its endpoint list (a worker thread's wait; else undefined). */
@@ -312,6 +322,7 @@ export class Catalog {
 
   /** Clusters that took no request since the last round go; the others start a new round. */
   private retireIdle(): void {
+    this.recent?.clear(); // nobody takes them in the main thread
     for (const [name, built] of this.built) {
       if (built.used) {
         built.used = false;

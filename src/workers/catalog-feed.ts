@@ -6,7 +6,7 @@
  * one it uses (so `idleTimeout` counts the workers' requests); their lists then reach the
  * workers with the other clusters' (endpoint-lists.ts).
  */
-import type { Config } from '../config/schema.js';
+import type { CatalogConfig } from '../config/schema.js';
 import { catalogScopes } from '../core/catalog.js';
 import type { ProxyServer } from '../core/proxy.js';
 import type { ServiceInfo } from '../discovery/kubernetes/objects.js';
@@ -30,10 +30,10 @@ export class CatalogFeed {
     private readonly post: (tables: ServiceTable[]) => void,
   ) {}
 
-  /** Reads the scopes of `config`'s catalog (after the main thread applied it), and no others. */
-  follow(config: Config): void {
+  /** Reads the scopes of the applied config's catalog, and no others. */
+  follow(catalog: CatalogConfig | undefined): void {
     const watches = this.proxy.clusters.discovery.kubernetes;
-    const wanted = new Map((config.catalog ? catalogScopes(config.catalog) : []).map((s) => [scopeId(s), s]));
+    const wanted = new Map((catalog ? catalogScopes(catalog) : []).map((s) => [scopeId(s), s]));
     for (const [id, scope] of wanted) {
       if (this.followed.has(id)) continue;
       const reader: ScopeReader = {
@@ -59,7 +59,7 @@ export class CatalogFeed {
   }
 
   close(): void {
-    this.follow({ catalog: undefined } as Config);
+    this.follow(undefined);
   }
 
   /** A worker's clusters: built if they are not (and still exist), and marked used. */

@@ -56,7 +56,7 @@ export const ENDPOINT_FIELDS = [
 export interface WorkerStats {
   listeners: ListenerStatus[];
   endpoints: EndpointRow[];
-  /** Catalog clusters that took requests in this idle round: the main thread keeps them. */
+  /** Catalog clusters that took requests since the last stats (with idleTimeout): the main thread keeps them. */
   catalogUsed: string[];
   /** Upstream latency, failures and ejections since the worker started. */
   upstream: UpstreamTotals;

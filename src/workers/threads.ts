@@ -60,7 +60,7 @@ export class WorkerThreads implements Reloadable {
    */
   static async start(proxy: ProxyServer, config: Config, log: Logger): Promise<WorkerThreads> {
     const threads = new WorkerThreads(proxy, workerCount(config.workers), log);
-    threads.catalog.follow(config);
+    threads.catalog.follow(config.catalog);
     try {
       await threads.pool.start(config);
     } catch (error) {
@@ -91,7 +91,7 @@ export class WorkerThreads implements Reloadable {
   async apply(config: Config): Promise<Runtime> {
     const previous = this.proxy.current?.config;
     const runtime = await this.proxy.apply(config);
-    this.catalog.follow(config);
+    this.catalog.follow(config.catalog);
     try {
       await this.pool.apply(config);
     } catch (error) {
@@ -99,7 +99,7 @@ export class WorkerThreads implements Reloadable {
         await this.proxy.apply(previous).catch((undo: Error) => {
           this.log.error({ err: undo }, 'the main thread could not go back to the running config');
         });
-        this.catalog.follow(previous);
+        this.catalog.follow(previous.catalog);
       }
       throw error;
     }

@@ -59,7 +59,7 @@ function stats(): FromWorker {
       if (e.state.flags & Unavailable.OutlierEjected) ejected.push([cluster.name, e.id]);
     }
   }
-  const catalogUsed = catalog?.usedClusters() ?? [];
+  const catalogUsed = catalog?.takeRecentlyUsed() ?? [];
   return {
     type: 'stats',
     listeners: describe.listeners(),
