@@ -1,14 +1,15 @@
 /**
  * Metrics recorded as things happen rather than read at scrape time: upstream latency
  * samples and failure reasons (an OutcomeObserver on each cluster), health transitions,
- * outlier ejections and reload attempts. None of them is per byte or per chunk.
+ * outlier ejections and reload attempts. None of them is per byte or per chunk. Upstream
+ * outcomes are kept in an UpstreamTally and read at scrape time with the worker threads'.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Cluster, OutcomeObserver } from '../core/cluster.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HealthTransition, PanicTransition, ReloadResult } from '../core/events.js';
 import type { AdminSource } from './source.js';
+import { LATENCY_BUCKETS, sumUpstream, UpstreamTally, type UpstreamTotals } from './upstream-tally.js';
 
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
 
 export interface EventMetrics {
   /** Adds the latency observer to clusters of a new generation (idempotent). */
@@ -32,25 +33,37 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
     labelNames: ['cluster', 'endpoint', 'to'],
     registers,
   });
-  const ejections = new Counter({
-    name: 'portside_outlier_ejections_total',
-    help: 'Times outlier detection ejected the endpoint.',
-    labelNames: ['cluster', 'endpoint'],
-    registers,
-  });
-  const latency = new Histogram({
-    name: 'portside_upstream_latency_seconds',
-    help: 'Successful upstream attempts by how long they took: phase="connect" is a TCP connect (tcp listeners), phase="response" the wait for an answer (the response head for http, a reply for udp).',
-    labelNames: ['cluster', 'phase'],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const upstreamFailures = new Counter({
-    name: 'portside_upstream_failures_total',
-    help: 'Failed upstream attempts by reason code.',
-    labelNames: ['cluster', 'reason'],
-    registers,
-  });
+  // This thread's upstream outcomes; with worker threads, theirs are added at scrape time.
+  const tally = new UpstreamTally();
+  const totals = (): UpstreamTotals => sumUpstream([tally.totals(), ...(source.workerUpstream?.() ?? [])]);
+  // Read metrics (prom-client's Histogram can only observe, its Counter only count here).
+  const readMetric = (name: string, help: string, type: 'counter' | 'histogram', read: () => Sample[]) =>
+    registry.registerMetric({
+      name,
+      help,
+      type,
+      aggregator: 'sum',
+      get: async () => ({ name, help, type, values: read(), aggregator: 'sum' }),
+    } as never);
+  readMetric(
+    'portside_outlier_ejections_total',
+    'Times outlier detection ejected the endpoint.',
+    'counter',
+    () => totals().ejections.map(([cluster, endpoint, value]) => ({ labels: { cluster, endpoint }, value })),
+  );
+  const latencyName = 'portside_upstream_latency_seconds';
+  readMetric(
+    latencyName,
+    'Successful upstream attempts by how long they took: phase="connect" is a TCP connect (tcp listeners), phase="response" the wait for an answer (the response head for http, a reply for udp).',
+    'histogram',
+    () =>
+      totals().latency.flatMap(([cluster, phase, sum, ...counts]) =>
+        histogram(latencyName, { cluster, phase }, sum, counts),
+      ),
+  );
+  readMetric('portside_upstream_failures_total', 'Failed upstream attempts by reason code.', 'counter', () =>
+    totals().failures.map(([cluster, reason, value]) => ({ labels: { cluster, reason }, value })),
+  );
 
   const panics = new Counter({
     name: 'portside_panic_transitions_total',
@@ -78,24 +91,14 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
   const onHealth = (t: HealthTransition) => {
     const labels = { cluster: t.cluster, endpoint: t.endpoint };
     transitions.inc({ ...labels, to: t.to.length === 0 ? 'available' : 'unavailable' });
-    if (t.to.includes('OutlierEjected') && !t.from.includes('OutlierEjected')) ejections.inc(labels);
+    tally.health(t);
   };
   source.events.on('reload', onReload);
   source.events.on('health', onHealth);
   source.events.on('panic', onPanic);
 
-  const observed = new WeakSet<Cluster>();
   function observeClusters(): void {
-    for (const cluster of source.clusters()) {
-      if (observed.has(cluster)) continue;
-      observed.add(cluster);
-      const name = cluster.name;
-      const observer: OutcomeObserver = {
-        success: (_endpoint, latencyMs, phase) => latency.observe({ cluster: name, phase }, latencyMs / 1000),
-        failure: (_endpoint, reason) => upstreamFailures.inc({ cluster: name, reason }),
-      };
-      cluster.observers.push(observer);
-    }
+    for (const cluster of source.clusters()) tally.observe(cluster);
   }
   observeClusters();
 
@@ -107,4 +110,19 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
       source.events.off('panic', onPanic);
     },
   };
+}
+
+/** Prometheus histogram samples from plain bucket counts (cumulative `le` buckets, +Inf, sum, count). */
+function histogram(name: string, labels: Record<string, string>, sum: number, counts: number[]): Sample[] {
+  const samples: Sample[] = [];
+  let cumulative = 0;
+  LATENCY_BUCKETS.forEach((le, i) => {
+    cumulative += counts[i] ?? 0;
+    samples.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
+  });
+  cumulative += counts[LATENCY_BUCKETS.length] ?? 0;
+  samples.push({ labels: { ...labels, le: '+Inf' }, value: cumulative, metricName: `${name}_bucket` });
+  samples.push({ labels, value: sum, metricName: `${name}_sum` });
+  samples.push({ labels, value: cumulative, metricName: `${name}_count` });
+  return samples;
 }

@@ -9,6 +9,7 @@ import type { ProxyEvents, ReloadResult } from '../core/events.js';
 import type { ExplainWorld } from '../explain/world.js';
 import type { ResourceErrorCount } from '../listeners/resource-errors.js';
 import type { CertificateInUse } from '../tls/tls-registry.js';
+import type { UpstreamTotals } from './upstream-tally.js';
 
 export interface RouteStatus {
   /** Route name, or a description of its match when unnamed. */
@@ -123,6 +124,10 @@ export interface AdminSource {
   registrations?(): RegistrationStatus[];
   /** Worker threads (`workers: N`): each one's number, whether it runs, and its restarts. */
   workers?(): { id: number; alive: boolean; restarts: number }[];
+  /** Worker threads' upstream outcomes (latency, failures, ejections), each worker's totals. */
+  workerUpstream?(): UpstreamTotals[];
+  /** Endpoints outlier detection has ejected in some worker thread now: worker numbers by `cluster\0endpoint`. */
+  workerEjected?(): ReadonlyMap<string, number[]>;
   /** Gathers fresh counters before a scrape (worker threads report theirs); resolves quickly either way. */
   refresh?(): Promise<void>;
   /** True once drain() was called (or the process is shutting down). */

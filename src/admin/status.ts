@@ -21,6 +21,11 @@ export interface EndpointView {
   lastError: string | null;
   /** ISO time it was first seen or last became available. */
   availableSince: string;
+  /**
+   * Worker threads (`workers: N`) whose outlier detection ejects it now: each worker ejects on
+   * what it saw, and `flags` are the main thread's (discovery, active checks). Absent when none.
+   */
+  ejectedByWorkers?: number[];
 }
 
 export interface ClusterView {
@@ -58,6 +63,7 @@ export function endpointView(endpoint: Endpoint): EndpointView {
 
 export function clusterViews(source: AdminSource): ClusterView[] {
   const discovery = source.discovery();
+  const ejected = source.workerEjected?.();
   return source.clusters().map((cluster: Cluster) => ({
     name: cluster.name,
     excludeFlags: describeFlags(cluster.excludeFlags),
@@ -67,7 +73,11 @@ export function clusterViews(source: AdminSource): ClusterView[] {
       .map(({ lastSyncAt, ...d }) =>
         lastSyncAt === undefined ? d : { ...d, lastSyncAt: new Date(lastSyncAt).toISOString() },
       ),
-    endpoints: cluster.endpoints.map(endpointView),
+    endpoints: cluster.endpoints.map((e) => {
+      const view = endpointView(e);
+      const workers = ejected?.get(`${cluster.name}\u0000${e.id}`);
+      return workers ? { ...view, ejectedByWorkers: workers } : view;
+    }),
     // The last failed TLS handshake with an endpoint (cluster `tls:`), with its reason.
     ...(cluster.tls?.lastFailure ? { tlsLastFailure: cluster.tls.lastFailure } : {}),
   }));

@@ -112,11 +112,6 @@ export function checkReferences(raw: unknown, readable: ReadableConfig): Referen
       error(['catalog', 'listeners', i], known);
     });
 
-  // Catalog clusters are built on first request in the thread that routes it: with worker
-  // threads each would watch the API itself, which the main thread exists to avoid.
-  if (catalog !== undefined && top.workers !== undefined && top.workers !== 1)
-    error(['workers'], 'the catalog needs workers: 1 (worker threads do not run the catalog yet)');
-
   // UDP ports are their own space (DNS listens on 53 in both): UDP listeners are checked
   // among themselves, the others with the admin server, which is TCP.
   const listeners = items(top.listeners);

@@ -12,10 +12,10 @@
 import type { CatalogConfig, ClusterConfig, Config } from '../config/schema.js';
 import { ms } from '../config/values.js';
 import { type LabelSelector, parseLabelSelector } from '../discovery/kubernetes/label-selector.js';
-import type { ServicePortInfo } from '../discovery/kubernetes/objects.js';
-import type { Scope, ScopeWatch } from '../discovery/kubernetes/scope-watch.js';
+import type { ServiceInfo, ServicePortInfo } from '../discovery/kubernetes/objects.js';
+import type { Scope } from '../discovery/kubernetes/scope-watch.js';
 import type { ServiceHost } from '../discovery/kubernetes/service-host.js';
-import type { KubernetesWatches, ScopeReader } from '../discovery/kubernetes/watches.js';
+import type { ScopeReader } from '../discovery/kubernetes/watches.js';
 import type { DiscoverySource } from '../discovery/source.js';
 import type { Cluster } from './cluster.js';
 import type { DetachedCluster } from './cluster-manager.js';
@@ -39,17 +39,44 @@ export interface CatalogServiceStatus {
   clusters: string[];
 }
 
+/** The Services of one scope as the catalog reads them (a ScopeWatch, or a worker thread's copy). */
+export interface ServiceScope {
+  readonly scope: Scope;
+  /** By `namespace/name`. */
+  readonly services: ReadonlyMap<string, { readonly service: ServiceInfo | undefined }>;
+  isSynced(withServices: boolean): boolean;
+  readonly lastError: string | undefined;
+}
+
+/** Where the catalog reads Services: the shared Kubernetes watches, or the main thread's table (workers). */
+export interface ServiceScopes {
+  watchScope(scope: Scope, reader: ScopeReader): ServiceScope;
+  unwatchScope(scope: ServiceScope, reader: ScopeReader): void;
+}
+
 export interface CatalogDeps {
-  watches: KubernetesWatches;
+  watches: ServiceScopes;
   /** Builds and starts one Service port's cluster (ClusterManager.buildDetached). */
   build: (config: ClusterConfig, node: Config['node']) => DetachedCluster;
   logger: Logger;
+  /**
+   * A worker thread's: resolves once the cluster has the main thread's endpoint list (asked
+   * for when it has none yet); undefined when it has one. The main thread discovers itself.
+   */
+  whenListed?: (cluster: string) => Promise<void> | undefined;
+}
+
+/** The scopes a catalog config watches: one per namespace, or one cluster-wide. */
+export function catalogScopes(config: CatalogConfig): Scope[] {
+  const { namespaces, kubeconfig } = config.kubernetes;
+  const base: Scope = kubeconfig === undefined ? {} : { kubeconfig };
+  return namespaces === 'all' ? [base] : namespaces.map((namespace) => ({ ...base, namespace }));
 }
 
 const TCP = 'TCP';
 
 export class Catalog {
-  private readonly scopes: ScopeWatch[] = [];
+  private readonly scopes: ServiceScope[] = [];
   /** Built clusters by name (`svc.ns:port`). */
   private readonly built = new Map<string, Built>();
   /** Retires clusters without a request for a whole round (`idleTimeout`). */
@@ -59,6 +86,8 @@ export class Catalog {
   private readonly selector: LabelSelector | undefined;
   private readonly reader: ScopeReader;
   private stopped = false;
+  /** With `idleTimeout`: clusters that took a request since `takeRecentlyUsed` (a worker reports them). */
+  private readonly recent: Set<string> | undefined;
 
   constructor(
     readonly config: CatalogConfig,
@@ -68,6 +97,7 @@ export class Catalog {
     const { selector } = config.kubernetes;
     const parsed = selector === undefined ? undefined : parseLabelSelector(selector);
     this.selector = parsed && 'selector' in parsed ? parsed.selector : undefined;
+    this.recent = config.idleTimeout === undefined ? undefined : new Set();
     this.reader = {
       changed: (ids) => this.changed(ids),
       synced: () => {
@@ -77,10 +107,8 @@ export class Catalog {
   }
 
   start(): void {
-    const { namespaces, kubeconfig } = this.config.kubernetes;
-    const base: Scope = kubeconfig === undefined ? {} : { kubeconfig };
-    const scopes = namespaces === 'all' ? [base] : namespaces.map((namespace) => ({ ...base, namespace }));
-    for (const scope of scopes) this.scopes.push(this.deps.watches.watchScope(scope, this.reader));
+    for (const scope of catalogScopes(this.config))
+      this.scopes.push(this.deps.watches.watchScope(scope, this.reader));
     const { idleTimeout } = this.config;
     if (idleTimeout !== undefined)
       this.idleTimer = setInterval(() => this.retireIdle(), Math.max(1, ms(idleTimeout))).unref();
@@ -135,7 +163,41 @@ export class Catalog {
     const built =
       this.built.get(name) ?? this.build(target.namespace, target.service, target.port.port, name);
     built.used = true;
+    this.recent?.add(name);
     return built.cluster;
+  }
+
+  /**
+   * A worker thread uses this cluster (by name): built now if its Service port is still in
+   * the catalog, and kept as used for `idleTimeout`. Undefined when the port is gone.
+   */
+  keep(name: string): Cluster | undefined {
+    const colon = name.lastIndexOf(':');
+    const dot = name.indexOf('.');
+    if (colon < 0 || dot <= 0 || dot > colon) return undefined;
+    const target = this.resolve({
+      service: name.slice(0, dot),
+      namespace: name.slice(dot + 1, colon),
+      port: portOf(name),
+    });
+    return target && this.cluster(target);
+  }
+
+  /**
+   * With `idleTimeout`, names of the clusters that took a request since the last call: a
+   * worker thread reports them so that the main thread keeps them. Empty without idleTimeout.
+   */
+  takeRecentlyUsed(): string[] {
+    if (!this.recent || this.recent.size === 0) return [];
+    const names = [...this.recent];
+    this.recent.clear();
+    return names;
+  }
+
+  /** Resolves once a cluster the catalog built has its endpoint list (a worker thread's wait; else undefined). */
+  whenListed(cluster: Cluster): Promise<void> | undefined {
+    if (this.built.get(cluster.name)?.cluster !== cluster) return undefined;
+    return this.deps.whenListed?.(cluster.name);
   }
 
   /** A cluster built now, by name (`orders.shop:8080`). */
@@ -260,6 +322,7 @@ export class Catalog {
 
   /** Clusters that took no request since the last round go; the others start a new round. */
   private retireIdle(): void {
+    this.recent?.clear(); // nobody takes them in the main thread
     for (const [name, built] of this.built) {
       if (built.used) {
         built.used = false;

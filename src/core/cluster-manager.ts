@@ -29,7 +29,7 @@ import { DiscoverySyncCounts } from '../discovery/sync-counts.js';
 import { ClusterHealth } from '../health/cluster-health.js';
 import { HealthRegistry } from '../health/registry.js';
 import { HealthReporter } from '../health/reporter.js';
-import { Catalog } from './catalog.js';
+import { Catalog, type CatalogDeps } from './catalog.js';
 import { Cluster, type OutcomeObserver } from './cluster.js';
 import { EndpointStateRegistry } from './endpoint.js';
 import type { ProxyEvents } from './events.js';
@@ -42,6 +42,12 @@ export interface ClusterManagerDeps {
   createSource?: typeof createDiscoverySource;
   /** How often health re-reads endpoint lists and re-counts for panic mode (default 1s). */
   healthRefreshMs?: number;
+  /** Discovery is the main thread's verdict relayed (a worker thread): its changes are logged at debug. */
+  relayedDiscovery?: boolean;
+  /** Called with every cluster built, config or catalog (a worker thread counts their outcomes). */
+  onCluster?: (cluster: Cluster) => void;
+  /** A worker thread's catalog: Services and endpoint lists from the main thread (default: its own watches). */
+  catalogFeed?: Pick<CatalogDeps, 'watches' | 'whenListed'>;
 }
 
 /** What one generation sees of one cluster: the parts that serve it while that generation is current. */
@@ -107,8 +113,15 @@ class ManagedCluster {
     manager: ClusterManager,
     deps: ClusterManagerDeps,
   ) {
-    this.reporter = new HealthReporter(name, deps.events, deps.logger, () => this.health?.panic.evaluate());
+    this.reporter = new HealthReporter(
+      name,
+      deps.events,
+      deps.logger,
+      () => this.health?.panic.evaluate(),
+      deps.relayedDiscovery,
+    );
     this.cluster = new Cluster(name, picker, manager.states, this.reporter);
+    deps.onCluster?.(this.cluster);
   }
 
   retire(): void {
@@ -254,6 +267,7 @@ export class ClusterManager {
     if (this.catalog?.key === key) return this.catalog.catalog;
     const catalog = new Catalog(config.catalog, config.node, {
       watches: this.discovery.kubernetes,
+      ...this.deps.catalogFeed,
       build: (c, node) => this.buildDetached(c, node),
       logger: this.log,
     });
@@ -417,6 +431,8 @@ export class ClusterManager {
         entry.retire();
         this.syncs.forget(c.name, source.description);
         this.affinity.forget(c.name);
+        // Its list is gone (worker threads forget their copy).
+        this.deps.events.emit('endpoints', c.name);
       },
     };
   }
@@ -467,7 +483,8 @@ export class ClusterManager {
     source: DiscoverySource,
     endpoints: readonly DiscoveredEndpoint[],
   ): void {
-    if (!entry.cluster.setEndpoints(endpoints)) return;
+    // A source's first list counts as a change even when empty: worker threads wait for it.
+    if (!entry.cluster.setEndpoints(endpoints) && this.delivered.has(source)) return;
     this.deps.events.emit('endpoints', entry.name);
     this.log.debug(
       { cluster: entry.name, endpoints: entry.cluster.endpoints.length, source: source.description },

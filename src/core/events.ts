@@ -35,7 +35,10 @@ export class ProxyEvents extends EventEmitter<{
   health: [HealthTransition];
   panic: [PanicTransition];
   reload: [ReloadResult];
-  /** Discovery changed a cluster's endpoint list (members, weights or localities), by cluster name. */
+  /**
+   * Discovery set a cluster's endpoint list (its source's first list) or changed it (members,
+   * weights or localities), or a catalog cluster was retired; by cluster name.
+   */
   endpoints: [string];
   /** Shutdown began (SIGTERM or admin POST /drain): this node is going away. */
   draining: [];

@@ -54,7 +54,7 @@ export class ProxyServer {
 
   constructor(
     private readonly log: Logger,
-    options: Pick<ClusterManagerDeps, 'createSource'> & {
+    options: Pick<ClusterManagerDeps, 'createSource' | 'catalogFeed' | 'onCluster' | 'relayedDiscovery'> & {
       tlsDebounceMs?: number;
       serves?: (listener: ListenerConfig) => boolean;
       reusePort?: boolean;

@@ -154,6 +154,7 @@ export class Runtime {
         ? {
             route: this.deps.catalog.config.route,
             cluster: (host: string | undefined) => this.catalogCluster(host),
+            whenListed: (cluster: Cluster) => this.deps.catalog!.whenListed(cluster),
           }
         : undefined;
       return new HttpProxyHandler(listener, (name) => this.clusters.get(name), log, stats, pools, catalog);

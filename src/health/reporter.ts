@@ -23,6 +23,11 @@ export class HealthReporter implements AvailabilityWriter {
     private readonly log: Logger,
     /** Called after every change (the panic guard re-evaluates). */
     private readonly onChange: () => void = () => {},
+    /**
+     * Discovery's reasons are another thread's verdict relayed (a worker thread's fed
+     * sources): logged at debug, since the main thread's own line says why.
+     */
+    private readonly relayedDiscovery = false,
   ) {}
 
   /**
@@ -50,7 +55,8 @@ export class HealthReporter implements AvailabilityWriter {
       at,
     };
     const line = `${this.cluster} ${endpoint.id}: ${describe(transition.from)} → ${describe(transition.to)} (${reason})`;
-    if (joined) this.log.debug({ event: 'health', ...transition }, line);
+    if (joined || (this.relayedDiscovery && (bit & DISCOVERY_REASONS) !== 0))
+      this.log.debug({ event: 'health', ...transition }, line);
     else if (on && (bit & DISCOVERY_REASONS) === 0) this.log.warn({ event: 'health', ...transition }, line);
     else this.log.info({ event: 'health', ...transition }, line);
     emitSafely(this.events, this.log, 'health', transition);

@@ -41,6 +41,11 @@ export interface CatalogRouting {
   readonly route: CompiledRoute;
   /** The cluster of the Service port `host` names; undefined when the catalog has none. */
   cluster(host: string | undefined): Cluster | undefined;
+  /**
+   * In a worker thread, a catalog cluster built for this request waits for the main thread's
+   * endpoint list: resolves when it has it (or gave up waiting). Undefined: nothing to wait for.
+   */
+  whenListed(cluster: Cluster): Promise<void> | undefined;
 }
 
 export interface UpgradeSettings {

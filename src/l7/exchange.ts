@@ -55,6 +55,18 @@ export class Exchange extends RoutedRequest implements UpstreamUser, H2StreamUse
 
   start(): void {
     if (!this.routeRequest()) return;
+    const catalog = this.ctx.catalog;
+    const listed =
+      catalog !== undefined && this.route === catalog.route ? catalog.whenListed(this.cluster!) : undefined;
+    if (listed === undefined) this.begin();
+    else
+      listed.then(() => {
+        if (!this.finished) this.begin();
+      });
+  }
+
+  /** Routed, with the cluster's endpoints known: read the body or start the first attempt. */
+  private begin(): void {
     const head = this.head;
     if (!head.hasBody) {
       this.requestComplete = true;

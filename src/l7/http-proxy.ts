@@ -37,6 +37,7 @@ export type ClusterLookup = (name: string) => Cluster | undefined;
 export interface CatalogListenerSettings {
   route: RoutePolicyConfig;
   cluster: (host: string | undefined) => Cluster | undefined;
+  whenListed: (cluster: Cluster) => Promise<void> | undefined;
 }
 
 export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, ConnectionOwner {
@@ -85,6 +86,7 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.catalog = catalog && {
       route: catalogRoute(catalog.route, config.routes.length, stats),
       cluster: catalog.cluster,
+      whenListed: catalog.whenListed,
     };
     this.maxHeaders = config.limits.maxHeaders;
     this.maxHeaderBytes = config.limits.maxHeaderBytes;

@@ -47,6 +47,14 @@ export class WorkersAdminSource extends ProxyAdminSource {
     return this.pool.workers();
   }
 
+  workerUpstream() {
+    return this.pool.upstreamStats();
+  }
+
+  workerEjected() {
+    return this.pool.ejected();
+  }
+
   refresh(): Promise<void> {
     return this.pool.refresh();
   }

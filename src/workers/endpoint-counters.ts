@@ -56,12 +56,13 @@ export class EndpointCounters {
   }
 
   private finder(): (cluster: string, id: string) => Endpoint | undefined {
-    const clusters = this.proxy.current?.clusters;
+    const current = this.proxy.current;
     const byCluster = new Map<string, Map<string, Endpoint>>();
     return (cluster, id) => {
       let byId = byCluster.get(cluster);
       if (!byId) {
-        byId = new Map((clusters?.get(cluster)?.endpoints ?? []).map((e) => [e.id, e]));
+        const found = current?.clusters.get(cluster) ?? current?.catalog?.clusterNamed(cluster);
+        byId = new Map((found?.endpoints ?? []).map((e) => [e.id, e]));
         byCluster.set(cluster, byId);
       }
       return byId.get(id);

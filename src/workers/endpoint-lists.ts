@@ -1,7 +1,7 @@
 /**
- * The main thread's side of the workers' discovery: each cluster's endpoint list with the
- * main thread's availability verdict, posted whenever discovery or health changes it,
- * at most once per event-loop turn however many changes the turn made.
+ * The main thread's side of the workers' discovery: each cluster's endpoint list (config and
+ * catalog clusters) with the main thread's availability verdict, posted whenever discovery or
+ * health changes it, at most once per event-loop turn however many changes the turn made.
  */
 import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
@@ -23,10 +23,11 @@ export function endpointList(cluster: Cluster): DiscoveredEndpoint[] {
   }));
 }
 
-/** Every cluster of the main thread's live generation. */
+/** Every cluster of the main thread's live generation, and every catalog cluster built. */
 export function allEndpointLists(proxy: ProxyServer): EndpointLists {
   const lists: EndpointLists = {};
   for (const [name, cluster] of proxy.current?.clusters ?? []) lists[name] = endpointList(cluster);
+  for (const cluster of proxy.current?.catalog?.clusters() ?? []) lists[cluster.name] = endpointList(cluster);
   return lists;
 }
 
@@ -57,10 +58,12 @@ export class EndpointFeed {
   private flush(): void {
     this.scheduled = false;
     const lists: EndpointLists = {};
-    const clusters = this.proxy.current?.clusters;
+    const current = this.proxy.current;
     for (const name of this.dirty) {
-      const cluster = clusters?.get(name);
+      const cluster = current?.clusters.get(name) ?? current?.catalog?.clusterNamed(name);
       if (cluster) lists[name] = endpointList(cluster);
+      // A catalog cluster retired: workers forget its list (and ask again if they need it).
+      else if (current?.catalog) lists[name] = null;
     }
     this.dirty.clear();
     if (Object.keys(lists).length > 0) this.post(lists);

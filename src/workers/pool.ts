@@ -9,11 +9,19 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { ListenerStatus } from '../admin/source.js';
+import { sumUpstream, type UpstreamTotals } from '../admin/upstream-tally.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { BindError } from '../listeners/bind-error.js';
 import { sumListeners } from './listener-sum.js';
-import type { EndpointLists, FromWorker, ToWorker, WorkerData, WorkerStats } from './messages.js';
+import type {
+  EndpointLists,
+  FromWorker,
+  ServiceTable,
+  ToWorker,
+  WorkerData,
+  WorkerStats,
+} from './messages.js';
 
 type Outcome = { ok: true; bound: Record<string, string> } | { ok: false; error: Error } | { gone: true };
 
@@ -41,6 +49,8 @@ export interface PoolOptions {
   write: (text: string) => void;
   /** The main thread's endpoint lists, sent with each config. */
   endpoints: () => EndpointLists;
+  /** The catalog's Service tables, sent with each config. */
+  services: () => ServiceTable[];
   /** Worker entry; default the compiled or tsx-loaded worker-main next to this file. */
   entry?: URL;
 }
@@ -50,7 +60,12 @@ const isPortZero = (l: ListenerConfig) => l.address.endsWith(':0');
 /** A worker that lived less than this before dying counts as a crash loop: its restart waits. */
 const YOUNG_MS = 10_000;
 
-export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exit: [number] }> {
+export class WorkerPool extends EventEmitter<{
+  stats: [number, WorkerStats];
+  exit: [number];
+  /** A worker asks for these catalog clusters' endpoint lists. */
+  catalog: [number, string[]];
+}> {
   private readonly slots: Slot[];
   private readonly log: Logger;
   /** The config every worker serves (undefined until the first one applied). */
@@ -59,6 +74,8 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
   private readonly resolved = new Map<string, string>();
   /** Listener counters of workers that died, so totals never go down. */
   private retired: ListenerStatus[][] = [];
+  /** Upstream outcomes of workers that died, summed. */
+  private retiredUpstream: UpstreamTotals[] = [];
   /** Applies, restarts and drain run one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
   private seq = 0;
@@ -121,6 +138,25 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
     return { live, retired: this.retired };
   }
 
+  /** Upstream outcomes of every worker: live ones as last reported, dead ones summed. */
+  upstreamStats(): UpstreamTotals[] {
+    const live = this.slots.flatMap((s) => (s.worker && s.stats ? [s.stats.upstream] : []));
+    return live.concat(this.retiredUpstream);
+  }
+
+  /** Endpoints some live worker's outlier detection ejects now: worker numbers by `cluster\0endpoint`. */
+  ejected(): Map<string, number[]> {
+    const byEndpoint = new Map<string, number[]>();
+    for (const slot of this.slots) {
+      if (!slot.worker || !slot.stats) continue;
+      for (const [cluster, endpoint] of slot.stats.ejected) {
+        const key = `${cluster}\u0000${endpoint}`;
+        byEndpoint.set(key, [...(byEndpoint.get(key) ?? []), slot.id]);
+      }
+    }
+    return byEndpoint;
+  }
+
   /** Where each listener is bound, as the workers report it. */
   boundAddresses(): Record<string, string> {
     const bound: Record<string, string> = {};
@@ -130,8 +166,14 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
     return bound;
   }
 
-  broadcast(endpoints: EndpointLists): void {
-    for (const slot of this.slots) this.post(slot, { type: 'endpoints', endpoints });
+  broadcast(message: ToWorker): void {
+    for (const slot of this.slots) this.post(slot, message);
+  }
+
+  /** To one worker, by number. */
+  send(worker: number, message: ToWorker): void {
+    const slot = this.slots[worker];
+    if (slot) this.post(slot, message);
   }
 
   /** Fresh counters from every worker (answered within `timeoutMs`, else the last ones stand). */
@@ -232,11 +274,18 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
       for (const name of slot.portZero) if (!zero.has(name)) slot.portZero.delete(name);
   }
 
-  /** What one worker applies: no active checks (the main thread's verdict comes with the endpoints), port 0 resolved. */
+  /**
+   * What one worker applies: no active checks, the catalog's template included (the main
+   * thread's verdict comes with the endpoints), port 0 resolved.
+   */
   private forWorker(slot: Slot, config: Config): Config {
+    const catalog = config.catalog;
     return {
       ...config,
       clusters: config.clusters.map(({ healthCheck: _, ...cluster }) => cluster),
+      ...(catalog
+        ? { catalog: { ...catalog, template: (({ healthCheck: _, ...t }) => t)(catalog.template) } }
+        : {}),
       listeners: config.listeners.map((l) => {
         if (!isPortZero(l) || slot.portZero.has(l.name)) return l;
         const address = this.resolved.get(l.name);
@@ -255,6 +304,7 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
         seq,
         config: this.forWorker(slot, config),
         endpoints: this.options.endpoints(),
+        services: this.options.services(),
       });
     });
   }
@@ -301,8 +351,11 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
         slot.pending.delete(message.seq);
         return;
       }
+      case 'catalog':
+        this.emit('catalog', slot.id, message.want);
+        return;
       case 'stats': {
-        const stats = { listeners: message.listeners, endpoints: message.endpoints };
+        const { type: _, ...stats } = message;
         slot.stats = stats;
         this.emit('stats', slot.id, stats);
         for (const resolve of slot.statsWaiters.splice(0)) resolve();
@@ -326,6 +379,7 @@ export class WorkerPool extends EventEmitter<{ stats: [number, WorkerStats]; exi
       const dead = slot.stats.listeners.map((l) => ({ ...l, activeConnections: 0 }));
       // Folded into one list: a worker in a crash loop must not grow it without end.
       this.retired = [sumListeners([...this.retired, dead])];
+      this.retiredUpstream = [sumUpstream([...this.retiredUpstream, slot.stats.upstream])];
     }
     slot.stats = undefined;
     this.emit('exit', slot.id);

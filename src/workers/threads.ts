@@ -15,6 +15,7 @@ import type { ProxyServer } from '../core/proxy.js';
 import type { Reloadable } from '../core/reloader.js';
 import type { Runtime } from '../core/runtime.js';
 import { WorkersAdminSource } from './admin-source.js';
+import { CatalogFeed } from './catalog-feed.js';
 import { EndpointCounters } from './endpoint-counters.js';
 import { allEndpointLists, EndpointFeed } from './endpoint-lists.js';
 import { WorkerPool } from './pool.js';
@@ -23,6 +24,7 @@ import { workerCount } from './support.js';
 export class WorkerThreads implements Reloadable {
   readonly pool: WorkerPool;
   private readonly feed: EndpointFeed;
+  private readonly catalog: CatalogFeed;
   private applied = 0;
   private stopping: Promise<void> | undefined;
 
@@ -31,6 +33,7 @@ export class WorkerThreads implements Reloadable {
     count: number,
     private readonly log: Logger,
   ) {
+    this.catalog = new CatalogFeed(proxy, (tables) => this.pool.broadcast({ type: 'services', tables }));
     const stream = (log as unknown as Record<symbol, { write(text: string): unknown }>)[
       pino.symbols.streamSym
     ]!;
@@ -39,9 +42,15 @@ export class WorkerThreads implements Reloadable {
       log,
       write: (text) => stream.write(text),
       endpoints: () => allEndpointLists(proxy),
+      services: () => this.catalog.tables(),
     });
-    this.feed = new EndpointFeed(proxy, (lists) => this.pool.broadcast(lists));
+    this.feed = new EndpointFeed(proxy, (endpoints) => this.pool.broadcast({ type: 'endpoints', endpoints }));
     new EndpointCounters(proxy, this.pool);
+    this.pool.on('catalog', (worker, names) => {
+      const endpoints = this.catalog.answer(names);
+      if (Object.keys(endpoints).length > 0) this.pool.send(worker, { type: 'endpoints', endpoints });
+    });
+    this.pool.on('stats', (_, stats) => this.catalog.keep(stats.catalogUsed));
   }
 
   /**
@@ -51,10 +60,11 @@ export class WorkerThreads implements Reloadable {
    */
   static async start(proxy: ProxyServer, config: Config, log: Logger): Promise<WorkerThreads> {
     const threads = new WorkerThreads(proxy, workerCount(config.workers), log);
+    threads.catalog.follow(config.catalog);
     try {
       await threads.pool.start(config);
     } catch (error) {
-      threads.feed.close();
+      threads.close();
       throw error;
     }
     threads.applied = proxy.version;
@@ -81,6 +91,7 @@ export class WorkerThreads implements Reloadable {
   async apply(config: Config): Promise<Runtime> {
     const previous = this.proxy.current?.config;
     const runtime = await this.proxy.apply(config);
+    this.catalog.follow(config.catalog);
     try {
       await this.pool.apply(config);
     } catch (error) {
@@ -88,6 +99,7 @@ export class WorkerThreads implements Reloadable {
         await this.proxy.apply(previous).catch((undo: Error) => {
           this.log.error({ err: undo }, 'the main thread could not go back to the running config');
         });
+        this.catalog.follow(previous.catalog);
       }
       throw error;
     }
@@ -116,7 +128,12 @@ export class WorkerThreads implements Reloadable {
   /** Every worker and the main thread (UDP listeners, then clusters) drain and stop. */
   drain(): Promise<void> {
     // At once, as a single process does: both stop accepting and drain for drainTimeout.
-    this.stopping ??= Promise.all([this.pool.drain(), this.proxy.shutdown()]).then(() => this.feed.close());
+    this.stopping ??= Promise.all([this.pool.drain(), this.proxy.shutdown()]).then(() => this.close());
     return this.stopping;
+  }
+
+  private close(): void {
+    this.feed.close();
+    this.catalog.close();
   }
 }

@@ -1,15 +1,19 @@
 /**
  * A worker thread of `workers: N`: the listeners of one config, with clusters fed by the
- * main thread (no discovery, no active checks; outlier detection is this worker's own).
+ * main thread (no discovery, no active checks; outlier detection is this worker's own), and
+ * a Service catalog that reads the main thread's Service tables.
  * It answers configs with where it bound, reports its counters about once a second and
  * when asked, and writes its log lines through the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ProxyAdminSource } from '../admin/proxy-source.js';
+import { UpstreamTally } from '../admin/upstream-tally.js';
+import { Unavailable } from '../core/endpoint.js';
 import { flushInfoLines } from '../core/info-lines.js';
 import { createLogger, type LogLevel } from '../core/log.js';
 import { ProxyServer } from '../core/proxy.js';
 import { BindError } from '../listeners/bind-error.js';
+import { FedServiceScopes } from './fed-services.js';
 import { FedSources } from './fed-source.js';
 import {
   ENDPOINT_FIELDS,
@@ -28,22 +32,42 @@ const send = (message: FromWorker) => port.postMessage(message);
 const log = createLogger(logLevel as LogLevel, false, {
   write: (text: string) => send({ type: 'log', text }),
 }).child({ worker: id });
-const feed = new FedSources();
+const feed = new FedSources((cluster) => send({ type: 'catalog', want: [cluster] }));
+const services = new FedServiceScopes();
+// Upstream outcomes of every cluster from its first request, for the main thread's /metrics.
+const tally = new UpstreamTally();
 const proxy = new ProxyServer(log, {
+  onCluster: (cluster) => tally.observe(cluster),
+  relayedDiscovery: true,
   createSource: feed.create,
+  catalogFeed: { watches: services, whenListed: (cluster) => feed.whenListed(cluster) },
   serves: (l) => l.protocol !== 'udp',
   reusePort: true,
 });
+proxy.events.on('health', (t) => tally.health(t));
 // Describes listeners exactly as the admin API of a single process does.
 const describe = new ProxyAdminSource(proxy, { lastResult: undefined });
 
 function stats(): FromWorker {
   const endpoints: EndpointRow[] = [];
-  for (const [name, cluster] of proxy.current?.clusters ?? []) {
-    for (const e of cluster.endpoints)
-      endpoints.push([name, e.id, ...ENDPOINT_FIELDS.map((f) => e.state[f])]);
+  const ejected: [string, string][] = [];
+  const catalog = proxy.current?.catalog;
+  const clusters = [...(proxy.current?.clusters.values() ?? []), ...(catalog?.clusters() ?? [])];
+  for (const cluster of clusters) {
+    for (const e of cluster.endpoints) {
+      endpoints.push([cluster.name, e.id, ...ENDPOINT_FIELDS.map((f) => e.state[f])]);
+      if (e.state.flags & Unavailable.OutlierEjected) ejected.push([cluster.name, e.id]);
+    }
   }
-  return { type: 'stats', listeners: describe.listeners(), endpoints };
+  const catalogUsed = catalog?.takeRecentlyUsed() ?? [];
+  return {
+    type: 'stats',
+    listeners: describe.listeners(),
+    endpoints,
+    catalogUsed,
+    upstream: tally.totals(),
+    ejected,
+  };
 }
 
 const timer = setInterval(() => send(stats()), STATS_INTERVAL_MS);
@@ -53,6 +77,7 @@ port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'apply':
       feed.update(message.endpoints, true);
+      services.update(message.services, true);
       proxy.apply(message.config).then(
         () => {
           const bound: Record<string, string> = {};
@@ -71,6 +96,9 @@ port.on('message', (message: ToWorker) => {
       return;
     case 'endpoints':
       feed.update(message.endpoints);
+      return;
+    case 'services':
+      services.update(message.tables);
       return;
     case 'stats':
       send(stats());

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ListenerStatus } from '../../src/admin/source.js';
+import { LATENCY_BUCKETS, sumUpstream, UpstreamTally } from '../../src/admin/upstream-tally.js';
 import { formatProblem, loadConfigText } from '../../src/config/load.js';
+import { Cluster } from '../../src/core/cluster.js';
+import { EndpointStateRegistry } from '../../src/core/endpoint.js';
 import { sumListeners } from '../../src/workers/listener-sum.js';
 import { reusePortMissing, workerCount } from '../../src/workers/support.js';
 
@@ -24,10 +27,12 @@ describe('workers config', () => {
     assert.match(problem('many'), /workers: expected a number of worker threads \(1 to 256\) or "auto"$/);
   });
 
-  it('refuses the catalog with more than one worker', () => {
-    const catalog = 'catalog: { kubernetes: { namespaces: [default] } }\n';
-    const { problems } = loadConfigText(`${base}workers: 2\n${catalog}`, 'a.yaml');
-    assert.match(problems.map(formatProblem).join('\n'), /workers: the catalog needs workers: 1/);
+  it('takes the catalog with more than one worker', () => {
+    const catalog = 'catalog: { kubernetes: { namespaces: [default] }, listeners: [web] }\n';
+    const web = 'listeners: [{ name: web, address: "127.0.0.1:0", protocol: http }]\nclusters: []\n';
+    const { problems, config } = loadConfigText(`${web}workers: 2\n${catalog}`, 'a.yaml');
+    assert.deepEqual(problems.map(formatProblem), []);
+    assert.equal(config?.workers, 2);
   });
 });
 
@@ -100,5 +105,55 @@ describe('sumListeners', () => {
     assert.equal(sums[0]?.connectionsTotal, 5);
     assert.equal(sums[0]?.activeConnections, 2);
     assert.equal(live.connectionsTotal, 1, "a worker's report is left as it was");
+  });
+});
+
+describe('UpstreamTally and sumUpstream', () => {
+  const tallied = () => {
+    const tally = new UpstreamTally();
+    const cluster = new Cluster('api', { pick: () => undefined }, new EndpointStateRegistry());
+    cluster.setEndpoints([{ host: 'a', port: 1, weight: 1, locality: {} }]);
+    tally.observe(cluster);
+    tally.observe(cluster); // once per cluster
+    return { tally, cluster };
+  };
+
+  it('counts latency by bucket (le: at most the bound), failures by reason and ejections', () => {
+    const { tally, cluster } = tallied();
+    const endpoint = cluster.endpoints[0]!;
+    for (const o of cluster.observers) {
+      o.success(endpoint, 1, 'response'); // 0.001 s: the 0.001 bucket
+      o.success(endpoint, 20_000, 'response'); // above every bound
+      o.failure(endpoint, 'connect-refused');
+    }
+    tally.health({ cluster: 'api', endpoint: 'a:1', from: [], to: ['OutlierEjected'], reason: 'x', at: 0 });
+    tally.health({ cluster: 'api', endpoint: 'a:1', from: ['OutlierEjected'], to: [], reason: 'x', at: 0 });
+    const totals = tally.totals();
+    const [row] = totals.latency;
+    assert.equal(row?.slice(0, 3).join(), 'api,response,20.001');
+    const counts = row!.slice(3) as number[];
+    assert.equal(counts.length, LATENCY_BUCKETS.length + 1);
+    assert.equal(counts[LATENCY_BUCKETS.indexOf(0.001)], 1);
+    assert.equal(counts[LATENCY_BUCKETS.length], 1);
+    assert.deepEqual(totals.failures, [['api', 'connect-refused', 1]]);
+    assert.deepEqual(totals.ejections, [['api', 'a:1', 1]]);
+  });
+
+  it('adds threads up by key', () => {
+    const a = {
+      latency: [['api', 'response', 1, 1, 0] as [string, string, number, ...number[]]],
+      failures: [['api', 'reset', 2] as [string, string, number]],
+      ejections: [],
+    };
+    const b = {
+      latency: [['api', 'response', 2, 0, 3] as [string, string, number, ...number[]]],
+      failures: [['api', 'reset', 1] as [string, string, number]],
+      ejections: [['api', 'a:1', 1] as [string, string, number]],
+    };
+    assert.deepEqual(sumUpstream([a, b]), {
+      latency: [['api', 'response', 3, 1, 3]],
+      failures: [['api', 'reset', 3]],
+      ejections: [['api', 'a:1', 1]],
+    });
   });
 });
