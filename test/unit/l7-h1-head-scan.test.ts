@@ -53,3 +53,31 @@ describe('HeadReader on a head sent in small pieces', () => {
     assert.equal(reader.error, 'malformed');
   });
 });
+
+describe('HeadReader before a request line', () => {
+  const request = 'GET / HTTP/1.1\r\nHost: h\r\n\r\n';
+  const read = (text: string) => {
+    const reader = new HeadReader(64 * 1024, 1000);
+    const head = reader.read(Buffer.from(text, 'latin1'));
+    return { head, error: reader.error, reason: reader.reason, start: reader.start };
+  };
+
+  it('skips whole empty lines (RFC 9112 §2.2), and waits on a CR that may be one', () => {
+    const skipped = read(`\r\n\r\n${request}`);
+    assert.ok(skipped.head);
+    assert.equal(skipped.start, 4);
+    const waiting = read('\r');
+    assert.equal(waiting.head, undefined);
+    assert.equal(waiting.error, undefined);
+  });
+
+  it('refuses a lone LF, or a CR without its LF, where the request line starts', () => {
+    // Found by the differential test: llhttp skips these one by one, others end lines there.
+    for (const stray of ['\n', '\n\r\n', '\r\r\n', '\r\n\n', '\rG']) {
+      const { head, error, reason } = read(`${stray}${request}`);
+      assert.equal(head, undefined, JSON.stringify(stray));
+      assert.equal(error, 'malformed', JSON.stringify(stray));
+      assert.match(reason, /stray CR or LF/, JSON.stringify(stray));
+    }
+  });
+});

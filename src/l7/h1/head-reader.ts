@@ -46,6 +46,12 @@ export class HeadReader {
     const scanned = this.scanned;
     this.scanned = 0;
     if (pos === buf.length) return undefined;
+    // A lone LF, or a CR not followed by LF, where a request line should start: other parsers
+    // skip these one by one, so they are refused here as a bare LF in a head is.
+    if (buf[pos] === LF || (buf[pos] === CR && pos + 1 < buf.length && buf[pos + 1] !== LF)) {
+      this.refuse('malformed', 'stray CR or LF before the request line');
+      return undefined;
+    }
     // The end's four bytes may straddle the bytes scanned before and the new ones.
     const end = buf.indexOf(HEAD_END, Math.max(pos, pos + scanned - 3));
     if (end < 0) {
