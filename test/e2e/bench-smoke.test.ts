@@ -102,7 +102,10 @@ test('npm run bench runs the h2 scenarios through Portside', {
     const what = `${sample.scenario} ${sample.target}`;
     assert.equal(sample.error, undefined, `${what}: ${sample.error}`);
     assert.equal(sample.tool, 'h2load');
-    assert.ok(sample.http.requests > 0, `${what}: h2load completed requests`);
+    assert.ok(
+      sample.http.requests > 0,
+      `${what}: h2load completed requests (${JSON.stringify(sample.http)})`,
+    );
     assert.equal(sample.http.errors + sample.http.non2xx, 0, `${what}: every request answered 2xx`);
     assert.equal(typeof sample.http.p99Ms, 'number', `${what}: p99 read from h2load's log`);
     if (sample.target === 'portside-h2') assert.ok(sample.cpuSeconds > 0, `${what}: proxy CPU read`);
