@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import type { PickContext } from '../balancing/picker.js';
 import type { Cluster } from '../core/cluster.js';
 import type { Endpoint } from '../core/endpoint.js';
@@ -136,7 +136,8 @@ export class TcpSession {
       // The cluster originates TLS: the pipe starts once the handshake is done.
       // allowHalfOpen reaches the TLSSocket (node:tls passes it on; its types omit it).
       const options = { ...tls.connectOptions(endpoint.host, endpoint.port, undefined), allowHalfOpen: true };
-      const secure = tlsConnect(options as ConnectionOptions);
+      // node:tls is loaded by the first TLS connection (see test/unit/start-imports.test.ts).
+      const secure = process.getBuiltinModule('node:tls').connect(options as ConnectionOptions);
       secure.setNoDelay(true);
       tls.rememberSessions(secure, endpoint.host, endpoint.port);
       secure.once('connect', () => {

@@ -5,7 +5,7 @@
  * pools of raw upstream connections, and whose upgrades become tunnels. A reload swaps
  * handlers without closing the listening socket or the keep-alive connections.
  */
-import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HttpListenerConfig } from '../config/http-schema.js';
 import { ms } from '../config/values.js';
@@ -151,8 +151,9 @@ export class HttpProxyHandler implements ConnectionHandler, HttpHandlerContext, 
     this.http2Socket = undefined;
   }
 
+  /** node:http2 is loaded by the first HTTP/2 client, not at start (see test/unit/start-imports.test.ts). */
   private createHttp2Server(): Http2Server {
-    const server = createHttp2Server({
+    const server = process.getBuiltinModule('node:http2').createServer({
       settings: {
         maxConcurrentStreams: this.http2Limits.maxConcurrentStreams,
         maxHeaderListSize: this.maxHeaderBytes,

@@ -5,6 +5,9 @@
  * the garbage a proxied request leaves behind. Entropy comes from `randomFillSync` in
  * blocks, as Node's own does.
  */
+// Imported at start, not on first use like node:tls or node:http2 (see
+// test/unit/start-imports.test.ts): every HTTP request without an id needs one, and loading
+// node:crypto on the first request would have V8 optimize Node's module loader then.
 import { randomFillSync } from 'node:crypto';
 
 // 16 KiB per randomFillSync: its fixed cost (~4 us) spread over 1,024 ids, not 128.

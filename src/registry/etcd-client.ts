@@ -7,8 +7,8 @@
  * a new one when etcd calls it invalid (simple tokens are per member, so after a failover).
  */
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import { redactedMessage } from '../core/secrets.js';
 
 export interface EtcdClientOptions {
@@ -45,7 +45,8 @@ export class EtcdClient {
     const tls = options.tls;
     // Files are read once, at start; a reload builds a new client.
     if (options.endpoints.some((e) => e.startsWith('https:'))) {
-      this.httpsAgent = new HttpsAgent({
+      // node:http(s) are loaded by the first client, not at start (see test/unit/start-imports.test.ts).
+      this.httpsAgent = new (process.getBuiltinModule('node:https').Agent)({
         keepAlive: true,
         ca: tls?.ca ? readFileSync(tls.ca) : undefined,
         cert: tls?.certificate ? readFileSync(tls.certificate) : undefined,
@@ -55,7 +56,7 @@ export class EtcdClient {
       });
     }
     if (options.endpoints.some((e) => e.startsWith('http:'))) {
-      this.httpAgent = new HttpAgent({ keepAlive: true });
+      this.httpAgent = new (process.getBuiltinModule('node:http').Agent)({ keepAlive: true });
     }
   }
 
@@ -113,7 +114,7 @@ export class EtcdClient {
     const https = url.protocol === 'https:';
     const payload = JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = (https ? httpsRequest : httpRequest)(url, {
+      const req = process.getBuiltinModule(https ? 'node:https' : 'node:http').request(url, {
         method: 'POST',
         agent: https ? this.httpsAgent : this.httpAgent,
         timeout: this.options.timeoutMs,

@@ -4,7 +4,7 @@
  * validity period. A file that fails is named in the error, so a log line or `portside
  * validate` says which file to fix.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -43,7 +43,7 @@ export function parseCertificates(text: string, file: string): X509Certificate[]
   if (!blocks) throw new TlsFileError(file, 'no PEM certificate ("-----BEGIN CERTIFICATE-----") in the file');
   return blocks.map((block, i) => {
     try {
-      return new X509Certificate(block);
+      return new (process.getBuiltinModule('node:crypto').X509Certificate)(block);
     } catch (error) {
       throw new TlsFileError(file, `certificate ${i + 1} does not parse (${(error as Error).message})`);
     }
@@ -62,9 +62,9 @@ export async function readKeyPair(
 ): Promise<KeyPair> {
   const [certificate, key] = await Promise.all([readText(certificateFile), readText(keyFile)]);
   const leaf = parseCertificates(certificate, certificateFile)[0]!;
-  let privateKey: ReturnType<typeof createPrivateKey>;
+  let privateKey: KeyObject;
   try {
-    privateKey = createPrivateKey(key);
+    privateKey = process.getBuiltinModule('node:crypto').createPrivateKey(key);
   } catch (error) {
     throw new TlsFileError(keyFile, `not a usable private key (${(error as Error).message})`);
   }

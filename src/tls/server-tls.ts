@@ -4,7 +4,7 @@
  * and swaps the whole set in one assignment when every file is good; when one is not (key
  * does not match, expired, unreadable) the old set stays and the caller logs why.
  */
-import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 import type { ListenerConfig } from '../config/schema.js';
 import type { ListenerTlsConfig } from '../config/tls-schema.js';
 import { type KeyPair, readCaBundle, readKeyPair } from './pem.js';
@@ -50,6 +50,7 @@ export async function loadServerCertificates(config: ListenerTlsConfig): Promise
     key: pair.key,
   });
   const defaultOptions = options(pairs[0]!);
+  const { createSecureContext } = process.getBuiltinModule('node:tls');
   const defaultContext = createSecureContext(defaultOptions);
   const byName = new ServerNameTable<SecureContext>();
   config.certificates.forEach((entry, i) => {

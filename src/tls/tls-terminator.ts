@@ -7,7 +7,7 @@
  * swaps the contexts new handshakes use; open connections keep theirs.
  */
 import type { Socket } from 'node:net';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { Server, TLSSocket } from 'node:tls';
 import type { Logger } from '../core/log.js';
 import type { ConnectionHandler } from '../listeners/handler.js';
 import type { ListenerStats } from '../listeners/listener.js';
@@ -34,7 +34,7 @@ export class TlsTerminator implements ConnectionHandler {
     private readonly stats?: ListenerStats,
   ) {
     const options = serverTlsOptions(tls, defaultAlpn);
-    this.server = createServer(options, this.onSecure);
+    this.server = process.getBuiltinModule('node:tls').createServer(options, this.onSecure);
     this.server.on('tlsClientError', this.onClientError);
     this.unsubscribe = tls.onChange((next) => this.server.setSecureContext(next.defaultOptions));
   }

@@ -5,14 +5,12 @@
  * next connection resumes instead of paying a full handshake.
  */
 import { isIP } from 'node:net';
-import {
-  type ConnectionOptions,
-  checkServerIdentity,
-  createSecureContext,
-  type PeerCertificate,
-  type SecureContext,
-  type SecureContextOptions,
-  type TLSSocket,
+import type {
+  ConnectionOptions,
+  PeerCertificate,
+  SecureContext,
+  SecureContextOptions,
+  TLSSocket,
 } from 'node:tls';
 import type { ClusterTlsConfig } from '../config/tls-schema.js';
 import type { Logger } from '../core/log.js';
@@ -56,7 +54,11 @@ export async function loadClientMaterial(config: ClusterTlsConfig): Promise<Clie
     options.cert = pair.certificate;
     options.key = pair.key;
   }
-  return { context: createSecureContext(options), pair, pairs: pair ? [pair] : [] };
+  return {
+    context: process.getBuiltinModule('node:tls').createSecureContext(options),
+    pair,
+    pairs: pair ? [pair] : [],
+  };
 }
 
 export class UpstreamTls {
@@ -83,7 +85,7 @@ export class UpstreamTls {
           { code: 'PORTSIDE_TLS_IDENTITY' },
         );
       };
-    } else this.identityCheck = checkServerIdentity;
+    } else this.identityCheck = process.getBuiltinModule('node:tls').checkServerIdentity;
   }
 
   /** Throws a TlsFileError (naming the file) when a file is missing or bad. */

@@ -9,8 +9,8 @@
  * asks @kubernetes/client-node (loaded only then) for the current header.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type { RequestOptions } from 'node:https';
 import type { ApiServerAccess } from './kubeconfig.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -67,7 +67,8 @@ export class KubeApi {
     // Watches hold a socket each; lists share what is idle. No socket limit: every watch of
     // this server must be able to connect.
     const options = { keepAlive: true, keepAliveMsecs: 30_000, scheduling: 'lifo' as const };
-    this.agent = this.secure ? new HttpsAgent(options) : new HttpAgent(options);
+    // node:http(s) are loaded by the first API server, not at start (see test/unit/start-imports.test.ts).
+    this.agent = new (process.getBuiltinModule(this.secure ? 'node:https' : 'node:http').Agent)(options);
   }
 
   get server(): string {
@@ -197,7 +198,7 @@ export class KubeApi {
       if (access.tlsServerName) options.servername = access.tlsServerName;
       options.rejectUnauthorized = !access.insecureSkipTlsVerify;
     }
-    const send = this.secure ? httpsRequest : httpRequest;
+    const send = process.getBuiltinModule(this.secure ? 'node:https' : 'node:http').request;
     return new Promise((resolve, reject) => {
       const request = send(options);
       this.requests.add(request);

@@ -7,7 +7,7 @@
  * for good: from then on it is one end of a byte tunnel (a TunnelSink gets its events).
  */
 import { connect, type Socket } from 'node:net';
-import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { ReusableReadBuffer } from '../../core/read-buffer.js';
 import { BODY_ERROR, BODY_MORE, type BodyFramer, LengthFramer } from './body-framer.js';
 import { ChunkedScanner, type ChunkSink } from './chunked.js';
@@ -112,7 +112,9 @@ export class UpstreamConnection implements ChunkSink {
       this.socket.once('connect', this.onConnect);
     } else {
       // node:tls has no `onread`: decrypted bytes arrive as 'data' events.
-      const socket = tlsConnect(tls.connectOptions(endpoint.host, endpoint.port, ['http/1.1']));
+      const socket = process
+        .getBuiltinModule('node:tls')
+        .connect(tls.connectOptions(endpoint.host, endpoint.port, ['http/1.1']));
       socket.setNoDelay(true);
       tls.rememberSessions(socket, endpoint.host, endpoint.port);
       socket.once('connect', this.onTcpConnect);

@@ -6,12 +6,7 @@
  * header list limits, and a bound on streams the client resets per second (rapid reset,
  * CVE-2023-44487): past it the connection gets GOAWAY and closes.
  */
-import {
-  constants,
-  type IncomingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ClientTimeouts, ConnectionOwner, HandledConnection } from '../context.js';
 import { HTTP_ERRORS } from '../errors.js';
@@ -19,6 +14,10 @@ import { Exchange } from '../exchange.js';
 import { isGrpcContentType } from '../grpc.js';
 import { H2ClientStream, type StreamOwner } from './client-stream.js';
 import { requestHeadFromH2 } from './request-head.js';
+
+/** nghttp2's codes: node:http2 is loaded by the first HTTP/2 client (see test/unit/start-imports.test.ts). */
+let codes: typeof import('node:http2').constants | undefined;
+const h2 = () => (codes ??= process.getBuiltinModule('node:http2').constants);
 
 /** A stream reset by the client younger than this counts against `http2.maxResetsPerSecond`. */
 const PREMATURE_RESET_MS = 1000;
@@ -76,7 +75,7 @@ export class H2ClientSession implements HandledConnection, StreamOwner {
     // cancelling long-running calls is not an attack.
     if (
       code !== undefined &&
-      code !== constants.NGHTTP2_NO_ERROR &&
+      code !== h2().NGHTTP2_NO_ERROR &&
       !stream.resetHere &&
       performance.now() - stream.opened < PREMATURE_RESET_MS
     )
@@ -92,7 +91,7 @@ export class H2ClientSession implements HandledConnection, StreamOwner {
     }
     if (++this.resets > this.owner.http2Limits.maxResetsPerSecond && !this.session.destroyed) {
       this.owner.badRequest('HTTP/2 rapid reset');
-      this.session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      this.session.goaway(h2().NGHTTP2_ENHANCE_YOUR_CALM);
       this.session.destroy();
     }
   }
@@ -103,7 +102,7 @@ export class H2ClientSession implements HandledConnection, StreamOwner {
     flags: number,
     rawHeaders?: string[],
   ): void => {
-    const endStream = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    const endStream = (flags & h2().NGHTTP2_FLAG_END_STREAM) !== 0;
     const started = performance.now();
     const grpc = isGrpcContentType(headers['content-type']);
     const client = new H2ClientStream(this, stream, grpc, endStream);

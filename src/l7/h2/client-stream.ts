@@ -5,7 +5,7 @@
  * (so Portside's own error can still replace it), trailers are sent after the body, and a
  * gRPC request that Portside itself fails gets a trailers-only gRPC answer.
  */
-import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { HttpError } from '../errors.js';
 import type { Exchange } from '../exchange.js';
 import type { BodyWriter, ExchangeClient } from '../exchange-client.js';
@@ -184,7 +184,8 @@ export class H2ClientStream implements ExchangeClient, BodyWriter {
   abortResponse(): void {
     this.finish();
     this.resetHere = true;
-    if (!this.stream.destroyed) this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    if (!this.stream.destroyed)
+      this.stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_INTERNAL_ERROR);
   }
 
   upgrade(): boolean {

@@ -4,12 +4,15 @@
  * `:authority` ↔ Host, `te: trailers` only. Going through the HTTP/1.1 form keeps one set
  * of forwarding rules (x-forwarded-*, route edits, hop-by-hop) for both protocols.
  */
-import { STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { ResponseHead } from '../h1/response-head.js';
 import { type HeaderEdits, isForwarded, RESPONSE_SKIP } from '../headers.js';
 
 /** Fields HTTP/2 forbids (RFC 9113 §8.2.2), besides those forwarding already drops. */
+/** Reason phrases; node:http is loaded by the first HTTP/2 response, not at start (see test/unit/start-imports.test.ts). */
+let reasons: Record<number, string | undefined> | undefined;
+const statusText = () => (reasons ??= process.getBuiltinModule('node:http').STATUS_CODES);
+
 const H2_FORBIDDEN = new Set([
   'connection',
   'keep-alive',
@@ -85,7 +88,7 @@ export function responseHeadFromH2(
   const status = Number(headers[':status']);
   if (!Number.isInteger(status) || status < 200 || status > 999) return undefined;
   const fields = fieldsOf(headers, rawHeaders);
-  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  let text = `HTTP/1.1 ${status} ${statusText()[status] ?? ''}\r\n`;
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
     if (H2_FORBIDDEN.has(name)) continue;

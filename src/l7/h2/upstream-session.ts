@@ -4,8 +4,7 @@
  * GOAWAY from the peer stops new streams on it (the pool opens another); it closes once
  * idle for the pool's idle timeout.
  */
-import { type ClientHttp2Session, connect } from 'node:http2';
-import { connect as tlsConnect } from 'node:tls';
+import type { ClientHttp2Session } from 'node:http2';
 import type { TlsDialer } from '../h1/upstream-connection.js';
 import { upstreamError } from '../h1/upstream-user.js';
 
@@ -50,22 +49,26 @@ export class H2UpstreamSession {
     const { endpoint, settings, tls } = pool;
     this.maxStreams = settings.maxStreams;
     const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
-    this.session = connect(`${tls ? 'https' : 'http'}://${host}:${endpoint.port}`, {
-      settings: { enablePush: false },
-      // Requests beyond the peer's limit wait in the pool's queue, not in nghttp2's.
-      peerMaxConcurrentStreams: settings.maxStreams,
-      ...(tls && {
-        // Our own TLS socket: the cluster's context, verification and resumed sessions.
-        createConnection: () => {
-          const socket = tlsConnect(tls.connectOptions(endpoint.host, endpoint.port, ['h2']));
-          socket.once('connect', () => {
-            this.tcpConnected = true;
-          });
-          tls.rememberSessions(socket, endpoint.host, endpoint.port);
-          return socket;
-        },
-      }),
-    });
+    this.session = process
+      .getBuiltinModule('node:http2')
+      .connect(`${tls ? 'https' : 'http'}://${host}:${endpoint.port}`, {
+        settings: { enablePush: false },
+        // Requests beyond the peer's limit wait in the pool's queue, not in nghttp2's.
+        peerMaxConcurrentStreams: settings.maxStreams,
+        ...(tls && {
+          // Our own TLS socket: the cluster's context, verification and resumed sessions.
+          createConnection: () => {
+            const socket = process
+              .getBuiltinModule('node:tls')
+              .connect(tls.connectOptions(endpoint.host, endpoint.port, ['h2']));
+            socket.once('connect', () => {
+              this.tcpConnected = true;
+            });
+            tls.rememberSessions(socket, endpoint.host, endpoint.port);
+            return socket;
+          },
+        }),
+      });
     endpoint.state.connectionsTotal++;
     this.timer = setTimeout(onConnectTimeout, settings.connectTimeoutMs, this);
     this.session.once('connect', this.onConnect);

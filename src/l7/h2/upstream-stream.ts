@@ -6,7 +6,7 @@
  * or cut off by GOAWAY) was not processed: its error says so, and the exchange may send the
  * request again elsewhere.
  */
-import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { UpstreamLink } from '../exchange-client.js';
 import { ChunkedScanner, type ChunkSink } from '../h1/chunked.js';
 import { BodyKind } from '../h1/response-head.js';
@@ -31,7 +31,9 @@ export interface StreamPool {
   streamEnded(session: H2UpstreamSession): void;
 }
 
-const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
+/** nghttp2's codes; node:http2 is loaded by the first HTTP/2 connection (see test/unit/start-imports.test.ts). */
+let codes: typeof import('node:http2').constants | undefined;
+const h2 = () => (codes ??= process.getBuiltinModule('node:http2').constants);
 
 export class H2UpstreamStream implements UpstreamLink, ChunkSink {
   readonly protocol = 'http2';
@@ -130,7 +132,7 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
   abort(): void {
     this.user = null;
     const stream = this.stream;
-    if (stream !== null && !stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+    if (stream !== null && !stream.destroyed) stream.close(h2().NGHTTP2_CANCEL);
     else this.release();
   }
 
@@ -141,13 +143,13 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
     if (user === null) return;
     const head = responseHeadFromH2(headers);
     if (head === undefined) {
-      this.stream?.close(constants.NGHTTP2_PROTOCOL_ERROR);
+      this.stream?.close(h2().NGHTTP2_PROTOCOL_ERROR);
       this.fail(upstreamError('PORTSIDE_UPSTREAM_PROTOCOL', 'invalid HTTP/2 response headers'));
       return;
     }
     this.gotHead = true;
     let kind = head.bodyKind(this.method);
-    if (kind === BodyKind.chunked || (flags & END_STREAM) !== 0) kind = BodyKind.none;
+    if (kind === BodyKind.chunked || (flags & h2().NGHTTP2_FLAG_END_STREAM) !== 0) kind = BodyKind.none;
     user.upstreamHead(head, kind);
   };
 
@@ -165,7 +167,7 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
     // Node ends the readable side of a stream reset or cut off with its session (rstCode
     // set, no END_STREAM received): a truncated response, which close reports as a failure.
     const reset = this.stream?.rstCode;
-    if (!this.gotHead || (reset !== undefined && reset !== constants.NGHTTP2_NO_ERROR)) return;
+    if (!this.gotHead || (reset !== undefined && reset !== h2().NGHTTP2_NO_ERROR)) return;
     this.finished = true;
     this.user = null;
     if (user !== null) {
@@ -196,7 +198,7 @@ export class H2UpstreamStream implements UpstreamLink, ChunkSink {
     const code = stream.rstCode ?? 0;
     // Refused, or after the GOAWAY's last stream: the upstream never processed it.
     const unprocessed =
-      code === constants.NGHTTP2_REFUSED_STREAM ||
+      code === h2().NGHTTP2_REFUSED_STREAM ||
       (stream.id === undefined && !this.gotHead) ||
       (stream.id !== undefined && stream.id > this.session.lastStreamId);
     this.fail(
