@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { ListenerStatus } from '../admin/source.js';
 import { sumUpstream, type UpstreamTotals } from '../admin/upstream-tally.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
+import { ms } from '../config/values.js';
 import type { Logger } from '../core/log.js';
 import { BindError } from '../listeners/bind-error.js';
 import { sumListeners } from './listener-sum.js';
@@ -56,6 +57,9 @@ export interface PoolOptions {
 }
 
 const isPortZero = (l: ListenerConfig) => l.address.endsWith(':0');
+
+/** How long past drainTimeout a draining worker may take to say it is done before it is ended. */
+const DRAIN_GRACE_MS = 5000;
 
 /** A worker that lived less than this before dying counts as a crash loop: its restart waits. */
 const YOUNG_MS = 10_000;
@@ -203,10 +207,18 @@ export class WorkerPool extends EventEmitter<{
         this.slots.map(async (slot) => {
           const worker = slot.worker;
           if (!worker) return 0;
+          // A worker stuck in a loop never answers: it is ended once its drainTimeout is surely over.
+          const limitMs = ms(this.current?.drainTimeout ?? '30s') + DRAIN_GRACE_MS;
+          let timer: NodeJS.Timeout | undefined;
           const cut = await new Promise<number>((resolve) => {
             slot.drained = resolve;
+            timer = setTimeout(() => {
+              this.log.warn({ worker: slot.id }, `worker ${slot.id} did not finish draining; ending it`);
+              resolve(0);
+            }, limitMs);
             this.post(slot, { type: 'drain' });
           });
+          clearTimeout(timer);
           await worker.terminate();
           return cut;
         }),
