@@ -148,8 +148,38 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map(stopProcess));
 }
 
-/** A port that was free a moment ago (the bench owns the machine's loopback while it runs). */
-export function freePort(): Promise<number> {
+/**
+ * A port that was free a moment ago, for a target to bind. It is taken below the kernel's
+ * ephemeral range (ip_local_port_range), where no port-0 bind and no outgoing connection of
+ * another process lands: the test suite runs other files beside the bench, and a port from
+ * the ephemeral range could be handed to one of their listeners between this check and the
+ * target's bind (then the bench measured someone else's server).
+ */
+export async function freePort(): Promise<number> {
+  const [low, high] = portsBelowEphemeral();
+  for (let attempt = 0; attempt < 50 && high > low; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await canBind(port)) return port;
+  }
+  return anyFreePort();
+}
+
+/** [low, high): from 10000 up to the start of the ephemeral range, or empty when that starts lower. */
+function portsBelowEphemeral(): [number, number] {
+  const range = readIfExists('/proc/sys/net/ipv4/ip_local_port_range');
+  const start = Number(range?.trim().split(/\s+/)[0] ?? 32768);
+  return [10000, Number.isFinite(start) ? start : 32768];
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);
