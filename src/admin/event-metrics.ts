@@ -6,10 +6,11 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HealthTransition, PanicTransition, ReloadResult } from '../core/events.js';
+import { registerReadHistogram } from './read-histogram.js';
 import type { AdminSource } from './source.js';
 import { LATENCY_BUCKETS, sumUpstream, UpstreamTally, type UpstreamTotals } from './upstream-tally.js';
 
-type Sample = { labels: Record<string, string | number>; value: number; metricName?: string };
+type CounterSample = { labels: Record<string, string>; value: number };
 
 export interface EventMetrics {
   /** Adds the latency observer to clusters of a new generation (idempotent). */
@@ -36,32 +37,31 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
   // This thread's upstream outcomes; with worker threads, theirs are added at scrape time.
   const tally = new UpstreamTally();
   const totals = (): UpstreamTotals => sumUpstream([tally.totals(), ...(source.workerUpstream?.() ?? [])]);
-  // Read metrics (prom-client's Histogram can only observe, its Counter only count here).
-  const readMetric = (name: string, help: string, type: 'counter' | 'histogram', read: () => Sample[]) =>
+  // Counters read at scrape time (prom-client's Counter can only be incremented here).
+  const readCounter = (name: string, help: string, read: () => CounterSample[]) =>
     registry.registerMetric({
       name,
       help,
-      type,
+      type: 'counter',
       aggregator: 'sum',
-      get: async () => ({ name, help, type, values: read(), aggregator: 'sum' }),
+      get: async () => ({ name, help, type: 'counter', values: read(), aggregator: 'sum' }),
     } as never);
-  readMetric(
-    'portside_outlier_ejections_total',
-    'Times outlier detection ejected the endpoint.',
-    'counter',
-    () => totals().ejections.map(([cluster, endpoint, value]) => ({ labels: { cluster, endpoint }, value })),
+  readCounter('portside_outlier_ejections_total', 'Times outlier detection ejected the endpoint.', () =>
+    totals().ejections.map(([cluster, endpoint, value]) => ({ labels: { cluster, endpoint }, value })),
   );
-  const latencyName = 'portside_upstream_latency_seconds';
-  readMetric(
-    latencyName,
+  registerReadHistogram(
+    registry,
+    'portside_upstream_latency_seconds',
     'Successful upstream attempts by how long they took: phase="connect" is a TCP connect (tcp listeners), phase="response" the wait for an answer (the response head for http, a reply for udp).',
-    'histogram',
+    LATENCY_BUCKETS,
     () =>
-      totals().latency.flatMap(([cluster, phase, sum, ...counts]) =>
-        histogram(latencyName, { cluster, phase }, sum, counts),
-      ),
+      totals().latency.map(([cluster, phase, sum, ...counts]) => ({
+        labels: { cluster, phase },
+        counts,
+        sum,
+      })),
   );
-  readMetric('portside_upstream_failures_total', 'Failed upstream attempts by reason code.', 'counter', () =>
+  readCounter('portside_upstream_failures_total', 'Failed upstream attempts by reason code.', () =>
     totals().failures.map(([cluster, reason, value]) => ({ labels: { cluster, reason }, value })),
   );
 
@@ -110,19 +110,4 @@ export function registerEventMetrics(source: AdminSource, registry: Registry): E
       source.events.off('panic', onPanic);
     },
   };
-}
-
-/** Prometheus histogram samples from plain bucket counts (cumulative `le` buckets, +Inf, sum, count). */
-function histogram(name: string, labels: Record<string, string>, sum: number, counts: number[]): Sample[] {
-  const samples: Sample[] = [];
-  let cumulative = 0;
-  LATENCY_BUCKETS.forEach((le, i) => {
-    cumulative += counts[i] ?? 0;
-    samples.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` });
-  });
-  cumulative += counts[LATENCY_BUCKETS.length] ?? 0;
-  samples.push({ labels: { ...labels, le: '+Inf' }, value: cumulative, metricName: `${name}_bucket` });
-  samples.push({ labels, value: sum, metricName: `${name}_sum` });
-  samples.push({ labels, value: cumulative, metricName: `${name}_count` });
-  return samples;
 }

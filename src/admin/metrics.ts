@@ -10,7 +10,9 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Cluster } from '../core/cluster.js';
 import { Unavailable } from '../core/endpoint.js';
 import { packageVersion } from '../core/package-info.js';
+import { DURATION_BOUNDS_S } from '../listeners/duration-histogram.js';
 import { registerEventMetrics } from './event-metrics.js';
+import { registerReadHistogram } from './read-histogram.js';
 import type { AdminSource, DiscoveryStatus } from './source.js';
 import { isPanicking } from './status.js';
 
@@ -214,40 +216,17 @@ export function createMetrics(source: AdminSource, options: { processMetrics?: b
     },
   );
 
-  // A histogram read from the listeners' own buckets (prom-client's Histogram can only observe).
-  const durationName = 'portside_http_request_duration_seconds';
-  const durationHelp =
-    'HTTP requests by how long they took, from the complete request head to the end of the response.';
-  registry.registerMetric({
-    name: durationName,
-    help: durationHelp,
-    type: 'histogram',
-    aggregator: 'sum',
-    get: async () => {
-      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-      for (const l of source.listeners()) {
+  registerReadHistogram(
+    registry,
+    'portside_http_request_duration_seconds',
+    'HTTP requests by how long they took, from the complete request head to the end of the response.',
+    DURATION_BOUNDS_S,
+    () =>
+      source.listeners().flatMap((l) => {
         const d = l.requestDurations;
-        if (d === undefined) continue;
-        let cumulative = 0;
-        d.bounds.forEach((bound, i) => {
-          cumulative += d.counts[i] ?? 0;
-          values.push({
-            labels: { listener: l.name, le: bound },
-            value: cumulative,
-            metricName: `${durationName}_bucket`,
-          });
-        });
-        values.push({
-          labels: { listener: l.name, le: '+Inf' },
-          value: d.count,
-          metricName: `${durationName}_bucket`,
-        });
-        values.push({ labels: { listener: l.name }, value: d.sumSeconds, metricName: `${durationName}_sum` });
-        values.push({ labels: { listener: l.name }, value: d.count, metricName: `${durationName}_count` });
-      }
-      return { name: durationName, help: durationHelp, type: 'histogram', values, aggregator: 'sum' };
-    },
-  } as never);
+        return d === undefined ? [] : [{ labels: { listener: l.name }, counts: d.counts, sum: d.sumSeconds }];
+      }),
+  );
 
   // Endpoints and clusters.
   readGauge(

@@ -6,6 +6,7 @@
  */
 import type { Cluster, LatencyPhase, OutcomeObserver } from '../core/cluster.js';
 import type { HealthTransition } from '../core/events.js';
+import { bucketOf } from '../listeners/duration-histogram.js';
 
 /** Upper bounds in seconds; one more count holds what is above the last. */
 export const LATENCY_BUCKETS = [
@@ -53,11 +54,7 @@ export class UpstreamTally {
   }
 
   totals(): UpstreamTotals {
-    return {
-      latency: [...this.latency].map(([k, { sum, counts }]) => [...unkey(k), sum, ...counts]),
-      failures: [...this.failures].map(([k, n]) => [...unkey(k), n]),
-      ejections: [...this.ejections].map(([k, n]) => [...unkey(k), n]),
-    };
+    return rows(this.latency, this.failures, this.ejections);
   }
 
   private success(cluster: string, phase: LatencyPhase, seconds: number): void {
@@ -68,9 +65,7 @@ export class UpstreamTally {
       this.latency.set(k, entry);
     }
     entry.sum += seconds;
-    let i = 0;
-    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
-    entry.counts[i]!++;
+    entry.counts[bucketOf(LATENCY_BUCKETS, seconds)]!++;
   }
 }
 
@@ -98,6 +93,15 @@ export function sumUpstream(list: readonly UpstreamTotals[]): UpstreamTotals {
     for (const [cluster, reason, n] of totals.failures) add(failures, key(cluster, reason), n);
     for (const [cluster, endpoint, n] of totals.ejections) add(ejections, key(cluster, endpoint), n);
   }
+  return rows(latency, failures, ejections);
+}
+
+/** The keyed maps as the plain rows that cross between threads. */
+function rows(
+  latency: Map<string, { sum: number; counts: number[] }>,
+  failures: Map<string, number>,
+  ejections: Map<string, number>,
+): UpstreamTotals {
   return {
     latency: [...latency].map(([k, { sum, counts }]) => [...unkey(k), sum, ...counts]),
     failures: [...failures].map(([k, n]) => [...unkey(k), n]),

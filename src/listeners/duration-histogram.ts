@@ -9,6 +9,13 @@ export const DURATION_BOUNDS_S: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 
+/** The bucket of `value` among upper `bounds` (inclusive, as Prometheus's `le`); bounds.length: above all. */
+export function bucketOf(bounds: readonly number[], value: number): number {
+  let i = 0;
+  while (i < bounds.length && value > bounds[i]!) i++;
+  return i;
+}
+
 export class DurationHistogram {
   /** Per bucket (not cumulative); the last one is above every bound. */
   readonly counts = new Array<number>(DURATION_BOUNDS_S.length + 1).fill(0);
@@ -17,9 +24,7 @@ export class DurationHistogram {
 
   observe(ms: number): void {
     const seconds = ms / 1000;
-    let i = 0;
-    while (i < DURATION_BOUNDS_S.length && seconds > DURATION_BOUNDS_S[i]!) i++;
-    this.counts[i]!++;
+    this.counts[bucketOf(DURATION_BOUNDS_S, seconds)]!++;
     this.sumSeconds += seconds;
     this.count++;
   }
