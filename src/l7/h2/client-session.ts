@@ -13,11 +13,8 @@ import { HTTP_ERRORS } from '../errors.js';
 import { Exchange } from '../exchange.js';
 import { isGrpcContentType } from '../grpc.js';
 import { H2ClientStream, type StreamOwner } from './client-stream.js';
+import { h2 } from './codes.js';
 import { requestHeadFromH2 } from './request-head.js';
-
-/** nghttp2's codes: node:http2 is loaded by the first HTTP/2 client (see test/unit/start-imports.test.ts). */
-let codes: typeof import('node:http2').constants | undefined;
-const h2 = () => (codes ??= process.getBuiltinModule('node:http2').constants);
 
 /** A stream reset by the client younger than this counts against `http2.maxResetsPerSecond`. */
 const PREMATURE_RESET_MS = 1000;

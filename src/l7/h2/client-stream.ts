@@ -13,6 +13,7 @@ import { grpcMessage, grpcStatusOf } from '../grpc.js';
 import { BodyKind, type ResponseHead } from '../h1/response-head.js';
 import type { HeaderEdits } from '../headers.js';
 import { StallWatch } from '../stall-watch.js';
+import { h2 } from './codes.js';
 import { h2ResponseHeaders, trailerHeaders } from './header-blocks.js';
 
 const CRLF = Buffer.from('\r\n', 'latin1');
@@ -184,8 +185,7 @@ export class H2ClientStream implements ExchangeClient, BodyWriter {
   abortResponse(): void {
     this.finish();
     this.resetHere = true;
-    if (!this.stream.destroyed)
-      this.stream.close(process.getBuiltinModule('node:http2').constants.NGHTTP2_INTERNAL_ERROR);
+    if (!this.stream.destroyed) this.stream.close(h2().NGHTTP2_INTERNAL_ERROR);
   }
 
   upgrade(): boolean {

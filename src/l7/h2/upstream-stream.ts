@@ -11,6 +11,7 @@ import type { UpstreamLink } from '../exchange-client.js';
 import { ChunkedScanner, type ChunkSink } from '../h1/chunked.js';
 import { BodyKind } from '../h1/response-head.js';
 import { type UpstreamError, upstreamError } from '../h1/upstream-user.js';
+import { h2 } from './codes.js';
 import { fieldsOf, h2RequestHeaders, responseHeadFromH2 } from './header-blocks.js';
 import type { H2UpstreamSession } from './upstream-session.js';
 
@@ -30,10 +31,6 @@ export interface H2StreamUser {
 export interface StreamPool {
   streamEnded(session: H2UpstreamSession): void;
 }
-
-/** nghttp2's codes; node:http2 is loaded by the first HTTP/2 connection (see test/unit/start-imports.test.ts). */
-let codes: typeof import('node:http2').constants | undefined;
-const h2 = () => (codes ??= process.getBuiltinModule('node:http2').constants);
 
 export class H2UpstreamStream implements UpstreamLink, ChunkSink {
   readonly protocol = 'http2';
